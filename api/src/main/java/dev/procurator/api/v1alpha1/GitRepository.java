@@ -1,0 +1,22 @@
+package dev.procurator.api.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.Singular;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** A git remote whose manifests are the desired state to sync. */
+@Group(Groups.PROCURATOR)
+@Version(Groups.V1ALPHA1)
+@Kind("GitRepository")
+@Plural("gitrepositories")
+@Singular("gitrepository")
+@AdditionalPrinterColumn(name = "URL", jsonPath = ".spec.url", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Commit", jsonPath = ".status.lastAppliedCommit", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class GitRepository extends CustomResource<GitRepositorySpec, GitRepositoryStatus> implements Namespaced {
+}

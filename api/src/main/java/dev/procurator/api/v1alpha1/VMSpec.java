@@ -1,0 +1,65 @@
+package dev.procurator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import java.util.List;
+import java.util.Map;
+
+/** What a VM should be. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record VMSpec(
+    @Required @Min(1) @Max(64) @JsonPropertyDescription("Number of virtual CPUs.") Integer cpu,
+    @Required @Pattern(Quantities.MEMORY_PATTERN)
+        @JsonPropertyDescription("Guest memory as a quantity, for example 256Mi or 1Gi.")
+        String memory,
+    @Default("qemu") @JsonPropertyDescription("Hypervisor that runs the VM.") Hypervisor hypervisor,
+    @Required @JsonPropertyDescription("What the VM boots.") Boot boot,
+    @JsonPropertyDescription("Node the VM is bound to; set by the scheduler unless given.") String nodeName,
+    @JsonPropertyDescription("Labels a node must carry to run this VM.") Map<String, String> nodeSelector,
+    Network network,
+    List<SecretMount> secrets,
+    List<HealthCheck> healthChecks,
+    @Default("Always") RestartPolicy restartPolicy) {
+
+  /** Boot source: a Nix closure, or a kernel with initrd and command line. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Boot(
+      @Pattern("^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$")
+          @JsonPropertyDescription("Store path of a closure holding kernel, initrd and init.")
+          String closure,
+      @JsonPropertyDescription("Kernel image path (absolute, or relative to the agent's images directory).") String kernel,
+      @JsonPropertyDescription("Initial ramdisk path.") String initrd,
+      @JsonPropertyDescription("Kernel command line.") String cmdline) {}
+
+  /** Guest networking. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Network(@Default("user") NetworkMode mode, List<PortForward> ports) {}
+
+  /** A guest port reachable on the host. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record PortForward(
+      @Required @Min(1) @Max(65535) Integer guest,
+      @Min(1) @Max(65535) @JsonPropertyDescription("Host port on 127.0.0.1; chosen by the agent when absent.") Integer host) {}
+
+  /** A Secret made visible inside the guest. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record SecretMount(
+      @Required @Pattern(Names.DNS1123_SUBDOMAIN_PATTERN) String name,
+      @Required @Pattern("^/.*") String mountPath) {}
+
+  /** A periodic check of the guest's health. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record HealthCheck(
+      @Required HealthCheckType type,
+      @Min(1) @Max(65535) Integer port,
+      String path,
+      List<String> command,
+      @Min(1) Integer periodSeconds,
+      @Min(1) Integer timeoutSeconds,
+      @Min(1) Integer failureThreshold) {}
+}

@@ -1,0 +1,250 @@
+package dev.procurator.apiserver.storage;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.grpc.Status;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Storage in an etcd cluster through jetcd. Keys map one to one onto etcd keys; revisions are
+ * etcd's. Every call carries a timeout (jetcd otherwise waits for the server forever); a write
+ * that timed out may still have been applied, as with etcd itself.
+ *
+ * <p>Thread-safe. Watch listeners are called on jetcd's executor threads, one at a time per watch.
+ */
+public final class EtcdStorage implements Storage {
+  private static final int PAGE = 1000;
+
+  private final Client client;
+  private final KV kv;
+  private final Duration timeout;
+
+  public EtcdStorage(Client client, Duration timeout) {
+    this.client = client;
+    this.kv = client.getKVClient();
+    this.timeout = timeout;
+  }
+
+  /** Connects to {@code endpoints} such as {@code http://127.0.0.1:2379}. */
+  public static EtcdStorage connect(List<String> endpoints, Duration timeout) {
+    Client client = Client.builder()
+        .endpoints(endpoints.toArray(String[]::new))
+        .maxInboundMessageSize(64 * 1024 * 1024)
+        .connectTimeout(timeout)
+        .keepaliveTime(Duration.ofSeconds(10))
+        .keepaliveTimeout(Duration.ofSeconds(5))
+        .build();
+    return new EtcdStorage(client, timeout);
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  }
+
+  private <T> T await(CompletableFuture<T> f, String what) {
+    try {
+      return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      throw new StorageException.Unavailable("etcd did not answer " + what + " within " + timeout, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException.Unavailable("interrupted during " + what, e);
+    } catch (ExecutionException e) {
+      throw translate(e.getCause(), what);
+    }
+  }
+
+  private static RuntimeException translate(Throwable cause, String what) {
+    if (cause instanceof CompactedException c) {
+      return new StorageException.Compacted(-1, c.getCompactedRevision());
+    }
+    Status status = Status.fromThrowable(cause);
+    if (status.getCode() == Status.Code.OUT_OF_RANGE) {
+      return new StorageException.Compacted(-1, -1);
+    }
+    return new StorageException.Unavailable("etcd failed " + what + ": " + cause.getMessage(), cause);
+  }
+
+  private static KeyValue convert(io.etcd.jetcd.KeyValue kv) {
+    return new KeyValue(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().getBytes(),
+        kv.getCreateRevision(), kv.getModRevision());
+  }
+
+  private KeyValue currentOrThrow(TxnResponse r, String key, boolean notFoundIfAbsent) {
+    List<GetResponse> gets = r.getGetResponses();
+    if (gets.isEmpty() || gets.get(0).getKvs().isEmpty()) {
+      if (notFoundIfAbsent) {
+        throw new StorageException.NotFound(key);
+      }
+      return null;
+    }
+    return convert(gets.get(0).getKvs().get(0));
+  }
+
+  @Override
+  public long create(String key, byte[] value) {
+    Storage.checkSize(key, value);
+    ByteSequence k = bytes(key);
+    TxnResponse r = await(kv.txn()
+        .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+        .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
+        .Else(Op.get(k, GetOption.DEFAULT))
+        .commit(), "create " + key);
+    if (!r.isSucceeded()) {
+      throw new StorageException.KeyExists(key);
+    }
+    return r.getHeader().getRevision();
+  }
+
+  @Override
+  public Optional<KeyValue> get(String key) {
+    GetResponse r = await(kv.get(bytes(key)), "get " + key);
+    return r.getKvs().isEmpty() ? Optional.empty() : Optional.of(convert(r.getKvs().get(0)));
+  }
+
+  @Override
+  public ListPage list(String prefix, String startKey, long revision, int limit) {
+    String from = startKey == null || startKey.compareTo(prefix) < 0 ? prefix : startKey;
+    ByteSequence end = bytes(Storage.prefixEnd(prefix));
+    List<KeyValue> items = new ArrayList<>();
+    long rev = revision;
+    boolean more;
+    // Page through etcd at one pinned revision, so a large list never exceeds a message limit.
+    while (true) {
+      int want = limit > 0 ? Math.min(PAGE, limit - items.size()) : PAGE;
+      GetOption.Builder o = GetOption.builder().withRange(end).withLimit(want);
+      if (rev > 0) {
+        o.withRevision(rev);
+      }
+      GetResponse r = await(kv.get(bytes(from), o.build()), "list " + prefix);
+      if (rev <= 0) {
+        rev = r.getHeader().getRevision();
+      }
+      r.getKvs().forEach(k -> items.add(convert(k)));
+      more = r.isMore();
+      if (!more || (limit > 0 && items.size() >= limit)) {
+        break;
+      }
+      from = items.get(items.size() - 1).key() + '\0';
+    }
+    return new ListPage(items, rev, more);
+  }
+
+  @Override
+  public long update(String key, long expectedModRevision, byte[] value) {
+    Storage.checkSize(key, value);
+    ByteSequence k = bytes(key);
+    TxnResponse r = await(kv.txn()
+        .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
+        .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
+        .Else(Op.get(k, GetOption.DEFAULT))
+        .commit(), "update " + key);
+    if (!r.isSucceeded()) {
+      throw new StorageException.Conflict(key, expectedModRevision, currentOrThrow(r, key, true));
+    }
+    return r.getHeader().getRevision();
+  }
+
+  @Override
+  public long delete(String key, long expectedModRevision) {
+    ByteSequence k = bytes(key);
+    Cmp cmp = expectedModRevision > 0
+        ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision))
+        : new Cmp(k, Cmp.Op.GREATER, CmpTarget.createRevision(0));
+    TxnResponse r = await(kv.txn()
+        .If(cmp)
+        .Then(Op.delete(k, DeleteOption.builder().withPrevKV(true).build()))
+        .Else(Op.get(k, GetOption.DEFAULT))
+        .commit(), "delete " + key);
+    if (!r.isSucceeded()) {
+      KeyValue current = currentOrThrow(r, key, true);
+      throw new StorageException.Conflict(key, expectedModRevision, current);
+    }
+    if (r.getDeleteResponses().isEmpty() || r.getDeleteResponses().get(0).getDeleted() == 0) {
+      throw new StorageException.NotFound(key);
+    }
+    return r.getHeader().getRevision();
+  }
+
+  @Override
+  public Watch watch(String prefix, long afterRevision, WatchListener listener) {
+    WatchOption option = WatchOption.builder()
+        .withRange(bytes(Storage.prefixEnd(prefix)))
+        .withRevision(afterRevision + 1)
+        .withPrevKV(true)
+        .build();
+    AtomicBoolean ended = new AtomicBoolean();
+    io.etcd.jetcd.Watch.Watcher watcher = client.getWatchClient().watch(bytes(prefix), option,
+        io.etcd.jetcd.Watch.listener(response -> deliver(response, listener, ended), error -> {
+          if (ended.compareAndSet(false, true)) {
+            listener.onError(error instanceof CompactedException c
+                ? new StorageException.Compacted(afterRevision + 1, c.getCompactedRevision())
+                : translate(error, "watch " + prefix));
+          }
+        }));
+    return () -> {
+      ended.set(true);
+      watcher.close();
+    };
+  }
+
+  private static void deliver(WatchResponse response, WatchListener listener, AtomicBoolean ended) {
+    for (io.etcd.jetcd.watch.WatchEvent e : response.getEvents()) {
+      if (ended.get()) {
+        return;
+      }
+      KeyValue prev = e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : convert(e.getPrevKV());
+      switch (e.getEventType()) {
+        case PUT -> listener.onEvent(new WatchEvent.Put(convert(e.getKeyValue()), prev));
+        case DELETE -> {
+          if (prev != null) {
+            listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
+          }
+        }
+        default -> { }
+      }
+    }
+  }
+
+  @Override
+  public long currentRevision() {
+    return await(kv.get(bytes("/"), GetOption.builder().withCountOnly(true).withLimit(1).build()), "revision")
+        .getHeader().getRevision();
+  }
+
+  @Override
+  public void compact(long revision) {
+    try {
+      await(kv.compact(revision), "compact");
+    } catch (StorageException.Compacted e) {
+      // already compacted at or past this revision
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}

@@ -1,0 +1,165 @@
+package dev.procurator.apiserver.testing;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * Real etcd members from Debian's {@code etcd-server}, on free loopback ports in a temp dir.
+ * {@link #start(int)} forms a cluster of that many members and waits until every member answers.
+ */
+public final class EtcdProcess implements AutoCloseable {
+  /** One member's ports and process. */
+  public static final class Member {
+    final String name;
+    final int clientPort;
+    final int peerPort;
+    final Path dataDir;
+    Process process;
+    List<String> args;
+
+    Member(String name, int clientPort, int peerPort, Path dataDir) {
+      this.name = name;
+      this.clientPort = clientPort;
+      this.peerPort = peerPort;
+      this.dataDir = dataDir;
+    }
+
+    public String endpoint() {
+      return "http://127.0.0.1:" + clientPort;
+    }
+
+    public Process process() {
+      return process;
+    }
+  }
+
+  private final List<Member> members;
+  private final String initialCluster;
+  private final String token;
+  private final Path logDir;
+
+  private EtcdProcess(List<Member> members, Path logDir) {
+    this.members = members;
+    this.logDir = logDir;
+    this.initialCluster = members.stream()
+        .map(m -> m.name + "=http://127.0.0.1:" + m.peerPort)
+        .collect(Collectors.joining(","));
+    this.token = "t-" + System.nanoTime();
+  }
+
+  public static EtcdProcess start(int size) throws IOException {
+    Path dir = Files.createTempDirectory("etcd-test");
+    List<Member> members = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      members.add(new Member("m" + i, freePort(), freePort(), dir.resolve("m" + i)));
+    }
+    EtcdProcess etcd = new EtcdProcess(members, dir);
+    for (Member m : members) {
+      etcd.launch(m);
+    }
+    for (Member m : members) {
+      etcd.awaitUp(m);
+    }
+    return etcd;
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private void launch(Member m) throws IOException {
+    String binary = Files.isExecutable(Path.of("/usr/bin/etcd")) ? "/usr/bin/etcd" : "etcd";
+    m.args = List.of(binary,
+        "--name", m.name,
+        "--data-dir", m.dataDir.toString(),
+        "--listen-client-urls", m.endpoint(),
+        "--advertise-client-urls", m.endpoint(),
+        "--listen-peer-urls", "http://127.0.0.1:" + m.peerPort,
+        "--initial-advertise-peer-urls", "http://127.0.0.1:" + m.peerPort,
+        "--initial-cluster", initialCluster,
+        "--initial-cluster-state", "new",
+        "--initial-cluster-token", token,
+        "--listen-metrics-urls", "http://127.0.0.1:" + freePort(),
+        "--heartbeat-interval", "50",
+        "--election-timeout", "500");
+    m.process = new ProcessBuilder(m.args)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve(m.name + ".log").toFile()))
+        .start();
+  }
+
+  private void awaitUp(Member m) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!m.process.isAlive()) {
+        throw new IllegalStateException("etcd " + m.name + " exited; see " + logDir.resolve(m.name + ".log"));
+      }
+      try (Socket s = new Socket("127.0.0.1", m.clientPort)) {
+        return;
+      } catch (IOException notYet) {
+        java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+      }
+    }
+    throw new IllegalStateException("etcd " + m.name + " did not listen within 30 s");
+  }
+
+  public List<Member> members() {
+    return members;
+  }
+
+  public List<String> endpoints() {
+    return members.stream().map(Member::endpoint).toList();
+  }
+
+  /** kill -9 of one member. */
+  public void kill(Member m) throws InterruptedException {
+    m.process.destroyForcibly();
+    m.process.waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** Starts a killed member again with its data. */
+  public void restart(Member m) throws IOException {
+    ProcessBuilder.Redirect out = ProcessBuilder.Redirect.appendTo(logDir.resolve(m.name + ".log").toFile());
+    List<String> args = new ArrayList<>(m.args);
+    args.set(args.indexOf("new"), "existing");
+    m.process = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(out).start();
+    awaitUp(m);
+  }
+
+  @Override
+  public void close() {
+    for (Member m : members) {
+      if (m.process != null) {
+        m.process.destroyForcibly();
+      }
+    }
+    for (Member m : members) {
+      try {
+        if (m.process != null) {
+          m.process.waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    deleteTree(logDir);
+  }
+
+  static void deleteTree(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // best effort
+    }
+  }
+}
