@@ -1,0 +1,139 @@
+package dev.procurator.apiserver;
+
+import dev.procurator.apiserver.auth.TokenAuthenticator;
+import dev.procurator.apiserver.registry.ResourceService;
+import dev.procurator.apiserver.resource.ResourceRegistry;
+import dev.procurator.apiserver.resource.ResourceType;
+import dev.procurator.apiserver.rest.HttpApi;
+import dev.procurator.apiserver.storage.EtcdStorage;
+import dev.procurator.apiserver.storage.SqliteStorage;
+import dev.procurator.apiserver.storage.Storage;
+import dev.procurator.apiserver.watch.WatchCache;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+/**
+ * One API server process: storage, watch caches, HTTP. {@link #start} returns once it listens;
+ * {@link #close} stops it and releases everything it opened.
+ */
+public final class ApiServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+  public static final String VERSION = "0.1.0";
+
+  private final ApiServerConfig config;
+  private final Clock clock;
+  private Storage storage;
+  private Vertx vertx;
+  private HttpServer http;
+  private ExecutorService executor;
+  private ScheduledExecutorService scheduler;
+  private final Map<ResourceType, WatchCache> caches = new LinkedHashMap<>();
+
+  public ApiServer(ApiServerConfig config, Clock clock) {
+    this.config = config;
+    this.clock = clock;
+  }
+
+  /** Starts the server; blocks until it listens. */
+  public ApiServer start() {
+    if (!SLF4JBridgeHandler.isInstalled()) {
+      SLF4JBridgeHandler.removeHandlersForRootLogger();
+      SLF4JBridgeHandler.install();
+    }
+    storage = config.etcdEndpoints().isEmpty()
+        ? SqliteStorage.open(config.dataDir())
+        : EtcdStorage.connect(config.etcdEndpoints(), Duration.ofSeconds(10));
+    ResourceRegistry registry = ResourceRegistry.standard();
+    scheduler = Executors.newScheduledThreadPool(1, Thread.ofPlatform().name("apiserver-timer").daemon(true).factory());
+    for (ResourceType t : registry.all()) {
+      WatchCache cache = new WatchCache(storage, t, config.watchCacheCapacity(), scheduler, config.bookmarkInterval());
+      cache.start();
+      caches.put(t, cache);
+    }
+    executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("api-", 0).factory());
+    vertx = Vertx.vertx();
+    ResourceService service = new ResourceService(storage, clock);
+    HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
+        config.host() + ":" + config.port(), VERSION);
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.host())
+        .setPort(config.port())
+        .setCompressionSupported(true)
+        .setMaxInitialLineLength(16 * 1024)
+        .setMaxHeaderSize(64 * 1024);
+    if (config.tls()) {
+      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+          .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
+    }
+    http = vertx.createHttpServer(options).requestHandler(api.router());
+    http = http.listen().await();
+    scheduleCompaction();
+    log.info("API server listening on {} ({} store)", url(),
+        config.etcdEndpoints().isEmpty() ? "embedded " + config.dataDir() : "etcd " + String.join(",", config.etcdEndpoints()));
+    return this;
+  }
+
+  /** Keeps one compaction interval of history: each run compacts to the revision the previous run saw. */
+  private void scheduleCompaction() {
+    AtomicLong previous = new AtomicLong(0);
+    long every = config.compactionInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(() -> {
+      try {
+        long target = previous.getAndSet(storage.currentRevision());
+        if (target > 0) {
+          storage.compact(target);
+          log.debug("compacted history up to revision {}", target);
+        }
+      } catch (RuntimeException e) {
+        log.warn("compaction failed: {}", e.toString());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  public int port() {
+    return http.actualPort();
+  }
+
+  public String url() {
+    String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+    return (config.tls() ? "https://" : "http://") + host + ":" + port();
+  }
+
+  public Storage storage() {
+    return storage;
+  }
+
+  @Override
+  public void close() {
+    if (http != null) {
+      http.close().await();
+    }
+    caches.values().forEach(WatchCache::close);
+    if (scheduler != null) {
+      scheduler.shutdownNow();
+    }
+    if (executor != null) {
+      executor.shutdownNow();
+    }
+    if (vertx != null) {
+      vertx.close().await();
+    }
+    if (storage != null) {
+      storage.close();
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package dev.procurator.apiserver;
+
+import dev.procurator.apiserver.auth.UserInfo;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How to run an API server.
+ *
+ * @param host address to listen on (127.0.0.1 unless the server must be reached from elsewhere)
+ * @param port port to listen on; 0 picks a free one
+ * @param dataDir directory of the embedded store; ignored when {@code etcdEndpoints} is non-empty
+ * @param etcdEndpoints etcd client URLs such as {@code http://127.0.0.1:2379}; empty for the embedded store
+ * @param tokens bearer tokens and the users they stand for
+ * @param watchCacheCapacity events each resource type's watch cache keeps
+ * @param bookmarkInterval how often watches that asked for bookmarks get one
+ * @param compactionInterval how often history older than one interval is compacted
+ * @param tlsCert PEM serving certificate, or null to serve plain HTTP
+ * @param tlsKey PEM private key of {@code tlsCert}
+ */
+public record ApiServerConfig(
+    String host,
+    int port,
+    Path dataDir,
+    List<String> etcdEndpoints,
+    Map<String, UserInfo> tokens,
+    int watchCacheCapacity,
+    Duration bookmarkInterval,
+    Duration compactionInterval,
+    Path tlsCert,
+    Path tlsKey) {
+
+  public ApiServerConfig {
+    Objects.requireNonNull(host, "host");
+    etcdEndpoints = List.copyOf(etcdEndpoints);
+    tokens = Map.copyOf(tokens);
+    if (etcdEndpoints.isEmpty()) {
+      Objects.requireNonNull(dataDir, "dataDir is needed for the embedded store");
+    }
+    if (watchCacheCapacity < 100) {
+      throw new IllegalArgumentException("watchCacheCapacity must be at least 100");
+    }
+  }
+
+  /** Defaults for one host: embedded store in {@code dataDir}, one admin token. */
+  public static ApiServerConfig embedded(String host, int port, Path dataDir, String adminToken) {
+    return new ApiServerConfig(host, port, dataDir, List.of(), Map.of(adminToken, new UserInfo("admin", List.of("system:masters"))),
+        10_000, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null);
+  }
+
+  public ApiServerConfig withEtcd(List<String> endpoints) {
+    return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, bookmarkInterval, compactionInterval,
+        tlsCert, tlsKey);
+  }
+
+  public ApiServerConfig withWatchCacheCapacity(int capacity) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, bookmarkInterval, compactionInterval,
+        tlsCert, tlsKey);
+  }
+
+  public ApiServerConfig withBookmarkInterval(Duration interval) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, interval, compactionInterval,
+        tlsCert, tlsKey);
+  }
+
+  public ApiServerConfig withCompactionInterval(Duration interval) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, bookmarkInterval, interval,
+        tlsCert, tlsKey);
+  }
+
+  public ApiServerConfig withTls(Path cert, Path key) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, bookmarkInterval,
+        compactionInterval, cert, key);
+  }
+
+  public boolean tls() {
+    return tlsCert != null;
+  }
+}

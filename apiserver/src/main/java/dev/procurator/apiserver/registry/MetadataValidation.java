@@ -1,0 +1,111 @@
+package dev.procurator.apiserver.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.procurator.apiserver.resource.FieldError;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** Kubernetes' rules for {@code metadata}: names, labels, annotations, finalizers. */
+final class MetadataValidation {
+  static final Pattern DNS1123_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  private static final Pattern QUALIFIED_NAME = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
+  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
+  private static final int MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+  private MetadataValidation() {}
+
+  static final String SUBDOMAIN_MESSAGE = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters,"
+      + " '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is"
+      + " '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+  static final String LABEL_MESSAGE = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-',"
+      + " and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc', regex used for validation is"
+      + " '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+
+  /** Problems with a namespace name, or none. */
+  static List<FieldError> namespace(String field, String ns) {
+    if (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches()) {
+      return List.of(FieldError.invalid(field, ns, ns.length() > 63 ? "must be no more than 63 characters" : LABEL_MESSAGE));
+    }
+    return List.of();
+  }
+
+  static List<FieldError> validate(JsonNode meta) {
+    List<FieldError> errors = new ArrayList<>();
+    String name = meta.path("name").asText("");
+    if (name.isEmpty()) {
+      errors.add(FieldError.required("metadata.name"));
+    } else if (name.length() > 253) {
+      errors.add(FieldError.invalid("metadata.name", name, "must be no more than 253 characters"));
+    } else if (!DNS1123_SUBDOMAIN.matcher(name).matches()) {
+      errors.add(FieldError.invalid("metadata.name", name, SUBDOMAIN_MESSAGE));
+    }
+    JsonNode labels = meta.path("labels");
+    if (!labels.isMissingNode() && !labels.isNull()) {
+      if (!labels.isObject()) {
+        errors.add(FieldError.typeInvalid("metadata.labels", labels, "object"));
+      } else {
+        for (Map.Entry<String, JsonNode> e : labels.properties()) {
+          qualifiedName("metadata.labels", e.getKey(), errors);
+          String v = e.getValue().asText();
+          if (!e.getValue().isTextual() || v.length() > 63 || !LABEL_VALUE.matcher(v).matches()) {
+            errors.add(FieldError.invalid("metadata.labels", e.getValue().isTextual() ? v : e.getValue().toString(),
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must"
+                    + " start and end with an alphanumeric character, at most 63 characters"));
+          }
+        }
+      }
+    }
+    JsonNode annotations = meta.path("annotations");
+    if (!annotations.isMissingNode() && !annotations.isNull()) {
+      if (!annotations.isObject()) {
+        errors.add(FieldError.typeInvalid("metadata.annotations", annotations, "object"));
+      } else {
+        long total = 0;
+        for (Map.Entry<String, JsonNode> e : annotations.properties()) {
+          qualifiedName("metadata.annotations", e.getKey(), errors);
+          if (!e.getValue().isTextual()) {
+            errors.add(FieldError.typeInvalid("metadata.annotations[" + e.getKey() + "]", e.getValue(), "string"));
+          }
+          total += e.getKey().length() + e.getValue().asText().length();
+        }
+        if (total > MAX_ANNOTATIONS_BYTES) {
+          errors.add(FieldError.tooLong("metadata.annotations", MAX_ANNOTATIONS_BYTES));
+        }
+      }
+    }
+    JsonNode finalizers = meta.path("finalizers");
+    if (!finalizers.isMissingNode() && !finalizers.isNull()) {
+      if (!finalizers.isArray()) {
+        errors.add(FieldError.typeInvalid("metadata.finalizers", finalizers, "array"));
+      } else {
+        for (int i = 0; i < finalizers.size(); i++) {
+          JsonNode f = finalizers.get(i);
+          if (!f.isTextual()) {
+            errors.add(FieldError.typeInvalid("metadata.finalizers[" + i + "]", f, "string"));
+          } else {
+            qualifiedName("metadata.finalizers[" + i + "]", f.asText(), errors);
+          }
+        }
+      }
+    }
+    return errors;
+  }
+
+  /** {@code [prefix/]name}: prefix a DNS subdomain, name at most 63 characters. */
+  private static void qualifiedName(String field, String key, List<FieldError> errors) {
+    int slash = key.indexOf('/');
+    String prefix = slash < 0 ? null : key.substring(0, slash);
+    String name = slash < 0 ? key : key.substring(slash + 1);
+    if (prefix != null && (prefix.isEmpty() || prefix.length() > 253 || !DNS1123_SUBDOMAIN.matcher(prefix).matches())) {
+      errors.add(FieldError.invalid(field, key, "prefix part " + SUBDOMAIN_MESSAGE));
+    }
+    if (name.isEmpty() || name.length() > 63 || !QUALIFIED_NAME.matcher(name).matches()) {
+      errors.add(FieldError.invalid(field, key, "name part must consist of alphanumeric characters, '-', '_' or '.',"
+          + " and must start and end with an alphanumeric character, at most 63 characters"));
+    }
+  }
+}

@@ -1,0 +1,494 @@
+package dev.procurator.apiserver.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.apiserver.resource.FieldError;
+import dev.procurator.apiserver.resource.ResourceType;
+import dev.procurator.apiserver.resource.StructuralSchema;
+import dev.procurator.apiserver.storage.KeyValue;
+import dev.procurator.apiserver.storage.ListPage;
+import dev.procurator.apiserver.storage.Storage;
+import dev.procurator.apiserver.storage.StorageException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * The Kubernetes verbs for every resource type, over one {@link Storage}.
+ *
+ * <p>Blocking and thread-safe; call from worker or virtual threads. Every failure is an {@link
+ * ApiException}.
+ */
+public final class ResourceService {
+  private static final int MAX_RETRIES = 16;
+  private static final String NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
+
+  private final Storage storage;
+  private final Clock clock;
+  private final SecureRandom random = new SecureRandom();
+
+  public ResourceService(Storage storage, Clock clock) {
+    this.storage = storage;
+    this.clock = clock;
+  }
+
+  public Storage storage() {
+    return storage;
+  }
+
+  private String now() {
+    return Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  // ---- reads ----
+
+  public ObjectNode get(ResourceType type, String namespace, String name) {
+    KeyValue kv = call(() -> storage.get(type.key(namespace, name))).orElseThrow(() -> ApiException.notFound(type, name));
+    return Codec.decode(kv);
+  }
+
+  public ListResult list(ResourceType type, String namespace, ListOptions options) {
+    String prefix = type.keyPrefix(namespace);
+    long revision = 0;
+    String start = null;
+    if (options.continueToken() != null && !options.continueToken().isEmpty()) {
+      Continue c = Continue.decode(options.continueToken(), prefix);
+      revision = c.revision;
+      start = c.startKey;
+    }
+    boolean filtered = !options.labels().isEmpty() || !options.fields().isEmpty();
+    int limit = options.limit();
+    List<byte[]> items = new ArrayList<>();
+    String lastKey = null;
+    boolean more;
+    long listRevision;
+    while (true) {
+      int want = limit == 0 ? 0 : filtered ? Math.max(limit - items.size(), 100) : limit - items.size();
+      final long rev = revision;
+      final String from = start;
+      ListPage page;
+      try {
+        page = storage.list(prefix, from, rev, want);
+      } catch (StorageException.Compacted e) {
+        throw ApiException.gone("The provided continue parameter is too old to display a consistent list result."
+            + " Start a new list without the continue parameter.");
+      } catch (StorageException e) {
+        throw translate(e, type, null);
+      }
+      listRevision = page.revision();
+      revision = page.revision();
+      more = page.more();
+      for (KeyValue kv : page.items()) {
+        lastKey = kv.key();
+        if (filtered) {
+          ObjectNode o = Codec.decode(kv);
+          if (!options.labels().test(o) || !options.fields().test(o)) {
+            continue;
+          }
+          items.add(Json.bytes(o));
+        } else {
+          items.add(Codec.raw(kv.value(), kv.modRevision()));
+        }
+        if (limit > 0 && items.size() >= limit) {
+          more = more || kv != page.items().get(page.items().size() - 1);
+          break;
+        }
+      }
+      if (!more || limit == 0 || items.size() >= limit) {
+        break;
+      }
+      start = lastKey + "\0";
+    }
+    String token = more && lastKey != null ? new Continue(listRevision, lastKey + "\0").encode() : null;
+    return new ListResult(items, listRevision, token);
+  }
+
+  /** A continue token: the list's revision and the next key. */
+  private record Continue(long revision, String startKey) {
+    String encode() {
+      ObjectNode n = Json.object().put("rv", revision).put("start", startKey);
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(Json.bytes(n));
+    }
+
+    static Continue decode(String token, String prefix) {
+      try {
+        JsonNode n = Json.MAPPER.readTree(Base64.getUrlDecoder().decode(token));
+        long rev = n.path("rv").asLong(0);
+        String start = n.path("start").asText("");
+        if (rev <= 0 || !start.startsWith(prefix)) {
+          throw new IllegalArgumentException("wrong list");
+        }
+        return new Continue(rev, start);
+      } catch (Exception e) {
+        throw ApiException.badRequest("invalid continue token: it must be one returned by a list of the same resource");
+      }
+    }
+  }
+
+  // ---- create ----
+
+  public Written create(ResourceType type, String namespace, ObjectNode body, WriteOptions options) {
+    ObjectNode obj = body.deepCopy();
+    checkTypeMeta(type, obj);
+    ObjectNode meta = metadata(obj);
+    String ns = checkNamespace(type, namespace, meta);
+    if (meta.hasNonNull("resourceVersion") && !meta.get("resourceVersion").asText().isEmpty()) {
+      throw ApiException.badRequest("resourceVersion should not be set on objects to be created");
+    }
+    String generateName = meta.path("generateName").asText("");
+    boolean generated = meta.path("name").asText("").isEmpty() && !generateName.isEmpty();
+    meta.remove(List.of("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"));
+    meta.put("uid", UUID.randomUUID().toString());
+    meta.put("creationTimestamp", now());
+    meta.put("generation", 1);
+    if (type.statusSubresource()) {
+      obj.remove("status");
+    }
+    for (int attempt = 0; ; attempt++) {
+      if (generated) {
+        meta.put("name", generateName + randomSuffix());
+      }
+      String name = meta.path("name").asText("");
+      List<String> warnings = admit(type, name, obj, options);
+      byte[] value = Codec.encode(obj);
+      if (options.dryRun()) {
+        return new Written(obj, true, warnings);
+      }
+      try {
+        long rev = storage.create(type.key(ns, name), value);
+        meta.put("resourceVersion", Long.toString(rev));
+        return new Written(obj, true, warnings);
+      } catch (StorageException.KeyExists e) {
+        if (!generated || attempt >= 8) {
+          throw ApiException.alreadyExists(type, name);
+        }
+      } catch (StorageException e) {
+        throw translate(e, type, name);
+      }
+    }
+  }
+
+  private String randomSuffix() {
+    StringBuilder sb = new StringBuilder(5);
+    for (int i = 0; i < 5; i++) {
+      sb.append(NAME_CHARS.charAt(random.nextInt(NAME_CHARS.length())));
+    }
+    return sb.toString();
+  }
+
+  // ---- update and patch ----
+
+  /** PUT of the object ({@code status} false) or of its status subresource. */
+  public Written update(ResourceType type, String namespace, String name, ObjectNode body, boolean status, WriteOptions options) {
+    checkTypeMeta(type, body);
+    ObjectNode bodyMeta = metadata(body);
+    String bodyName = bodyMeta.path("name").asText("");
+    if (!bodyName.isEmpty() && !bodyName.equals(name)) {
+      throw ApiException.badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" + name + ")");
+    }
+    bodyMeta.put("name", name);
+    checkNamespace(type, namespace, bodyMeta);
+    Long precondition = resourceVersionOf(bodyMeta);
+    for (int attempt = 0; ; attempt++) {
+      KeyValue current = currentOrNotFound(type, namespace, name);
+      if (precondition != null && precondition != current.modRevision()) {
+        throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+      }
+      try {
+        return replace(type, namespace, name, current, body.deepCopy(), status, options);
+      } catch (StorageException.NotFound e) {
+        throw ApiException.notFound(type, name);
+      } catch (StorageException.Conflict e) {
+        if (precondition != null || attempt >= MAX_RETRIES) {
+          throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+        }
+      }
+    }
+  }
+
+  public Written patch(ResourceType type, String namespace, String name, String contentType, byte[] patch, boolean status,
+      WriteOptions options) {
+    for (int attempt = 0; ; attempt++) {
+      KeyValue current = currentOrNotFound(type, namespace, name);
+      ObjectNode currentObject = Codec.decode(current);
+      ObjectNode patched = Patches.apply(contentType, currentObject, patch);
+      ObjectNode meta = metadata(patched);
+      Long precondition = resourceVersionOf(meta);
+      if (precondition != null && precondition != current.modRevision()) {
+        throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+      }
+      if (!name.equals(meta.path("name").asText())) {
+        throw ApiException.badRequest("a patch may not change metadata.name");
+      }
+      checkTypeMeta(type, patched);
+      checkNamespace(type, namespace, meta);
+      try {
+        return replace(type, namespace, name, current, patched, status, options);
+      } catch (StorageException.NotFound e) {
+        throw ApiException.notFound(type, name);
+      } catch (StorageException.Conflict e) {
+        if (precondition != null || attempt >= MAX_RETRIES) {
+          throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+        }
+      }
+    }
+  }
+
+  /** Writes {@code desired} over {@code current}; throws StorageException.Conflict when it lost a race. */
+  private Written replace(ResourceType type, String namespace, String name, KeyValue current, ObjectNode desired,
+      boolean status, WriteOptions options) {
+    ObjectNode old = Codec.decode(current);
+    ObjectNode next;
+    if (status) {
+      next = old.deepCopy();
+      JsonNode s = desired.get("status");
+      if (s == null || s.isNull()) {
+        next.remove("status");
+      } else {
+        next.set("status", s);
+      }
+    } else {
+      next = desired;
+      if (type.statusSubresource()) {
+        JsonNode s = old.get("status");
+        if (s == null) {
+          next.remove("status");
+        } else {
+          next.set("status", s);
+        }
+      }
+    }
+    ObjectNode meta = metadata(next);
+    ObjectNode oldMeta = metadata(old);
+    for (String immutable : List.of("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace")) {
+      if (oldMeta.has(immutable)) {
+        meta.set(immutable, oldMeta.get(immutable));
+      } else {
+        meta.remove(immutable);
+      }
+    }
+    meta.remove(List.of("managedFields", "selfLink", "generateName"));
+    if (oldMeta.has("generateName")) {
+      meta.set("generateName", oldMeta.get("generateName"));
+    }
+    meta.put("name", name);
+    meta.put("resourceVersion", Long.toString(current.modRevision()));
+    long generation = oldMeta.path("generation").asLong(1);
+    meta.put("generation", generation);
+    List<String> warnings = admit(type, name, next, options);
+    if (!status && specChanged(old, next)) {
+      meta.put("generation", generation + 1);
+    }
+    if (sameJson(next, old)) {
+      return new Written(old, false, warnings);
+    }
+    boolean deleting = oldMeta.hasNonNull("deletionTimestamp");
+    if (deleting) {
+      JsonNode before = oldMeta.path("finalizers");
+      for (JsonNode f : meta.path("finalizers")) {
+        if (!contains(before, f)) {
+          throw new ApiException(422, "Invalid", type.qualifiedKind() + " \"" + name + "\" is invalid: metadata.finalizers: Forbidden:"
+              + " no new finalizers can be added if the object is being deleted, found new finalizers [" + f.asText() + "]", null);
+        }
+      }
+    }
+    if (options.dryRun()) {
+      return new Written(next, false, warnings);
+    }
+    String key = type.key(namespace, name);
+    if (deleting && meta.path("finalizers").isEmpty()) {
+      long rev = call(() -> storage.delete(key, current.modRevision()));
+      meta.put("resourceVersion", Long.toString(rev));
+      return new Written(next, false, warnings);
+    }
+    long rev = call(() -> storage.update(key, current.modRevision(), Codec.encode(next)));
+    meta.put("resourceVersion", Long.toString(rev));
+    return new Written(next, false, warnings);
+  }
+
+  /** Equal as JSON text would be: 1 as an int and 1 as a long are the same value. */
+  private static boolean sameJson(JsonNode a, JsonNode b) {
+    try {
+      return Json.MAPPER.readTree(Json.bytes(a)).equals(Json.MAPPER.readTree(Json.bytes(b)));
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  private static boolean contains(JsonNode array, JsonNode value) {
+    for (JsonNode v : array) {
+      if (v.equals(value)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Anything but metadata and status changed: the generation moves. */
+  private static boolean specChanged(ObjectNode old, ObjectNode next) {
+    ObjectNode a = old.deepCopy();
+    ObjectNode b = next.deepCopy();
+    a.remove(List.of("metadata", "status"));
+    b.remove(List.of("metadata", "status"));
+    return !sameJson(a, b);
+  }
+
+  // ---- delete ----
+
+  /** DELETE: with finalizers the object is only marked; otherwise it is removed. */
+  public Written delete(ResourceType type, String namespace, String name, ObjectNode deleteOptions, boolean dryRun) {
+    JsonNode pre = deleteOptions == null ? null : deleteOptions.path("preconditions");
+    for (int attempt = 0; ; attempt++) {
+      KeyValue current = currentOrNotFound(type, namespace, name);
+      ObjectNode obj = Codec.decode(current);
+      ObjectNode meta = metadata(obj);
+      if (pre != null && pre.hasNonNull("uid") && !pre.get("uid").asText().equals(meta.path("uid").asText())) {
+        throw ApiException.conflict(type, name, "Precondition failed: UID in precondition: " + pre.get("uid").asText()
+            + ", UID in object meta: " + meta.path("uid").asText());
+      }
+      if (pre != null && pre.hasNonNull("resourceVersion")
+          && !pre.get("resourceVersion").asText().equals(Long.toString(current.modRevision()))) {
+        throw ApiException.conflict(type, name, "Precondition failed: ResourceVersion in precondition: "
+            + pre.get("resourceVersion").asText() + ", ResourceVersion in object meta: " + current.modRevision());
+      }
+      if (dryRun) {
+        return new Written(obj, false, List.of());
+      }
+      try {
+        if (meta.path("finalizers").isArray() && !meta.path("finalizers").isEmpty()) {
+          if (meta.hasNonNull("deletionTimestamp")) {
+            return new Written(obj, false, List.of());
+          }
+          meta.put("deletionTimestamp", now());
+          meta.put("deletionGracePeriodSeconds", 0);
+          long rev = storage.update(current.key(), current.modRevision(), Codec.encode(obj));
+          meta.put("resourceVersion", Long.toString(rev));
+          return new Written(obj, false, List.of());
+        }
+        storage.delete(current.key(), current.modRevision());
+        return new Written(obj, false, List.of());
+      } catch (StorageException.Conflict e) {
+        if (attempt >= MAX_RETRIES || (pre != null && pre.hasNonNull("resourceVersion"))) {
+          throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+        }
+      } catch (StorageException.NotFound e) {
+        throw ApiException.notFound(type, name);
+      } catch (StorageException e) {
+        throw translate(e, type, name);
+      }
+    }
+  }
+
+  // ---- shared rules ----
+
+  /** Defaults, prunes and validates; returns warnings, throws on invalid input. */
+  private List<String> admit(ResourceType type, String name, ObjectNode obj, WriteOptions options) {
+    List<FieldError> errors = new ArrayList<>(MetadataValidation.validate(obj.path("metadata")));
+    StructuralSchema.Result r = StructuralSchema.apply(obj, type.schema());
+    List<String> warnings = new ArrayList<>();
+    if (!r.unknownFields().isEmpty()) {
+      switch (options.fieldValidation()) {
+        case "Strict" -> throw ApiException.badRequest("strict decoding error: "
+            + String.join(", ", r.unknownFields().stream().map(f -> "unknown field \"" + f + "\"").toList()));
+        case "Warn" -> r.unknownFields().forEach(f -> warnings.add("unknown field \"" + f + "\""));
+        default -> { }
+      }
+    }
+    errors.addAll(r.errors());
+    if (r.errors().isEmpty()) {
+      errors.addAll(KindRules.validate(type, obj));
+    }
+    if (!errors.isEmpty()) {
+      throw ApiException.invalid(type, name.isEmpty() ? null : name, errors);
+    }
+    return warnings;
+  }
+
+  private static void checkTypeMeta(ResourceType type, ObjectNode obj) {
+    String apiVersion = obj.path("apiVersion").asText("");
+    String kind = obj.path("kind").asText("");
+    if (!apiVersion.isEmpty() && !apiVersion.equals(type.apiVersion())) {
+      throw ApiException.badRequest("the API version in the data (" + apiVersion + ") does not match the expected API version ("
+          + type.apiVersion() + ")");
+    }
+    if (!kind.isEmpty() && !kind.equals(type.kind())) {
+      throw ApiException.badRequest("the kind in the data (" + kind + ") does not match the expected kind (" + type.kind() + ")");
+    }
+    ObjectNode copy = obj.deepCopy();
+    obj.removeAll();
+    obj.put("apiVersion", type.apiVersion());
+    obj.put("kind", type.kind());
+    copy.remove(List.of("apiVersion", "kind"));
+    obj.setAll(copy);
+  }
+
+  private static ObjectNode metadata(ObjectNode obj) {
+    JsonNode meta = obj.get("metadata");
+    if (meta == null || meta.isNull()) {
+      return obj.putObject("metadata");
+    }
+    if (!meta.isObject()) {
+      throw ApiException.badRequest("metadata must be an object");
+    }
+    return (ObjectNode) meta;
+  }
+
+  private static String checkNamespace(ResourceType type, String namespace, ObjectNode meta) {
+    if (!type.namespaced()) {
+      meta.remove("namespace");
+      return null;
+    }
+    Objects.requireNonNull(namespace, "namespace");
+    String given = meta.path("namespace").asText("");
+    if (!given.isEmpty() && !given.equals(namespace)) {
+      throw ApiException.badRequest("the namespace of the provided object (" + given + ") does not match the namespace sent on the request ("
+          + namespace + ")");
+    }
+    meta.put("namespace", namespace);
+    return namespace;
+  }
+
+  private static Long resourceVersionOf(ObjectNode meta) {
+    JsonNode rv = meta.get("resourceVersion");
+    if (rv == null || rv.isNull() || rv.asText().isEmpty()) {
+      return null;
+    }
+    try {
+      return Long.parseLong(rv.asText());
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest("metadata.resourceVersion \"" + rv.asText() + "\" is not a resource version this server issued");
+    }
+  }
+
+  private KeyValue currentOrNotFound(ResourceType type, String namespace, String name) {
+    return call(() -> storage.get(type.key(namespace, name))).orElseThrow(() -> ApiException.notFound(type, name));
+  }
+
+  private static <T> T call(java.util.function.Supplier<T> op) {
+    try {
+      return op.get();
+    } catch (StorageException.Conflict | StorageException.NotFound e) {
+      throw e;
+    } catch (StorageException e) {
+      throw translate(e, null, null);
+    }
+  }
+
+  static ApiException translate(StorageException e, ResourceType type, String name) {
+    return switch (e) {
+      case StorageException.NotFound nf -> type == null ? ApiException.notFound(nf.getMessage()) : ApiException.notFound(type, name);
+      case StorageException.KeyExists ke -> type == null ? ApiException.badRequest(ke.getMessage()) : ApiException.alreadyExists(type, name);
+      case StorageException.Conflict c -> type == null ? ApiException.badRequest(c.getMessage())
+          : ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+      case StorageException.Compacted c -> ApiException.gone("too old resource version: " + c.getMessage());
+      case StorageException.TooLarge t -> ApiException.tooLarge(t.getMessage());
+      case StorageException.Unavailable u -> ApiException.unavailable("storage is unavailable: " + u.getMessage());
+    };
+  }
+}

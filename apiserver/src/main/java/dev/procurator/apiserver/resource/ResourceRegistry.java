@@ -1,0 +1,116 @@
+package dev.procurator.apiserver.resource;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.procurator.api.v1alpha1.Kinds;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Every resource type the server serves, looked up by group, version and plural. */
+public final class ResourceRegistry {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Map<String, ResourceType> byPath = new LinkedHashMap<>();
+
+  public ResourceRegistry(Collection<ResourceType> types) {
+    for (ResourceType t : types) {
+      byPath.put(t.group() + "/" + t.version() + "/" + t.plural(), t);
+    }
+  }
+
+  /** The Procurator kinds, from the CRDs generated into the api jar, plus the built-in kinds. */
+  public static ResourceRegistry standard() {
+    List<ResourceType> types = new ArrayList<>();
+    for (Class<? extends HasMetadata> kind : Kinds.ALL) {
+      String resource = "META-INF/fabric8/" + HasMetadata.getPlural(kind) + "." + HasMetadata.getGroup(kind) + "-v1.yml";
+      try (InputStream in = kind.getClassLoader().getResourceAsStream(resource)) {
+        if (in == null) {
+          throw new IllegalStateException("missing generated CRD " + resource);
+        }
+        types.addAll(fromCrd(YAML.readValue(in, CustomResourceDefinition.class)));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    types.add(lease());
+    types.add(namespace());
+    return new ResourceRegistry(types);
+  }
+
+  /** Every served version of a CRD as a resource type. */
+  public static List<ResourceType> fromCrd(CustomResourceDefinition crd) {
+    var spec = crd.getSpec();
+    var names = spec.getNames();
+    List<ResourceType> out = new ArrayList<>();
+    for (CustomResourceDefinitionVersion v : spec.getVersions()) {
+      if (!Boolean.TRUE.equals(v.getServed())) {
+        continue;
+      }
+      JsonNode schema = v.getSchema() == null ? null : JSON.valueToTree(v.getSchema().getOpenAPIV3Schema());
+      List<ResourceType.PrinterColumn> columns = new ArrayList<>();
+      if (v.getAdditionalPrinterColumns() != null) {
+        for (var c : v.getAdditionalPrinterColumns()) {
+          columns.add(new ResourceType.PrinterColumn(c.getName(), c.getType(), c.getFormat(), c.getDescription(),
+              c.getPriority() == null ? 0 : c.getPriority(), c.getJsonPath()));
+        }
+      }
+      out.add(new ResourceType(spec.getGroup(), v.getName(), names.getKind(), names.getPlural(), names.getSingular(),
+          names.getShortNames() == null ? List.of() : names.getShortNames(),
+          "Namespaced".equals(spec.getScope()),
+          v.getSubresources() != null && v.getSubresources().getStatus() != null,
+          schema, columns,
+          v.getSelectableFields() == null ? List.of()
+              : v.getSelectableFields().stream().map(f -> f.getJsonPath().substring(1)).toList()));
+    }
+    return out;
+  }
+
+  /** coordination.k8s.io/v1 Lease, so that fabric8's LeaderElector works against this server. */
+  private static ResourceType lease() {
+    return new ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", List.of(), true, false, null,
+        List.of(new ResourceType.PrinterColumn("Holder", "string", null, "holder identity", 0, ".spec.holderIdentity"),
+            new ResourceType.PrinterColumn("Age", "date", null, "", 0, ".metadata.creationTimestamp")),
+        List.of("spec.holderIdentity"));
+  }
+
+  /**
+   * core/v1 Namespace. Namespaces also exist implicitly: any object may name any valid namespace,
+   * so Namespace objects are optional records (kubectl create namespace works; nothing requires it).
+   */
+  private static ResourceType namespace() {
+    return new ResourceType("", "v1", "Namespace", "namespaces", "namespace", List.of("ns"), false, false, null,
+        List.of(new ResourceType.PrinterColumn("Age", "date", null, "", 0, ".metadata.creationTimestamp")), List.of());
+  }
+
+  public Optional<ResourceType> find(String group, String version, String plural) {
+    return Optional.ofNullable(byPath.get(group + "/" + version + "/" + plural));
+  }
+
+  public Collection<ResourceType> all() {
+    return byPath.values();
+  }
+
+  /** Groups in the order they were registered, each with its versions. */
+  public Map<String, List<String>> groupVersions() {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    for (ResourceType t : byPath.values()) {
+      List<String> versions = out.computeIfAbsent(t.group(), g -> new ArrayList<>());
+      if (!versions.contains(t.version())) {
+        versions.add(t.version());
+      }
+    }
+    return out;
+  }
+}

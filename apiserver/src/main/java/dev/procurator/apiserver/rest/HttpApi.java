@@ -1,0 +1,545 @@
+package dev.procurator.apiserver.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.apiserver.auth.Authenticator;
+import dev.procurator.apiserver.registry.ApiException;
+import dev.procurator.apiserver.registry.FieldSelector;
+import dev.procurator.apiserver.registry.Json;
+import dev.procurator.apiserver.registry.LabelSelector;
+import dev.procurator.apiserver.registry.ListOptions;
+import dev.procurator.apiserver.registry.ListResult;
+import dev.procurator.apiserver.registry.ResourceService;
+import dev.procurator.apiserver.registry.WriteOptions;
+import dev.procurator.apiserver.registry.Written;
+import dev.procurator.apiserver.resource.ResourceRegistry;
+import dev.procurator.apiserver.resource.ResourceType;
+import dev.procurator.apiserver.storage.Storage;
+import dev.procurator.apiserver.storage.StorageException;
+import dev.procurator.apiserver.storage.WatchEvent;
+import dev.procurator.apiserver.storage.WatchListener;
+import dev.procurator.apiserver.watch.WatchCache;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes Kubernetes API requests to the resource service and watch caches, and turns every
+ * failure into a {@code Status} response: this is the one place errors become HTTP.
+ */
+public final class HttpApi {
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+  /** Largest request body accepted, as the Kubernetes API server does. */
+  public static final int MAX_BODY_BYTES = 3 * 1024 * 1024;
+  private static final int WATCH_QUEUE_LIMIT = 1024;
+
+  private final Vertx vertx;
+  private final ResourceRegistry registry;
+  private final ResourceService service;
+  private final Map<ResourceType, WatchCache> caches;
+  private final Authenticator authenticator;
+  private final Discovery discovery;
+  private final Clock clock;
+  private final ExecutorService executor;
+  private final Map<ResourceType, TableConverter> tables = new java.util.concurrent.ConcurrentHashMap<>();
+  private final String serverAddress;
+
+  public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
+      Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version) {
+    this.vertx = vertx;
+    this.registry = registry;
+    this.service = service;
+    this.caches = caches;
+    this.authenticator = authenticator;
+    this.clock = clock;
+    this.executor = executor;
+    this.serverAddress = serverAddress;
+    this.discovery = new Discovery(registry, version);
+  }
+
+  public Router router() {
+    Router router = Router.router(vertx);
+    router.route("/healthz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
+    router.route("/livez").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
+    router.route("/readyz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
+    router.get("/version").handler(ctx -> json(ctx.response(), 200, discovery.version()));
+    router.route().handler(this::authenticate);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
+    router.get("/api").handler(ctx -> json(ctx.response(), 200, discovery.coreVersions(serverAddress)));
+    router.get("/api/v1").handler(ctx -> json(ctx.response(), 200, discovery.coreResources()));
+    router.get("/apis").handler(ctx -> json(ctx.response(), 200, discovery.groups()));
+    router.get("/openapi/v2").handler(this::openApiV2);
+    router.get("/openapi/v3").handler(ctx -> json(ctx.response(), 200, discovery.openApiV3Index()));
+    router.getWithRegex("/openapi/v3/(?:apis|api)/(.+)").handler(ctx -> {
+      ObjectNode doc = discovery.openApiV3(ctx.pathParam("param0"));
+      if (doc == null) {
+        fail(ctx.response(), ApiException.notFound("no OpenAPI document for " + ctx.pathParam("param0")));
+      } else {
+        json(ctx.response(), 200, doc);
+      }
+    });
+    router.routeWithRegex("/apis/.+").handler(this::resource);
+    router.routeWithRegex("/api/v1/.+").handler(this::resource);
+    router.route().handler(ctx -> fail(ctx.response(),
+        ApiException.notFound("the server could not find the requested resource (" + ctx.request().path() + ")")));
+    router.route().failureHandler(this::failure);
+    return router;
+  }
+
+  // ---- authentication ----
+
+  private void authenticate(RoutingContext ctx) {
+    var user = authenticator.authenticate(ctx.request().getHeader("Authorization"));
+    if (user.isEmpty()) {
+      // the request may still be sending its body; answer without reading it
+      fail(ctx.response(), ApiException.unauthorized("Unauthorized: a valid bearer token is required"));
+      return;
+    }
+    ctx.put("user", user.get());
+    ctx.next();
+  }
+
+  private void failure(RoutingContext ctx) {
+    Throwable t = ctx.failure();
+    int code = ctx.statusCode();
+    if (t instanceof ApiException e) {
+      fail(ctx.response(), e);
+    } else if (code == 413) {
+      fail(ctx.response(), ApiException.tooLarge("the request body is larger than " + MAX_BODY_BYTES + " bytes"));
+    } else if (code > 0 && code < 500) {
+      fail(ctx.response(), new ApiException(code, "BadRequest", "the request could not be served (" + code + ")", null));
+    } else {
+      log.error("request {} {} failed", ctx.request().method(), ctx.request().path(), t);
+      fail(ctx.response(), ApiException.internal("an internal error occurred; the server log has the details"));
+    }
+  }
+
+  // ---- responses ----
+
+  static void json(HttpServerResponse r, int code, JsonNode body) {
+    bytes(r, code, Json.bytes(body));
+  }
+
+  static void bytes(HttpServerResponse r, int code, byte[] body) {
+    if (r.ended() || r.closed()) {
+      return;
+    }
+    r.setStatusCode(code).putHeader("Content-Type", "application/json").end(Buffer.buffer(body));
+  }
+
+  static void fail(HttpServerResponse r, ApiException e) {
+    json(r, e.code(), e.status());
+  }
+
+  private void openApiV2(RoutingContext ctx) {
+    String accept = ctx.request().getHeader("Accept");
+    if (accept != null && !accept.contains("json") && !accept.contains("*/*")) {
+      fail(ctx.response(), ApiException.notAcceptable("the OpenAPI v2 document is served as application/json only; use /openapi/v3"));
+      return;
+    }
+    json(ctx.response(), 200, discovery.openApiV2());
+  }
+
+  // ---- resources ----
+
+  /** A parsed resource path. */
+  private record Target(ResourceType type, String namespace, String name, String subresource) {}
+
+  private Target parse(String path) {
+    String[] p = path.substring(1).split("/");
+    // /apis/GROUP/VERSION/... or /api/v1/... (the core group, whose name is empty)
+    boolean core = p[0].equals("api");
+    if (core) {
+      String[] shifted = new String[p.length + 1];
+      shifted[0] = "api";
+      shifted[1] = "";
+      System.arraycopy(p, 1, shifted, 2, p.length - 1);
+      p = shifted;
+    }
+    if (p.length <= 3) {
+      return null;
+    }
+    String group = p[1];
+    String version = p[2];
+    int i = 3;
+    String namespace = null;
+    if (p[i].equals("namespaces") && p.length >= i + 3) {
+      namespace = p[i + 1];
+      i += 2;
+    }
+    String plural = p[i];
+    String name = p.length > i + 1 ? p[i + 1] : null;
+    String sub = p.length > i + 2 ? p[i + 2] : null;
+    if (p.length > i + 3) {
+      throw ApiException.notFound("the server could not find the requested resource (" + path + ")");
+    }
+    ResourceType type = registry.find(group, version, plural).orElseThrow(() -> ApiException.notFound(
+        "the server could not find the requested resource: no " + plural + " in " + (group.isEmpty() ? version : group + "/" + version)));
+    if (type.namespaced() && namespace == null && name != null) {
+      throw ApiException.notFound(type.qualifiedResource() + " are namespaced: use /apis/" + group + "/" + version
+          + "/namespaces/NAMESPACE/" + plural + "/" + name);
+    }
+    if (!type.namespaced() && namespace != null) {
+      throw ApiException.notFound(type.qualifiedResource() + " are not namespaced");
+    }
+    if (sub != null && !(sub.equals("status") && type.statusSubresource())) {
+      throw ApiException.notFound(type.qualifiedResource() + " has no subresource \"" + sub + "\"");
+    }
+    return new Target(type, namespace, name, sub);
+  }
+
+  private void resource(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    String path = req.path();
+    if (path.endsWith("/") && path.length() > 1) {
+      path = path.substring(0, path.length() - 1);
+    }
+    String[] parts = path.substring(1).split("/");
+    if (parts[0].equals("apis") && parts.length == 2) {
+      ObjectNode g = discovery.group(parts[1]);
+      if (g == null) {
+        fail(ctx.response(), ApiException.notFound("the server could not find the requested resource: no API group " + parts[1]));
+      } else {
+        json(ctx.response(), 200, g);
+      }
+      return;
+    }
+    if (parts[0].equals("apis") && parts.length == 3) {
+      ObjectNode r = discovery.resources(parts[1], parts[2]);
+      if (r == null) {
+        fail(ctx.response(), ApiException.notFound("the server could not find the requested resource: no API " + parts[1] + "/" + parts[2]));
+      } else {
+        json(ctx.response(), 200, r);
+      }
+      return;
+    }
+    Target target;
+    try {
+      target = parse(path);
+      if (target == null) {
+        throw ApiException.notFound("the server could not find the requested resource (" + path + ")");
+      }
+      if (target.namespace != null) {
+        if (!target.namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?") || target.namespace.length() > 63) {
+          throw ApiException.badRequest("invalid namespace \"" + target.namespace + "\": a namespace must be a lowercase RFC 1123 label");
+        }
+      }
+    } catch (ApiException e) {
+      fail(ctx.response(), e);
+      return;
+    }
+    HttpMethod method = req.method();
+    boolean watch = "true".equals(req.getParam("watch")) || "1".equals(req.getParam("watch"));
+    if (method == HttpMethod.GET && watch) {
+      Context context = vertx.getOrCreateContext();
+      executor.execute(() -> guarded(ctx, context, () -> watch(ctx, target)));
+      return;
+    }
+    Context context = vertx.getOrCreateContext();
+    executor.execute(() -> guarded(ctx, context, () -> {
+      Reply reply = dispatch(ctx, method, target);
+      context.runOnContext(v -> {
+        reply.warnings.forEach(w -> ctx.response().headers().add("Warning", "299 - \"" + w.replace("\"", "\\\"") + "\""));
+        bytes(ctx.response(), reply.code, reply.body);
+      });
+    }));
+  }
+
+  private record Reply(int code, byte[] body, List<String> warnings) {
+    static Reply of(int code, JsonNode body) {
+      return new Reply(code, Json.bytes(body), List.of());
+    }
+  }
+
+  /** Runs request work off the event loop; a failure is answered on the request's context. */
+  private static void guarded(RoutingContext ctx, Context context, Runnable work) {
+    ApiException failure;
+    try {
+      work.run();
+      return;
+    } catch (ApiException e) {
+      failure = e;
+    } catch (StorageException e) {
+      failure = ApiException.unavailable("storage failed: " + e.getMessage());
+    } catch (RuntimeException e) {
+      log.error("request {} {} failed", ctx.request().method(), ctx.request().uri(), e);
+      failure = ApiException.internal("an internal error occurred; the server log has the details");
+    }
+    ApiException f = failure;
+    context.runOnContext(v -> fail(ctx.response(), f));
+  }
+
+  private Reply dispatch(RoutingContext ctx, HttpMethod method, Target t) {
+    HttpServerRequest req = ctx.request();
+    boolean status = "status".equals(t.subresource);
+    if (t.type.namespaced() && t.namespace == null && method != HttpMethod.GET) {
+      throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are namespaced: " + method + " needs /namespaces/NAMESPACE/ in the path");
+    }
+    WriteOptions options = new WriteOptions(dryRun(req), req.getParam("fieldValidation"));
+    if (t.name == null) {
+      if (method == HttpMethod.GET) {
+        return list(ctx, t);
+      } else if (method == HttpMethod.POST) {
+        Written w = service.create(t.type, t.namespace, body(ctx), options);
+        return new Reply(201, Json.bytes(w.object()), w.warnings());
+      } else if (method == HttpMethod.DELETE) {
+        return deleteCollection(ctx, t);
+      }
+      throw ApiException.methodNotAllowed(method + " is not supported on a collection");
+    }
+    if (method == HttpMethod.GET) {
+      ObjectNode o = service.get(t.type, t.namespace, t.name);
+      if (wantsTable(req)) {
+        return Reply.of(200, table(t.type).table(List.of(o), null, null, req.getParam("includeObject")));
+      }
+      return Reply.of(200, o);
+    } else if (method == HttpMethod.PUT) {
+      Written w = service.update(t.type, t.namespace, t.name, body(ctx), status, options);
+      return new Reply(200, Json.bytes(w.object()), w.warnings());
+    } else if (method == HttpMethod.PATCH) {
+      String contentType = contentType(req);
+      if (contentType.startsWith("application/strategic-merge-patch+json")) {
+        throw ApiException.unsupportedMediaType("strategic merge patch is not supported for custom resources;"
+            + " use application/merge-patch+json or application/json-patch+json");
+      }
+      if (contentType.startsWith("application/apply-patch")) {
+        throw ApiException.unsupportedMediaType("server-side apply is not supported yet; use client-side apply or a merge patch");
+      }
+      Written w = service.patch(t.type, t.namespace, t.name, contentType, rawBody(ctx), status, options);
+      return new Reply(200, Json.bytes(w.object()), w.warnings());
+    } else if (method == HttpMethod.DELETE) {
+      if (status) {
+        throw ApiException.methodNotAllowed("DELETE is not supported on the status subresource");
+      }
+      byte[] raw = rawBody(ctx);
+      ObjectNode opts = raw.length == 0 ? null : Json.parseObject(raw, false);
+      Written w = service.delete(t.type, t.namespace, t.name, opts, dryRun(req));
+      return Reply.of(200, w.object());
+    }
+    throw ApiException.methodNotAllowed(method + " is not supported");
+  }
+
+  private Reply deleteCollection(RoutingContext ctx, Target t) {
+    HttpServerRequest req = ctx.request();
+    ListResult all = service.list(t.type, t.namespace, listOptions(req, t.type, true));
+    List<ObjectNode> deleted = new ArrayList<>();
+    for (byte[] item : all.items()) {
+      ObjectNode o = Json.readStored(item);
+      JsonNode meta = o.path("metadata");
+      try {
+        deleted.add(service.delete(t.type, meta.path("namespace").asText(null), meta.path("name").asText(), null, dryRun(req)).object());
+      } catch (ApiException e) {
+        if (e.code() != 404) {
+          throw e;
+        }
+      }
+    }
+    ObjectNode list = Json.object();
+    list.put("apiVersion", t.type.apiVersion());
+    list.put("kind", t.type.kind() + "List");
+    list.putObject("metadata");
+    list.putArray("items").addAll(deleted);
+    return Reply.of(200, list);
+  }
+
+  private static boolean dryRun(HttpServerRequest req) {
+    List<String> values = req.params().getAll("dryRun");
+    for (String v : values) {
+      if (!v.equals("All")) {
+        throw ApiException.badRequest("dryRun must be All, not \"" + v + "\"");
+      }
+    }
+    return !values.isEmpty();
+  }
+
+  private static String contentType(HttpServerRequest req) {
+    String ct = req.getHeader("Content-Type");
+    return ct == null ? "application/json" : ct.toLowerCase().trim();
+  }
+
+  private static byte[] rawBody(RoutingContext ctx) {
+    Buffer b = ctx.body().buffer();
+    return b == null ? new byte[0] : b.getBytes();
+  }
+
+  private static ObjectNode body(RoutingContext ctx) {
+    String ct = contentType(ctx.request());
+    boolean yaml = ct.startsWith("application/yaml") || ct.startsWith("application/x-yaml") || ct.startsWith("text/yaml");
+    if (!yaml && !ct.startsWith("application/json") && !ct.startsWith("*/*")) {
+      throw ApiException.unsupportedMediaType("the body's content type \"" + ct + "\" is not supported; use application/json or application/yaml");
+    }
+    return Json.parseObject(rawBody(ctx), yaml);
+  }
+
+  private static boolean wantsTable(HttpServerRequest req) {
+    String accept = req.getHeader("Accept");
+    return accept != null && accept.contains("as=Table");
+  }
+
+  private TableConverter table(ResourceType type) {
+    return tables.computeIfAbsent(type, t -> new TableConverter(t, clock));
+  }
+
+  private static ListOptions listOptions(HttpServerRequest req, ResourceType type, boolean ignorePaging) {
+    String limit = req.getParam("limit");
+    int n;
+    try {
+      n = limit == null || limit.isEmpty() || ignorePaging ? 0 : Integer.parseInt(limit);
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest("limit must be a number, not \"" + limit + "\"");
+    }
+    return new ListOptions(LabelSelector.parse(req.getParam("labelSelector")),
+        FieldSelector.parse(req.getParam("fieldSelector"), type), Math.max(n, 0),
+        ignorePaging ? null : req.getParam("continue"), req.getParam("resourceVersion"));
+  }
+
+  private Reply list(RoutingContext ctx, Target t) {
+    HttpServerRequest req = ctx.request();
+    ListResult r = service.list(t.type, t.namespace, listOptions(req, t.type, false));
+    if (wantsTable(req)) {
+      List<ObjectNode> objects = r.items().stream().map(Json::readStored).toList();
+      return Reply.of(200, table(t.type).table(objects, Long.toString(r.resourceVersion()), r.continueToken(),
+          req.getParam("includeObject")));
+    }
+    StringBuilder head = new StringBuilder();
+    head.append("{\"apiVersion\":\"").append(t.type.apiVersion()).append("\",\"kind\":\"").append(t.type.kind())
+        .append("List\",\"metadata\":{\"resourceVersion\":\"").append(r.resourceVersion()).append('"');
+    if (r.continueToken() != null) {
+      head.append(",\"continue\":\"").append(r.continueToken()).append('"');
+    }
+    head.append("},\"items\":[");
+    byte[] headBytes = head.toString().getBytes(StandardCharsets.UTF_8);
+    int size = headBytes.length + 2 + r.items().size();
+    for (byte[] item : r.items()) {
+      size += item.length;
+    }
+    byte[] out = new byte[size];
+    System.arraycopy(headBytes, 0, out, 0, headBytes.length);
+    int pos = headBytes.length;
+    for (int i = 0; i < r.items().size(); i++) {
+      if (i > 0) {
+        out[pos++] = ',';
+      }
+      byte[] item = r.items().get(i);
+      System.arraycopy(item, 0, out, pos, item.length);
+      pos += item.length;
+    }
+    out[pos++] = ']';
+    out[pos++] = '}';
+    return new Reply(200, java.util.Arrays.copyOf(out, pos), List.of());
+  }
+
+  // ---- watch ----
+
+  private void watch(RoutingContext ctx, Target t) {
+    HttpServerRequest req = ctx.request();
+    HttpServerResponse response = ctx.response();
+    LabelSelector labels = LabelSelector.parse(req.getParam("labelSelector"));
+    String fieldSelector = req.getParam("fieldSelector");
+    if (t.name != null) {
+      fieldSelector = (fieldSelector == null || fieldSelector.isEmpty() ? "" : fieldSelector + ",") + "metadata.name=" + t.name;
+    }
+    FieldSelector fields = FieldSelector.parse(fieldSelector, t.type);
+    String rvParam = req.getParam("resourceVersion");
+    boolean fromNow = rvParam == null || rvParam.isEmpty() || rvParam.equals("0");
+    long after;
+    List<byte[]> initial = List.of();
+    if (fromNow) {
+      ListResult r = service.list(t.type, t.namespace, new ListOptions(labels, fields, 0, null, null));
+      after = r.resourceVersion();
+      initial = r.items();
+    } else {
+      try {
+        after = Long.parseLong(rvParam);
+      } catch (NumberFormatException e) {
+        throw ApiException.badRequest("resourceVersion \"" + rvParam + "\" is not a resource version this server issued");
+      }
+    }
+    TableConverter table = wantsTable(req) ? table(t.type) : null;
+    boolean bookmarks = "true".equals(req.getParam("allowWatchBookmarks"));
+    Context context = vertx.getOrCreateContext();
+    HttpWatch w = new HttpWatch(response, context, t.type.keyPrefix(t.namespace), labels, fields, table,
+        req.getParam("includeObject"), bookmarks, t.type.apiVersion(), t.type.kind(), WATCH_QUEUE_LIMIT + initial.size(), after);
+    WatchCache cache = caches.get(t.type);
+    boolean cached = cache.subscribe(w, after);
+    Storage.Watch direct = null;
+    if (!cached) {
+      // older than the cache's ring: follow storage directly from that revision
+      try {
+        direct = service.storage().watch(t.type.keyPrefix(t.namespace), after, new WatchListener() {
+          @Override
+          public void onEvent(WatchEvent event) {
+            if (!w.offer(WatchCache.convert(event))) {
+              w.terminate(ApiException.gone("the watch fell too far behind and was closed; list again"));
+            }
+          }
+
+          @Override
+          public void onError(Throwable error) {
+            w.terminate(error instanceof StorageException.Compacted
+                ? ApiException.gone("too old resource version: " + after + " (" + error.getMessage() + ")")
+                : ApiException.unavailable("the watch failed: " + error.getMessage()));
+          }
+        });
+      } catch (StorageException.Compacted e) {
+        throw ApiException.gone("too old resource version: " + after + " (" + e.getMessage() + ")");
+      }
+    }
+    Storage.Watch upstream = direct;
+    long timeoutSeconds = parseTimeout(req.getParam("timeoutSeconds"));
+    context.runOnContext(v -> {
+      response.setChunked(true).setStatusCode(200).putHeader("Content-Type", "application/json");
+      response.writeHead();
+      long timer = vertx.setTimer(Duration.ofSeconds(timeoutSeconds).toMillis(), id -> w.close());
+      Runnable cleanup = () -> {
+        vertx.cancelTimer(timer);
+        cache.unsubscribe(w);
+        if (upstream != null) {
+          upstream.close();
+        }
+      };
+      w.onEnd(cleanup);
+      response.closeHandler(x -> {
+        w.disconnected();
+        cleanup.run();
+      });
+      if (response.closed()) {
+        w.disconnected();
+        cleanup.run();
+      }
+    });
+    w.initial(initial);
+  }
+
+  private static long parseTimeout(String value) {
+    if (value == null || value.isEmpty()) {
+      // like Kubernetes: a random timeout spreads reconnects of many clients
+      return 1800 + ThreadLocalRandom.current().nextLong(1800);
+    }
+    try {
+      long s = Long.parseLong(value);
+      if (s <= 0) {
+        throw ApiException.badRequest("timeoutSeconds must be positive");
+      }
+      return s;
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest("timeoutSeconds must be a number, not \"" + value + "\"");
+    }
+  }
+}

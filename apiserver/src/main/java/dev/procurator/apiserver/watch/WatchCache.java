@@ -1,0 +1,200 @@
+package dev.procurator.apiserver.watch;
+
+import dev.procurator.apiserver.registry.ApiException;
+import dev.procurator.apiserver.registry.Codec;
+import dev.procurator.apiserver.resource.ResourceType;
+import dev.procurator.apiserver.storage.Storage;
+import dev.procurator.apiserver.storage.StorageException;
+import dev.procurator.apiserver.storage.WatchEvent;
+import dev.procurator.apiserver.storage.WatchListener;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows one resource type with a single storage watch, keeps the last {@code capacity} events,
+ * and fans each event out to every subscriber.
+ *
+ * <p>A subscriber whose start revision is still in the ring is served from it; an older one is
+ * refused ({@link #subscribe} returns false) and the caller watches storage directly. A
+ * subscriber that cannot take an event is dropped with 410 Gone. If the upstream watch fails,
+ * every subscriber gets 410 Gone and the cache restarts from the current revision.
+ *
+ * <p>Thread-safe. Events are fanned out on the storage's watch thread; subscribers must not block.
+ */
+public final class WatchCache implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WatchCache.class);
+
+  private final Storage storage;
+  private final ResourceType type;
+  private final int capacity;
+  private final ScheduledExecutorService scheduler;
+  private final ArrayDeque<CachedEvent> ring = new ArrayDeque<>();
+  private final Set<Subscriber> subscribers = ConcurrentHashMap.newKeySet();
+  private long ringStart;
+  private volatile long lastRevision;
+  private Storage.Watch upstream;
+  private volatile boolean closed;
+  private long generation;
+
+  public WatchCache(Storage storage, ResourceType type, int capacity, ScheduledExecutorService scheduler, Duration bookmarkInterval) {
+    this.storage = storage;
+    this.type = type;
+    this.capacity = capacity;
+    this.scheduler = scheduler;
+    scheduler.scheduleAtFixedRate(this::sendBookmarks, bookmarkInterval.toMillis(), bookmarkInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts following storage from its current revision. */
+  public synchronized void start() {
+    long rev = storage.currentRevision();
+    ring.clear();
+    ringStart = rev;
+    lastRevision = rev;
+    long gen = ++generation;
+    upstream = storage.watch(type.keyPrefix(null), rev, new WatchListener() {
+      @Override
+      public void onEvent(WatchEvent event) {
+        accept(gen, event);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        failed(gen, error);
+      }
+    });
+  }
+
+  public ResourceType type() {
+    return type;
+  }
+
+  /** The newest revision this cache has seen. */
+  public long lastRevision() {
+    return lastRevision;
+  }
+
+  public int subscriberCount() {
+    return subscribers.size();
+  }
+
+  /**
+   * Feeds {@code s} every event after {@code afterRevision}, then live events. Returns false when
+   * that revision is older than the ring holds.
+   */
+  public boolean subscribe(Subscriber s, long afterRevision) {
+    synchronized (this) {
+      if (afterRevision < ringStart) {
+        return false;
+      }
+      for (CachedEvent e : ring) {
+        if (e.revision() > afterRevision && e.key().startsWith(s.keyPrefix()) && !s.offer(e)) {
+          s.terminate(tooSlow());
+          return true;
+        }
+      }
+      subscribers.add(s);
+    }
+    return true;
+  }
+
+  public void unsubscribe(Subscriber s) {
+    subscribers.remove(s);
+  }
+
+  private void accept(long gen, WatchEvent event) {
+    CachedEvent e = convert(event);
+    synchronized (this) {
+      if (gen != generation) {
+        return;
+      }
+      ring.addLast(e);
+      while (ring.size() > capacity) {
+        ringStart = ring.removeFirst().revision();
+      }
+      lastRevision = e.revision();
+    }
+    for (Subscriber s : subscribers) {
+      if (e.key().startsWith(s.keyPrefix()) && !s.offer(e)) {
+        subscribers.remove(s);
+        s.terminate(tooSlow());
+      }
+    }
+  }
+
+  /** Converts a storage event into what clients see. */
+  public static CachedEvent convert(WatchEvent event) {
+    return switch (event) {
+      case WatchEvent.Put p -> new CachedEvent(p.created() ? "ADDED" : "MODIFIED", p.revision(), p.key(),
+          Codec.raw(p.current().value(), p.current().modRevision()),
+          p.previous() == null ? null : Codec.raw(p.previous().value(), p.previous().modRevision()));
+      case WatchEvent.Delete d -> new CachedEvent("DELETED", d.revision(), d.key(),
+          Codec.raw(d.previous().value(), d.revision()), null);
+    };
+  }
+
+  private static ApiException tooSlow() {
+    return ApiException.gone("the watch fell too far behind and was closed; list again and watch from the list's resourceVersion");
+  }
+
+  private void failed(long gen, Throwable error) {
+    synchronized (this) {
+      if (gen != generation || closed) {
+        return;
+      }
+    }
+    log.warn("watch of {} failed ({}); restarting it, clients will relist", type.qualifiedResource(), error.toString());
+    ApiException reason = error instanceof StorageException.Compacted
+        ? ApiException.gone("the watch cache was reset because its revision was compacted; list again")
+        : ApiException.gone("the watch cache was reset after a storage failure; list again");
+    for (Subscriber s : subscribers) {
+      subscribers.remove(s);
+      s.terminate(reason);
+    }
+    restart(Duration.ofMillis(100));
+  }
+
+  private void restart(Duration delay) {
+    scheduler.schedule(() -> {
+      if (closed) {
+        return;
+      }
+      try {
+        synchronized (this) {
+          if (upstream != null) {
+            upstream.close();
+          }
+        }
+        start();
+      } catch (RuntimeException e) {
+        log.warn("restarting the watch of {} failed: {}", type.qualifiedResource(), e.toString());
+        restart(delay.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : delay.multipliedBy(2));
+      }
+    }, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void sendBookmarks() {
+    long rev = lastRevision;
+    for (Subscriber s : subscribers) {
+      s.bookmark(rev);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    generation++;
+    if (upstream != null) {
+      upstream.close();
+    }
+    for (Subscriber s : subscribers) {
+      s.terminate(ApiException.unavailable("the server is shutting down"));
+    }
+    subscribers.clear();
+  }
+}

@@ -1,0 +1,67 @@
+package dev.procurator.pctl;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** Deletes resources by type and name, or those named in manifests. */
+@Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete resources by name or from manifests.")
+final class DeleteCommand implements Callable<Integer> {
+  @ParentCommand Pctl global;
+
+  @Parameters(arity = "0..*", paramLabel = "TYPE NAME...", description = "A type and names (or use -f).")
+  List<String> args = new ArrayList<>();
+
+  @Option(names = {"-f", "--filename"}, description = "Files, directories, or - for standard input.")
+  List<String> files = new ArrayList<>();
+
+  @Option(names = {"-n", "--namespace"}, description = "Namespace (default: the kubeconfig's, else default).")
+  String namespace;
+
+  @Option(names = "--ignore-not-found", description = "Succeed when an object is already gone.")
+  boolean ignoreNotFound;
+
+  @Override
+  public Integer call() {
+    if (files.isEmpty() && args.size() < 2) {
+      throw new Errors.UserError("give a type and at least one name, or -f with manifests");
+    }
+    ApiClient api = ApiClient.from(global);
+    int failures = 0;
+    if (!files.isEmpty()) {
+      for (Manifests.Doc doc : Manifests.read(files, System.in)) {
+        ObjectNode o = doc.object();
+        String kindName = o.path("kind").asText();
+        ApiClient.Kind kind = api.byKind(o.path("apiVersion").asText(), kindName)
+            .orElseThrow(() -> new Errors.UserError("no kind \"" + kindName + "\" is served"));
+        String ns = o.path("metadata").path("namespace").asText(namespace != null ? namespace : api.defaultNamespace());
+        failures += delete(api, kind, ns, o.path("metadata").path("name").asText());
+      }
+    } else {
+      ApiClient.Kind kind = api.resolve(args.get(0));
+      String ns = namespace != null ? namespace : api.defaultNamespace();
+      for (String name : args.subList(1, args.size())) {
+        failures += delete(api, kind, ns, name);
+      }
+    }
+    return failures == 0 ? 0 : 1;
+  }
+
+  private int delete(ApiClient api, ApiClient.Kind kind, String ns, String name) {
+    ApiClient.Response r = api.send("DELETE", kind.path(ns, name), null, null, "application/json");
+    if (r.code() / 100 == 2) {
+      System.out.println(kind.singular() + "/" + name + " deleted");
+      return 0;
+    }
+    if (r.code() == 404 && ignoreNotFound) {
+      return 0;
+    }
+    System.err.println(ApiClient.serverError(r).getMessage());
+    return 1;
+  }
+}

@@ -1,0 +1,137 @@
+package dev.procurator.pctl;
+
+import dev.procurator.apiserver.ApiServer;
+import dev.procurator.apiserver.ApiServerConfig;
+import dev.procurator.apiserver.auth.Pki;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs Procurator on this host in the foreground until SIGTERM or Ctrl-C. */
+@Command(name = "up", mixinStandardHelpOptions = true,
+    description = "Run Procurator on this host in the foreground: the API server on its embedded store (or etcd).")
+final class UpCommand implements Callable<Integer> {
+  @Option(names = "--data-dir", description = "State directory (default: ~/.procurator/data).")
+  Path dataDir;
+
+  @Option(names = "--listen", defaultValue = "127.0.0.1:7443", description = "host:port of the API server (default: ${DEFAULT-VALUE}).")
+  String listen;
+
+  @Option(names = "--store", defaultValue = "embedded",
+      description = "'embedded' (default), or etcd://host:port[,host:port...] for an etcd cluster.")
+  String store;
+
+  @Override
+  public Integer call() throws Exception {
+    Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".procurator", "data");
+    Files.createDirectories(dir);
+    int colon = listen.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new Errors.UserError("--listen must be host:port, not \"" + listen + "\"");
+    }
+    String host = listen.substring(0, colon);
+    int port;
+    try {
+      port = Integer.parseInt(listen.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new Errors.UserError("--listen must be host:port, not \"" + listen + "\"");
+    }
+    String token = adminToken(dir);
+    Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
+    ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
+        .withTls(pki.serverCert(), pki.serverKey());
+    if (store.startsWith("etcd://")) {
+      List<String> endpoints = Arrays.stream(store.substring("etcd://".length()).split(","))
+          .map(s -> s.startsWith("http") ? s : "http://" + s).toList();
+      config = config.withEtcd(endpoints);
+    } else if (!store.equals("embedded")) {
+      throw new Errors.UserError("--store must be 'embedded' or etcd://host:port[,host:port...], not \"" + store + "\"");
+    }
+    ApiServer server = new ApiServer(config, Clock.systemUTC()).start();
+    String url = "https://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
+    Path kubeconfig = dir.resolve("kubeconfig");
+    writeKubeconfig(kubeconfig, url, token, pki.caPem());
+    Path shared = Path.of(System.getProperty("user.home"), ".procurator", "kubeconfig");
+    Files.createDirectories(shared.getParent());
+    Files.copy(kubeconfig, shared, StandardCopyOption.REPLACE_EXISTING);
+    System.out.println("Procurator is up: API server " + url);
+    System.out.println("  kubeconfig: " + kubeconfig + " (also " + shared + ")");
+    System.out.println("  try: pctl --kubeconfig " + kubeconfig + " get vms");
+    System.out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("Procurator is stopping");
+      server.close();
+      stopped.countDown();
+    }, "pctl-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  /** One admin token per data directory, kept across restarts so kubeconfigs stay valid. */
+  static String adminToken(Path dir) throws IOException {
+    Path file = dir.resolve("admin-token");
+    if (Files.exists(file)) {
+      String t = Files.readString(file).trim();
+      if (!t.isEmpty()) {
+        return t;
+      }
+    }
+    byte[] b = new byte[32];
+    new SecureRandom().nextBytes(b);
+    String token = HexFormat.of().formatHex(b);
+    Path tmp = dir.resolve("admin-token.tmp");
+    Files.writeString(tmp, token + "\n");
+    restrict(tmp);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return token;
+  }
+
+  static void writeKubeconfig(Path file, String url, String token, String caPem) throws IOException {
+    String yaml = """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: procurator
+          cluster:
+            server: %s
+            certificate-authority-data: %s
+        users:
+        - name: admin
+          user:
+            token: %s
+        contexts:
+        - name: procurator
+          context:
+            cluster: procurator
+            user: admin
+            namespace: default
+        current-context: procurator
+        """.formatted(url, Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.UTF_8)), token);
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(tmp, yaml);
+    restrict(tmp);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static void restrict(Path p) {
+    try {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
+    } catch (IOException | UnsupportedOperationException ignored) {
+      // not a POSIX file system; the file keeps default permissions
+    }
+  }
+}
