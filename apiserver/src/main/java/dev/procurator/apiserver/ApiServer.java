@@ -95,13 +95,19 @@ public final class ApiServer implements AutoCloseable {
       try {
         long target = previous.getAndSet(storage.currentRevision());
         if (target > 0) {
-          storage.compact(target);
+          compact(target);
           log.debug("compacted history up to revision {}", target);
         }
       } catch (RuntimeException e) {
         log.warn("compaction failed: {}", e.toString());
       }
     }, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Forgets history up to {@code revision}, in storage and in the watch caches. */
+  public void compact(long revision) {
+    storage.compact(revision);
+    caches.values().forEach(c -> c.compacted(revision));
   }
 
   public int port() {

@@ -2,8 +2,10 @@ package dev.procurator.apiserver.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.zjsonpatch.CompatibilityFlags;
 import io.fabric8.zjsonpatch.JsonPatch;
 import io.fabric8.zjsonpatch.JsonPatchException;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -27,7 +29,7 @@ final class Patches {
         throw ApiException.badRequest("a JSON patch must be an array of operations");
       }
       try {
-        result = JsonPatch.apply(patch, target);
+        result = JsonPatch.apply(patch, target, EnumSet.of(CompatibilityFlags.FORBID_REMOVE_MISSING_OBJECT));
       } catch (JsonPatchException | IllegalArgumentException e) {
         throw ApiException.badRequest("the JSON patch cannot be applied: " + e.getMessage());
       } catch (RuntimeException e) {

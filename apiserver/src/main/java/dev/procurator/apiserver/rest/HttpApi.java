@@ -80,6 +80,7 @@ public final class HttpApi {
     router.route("/readyz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
     router.get("/version").handler(ctx -> json(ctx.response(), 200, discovery.version()));
     router.route().handler(this::authenticate);
+    router.route().handler(this::webSocketWatch);
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
     router.get("/api").handler(ctx -> json(ctx.response(), 200, discovery.coreVersions(serverAddress)));
     router.get("/api/v1").handler(ctx -> json(ctx.response(), 200, discovery.coreResources()));
@@ -447,9 +448,11 @@ public final class HttpApi {
 
   // ---- watch ----
 
-  private void watch(RoutingContext ctx, Target t) {
-    HttpServerRequest req = ctx.request();
-    HttpServerResponse response = ctx.response();
+  /** What a watch request asks for, checked before anything is streamed. */
+  private record WatchRequest(Target target, LabelSelector labels, FieldSelector fields, boolean fromNow, long after,
+      TableConverter table, String includeObject, boolean bookmarks, long timeoutSeconds) {}
+
+  private WatchRequest watchRequest(HttpServerRequest req, Target t) {
     LabelSelector labels = LabelSelector.parse(req.getParam("labelSelector"));
     String fieldSelector = req.getParam("fieldSelector");
     if (t.name != null) {
@@ -458,29 +461,76 @@ public final class HttpApi {
     FieldSelector fields = FieldSelector.parse(fieldSelector, t.type);
     String rvParam = req.getParam("resourceVersion");
     boolean fromNow = rvParam == null || rvParam.isEmpty() || rvParam.equals("0");
-    long after;
-    List<byte[]> initial = List.of();
-    if (fromNow) {
-      ListResult r = service.list(t.type, t.namespace, new ListOptions(labels, fields, 0, null, null));
-      after = r.resourceVersion();
-      initial = r.items();
-    } else {
+    long after = 0;
+    if (!fromNow) {
       try {
         after = Long.parseLong(rvParam);
       } catch (NumberFormatException e) {
         throw ApiException.badRequest("resourceVersion \"" + rvParam + "\" is not a resource version this server issued");
       }
     }
-    TableConverter table = wantsTable(req) ? table(t.type) : null;
-    boolean bookmarks = "true".equals(req.getParam("allowWatchBookmarks"));
+    return new WatchRequest(t, labels, fields, fromNow, after, wantsTable(req) ? table(t.type) : null,
+        req.getParam("includeObject"), "true".equals(req.getParam("allowWatchBookmarks")),
+        parseTimeout(req.getParam("timeoutSeconds")));
+  }
+
+  /** A watch asked for over a WebSocket upgrade, as fabric8 and client-go do first. */
+  private void webSocketWatch(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    String upgrade = req.getHeader("Upgrade");
+    boolean watch = "true".equals(req.getParam("watch")) || "1".equals(req.getParam("watch"));
+    if (upgrade == null || !upgrade.equalsIgnoreCase("websocket") || !watch || req.method() != HttpMethod.GET) {
+      ctx.next();
+      return;
+    }
+    WatchRequest w;
+    try {
+      Target t = parse(req.path());
+      if (t == null || t.subresource != null) {
+        throw ApiException.notFound("the server could not find the requested resource (" + req.path() + ")");
+      }
+      w = watchRequest(req, t);
+    } catch (ApiException e) {
+      fail(ctx.response(), e);
+      return;
+    }
     Context context = vertx.getOrCreateContext();
-    HttpWatch w = new HttpWatch(response, context, t.type.keyPrefix(t.namespace), labels, fields, table,
-        req.getParam("includeObject"), bookmarks, t.type.apiVersion(), t.type.kind(), WATCH_QUEUE_LIMIT + initial.size(), after);
+    req.toWebSocket().onSuccess(ws -> executor.execute(() -> {
+      WatchSink sink = WatchSink.of(ws);
+      try {
+        startWatch(w, sink, context);
+      } catch (ApiException e) {
+        context.runOnContext(v -> sink.end(dev.procurator.apiserver.watch.CachedEvent.frame("ERROR", Json.bytes(e.status()))));
+      } catch (RuntimeException e) {
+        log.error("watch {} failed", req.uri(), e);
+        context.runOnContext(v -> sink.end(dev.procurator.apiserver.watch.CachedEvent.frame("ERROR",
+            Json.bytes(ApiException.internal("an internal error occurred; the server log has the details").status()))));
+      }
+    })).onFailure(e -> log.debug("websocket upgrade failed: {}", e.toString()));
+  }
+
+  private void watch(RoutingContext ctx, Target t) {
+    startWatch(watchRequest(ctx.request(), t), WatchSink.of(ctx.response()), vertx.getOrCreateContext());
+  }
+
+  /** Subscribes and starts streaming; throws ApiException while nothing has been sent yet. */
+  private void startWatch(WatchRequest r, WatchSink sink, Context context) {
+    Target t = r.target;
+    long after = r.after;
+    List<byte[]> initial = List.of();
+    if (r.fromNow) {
+      ListResult list = service.list(t.type, t.namespace, new ListOptions(r.labels, r.fields, 0, null, null));
+      after = list.resourceVersion();
+      initial = list.items();
+    }
+    HttpWatch w = new HttpWatch(sink, context, t.type.keyPrefix(t.namespace), r.labels, r.fields, r.table,
+        r.includeObject, r.bookmarks, t.type.apiVersion(), t.type.kind(), WATCH_QUEUE_LIMIT + initial.size(), after);
     WatchCache cache = caches.get(t.type);
     boolean cached = cache.subscribe(w, after);
     Storage.Watch direct = null;
     if (!cached) {
       // older than the cache's ring: follow storage directly from that revision
+      long from = after;
       try {
         direct = service.storage().watch(t.type.keyPrefix(t.namespace), after, new WatchListener() {
           @Override
@@ -493,7 +543,7 @@ public final class HttpApi {
           @Override
           public void onError(Throwable error) {
             w.terminate(error instanceof StorageException.Compacted
-                ? ApiException.gone("too old resource version: " + after + " (" + error.getMessage() + ")")
+                ? ApiException.gone("too old resource version: " + from + " (" + error.getMessage() + ")")
                 : ApiException.unavailable("the watch failed: " + error.getMessage()));
           }
         });
@@ -502,11 +552,9 @@ public final class HttpApi {
       }
     }
     Storage.Watch upstream = direct;
-    long timeoutSeconds = parseTimeout(req.getParam("timeoutSeconds"));
     context.runOnContext(v -> {
-      response.setChunked(true).setStatusCode(200).putHeader("Content-Type", "application/json");
-      response.writeHead();
-      long timer = vertx.setTimer(Duration.ofSeconds(timeoutSeconds).toMillis(), id -> w.close());
+      w.open();
+      long timer = vertx.setTimer(Duration.ofSeconds(r.timeoutSeconds).toMillis(), id -> w.close());
       Runnable cleanup = () -> {
         vertx.cancelTimer(timer);
         cache.unsubscribe(w);
@@ -515,11 +563,11 @@ public final class HttpApi {
         }
       };
       w.onEnd(cleanup);
-      response.closeHandler(x -> {
+      sink.closeHandler(() -> {
         w.disconnected();
         cleanup.run();
       });
-      if (response.closed()) {
+      if (sink.closed()) {
         w.disconnected();
         cleanup.run();
       }

@@ -8,19 +8,17 @@ import dev.procurator.apiserver.registry.LabelSelector;
 import dev.procurator.apiserver.watch.CachedEvent;
 import dev.procurator.apiserver.watch.Subscriber;
 import io.vertx.core.Context;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayDeque;
 import java.util.List;
 
 /**
- * One client's watch stream: chunked JSON frames {@code {"type":...,"object":...}} on an HTTP
- * response. Events are queued (bounded) and written on the connection's event loop as the
+ * One client's watch stream: JSON frames {@code {"type":...,"object":...}} on a chunked HTTP
+ * response or a WebSocket. Events are queued (bounded) and written on the connection's event loop as the
  * socket accepts them; a client that lets the queue fill is ended with an ERROR frame carrying
  * 410 Gone.
  */
 final class HttpWatch implements Subscriber {
-  private final HttpServerResponse response;
+  private final WatchSink sink;
   private final Context context;
   private final String keyPrefix;
   private final LabelSelector labels;
@@ -34,12 +32,13 @@ final class HttpWatch implements Subscriber {
   private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
   private long lastRevision;
   private boolean scheduled;
+  private boolean opened;
   private boolean ended;
   private Runnable onEnd = () -> { };
 
-  HttpWatch(HttpServerResponse response, Context context, String keyPrefix, LabelSelector labels, FieldSelector fields,
+  HttpWatch(WatchSink sink, Context context, String keyPrefix, LabelSelector labels, FieldSelector fields,
       TableConverter table, String includeObject, boolean bookmarks, String apiVersion, String kind, int limit, long afterRevision) {
-    this.response = response;
+    this.sink = sink;
     this.context = context;
     this.keyPrefix = keyPrefix;
     this.labels = labels;
@@ -153,13 +152,7 @@ final class HttpWatch implements Subscriber {
       queue.clear();
     }
     context.runOnContext(v -> {
-      if (!response.ended() && !response.closed()) {
-        if (lastFrame != null) {
-          response.end(Buffer.buffer(lastFrame));
-        } else {
-          response.end();
-        }
-      }
+      sink.end(lastFrame);
       onEnd.run();
     });
   }
@@ -170,8 +163,17 @@ final class HttpWatch implements Subscriber {
     queue.clear();
   }
 
-  private void schedule() {
-    if (!scheduled) {
+  /** On the event loop: sends the head, then whatever is queued. */
+  void open() {
+    sink.open();
+    synchronized (this) {
+      opened = true;
+    }
+    schedule();
+  }
+
+  private synchronized void schedule() {
+    if (opened && !scheduled) {
       scheduled = true;
       context.runOnContext(v -> drain());
     }
@@ -182,13 +184,13 @@ final class HttpWatch implements Subscriber {
     while (true) {
       byte[] frame;
       synchronized (this) {
-        if (response.closed() || response.ended()) {
+        if (sink.closed()) {
           queue.clear();
           scheduled = false;
           return;
         }
-        if (response.writeQueueFull()) {
-          response.drainHandler(v -> drain());
+        if (sink.writeQueueFull()) {
+          sink.drainHandler(this::drain);
           return;
         }
         frame = queue.poll();
@@ -197,7 +199,7 @@ final class HttpWatch implements Subscriber {
           return;
         }
       }
-      response.write(Buffer.buffer(frame));
+      sink.write(frame);
     }
   }
 }

@@ -103,6 +103,17 @@ public final class WatchCache implements AutoCloseable {
     return true;
   }
 
+  /**
+   * History up to {@code revision} was compacted: watches from there on are refused as they
+   * would be by storage, so clients relist rather than resume from a revision no list can show.
+   */
+  public synchronized void compacted(long revision) {
+    while (!ring.isEmpty() && ring.peekFirst().revision() <= revision) {
+      ring.removeFirst();
+    }
+    ringStart = Math.max(ringStart, Math.min(revision, lastRevision));
+  }
+
   public void unsubscribe(Subscriber s) {
     subscribers.remove(s);
   }

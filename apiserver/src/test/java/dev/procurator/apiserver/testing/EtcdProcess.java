@@ -155,7 +155,7 @@ public final class EtcdProcess implements AutoCloseable {
     deleteTree(logDir);
   }
 
-  static void deleteTree(Path dir) {
+  public static void deleteTree(Path dir) {
     try (var walk = Files.walk(dir)) {
       walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException ignored) {

@@ -1,0 +1,20 @@
+package dev.procurator.apiserver.rest;
+
+import dev.procurator.apiserver.testing.EtcdProcess;
+import dev.procurator.apiserver.testing.TestApiServer;
+import org.junit.jupiter.api.AfterAll;
+
+class EtcdApiServerIT extends ApiServerContract {
+  private EtcdProcess etcd;
+
+  @Override
+  protected TestApiServer start() throws Exception {
+    etcd = EtcdProcess.start(1);
+    return TestApiServer.start(etcd.endpoints(), c -> c);
+  }
+
+  @AfterAll
+  void stopEtcd() {
+    etcd.close();
+  }
+}

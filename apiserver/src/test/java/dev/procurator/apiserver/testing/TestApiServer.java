@@ -1,0 +1,147 @@
+package dev.procurator.apiserver.testing;
+
+import dev.procurator.apiserver.ApiServer;
+import dev.procurator.apiserver.ApiServerConfig;
+import dev.procurator.apiserver.auth.Pki;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * A real API server on a free loopback port with TLS and a token, on the embedded store in a temp
+ * dir or on the given etcd; with a fabric8 client, a raw HTTP client and a kubeconfig for kubectl.
+ */
+public final class TestApiServer implements AutoCloseable {
+  public static final String TOKEN = "test-admin-token";
+
+  private final Path dir;
+  private final ApiServer server;
+  private final Pki pki;
+  private final HttpClient http;
+  private KubernetesClient client;
+
+  private TestApiServer(Path dir, ApiServer server, Pki pki) throws Exception {
+    this.dir = dir;
+    this.server = server;
+    this.pki = pki;
+    KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+    ks.load(null, null);
+    ks.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(Files.newInputStream(pki.caCert())));
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    SSLContext ssl = SSLContext.getInstance("TLS");
+    ssl.init(null, tmf.getTrustManagers(), null);
+    this.http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  public static TestApiServer embedded() throws Exception {
+    return start(List.of(), c -> c);
+  }
+
+  public static TestApiServer start(List<String> etcdEndpoints, UnaryOperator<ApiServerConfig> tweak) throws Exception {
+    Path dir = Files.createTempDirectory("apiserver-test");
+    Pki pki = Pki.ensure(dir.resolve("pki"), List.of("127.0.0.1"));
+    ApiServerConfig config = ApiServerConfig.embedded("127.0.0.1", 0, dir.resolve("store"), TOKEN)
+        .withTls(pki.serverCert(), pki.serverKey());
+    if (!etcdEndpoints.isEmpty()) {
+      config = config.withEtcd(etcdEndpoints);
+    }
+    ApiServer server = new ApiServer(tweak.apply(config), Clock.systemUTC()).start();
+    return new TestApiServer(dir, server, pki);
+  }
+
+  public ApiServer server() {
+    return server;
+  }
+
+  public String url() {
+    return server.url();
+  }
+
+  public Config config() throws IOException {
+    return new ConfigBuilder(Config.empty())
+        .withMasterUrl(url())
+        .withOauthToken(TOKEN)
+        .withCaCertData(Base64.getEncoder().encodeToString(pki.caPem().getBytes(StandardCharsets.UTF_8)))
+        .withNamespace("default")
+        .withRequestTimeout(30_000)
+        .build();
+  }
+
+  public synchronized KubernetesClient client() throws IOException {
+    if (client == null) {
+      client = new KubernetesClientBuilder().withConfig(config()).build();
+    }
+    return client;
+  }
+
+  /** A kubeconfig for kubectl. */
+  public Path kubeconfig() throws IOException {
+    Path file = dir.resolve("kubeconfig");
+    Files.writeString(file, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: test
+          cluster:
+            server: %s
+            certificate-authority: %s
+        users:
+        - name: admin
+          user:
+            token: %s
+        contexts:
+        - name: test
+          context: {cluster: test, user: admin, namespace: default}
+        current-context: test
+        """.formatted(url(), pki.caCert(), TOKEN));
+    return file;
+  }
+
+  public HttpResponse<String> request(String method, String path, String contentType, String body) throws Exception {
+    return request(method, path, contentType, body, TOKEN);
+  }
+
+  public HttpResponse<String> request(String method, String path, String contentType, String body, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(30))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  public HttpClient http() {
+    return http;
+  }
+
+  @Override
+  public void close() {
+    if (client != null) {
+      client.close();
+    }
+    server.close();
+    EtcdProcess.deleteTree(dir);
+  }
+}
