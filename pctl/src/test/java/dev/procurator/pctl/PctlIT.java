@@ -1,0 +1,232 @@
+package dev.procurator.pctl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** pctl against a real 'pctl up', and kubectl against the same server, as a user would run them. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PctlIT {
+  private static final Path EXAMPLES = Path.of("..", "examples");
+  private PctlUp up;
+
+  @BeforeAll
+  void up() throws Exception {
+    up = PctlUp.start();
+  }
+
+  @AfterAll
+  void down() throws Exception {
+    up.close();
+  }
+
+  record Run(int code, String out, String err) {}
+
+  private synchronized Run pctl(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      String[] all = new String[args.length + 2];
+      all[0] = "--kubeconfig";
+      all[1] = up.kubeconfig().toString();
+      System.arraycopy(args, 0, all, 2, args.length);
+      int code = Pctl.run(all);
+      return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  private Run kubectl(String... args) throws Exception {
+    String[] all = new String[args.length + 3];
+    all[0] = "kubectl";
+    all[1] = "--kubeconfig";
+    all[2] = up.kubeconfig().toString();
+    System.arraycopy(args, 0, all, 3, args.length);
+    Process p = new ProcessBuilder(all).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new Run(p.exitValue(), out, err);
+  }
+
+  @Test
+  void applyIsIdempotentAndGetShowsPrinterColumns() {
+    Run first = pctl("apply", "-n", "apply-test", "-f", EXAMPLES.toString());
+    assertThat(first.code()).as(first.err()).isZero();
+    assertThat(first.out()).contains("vm/web created", "cluster/shop created", "build/shop-images created", "gitrepository/fleet created");
+
+    Run again = pctl("apply", "-n", "apply-test", "-f", EXAMPLES.toString());
+    assertThat(again.code()).isZero();
+    assertThat(again.out()).contains("vm/web unchanged", "cluster/shop unchanged");
+
+    Run get = pctl("get", "vms", "-n", "apply-test");
+    assertThat(get.code()).isZero();
+    assertThat(get.out().lines().findFirst().orElseThrow()).contains("NAME", "CPU", "MEMORY", "PHASE", "AGE");
+    assertThat(get.out()).contains("web", "128Mi");
+
+    Run yaml = pctl("get", "vm", "web", "-n", "apply-test", "-o", "yaml");
+    assertThat(yaml.out()).startsWith("apiVersion: procurator.dev/v1alpha1").contains("kind: VM", "hypervisor: qemu");
+  }
+
+  @Test
+  void applyChangesAndRemovesFieldsAndReadsStdin(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("vm.yaml");
+    Files.writeString(file, """
+        apiVersion: procurator.dev/v1alpha1
+        kind: VM
+        metadata: {name: edit, labels: {a: "1", b: "2"}}
+        spec: {cpu: 1, memory: 128Mi, boot: {kernel: k}, nodeSelector: {zone: x}}
+        """);
+    assertThat(pctl("apply", "-n", "edit-test", "-f", file.toString()).out()).contains("vm/edit created");
+    Files.writeString(file, """
+        apiVersion: procurator.dev/v1alpha1
+        kind: VM
+        metadata: {name: edit, labels: {a: "1"}}
+        spec: {cpu: 2, memory: 128Mi, boot: {kernel: k}}
+        """);
+    assertThat(pctl("apply", "-n", "edit-test", "-f", file.toString()).out()).contains("vm/edit configured");
+    JsonNode vm = new ObjectMapper().readTree(pctl("get", "vm", "edit", "-n", "edit-test", "-o", "json").out());
+    assertThat(vm.at("/spec/cpu").asInt()).isEqualTo(2);
+    assertThat(vm.at("/spec/nodeSelector").isMissingNode()).isTrue();
+    assertThat(vm.at("/metadata/labels").has("b")).isFalse();
+    assertThat(vm.at("/metadata/generation").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void badInputGivesOneClearLineAndExitCodeOne(@TempDir Path dir) throws Exception {
+    Path invalid = dir.resolve("invalid.yaml");
+    Files.writeString(invalid, """
+        apiVersion: procurator.dev/v1alpha1
+        kind: VM
+        metadata: {name: bad}
+        spec: {cpu: 100, memory: lots, boot: {kernel: k}}
+        """);
+    Run r = pctl("apply", "-f", invalid.toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("Error from server (Invalid)", "spec.cpu", "spec.memory").doesNotContain("Exception");
+
+    Path broken = dir.resolve("broken.yaml");
+    Files.writeString(broken, "apiVersion: v1\nkind: VM\nmetadata: {name: x\n");
+    Run b = pctl("apply", "-f", broken.toString());
+    assertThat(b.code()).isEqualTo(1);
+    assertThat(b.err()).contains("broken.yaml", "line");
+
+    Path unknownKind = dir.resolve("widget.yaml");
+    Files.writeString(unknownKind, "apiVersion: procurator.dev/v1alpha1\nkind: Widget\nmetadata: {name: w}\n");
+    assertThat(pctl("apply", "-f", unknownKind.toString()).code()).isEqualTo(1);
+
+    assertThat(pctl("get", "widgets").code()).isEqualTo(1);
+    Run missing = pctl("get", "vm", "does-not-exist");
+    assertThat(missing.code()).isEqualTo(1);
+    assertThat(missing.err()).contains("NotFound");
+    assertThat(pctl("get", "vms", "-o", "xml").code()).isEqualTo(1);
+    assertThat(pctl("frobnicate").code()).isEqualTo(2);
+  }
+
+  @Test
+  void deleteByNameAndFromFiles() {
+    pctl("apply", "-n", "delete-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    Run d = pctl("delete", "vm", "web", "-n", "delete-test");
+    assertThat(d.code()).isZero();
+    assertThat(d.out()).contains("vm/web deleted");
+    assertThat(pctl("delete", "vm", "web", "-n", "delete-test").code()).isEqualTo(1);
+    assertThat(pctl("delete", "vm", "web", "-n", "delete-test", "--ignore-not-found").code()).isZero();
+
+    pctl("apply", "-n", "delete-test", "-f", EXAMPLES.resolve("cluster-shop.yaml").toString());
+    Run f = pctl("delete", "-n", "delete-test", "-f", EXAMPLES.resolve("cluster-shop.yaml").toString());
+    assertThat(f.out()).contains("cluster/shop deleted", "build/shop-images deleted");
+  }
+
+  @Test
+  void describeShowsMetadataSpecAndStatus() {
+    pctl("apply", "-n", "describe-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    Run r = pctl("describe", "vm", "web", "-n", "describe-test");
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("Name:", "web", "Namespace:", "describe-test", "Spec:", "memory: 128Mi");
+  }
+
+  @Test
+  void getWatchPrintsEachChange() throws Exception {
+    pctl("apply", "-n", "watch-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    Process p = new ProcessBuilder(PctlUp.java(), "-jar", PctlUp.jar().toString(), "--kubeconfig", up.kubeconfig().toString(),
+        "get", "vms", "-n", "watch-test", "-w").redirectErrorStream(true).start();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    Thread reader = Thread.ofVirtual().start(() -> {
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = in.readLine()) != null) {
+          lines.add(line);
+        }
+      } catch (Exception ignored) {
+        // the process was stopped
+      }
+    });
+    try {
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("web ")));
+      assertThat(up.request("POST", "/apis/procurator.dev/v1alpha1/namespaces/watch-test/vms", """
+          {"apiVersion":"procurator.dev/v1alpha1","kind":"VM","metadata":{"name":"second"},
+           "spec":{"cpu":2,"memory":"256Mi","boot":{"kernel":"k"}}}""").statusCode()).isEqualTo(201);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("second ")));
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+      reader.join(5000);
+    }
+  }
+
+  @Test
+  void kubectlWorksUnchanged() throws Exception {
+    Run apply = kubectl("apply", "-n", "kubectl-test", "-f", EXAMPLES.toString());
+    assertThat(apply.code()).as(apply.err()).isZero();
+    assertThat(apply.out()).contains("vm.procurator.dev/web created");
+
+    Run table = kubectl("get", "vms", "-n", "kubectl-test");
+    assertThat(table.code()).as(table.err()).isZero();
+    assertThat(table.out()).contains("NAME", "MEMORY", "AGE", "web", "128Mi");
+
+    Run json = kubectl("get", "vm", "web", "-n", "kubectl-test", "-o", "json");
+    JsonNode vm = new ObjectMapper().readTree(json.out());
+    assertThat(vm.at("/spec/hypervisor").asText()).isEqualTo("qemu");
+
+    Run wide = kubectl("get", "vms", "-A", "-o", "wide");
+    assertThat(wide.out()).contains("HYPERVISOR", "kubectl-test");
+
+    Run label = kubectl("get", "vms", "-n", "kubectl-test", "-l", "app=web", "-o", "name");
+    assertThat(label.out().trim()).isEqualTo("vm.procurator.dev/web");
+
+    Run again = kubectl("apply", "-n", "kubectl-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    assertThat(again.out()).contains("unchanged");
+
+    Run bad = kubectl("patch", "vm", "web", "-n", "kubectl-test", "--type=merge", "-p", "{\"spec\":{\"cpu\":0}}");
+    assertThat(bad.code()).isNotZero();
+    assertThat(bad.err()).contains("spec.cpu");
+
+    Run delete = kubectl("delete", "vm", "web", "-n", "kubectl-test");
+    assertThat(delete.code()).as(delete.err()).isZero();
+    assertThat(kubectl("get", "vm", "web", "-n", "kubectl-test").code()).isNotZero();
+  }
+}

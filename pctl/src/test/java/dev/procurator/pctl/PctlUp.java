@@ -1,0 +1,136 @@
+package dev.procurator.pctl;
+
+import dev.procurator.apiserver.testing.EtcdProcess;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/** {@code pctl up} as a user runs it: the shaded jar in its own JVM, on a free loopback port. */
+final class PctlUp implements AutoCloseable {
+  final Path dataDir;
+  final int port;
+  private final List<String> extraArgs;
+  private Process process;
+  private HttpClient http;
+
+  private PctlUp(Path dataDir, int port, List<String> extraArgs) {
+    this.dataDir = dataDir;
+    this.port = port;
+    this.extraArgs = extraArgs;
+  }
+
+  static PctlUp start(String... extraArgs) throws Exception {
+    PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), List.of(extraArgs));
+    up.launch();
+    return up;
+  }
+
+  static Path jar() {
+    Path jar = Path.of("target", "pctl.jar");
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException("target/pctl.jar is missing: integration tests run after the package phase");
+    }
+    return jar;
+  }
+
+  static String java() {
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  void launch() throws Exception {
+    Files.deleteIfExists(kubeconfig());
+    List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-jar", jar().toString(),
+        "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port));
+    cmd.addAll(extraArgs);
+    process = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("up.log").toFile())).start();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("pctl up exited: " + Files.readString(dataDir.resolve("up.log")));
+      }
+      if (Files.exists(kubeconfig())) {
+        try {
+          if (request("GET", "/healthz", null).statusCode() == 200) {
+            return;
+          }
+        } catch (IOException notYet) {
+          // not listening yet
+        }
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+    }
+    throw new IllegalStateException("pctl up did not become ready in 60 s: " + Files.readString(dataDir.resolve("up.log")));
+  }
+
+  Path kubeconfig() {
+    return dataDir.resolve("kubeconfig");
+  }
+
+  String token() throws IOException {
+    return Files.readString(dataDir.resolve("admin-token")).trim();
+  }
+
+  String url() {
+    return "https://127.0.0.1:" + port;
+  }
+
+  Process process() {
+    return process;
+  }
+
+  synchronized HttpClient http() throws Exception {
+    if (http == null) {
+      KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+      ks.load(null, null);
+      ks.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
+          .generateCertificate(Files.newInputStream(dataDir.resolve("pki").resolve("ca.crt"))));
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(ks);
+      SSLContext ssl = SSLContext.getInstance("TLS");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+    return http;
+  }
+
+  HttpResponse<String> request(String method, String path, String jsonBody) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(20))
+        .header("Authorization", "Bearer " + token())
+        .method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
+    if (jsonBody != null) {
+      b.header("Content-Type", "application/json");
+    }
+    return http().send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** kill -9, as a crash or the OOM killer would. */
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(20, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+    EtcdProcess.deleteTree(dataDir);
+  }
+}
