@@ -68,7 +68,7 @@ public final class ApiServer implements AutoCloseable {
     vertx = Vertx.vertx();
     ResourceService service = new ResourceService(storage, clock);
     HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
-        config.host() + ":" + config.port(), VERSION);
+        config.host() + ":" + config.port(), VERSION, config.watchQueueLimit());
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
         .setPort(config.port())

@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param etcdEndpoints etcd client URLs such as {@code http://127.0.0.1:2379}; empty for the embedded store
  * @param tokens bearer tokens and the users they stand for
  * @param watchCacheCapacity events each resource type's watch cache keeps
+ * @param watchQueueLimit events a client watch may have waiting before it is cut off with 410
  * @param bookmarkInterval how often watches that asked for bookmarks get one
  * @param compactionInterval how often history older than one interval is compacted
  * @param tlsCert PEM serving certificate, or null to serve plain HTTP
@@ -28,6 +29,7 @@ public record ApiServerConfig(
     List<String> etcdEndpoints,
     Map<String, UserInfo> tokens,
     int watchCacheCapacity,
+    int watchQueueLimit,
     Duration bookmarkInterval,
     Duration compactionInterval,
     Path tlsCert,
@@ -40,6 +42,9 @@ public record ApiServerConfig(
     if (etcdEndpoints.isEmpty()) {
       Objects.requireNonNull(dataDir, "dataDir is needed for the embedded store");
     }
+    if (watchQueueLimit < 1) {
+      throw new IllegalArgumentException("watchQueueLimit must be positive");
+    }
     if (watchCacheCapacity < 100) {
       throw new IllegalArgumentException("watchCacheCapacity must be at least 100");
     }
@@ -48,31 +53,36 @@ public record ApiServerConfig(
   /** Defaults for one host: embedded store in {@code dataDir}, one admin token. */
   public static ApiServerConfig embedded(String host, int port, Path dataDir, String adminToken) {
     return new ApiServerConfig(host, port, dataDir, List.of(), Map.of(adminToken, new UserInfo("admin", List.of("system:masters"))),
-        10_000, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null);
+        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null);
   }
 
   public ApiServerConfig withEtcd(List<String> endpoints) {
-    return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, bookmarkInterval, compactionInterval,
+    return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, compactionInterval,
         tlsCert, tlsKey);
   }
 
   public ApiServerConfig withWatchCacheCapacity(int capacity) {
-    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, bookmarkInterval, compactionInterval,
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, watchQueueLimit, bookmarkInterval, compactionInterval,
         tlsCert, tlsKey);
   }
 
+  public ApiServerConfig withWatchQueueLimit(int limit) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, limit, bookmarkInterval,
+        compactionInterval, tlsCert, tlsKey);
+  }
+
   public ApiServerConfig withBookmarkInterval(Duration interval) {
-    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, interval, compactionInterval,
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, interval, compactionInterval,
         tlsCert, tlsKey);
   }
 
   public ApiServerConfig withCompactionInterval(Duration interval) {
-    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, bookmarkInterval, interval,
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, interval,
         tlsCert, tlsKey);
   }
 
   public ApiServerConfig withTls(Path cert, Path key) {
-    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, bookmarkInterval,
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
         compactionInterval, cert, key);
   }
 

@@ -47,7 +47,6 @@ public final class HttpApi {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   /** Largest request body accepted, as the Kubernetes API server does. */
   public static final int MAX_BODY_BYTES = 3 * 1024 * 1024;
-  private static final int WATCH_QUEUE_LIMIT = 1024;
 
   private final Vertx vertx;
   private final ResourceRegistry registry;
@@ -59,9 +58,10 @@ public final class HttpApi {
   private final ExecutorService executor;
   private final Map<ResourceType, TableConverter> tables = new java.util.concurrent.ConcurrentHashMap<>();
   private final String serverAddress;
+  private final int watchQueueLimit;
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
-      Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version) {
+      Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
     this.vertx = vertx;
     this.registry = registry;
     this.service = service;
@@ -70,6 +70,7 @@ public final class HttpApi {
     this.clock = clock;
     this.executor = executor;
     this.serverAddress = serverAddress;
+    this.watchQueueLimit = watchQueueLimit;
     this.discovery = new Discovery(registry, version);
   }
 
@@ -524,7 +525,7 @@ public final class HttpApi {
       initial = list.items();
     }
     HttpWatch w = new HttpWatch(sink, context, t.type.keyPrefix(t.namespace), r.labels, r.fields, r.table,
-        r.includeObject, r.bookmarks, t.type.apiVersion(), t.type.kind(), WATCH_QUEUE_LIMIT + initial.size(), after);
+        r.includeObject, r.bookmarks, t.type.apiVersion(), t.type.kind(), watchQueueLimit + initial.size(), after);
     WatchCache cache = caches.get(t.type);
     boolean cached = cache.subscribe(w, after);
     Storage.Watch direct = null;
