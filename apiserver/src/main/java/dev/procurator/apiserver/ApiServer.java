@@ -76,7 +76,8 @@ public final class ApiServer implements AutoCloseable {
         .setMaxInitialLineLength(16 * 1024)
         .setMaxHeaderSize(64 * 1024);
     if (config.tls()) {
-      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+      // HTTP/2 by ALPN, as kubectl and client-go prefer; HTTP/1.1 (and WebSocket watches) otherwise
+      options.setSsl(true).setUseAlpn(true).setKeyCertOptions(new PemKeyCertOptions()
           .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
     }
     http = vertx.createHttpServer(options).requestHandler(api.router());

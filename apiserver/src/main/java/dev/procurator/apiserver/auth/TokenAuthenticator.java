@@ -2,20 +2,23 @@ package dev.procurator.apiserver.auth;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Static bearer tokens. Tokens are compared by their SHA-256 digests in constant time, so a
- * mismatch reveals nothing about how close a guess was.
+ * Static bearer tokens, compared with {@link MessageDigest#isEqual}, which takes the same time
+ * wherever two tokens of equal length first differ, so a wrong guess reveals nothing about how
+ * close it was. Every configured token is compared, so timing does not reveal which one matched.
  */
 public final class TokenAuthenticator implements Authenticator {
-  private final Map<String, UserInfo> usersByDigest;
+  private record Entry(byte[] token, UserInfo user) {}
+
+  private final List<Entry> entries = new ArrayList<>();
 
   public TokenAuthenticator(Map<String, UserInfo> usersByToken) {
-    this.usersByDigest = new java.util.HashMap<>();
-    usersByToken.forEach((token, user) -> usersByDigest.put(java.util.HexFormat.of().formatHex(digest(token)), user));
+    usersByToken.forEach((token, user) -> entries.add(new Entry(token.getBytes(StandardCharsets.UTF_8), user)));
   }
 
   @Override
@@ -23,20 +26,13 @@ public final class TokenAuthenticator implements Authenticator {
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return Optional.empty();
     }
-    byte[] given = digest(header.substring(7).trim());
-    for (Map.Entry<String, UserInfo> e : usersByDigest.entrySet()) {
-      if (MessageDigest.isEqual(given, java.util.HexFormat.of().parseHex(e.getKey()))) {
-        return Optional.of(e.getValue());
+    byte[] given = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+    UserInfo found = null;
+    for (Entry e : entries) {
+      if (MessageDigest.isEqual(given, e.token) && found == null) {
+        found = e.user;
       }
     }
-    return Optional.empty();
-  }
-
-  private static byte[] digest(String token) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Optional.ofNullable(found);
   }
 }

@@ -133,8 +133,9 @@ public final class ResourceService {
 
   // ---- create ----
 
+  /** POST: {@code body} becomes the stored object (it is changed in place). */
   public Written create(ResourceType type, String namespace, ObjectNode body, WriteOptions options) {
-    ObjectNode obj = body.deepCopy();
+    ObjectNode obj = body;
     checkTypeMeta(type, obj);
     ObjectNode meta = metadata(obj);
     String ns = checkNamespace(type, namespace, meta);
@@ -163,7 +164,7 @@ public final class ResourceService {
       try {
         long rev = storage.create(type.key(ns, name), value);
         meta.put("resourceVersion", Long.toString(rev));
-        return new Written(obj, true, warnings);
+        return new Written(obj, true, warnings, Codec.raw(value, rev));
       } catch (StorageException.KeyExists e) {
         if (!generated || attempt >= 8) {
           throw ApiException.alreadyExists(type, name);
@@ -420,12 +421,8 @@ public final class ResourceService {
     if (!kind.isEmpty() && !kind.equals(type.kind())) {
       throw ApiException.badRequest("the kind in the data (" + kind + ") does not match the expected kind (" + type.kind() + ")");
     }
-    ObjectNode copy = obj.deepCopy();
-    obj.removeAll();
     obj.put("apiVersion", type.apiVersion());
     obj.put("kind", type.kind());
-    copy.remove(List.of("apiVersion", "kind"));
-    obj.setAll(copy);
   }
 
   private static ObjectNode metadata(ObjectNode obj) {

@@ -299,7 +299,7 @@ public final class HttpApi {
         return list(ctx, t);
       } else if (method == HttpMethod.POST) {
         Written w = service.create(t.type, t.namespace, body(ctx), options);
-        return new Reply(201, Json.bytes(w.object()), w.warnings());
+        return new Reply(201, w.bytes(), w.warnings());
       } else if (method == HttpMethod.DELETE) {
         return deleteCollection(ctx, t);
       }

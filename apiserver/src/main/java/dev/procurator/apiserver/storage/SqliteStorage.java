@@ -39,6 +39,11 @@ public final class SqliteStorage implements Storage {
   private static final int READERS = 4;
 
   private final Connection writer;
+  private PreparedStatement selectCurrent;
+  private PreparedStatement insertLog;
+  private PreparedStatement deleteKv;
+  private PreparedStatement upsertKv;
+  private PreparedStatement updateRevision;
   private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
   private final LinkedBlockingQueue<WriteOp> writes = new LinkedBlockingQueue<>();
   private final CopyOnWriteArrayList<SqliteWatch> watches = new CopyOnWriteArrayList<>();
@@ -63,6 +68,12 @@ public final class SqliteStorage implements Storage {
       s.execute("INSERT OR IGNORE INTO meta VALUES ('revision', 0), ('compacted', 0)");
     }
     writer.setAutoCommit(false);
+    selectCurrent = writer.prepareStatement("SELECT create_rev, mod_rev, value FROM kv WHERE key = ?");
+    insertLog = writer.prepareStatement("INSERT INTO log (rev, key, create_rev, prev_rev, deleted, value) VALUES (?, ?, ?, ?, ?, ?)");
+    deleteKv = writer.prepareStatement("DELETE FROM kv WHERE key = ?");
+    upsertKv = writer.prepareStatement("INSERT INTO kv (key, create_rev, mod_rev, value) VALUES (?, ?, ?, ?)"
+        + " ON CONFLICT (key) DO UPDATE SET mod_rev = excluded.mod_rev, value = excluded.value");
+    updateRevision = writer.prepareStatement("UPDATE meta SET value = ? WHERE name = 'revision'");
     revision = meta("revision");
     compactedRevision = meta("compacted");
     for (int i = 0; i < READERS; i++) {
@@ -186,10 +197,8 @@ public final class SqliteStorage implements Storage {
         outcomes.add(o);
       }
       if (rev != startRevision) {
-        try (PreparedStatement p = writer.prepareStatement("UPDATE meta SET value = ? WHERE name = 'revision'")) {
-          p.setLong(1, rev);
-          p.executeUpdate();
-        }
+        updateRevision.setLong(1, rev);
+        updateRevision.executeUpdate();
       }
       writer.commit();
       revision = rev;
@@ -273,40 +282,29 @@ public final class SqliteStorage implements Storage {
   }
 
   private KeyValue current(String key) throws SQLException {
-    try (PreparedStatement p = writer.prepareStatement("SELECT create_rev, mod_rev, value FROM kv WHERE key = ?")) {
-      p.setString(1, key);
-      try (ResultSet r = p.executeQuery()) {
-        return r.next() ? new KeyValue(key, r.getBytes(3), r.getLong(1), r.getLong(2)) : null;
-      }
+    selectCurrent.setString(1, key);
+    try (ResultSet r = selectCurrent.executeQuery()) {
+      return r.next() ? new KeyValue(key, r.getBytes(3), r.getLong(1), r.getLong(2)) : null;
     }
   }
 
   private void append(KeyValue kv, long prevRev, boolean deleted) throws SQLException {
-    try (PreparedStatement p = writer.prepareStatement(
-        "INSERT INTO log (rev, key, create_rev, prev_rev, deleted, value) VALUES (?, ?, ?, ?, ?, ?)")) {
-      p.setLong(1, kv.modRevision());
-      p.setString(2, kv.key());
-      p.setLong(3, kv.createRevision());
-      p.setLong(4, prevRev);
-      p.setInt(5, deleted ? 1 : 0);
-      p.setBytes(6, deleted ? null : kv.value());
-      p.executeUpdate();
-    }
+    insertLog.setLong(1, kv.modRevision());
+    insertLog.setString(2, kv.key());
+    insertLog.setLong(3, kv.createRevision());
+    insertLog.setLong(4, prevRev);
+    insertLog.setInt(5, deleted ? 1 : 0);
+    insertLog.setBytes(6, deleted ? null : kv.value());
+    insertLog.executeUpdate();
     if (deleted) {
-      try (PreparedStatement p = writer.prepareStatement("DELETE FROM kv WHERE key = ?")) {
-        p.setString(1, kv.key());
-        p.executeUpdate();
-      }
+      deleteKv.setString(1, kv.key());
+      deleteKv.executeUpdate();
     } else {
-      try (PreparedStatement p = writer.prepareStatement(
-          "INSERT INTO kv (key, create_rev, mod_rev, value) VALUES (?, ?, ?, ?)"
-              + " ON CONFLICT (key) DO UPDATE SET mod_rev = excluded.mod_rev, value = excluded.value")) {
-        p.setString(1, kv.key());
-        p.setLong(2, kv.createRevision());
-        p.setLong(3, kv.modRevision());
-        p.setBytes(4, kv.value());
-        p.executeUpdate();
-      }
+      upsertKv.setString(1, kv.key());
+      upsertKv.setLong(2, kv.createRevision());
+      upsertKv.setLong(3, kv.modRevision());
+      upsertKv.setBytes(4, kv.value());
+      upsertKv.executeUpdate();
     }
   }
 
@@ -532,6 +530,9 @@ public final class SqliteStorage implements Storage {
       Thread.currentThread().interrupt();
     }
     try {
+      for (PreparedStatement p : List.of(selectCurrent, insertLog, deleteKv, upsertKv, updateRevision)) {
+        p.close();
+      }
       writer.close();
       for (Connection c : readers) {
         c.close();
