@@ -12,6 +12,7 @@ import dev.procurator.apiserver.watch.WatchCache;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.time.Clock;
 import java.time.Duration;
@@ -77,6 +78,9 @@ public final class ApiServer implements AutoCloseable {
         .setMaxHeaderSize(64 * 1024);
     if (config.tls()) {
       // HTTP/2 by ALPN, as kubectl and client-go prefer; HTTP/1.1 (and WebSocket watches) otherwise
+      if (OpenSSLEngineOptions.isAvailable()) {
+        options.setSslEngineOptions(new OpenSSLEngineOptions());
+      }
       options.setSsl(true).setUseAlpn(true).setKeyCertOptions(new PemKeyCertOptions()
           .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
     }

@@ -199,6 +199,20 @@ class PctlIT {
   }
 
   @Test
+  void upStopsCleanlyOnSigtermAndKeepsItsTokenAcrossRestarts() throws Exception {
+    try (PctlUp other = PctlUp.start()) {
+      String token = other.token();
+      other.process().destroy();
+      assertThat(other.process().waitFor(30, TimeUnit.SECONDS)).as("pctl up exits after SIGTERM").isTrue();
+      assertThat(Files.readString(other.dataDir.resolve("up.log"))).contains("Procurator is up", "Procurator is stopping");
+
+      other.launch();
+      assertThat(other.token()).isEqualTo(token);
+      assertThat(other.request("GET", "/apis/procurator.dev/v1alpha1/vms", null).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void kubectlWorksUnchanged() throws Exception {
     Run apply = kubectl("apply", "-n", "kubectl-test", "-f", EXAMPLES.toString());
     assertThat(apply.code()).as(apply.err()).isZero();
