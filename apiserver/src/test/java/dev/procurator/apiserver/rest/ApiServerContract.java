@@ -449,6 +449,60 @@ abstract class ApiServerContract {
   }
 
   @Test
+  void noInputYieldsAServerErrorOrAStackTrace() throws Exception {
+    vms().inNamespace(ns).resource(vm("target")).create();
+    String base = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms";
+    String[][] cases = {
+        {"POST", base, "application/json", ""},
+        {"POST", base, "application/json", "null"},
+        {"POST", base, "application/json", "\"just a string\""},
+        {"POST", base, "application/json", "{\"metadata\":[]}"},
+        {"POST", base, "application/json", "{\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":{\"b\":1}}}}"},
+        {"POST", base, "application/json", "{\"metadata\":{\"name\":\"x\"},\"spec\":\"not an object\"}"},
+        {"POST", base, "application/json", "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"cpu\":1e400}}"},
+        {"POST", base, "application/json", "{\"a\":1,\"a\":2}"},
+        {"POST", base, "application/yaml", "metadata: {name: [unclosed"},
+        {"POST", base, "text/html", "<html/>"},
+        {"POST", base, "application/json", "{\"metadata\":{\"name\":\"" + "a".repeat(300) + "\"}}"},
+        {"POST", base + "?dryRun=Maybe", "application/json", "{}"},
+        {"POST", base + "?fieldValidation=Loose", "application/json", "{}"},
+        {"PUT", base + "/target", "application/json", "{\"metadata\":{\"name\":\"other\"}}"},
+        {"PUT", base + "/target", "application/json", "{\"metadata\":{\"name\":\"target\",\"resourceVersion\":\"abc\"}}"},
+        {"PUT", base, "application/json", "{}"},
+        {"PATCH", base + "/target", "application/merge-patch+json", "[1]"},
+        {"PATCH", base + "/target", "application/json-patch+json", "{}"},
+        {"PATCH", base + "/target", "application/json-patch+json", "[{\"op\":\"explode\"}]"},
+        {"PATCH", base + "/target", "application/json-patch+json", "[{\"op\":\"replace\",\"path\":\"/metadata/name\",\"value\":\"x\"}]"},
+        {"PATCH", base + "/target", "application/strategic-merge-patch+json", "{}"},
+        {"PATCH", base + "/target", "application/apply-patch+yaml", "{}"},
+        {"PATCH", base + "/target/status", "application/merge-patch+json", "{\"status\":{\"phase\":\"Exploded\"}}"},
+        {"DELETE", base + "/target", "application/json", "{\"preconditions\":{\"uid\":\"nope\"}}"},
+        {"DELETE", base + "/target", "application/json", "not json"},
+        {"GET", base + "?limit=99999999999", null, null},
+        {"GET", base + "?limit=ten", null, null},
+        {"GET", base + "?labelSelector=a%20in%20", null, null},
+        {"GET", base + "?fieldSelector=nonsense", null, null},
+        {"GET", base + "?watch=1&resourceVersion=abc", null, null},
+        {"GET", base + "?watch=1&timeoutSeconds=-5", null, null},
+        {"GET", base + "/target/logs", null, null},
+        {"GET", "/apis/procurator.dev/v1alpha1/namespaces/Bad_NS/vms", null, null},
+        {"GET", "/apis/procurator.dev/v1alpha1/vms/x", null, null},
+        {"GET", "/apis/procurator.dev/v1alpha1/namespaces/x/nodes", null, null},
+        {"GET", "/apis/procurator.dev/v9/vms", null, null},
+        {"GET", "/apis/procurator.dev/v1alpha1/namespaces/x/vms/a/b/c/d", null, null},
+        {"OPTIONS", base, null, null},
+    };
+    for (String[] c : cases) {
+      HttpResponse<String> r = api.request(c[0], c[1], c[2], c[3]);
+      String what = String.join(" ", c[0], c[1], String.valueOf(c[2]), String.valueOf(c[3]));
+      assertThat(r.statusCode()).as(what).isBetween(400, 499);
+      JsonNode status = json(r);
+      assertThat(status.path("kind").asText()).as(what).isEqualTo("Status");
+      assertThat(status.path("message").asText()).as(what).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
+    }
+  }
+
+  @Test
   void tableOutputUsesThePrinterColumns() throws Exception {
     vms().inNamespace(ns).resource(vm("web")).create();
     HttpResponse<String> r = api.http().send(java.net.http.HttpRequest.newBuilder(
