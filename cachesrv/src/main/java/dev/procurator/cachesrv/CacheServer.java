@@ -1,0 +1,374 @@
+package dev.procurator.cachesrv;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.OpenOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Nix HTTP binary cache protocol as nix 2.8 speaks it: {@code nix-cache-info}, narinfos,
+ * NARs and build logs, with GET, HEAD and PUT. Uploads are checked before they are served (a NAR
+ * must hash to its file name; a narinfo must match its NAR's hash and size), narinfos are signed
+ * with the server's key when served, and every request is authorised by a token sent as the Basic
+ * password (the only credential nix 2.8 sends).
+ *
+ * <p>A PUT is never answered with a 5xx for a client's mistake: nix retries a 5xx PUT without its
+ * body and waits forever.
+ */
+public final class CacheServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
+  private static final Pattern NARINFO = Pattern.compile("/([0-9a-df-np-sv-z]{32})\\.narinfo");
+  private static final Pattern NAR = Pattern.compile("/nar/(([0-9a-df-np-sv-z]{52})\\.nar(\\.xz|\\.zst|\\.bz2|\\.br)?)");
+  private static final Pattern LOG = Pattern.compile("/log/([0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\\-._?=]+)");
+  private static final int MAX_NARINFO = 1024 * 1024;
+
+  /** What a token may do. */
+  public enum Access { READ, WRITE }
+
+  /**
+   * @param tokens token to access; WRITE implies READ
+   * @param anonymousRead whether GET and HEAD need no token
+   */
+  public record Config(String host, int port, Path dir, SigningKey key, Map<String, Access> tokens, boolean anonymousRead,
+      int priority) {}
+
+  private final Config config;
+  private final FileStore store;
+  private Vertx vertx;
+  private HttpServer http;
+
+  public CacheServer(Config config) throws IOException {
+    this.config = config;
+    this.store = new FileStore(config.dir());
+  }
+
+  public CacheServer start() {
+    vertx = Vertx.vertx();
+    http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
+            .setHandle100ContinueAutomatically(true).setIdleTimeout(120))
+        .requestHandler(this::handle)
+        .listen().await();
+    log.info("binary cache listening on http://{}:{} ({}), key {}", config.host(), http.actualPort(), config.dir(),
+        config.key().publicText());
+    return this;
+  }
+
+  public int port() {
+    return http.actualPort();
+  }
+
+  public String url() {
+    return "http://" + config.host() + ":" + port();
+  }
+
+  public FileStore store() {
+    return store;
+  }
+
+  // ---- dispatch ----
+
+  private void handle(HttpServerRequest req) {
+    HttpMethod m = req.method();
+    boolean read = m == HttpMethod.GET || m == HttpMethod.HEAD;
+    if (!read && m != HttpMethod.PUT) {
+      req.response().putHeader("Allow", "GET, HEAD, PUT");
+      text(req.response(), 405, "method not allowed");
+      return;
+    }
+    Optional<Access> access = authenticate(req.getHeader("Authorization"));
+    if (read && !config.anonymousRead() && access.isEmpty()) {
+      unauthorized(req);
+      return;
+    }
+    if (!read) {
+      if (access.isEmpty()) {
+        unauthorized(req);
+        return;
+      }
+      if (access.get() != Access.WRITE) {
+        text(req.response(), 403, "this token may read but not write");
+        return;
+      }
+    }
+    String path = req.path();
+    Matcher mm;
+    if (path.equals("/nix-cache-info")) {
+      if (read) {
+        req.response().putHeader("Content-Type", "text/x-nix-cache-info");
+        send(req, "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
+      } else {
+        req.body().onComplete(b -> text(req.response(), 200, "ok"));
+      }
+    } else if ((mm = NARINFO.matcher(path)).matches()) {
+      if (read) {
+        getNarInfo(req, mm.group(1));
+      } else {
+        putNarInfo(req, mm.group(1));
+      }
+    } else if ((mm = NAR.matcher(path)).matches()) {
+      if (read) {
+        sendFile(req, store.nar(mm.group(1)), "application/x-nix-nar");
+      } else {
+        putNar(req, mm.group(1), mm.group(2));
+      }
+    } else if ((mm = LOG.matcher(path)).matches()) {
+      if (read) {
+        sendFile(req, store.log(mm.group(1)), "text/plain; charset=utf-8");
+      } else {
+        putLog(req, mm.group(1));
+      }
+    } else {
+      if (!read) {
+        req.body().onComplete(b -> text(req.response(), 404, "no such cache object: " + path));
+      } else {
+        text(req.response(), 404, "no such cache object: " + path);
+      }
+    }
+  }
+
+  private Optional<Access> authenticate(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return Optional.empty();
+    }
+    String decoded;
+    try {
+      decoded = new String(Base64.getDecoder().decode(header.substring(6).trim()), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    byte[] given = decoded.substring(decoded.indexOf(':') + 1).getBytes(StandardCharsets.UTF_8);
+    Access found = null;
+    for (Map.Entry<String, Access> e : config.tokens().entrySet()) {
+      if (MessageDigest.isEqual(given, e.getKey().getBytes(StandardCharsets.UTF_8)) && found == null) {
+        found = e.getValue();
+      }
+    }
+    return Optional.ofNullable(found);
+  }
+
+  private static void unauthorized(HttpServerRequest req) {
+    req.response().putHeader("WWW-Authenticate", "Basic realm=\"procurator cache\"");
+    text(req.response(), 401, "a valid token is required (as the Basic password)");
+  }
+
+  private static void text(HttpServerResponse r, int code, String body) {
+    if (!r.ended()) {
+      r.setStatusCode(code).putHeader("Content-Type", "text/plain; charset=utf-8").end(body + "\n");
+    }
+  }
+
+  private static void send(HttpServerRequest req, String body) {
+    Buffer b = Buffer.buffer(body);
+    if (req.method() == HttpMethod.HEAD) {
+      req.response().putHeader("Content-Length", Integer.toString(b.length())).end();
+    } else {
+      req.response().end(b);
+    }
+  }
+
+  // ---- reads ----
+
+  private void getNarInfo(HttpServerRequest req, String hash) {
+    vertx.executeBlocking(() -> {
+      Path p = store.narinfo(hash);
+      if (!Files.exists(p)) {
+        return null;
+      }
+      NarInfo info = NarInfo.parse(Files.readString(p));
+      return info.withSig(config.key().sign(info.fingerprint())).render();
+    }, false).onComplete(ar -> {
+      if (ar.failed()) {
+        log.error("reading narinfo {}", hash, ar.cause());
+        text(req.response(), 500, "cannot read the narinfo");
+      } else if (ar.result() == null) {
+        text(req.response(), 404, "no such path in this cache");
+      } else {
+        req.response().putHeader("Content-Type", "text/x-nix-narinfo");
+        send(req, ar.result());
+      }
+    });
+  }
+
+  private void sendFile(HttpServerRequest req, Path file, String type) {
+    vertx.fileSystem().exists(file.toString()).onComplete(ar -> {
+      if (ar.failed() || !ar.result()) {
+        text(req.response(), 404, "no such file in this cache");
+        return;
+      }
+      HttpServerResponse r = req.response().putHeader("Content-Type", type).putHeader("Accept-Ranges", "bytes");
+      long size;
+      try {
+        size = Files.size(file);
+      } catch (IOException e) {
+        text(r, 404, "no such file in this cache");
+        return;
+      }
+      long start = 0;
+      long end = size - 1;
+      String range = req.getHeader("Range");
+      if (range != null) {
+        Matcher m = Pattern.compile("bytes=(\\d*)-(\\d*)").matcher(range.trim());
+        if (!m.matches() || (m.group(1).isEmpty() && m.group(2).isEmpty())) {
+          r.putHeader("Content-Range", "bytes */" + size);
+          text(r, 416, "unsupported range");
+          return;
+        }
+        if (m.group(1).isEmpty()) {
+          start = Math.max(0, size - Long.parseLong(m.group(2)));
+        } else {
+          start = Long.parseLong(m.group(1));
+          if (!m.group(2).isEmpty()) {
+            end = Math.min(end, Long.parseLong(m.group(2)));
+          }
+        }
+        if (start > end || start >= size) {
+          r.putHeader("Content-Range", "bytes */" + size);
+          text(r, 416, "range not satisfiable");
+          return;
+        }
+        r.setStatusCode(206).putHeader("Content-Range", "bytes " + start + "-" + end + "/" + size);
+      }
+      if (req.method() == HttpMethod.HEAD) {
+        r.putHeader("Content-Length", Long.toString(end - start + 1)).end();
+      } else {
+        r.sendFile(file.toString(), start, end - start + 1);
+      }
+    });
+  }
+
+  // ---- uploads ----
+
+  /** Streams the body to a temp file, with backpressure; the request is paused until the file is open. */
+  private Future<Path> receive(HttpServerRequest req) {
+    Path temp = store.newTemp();
+    req.pause();
+    return vertx.fileSystem().open(temp.toString(), new OpenOptions().setWrite(true).setCreateNew(true))
+        .compose(file -> req.pipeTo(file))
+        .map(v -> temp)
+        .onFailure(e -> deleteQuietly(temp));
+  }
+
+  private void putNar(HttpServerRequest req, String fileName, String hash) {
+    receive(req).compose(temp -> vertx.executeBlocking(() -> {
+      try (InputStream in = Files.newInputStream(temp)) {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[256 * 1024];
+        for (int n; (n = in.read(buf)) > 0; ) {
+          sha.update(buf, 0, n);
+        }
+        String actual = NixBase32.encode(sha.digest());
+        if (!actual.equals(hash)) {
+          deleteQuietly(temp);
+          throw new IllegalArgumentException("the uploaded file hashes to " + actual + ", not to its name " + hash);
+        }
+        store.commit(temp, store.nar(fileName));
+        return null;
+      }
+    }, false)).onComplete(ar -> answerUpload(req, ar, "NAR " + fileName));
+  }
+
+  private void putNarInfo(HttpServerRequest req, String hash) {
+    req.body().compose(body -> vertx.executeBlocking(() -> {
+      if (body.length() > MAX_NARINFO) {
+        throw new IllegalArgumentException("a narinfo larger than 1 MiB");
+      }
+      NarInfo info = NarInfo.parse(body.toString(StandardCharsets.UTF_8));
+      if (!info.hashPart().equals(hash)) {
+        throw new IllegalArgumentException("StorePath " + info.storePath() + " does not belong at /" + hash + ".narinfo");
+      }
+      String fileName = info.url().substring("nar/".length());
+      Path nar = store.nar(fileName);
+      if (!Files.exists(nar)) {
+        throw new IllegalArgumentException("upload " + info.url() + " before its narinfo");
+      }
+      String expectedExt = switch (info.compression()) {
+        case "xz" -> ".nar.xz";
+        case "zstd" -> ".nar.zst";
+        case "none" -> ".nar";
+        default -> throw new IllegalArgumentException("Compression \"" + info.compression() + "\" is not supported (xz, zstd, none)");
+      };
+      if (!fileName.endsWith(expectedExt)) {
+        throw new IllegalArgumentException("Compression " + info.compression() + " does not match URL " + info.url());
+      }
+      if (info.fileSize() >= 0 && info.fileSize() != Files.size(nar)) {
+        throw new IllegalArgumentException("FileSize " + info.fileSize() + " but " + info.url() + " has " + Files.size(nar) + " bytes");
+      }
+      if (info.fileHash() != null) {
+        String fileHash = NixBase32.encode(NarInfo.parseSha256(info.fileHash(), "FileHash"));
+        if (!fileName.startsWith(fileHash)) {
+          throw new IllegalArgumentException("FileHash " + info.fileHash() + " does not match " + info.url());
+        }
+      }
+      NarVerifier.Measured m = NarVerifier.verify(nar, info.compression());
+      if (!MessageDigest.isEqual(m.narHash(), NarInfo.parseSha256(info.narHash(), "NarHash"))) {
+        throw new IllegalArgumentException("NarHash " + info.narHash() + " but the NAR hashes to " + m.narHashString());
+      }
+      if (m.narSize() != info.narSize()) {
+        throw new IllegalArgumentException("NarSize " + info.narSize() + " but the NAR has " + m.narSize() + " bytes");
+      }
+      store.write(store.narinfo(hash), info.render().getBytes(StandardCharsets.UTF_8));
+      return null;
+    }, false)).onComplete(ar -> answerUpload(req, ar, "narinfo " + hash));
+  }
+
+  private void putLog(HttpServerRequest req, String name) {
+    receive(req).compose(temp -> vertx.executeBlocking(() -> {
+      store.commit(temp, store.log(name));
+      return null;
+    }, false)).onComplete(ar -> answerUpload(req, ar, "log " + name));
+  }
+
+  private static void answerUpload(HttpServerRequest req, io.vertx.core.AsyncResult<?> ar, String what) {
+    if (ar.succeeded()) {
+      text(req.response(), 200, "stored");
+      return;
+    }
+    Throwable e = ar.cause();
+    if (e instanceof IllegalArgumentException || e instanceof org.tukaani.xz.XZIOException
+        || e instanceof java.io.EOFException || e instanceof com.github.luben.zstd.ZstdIOException) {
+      log.info("rejected {}: {}", what, e.getMessage());
+      text(req.response(), 400, "rejected " + what + ": " + e.getMessage());
+    } else {
+      // never 5xx a PUT (nix would retry without a body and hang): a failure we cannot blame on
+      // the client is still answered 400, with the reason, and logged as ours
+      log.error("storing {} failed", what, e);
+      text(req.response(), 400, "could not store " + what + ": " + e);
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException ignored) {
+      // a temp file; the next start may clean it
+    }
+  }
+
+  @Override
+  public void close() {
+    if (http != null) {
+      http.close().await();
+    }
+    if (vertx != null) {
+      vertx.close().await();
+    }
+  }
+}

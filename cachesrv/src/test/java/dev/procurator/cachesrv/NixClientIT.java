@@ -1,0 +1,168 @@
+package dev.procurator.cachesrv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real nix client (Debian's nix-bin, no daemon) pushing to and substituting from cachesrv. */
+class NixClientIT {
+  private static final String PUSH = "push-token-" + ThreadLocalRandom.current().nextLong(1L << 40);
+  private static final String READ = "read-token-" + ThreadLocalRandom.current().nextLong(1L << 40);
+
+  @TempDir Path tmp;
+  private CacheServer cache;
+  private SigningKey key;
+  private Path conf;
+
+  record Run(int code, String out, String err) {}
+
+  @BeforeEach
+  void start() throws Exception {
+    key = SigningKey.generate("test-cache-1");
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    cache = new CacheServer(new CacheServer.Config("127.0.0.1", port, tmp.resolve("cache"), key,
+        Map.of(PUSH, CacheServer.Access.WRITE, READ, CacheServer.Access.READ), false, 40)).start();
+    conf = tmp.resolve("nixconf");
+    Files.createDirectories(conf);
+    Files.writeString(conf.resolve("nix.conf"), """
+        experimental-features = nix-command flakes
+        build-users-group =
+        sandbox = false
+        substituters =
+        narinfo-cache-negative-ttl = 0
+        narinfo-cache-positive-ttl = 0
+        """);
+  }
+
+  @AfterEach
+  void stop() {
+    cache.close();
+  }
+
+  private Path netrc(String token) throws IOException {
+    Path f = tmp.resolve("netrc-" + token.hashCode());
+    Files.writeString(f, "machine 127.0.0.1 login nix password " + token + "\n");
+    return f;
+  }
+
+  private Run nix(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("NIX_CONF_DIR", conf.toString());
+    pb.environment().put("XDG_CACHE_HOME", tmp.resolve("xdg-cache").toString());
+    Process p = pb.start();
+    var out = p.getInputStream().readAllBytes();
+    var err = p.getErrorStream().readAllBytes();
+    if (!p.waitFor(180, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("nix hung: " + cmd);
+    }
+    return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+  }
+
+  /** Builds a two-path closure (top references dep) unique to this test run; returns [top, dep]. */
+  private List<String> buildClosure() throws Exception {
+    long n = ThreadLocalRandom.current().nextLong(1L << 48);
+    String expr = "let dep = derivation { name = \"dep-" + n + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\";"
+        + " args = [\"-c\" \"export PATH=/usr/bin:/bin; mkdir -p $out/bin; echo hello-" + n + " > $out/bin/greeting; ln -s greeting $out/bin/link\"]; };"
+        + " in derivation { name = \"top-" + n + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\";"
+        + " args = [\"-c\" \"echo ${dep} > $out\"]; }";
+    Run r = nix("nix", "build", "--no-link", "--json", "--impure", "--expr", expr);
+    assertThat(r.code()).as(r.err()).isZero();
+    Matcher m = Pattern.compile("\"out\":\"([^\"]+)\"").matcher(r.out());
+    assertThat(m.find()).isTrue();
+    String top = m.group(1);
+    String dep = Files.readString(Path.of(top)).trim();
+    return List.of(top, dep);
+  }
+
+  private void deleteLocally(List<String> paths) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("nix", "store", "delete"));
+    cmd.addAll(paths);
+    Run r = nix(cmd.toArray(String[]::new));
+    assertThat(r.code()).as(r.err()).isZero();
+    paths.forEach(p -> assertThat(Path.of(p)).doesNotExist());
+  }
+
+  private Run push(String token, String path) throws Exception {
+    return nix("nix", "copy", "--to", cache.url(), "--option", "netrc-file", netrc(token).toString(), path);
+  }
+
+  @Test
+  void pushThenCopyBackAndSubstituteWithSignaturesChecked() throws Exception {
+    List<String> closure = buildClosure();
+    Run pushed = push(PUSH, closure.get(0));
+    assertThat(pushed.code()).as(pushed.err()).isZero();
+
+    Run verify = nix("nix", "store", "verify", "--store", cache.url() + "?", "--option", "netrc-file", netrc(READ).toString(),
+        "-r", "--trusted-public-keys", key.publicText(), closure.get(0));
+    assertThat(verify.code()).as(verify.err()).isZero();
+    Run untrusted = nix("nix", "store", "verify", "--store", cache.url(), "--option", "netrc-file", netrc(READ).toString(),
+        "-r", "--trusted-public-keys", SigningKey.generate("other-1").publicText(), closure.get(0));
+    assertThat(untrusted.code()).isNotZero();
+
+    deleteLocally(closure);
+    Run copied = nix("nix", "copy", "--from", cache.url(), "--option", "netrc-file", netrc(READ).toString(),
+        "--option", "trusted-public-keys", key.publicText(), closure.get(0));
+    assertThat(copied.code()).as(copied.err()).isZero();
+    assertThat(Files.readString(Path.of(closure.get(1), "bin", "greeting"))).startsWith("hello-");
+
+    deleteLocally(closure);
+    Run realised = nix("nix-store", "--realise", closure.get(0), "--option", "substituters", cache.url(),
+        "--option", "netrc-file", netrc(READ).toString(), "--option", "trusted-public-keys", key.publicText(),
+        "--option", "require-sigs", "true");
+    assertThat(realised.code()).as(realised.err()).isZero();
+    assertThat(Path.of(closure.get(0))).exists();
+    assertThat(Files.isSymbolicLink(Path.of(closure.get(1), "bin", "link"))).isTrue();
+  }
+
+  @Test
+  void pushWithoutOrWithAReadOnlyTokenFails() throws Exception {
+    List<String> closure = buildClosure();
+    Run anonymous = nix("nix", "copy", "--to", cache.url(), closure.get(0));
+    assertThat(anonymous.code()).isNotZero();
+    Run readOnly = push(READ, closure.get(0));
+    assertThat(readOnly.code()).isNotZero();
+    try (Stream<Path> narinfos = Files.list(tmp.resolve("cache").resolve("narinfo"))) {
+      assertThat(narinfos.count()).isZero();
+    }
+  }
+
+  @Test
+  void aTamperedNarOnDiskIsCaughtByNix() throws Exception {
+    List<String> closure = buildClosure();
+    assertThat(push(PUSH, closure.get(0)).code()).isZero();
+    String topHash = Path.of(closure.get(0)).getFileName().toString().substring(0, 32);
+    NarInfo info = NarInfo.parse(Files.readString(cache.store().narinfo(topHash)));
+    Path nar = cache.store().nar(info.url().substring(4));
+    // replace the stored NAR of the top path by the dep's NAR: valid, but not what the narinfo says
+    String depHash = Path.of(closure.get(1)).getFileName().toString().substring(0, 32);
+    NarInfo depInfo = NarInfo.parse(Files.readString(cache.store().narinfo(depHash)));
+    Files.copy(cache.store().nar(depInfo.url().substring(4)), nar, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+    deleteLocally(closure);
+    Run copied = nix("nix", "copy", "--from", cache.url(), "--option", "netrc-file", netrc(READ).toString(),
+        "--option", "trusted-public-keys", key.publicText(), closure.get(0));
+    assertThat(copied.code()).isNotZero();
+    assertThat(copied.err()).containsIgnoringCase("hash mismatch");
+  }
+}
