@@ -1,0 +1,122 @@
+package dev.procurator.cachesrv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Uploads that do not add up are refused with 400 and a reason, and nothing of them is served. */
+class UploadValidationIT {
+  @TempDir Path dir;
+  private CacheServer cache;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private static final String TOKEN = "w";
+  private static final String HASH = "0c3ghl2pfmxw7kxq2hyd5d44fbxrhz0y";
+
+  @BeforeEach
+  void start() throws Exception {
+    cache = new CacheServer(new CacheServer.Config("127.0.0.1", 0, dir, SigningKey.generate("t-1"),
+        Map.of(TOKEN, CacheServer.Access.WRITE, "r", CacheServer.Access.READ), false, 40)).start();
+  }
+
+  @AfterEach
+  void stop() {
+    cache.close();
+  }
+
+  private HttpResponse<String> send(String method, String path, byte[] body, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(cache.url() + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    if (token != null) {
+      b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("nix:" + token).getBytes(StandardCharsets.UTF_8)));
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String sha(byte[] b) throws Exception {
+    return NixBase32.encode(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  private String narinfo(byte[] nar, String narHash, long narSize) throws Exception {
+    return "StorePath: /nix/store/" + HASH + "-hello\nURL: nar/" + sha(nar) + ".nar\nCompression: none\nNarHash: sha256:"
+        + narHash + "\nNarSize: " + narSize + "\nReferences: \n";
+  }
+
+  @Test
+  void aConsistentUploadIsServedSigned() throws Exception {
+    byte[] nar = FormatsTest.nar("hello\n");
+    assertThat(send("PUT", "/nar/" + sha(nar) + ".nar", nar, TOKEN).statusCode()).isEqualTo(200);
+    assertThat(send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha(nar), nar.length).getBytes(), TOKEN).statusCode()).isEqualTo(200);
+
+    HttpResponse<String> got = send("GET", "/" + HASH + ".narinfo", null, "r");
+    assertThat(got.statusCode()).isEqualTo(200);
+    assertThat(got.headers().firstValue("Content-Type")).hasValue("text/x-nix-narinfo");
+    assertThat(got.body()).contains("Sig: t-1:");
+    assertThat(send("HEAD", "/nar/" + sha(nar) + ".nar", null, "r").statusCode()).isEqualTo(200);
+    HttpResponse<String> range = http.send(HttpRequest.newBuilder(URI.create(cache.url() + "/nar/" + sha(nar) + ".nar"))
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("x:r".getBytes())).header("Range", "bytes=0-12").build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(range.statusCode()).isEqualTo(206);
+    assertThat(range.body()).hasSize(13);
+    assertThat(send("GET", "/nix-cache-info", null, "r").body()).contains("StoreDir: /nix/store");
+  }
+
+  @Test
+  void aNarWhoseNameIsNotItsHashIsRefused() throws Exception {
+    byte[] nar = FormatsTest.nar("hello\n");
+    HttpResponse<String> r = send("PUT", "/nar/" + sha("other".getBytes()) + ".nar", nar, TOKEN);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("hashes to");
+    try (var files = Files.list(dir.resolve("nar"))) {
+      assertThat(files.count()).isZero();
+    }
+  }
+
+  @Test
+  void narinfosThatDoNotMatchTheirNarAreRefused() throws Exception {
+    byte[] nar = FormatsTest.nar("hello\n");
+    send("PUT", "/nar/" + sha(nar) + ".nar", nar, TOKEN);
+
+    HttpResponse<String> wrongHash = send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha("x".getBytes()), nar.length).getBytes(), TOKEN);
+    assertThat(wrongHash.statusCode()).isEqualTo(400);
+    assertThat(wrongHash.body()).contains("NarHash");
+    HttpResponse<String> wrongSize = send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha(nar), nar.length + 1).getBytes(), TOKEN);
+    assertThat(wrongSize.statusCode()).isEqualTo(400);
+    assertThat(wrongSize.body()).contains("NarSize");
+    HttpResponse<String> wrongPlace = send("PUT", "/" + "1".repeat(32) + ".narinfo", narinfo(nar, sha(nar), nar.length).getBytes(), TOKEN);
+    assertThat(wrongPlace.statusCode()).isEqualTo(400);
+    HttpResponse<String> garbage = send("PUT", "/" + HASH + ".narinfo", "this is not a narinfo".getBytes(), TOKEN);
+    assertThat(garbage.statusCode()).isEqualTo(400);
+    assertThat(send("GET", "/" + HASH + ".narinfo", null, "r").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aNarThatIsNotANarIsRefusedAtItsNarinfo() throws Exception {
+    byte[] junk = "definitely not an archive".getBytes();
+    assertThat(send("PUT", "/nar/" + sha(junk) + ".nar", junk, TOKEN).statusCode()).isEqualTo(200);
+    HttpResponse<String> r = send("PUT", "/" + HASH + ".narinfo", narinfo(junk, sha(junk), junk.length).getBytes(), TOKEN);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("not a NAR");
+  }
+
+  @Test
+  void credentialsAreChecked() throws Exception {
+    assertThat(send("GET", "/nix-cache-info", null, null).statusCode()).isEqualTo(401);
+    assertThat(send("GET", "/nix-cache-info", null, "wrong").statusCode()).isEqualTo(401);
+    assertThat(send("PUT", "/nar/" + sha(new byte[0]) + ".nar", new byte[0], "r").statusCode()).isEqualTo(403);
+    assertThat(send("PUT", "/nar/" + sha(new byte[0]) + ".nar", new byte[0], null).statusCode()).isEqualTo(401);
+    assertThat(send("DELETE", "/nix-cache-info", null, TOKEN).statusCode()).isEqualTo(405);
+  }
+}
