@@ -8,7 +8,8 @@ import picocli.CommandLine.ScopeType;
 /** The {@code pctl} command. Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
 @Command(name = "pctl", mixinStandardHelpOptions = true, versionProvider = Pctl.Version.class,
     description = "Drive a Procurator cluster: run it on this host, apply manifests, watch resources.",
-    subcommands = {UpCommand.class, ApplyCommand.class, GetCommand.class, DescribeCommand.class, DeleteCommand.class},
+    subcommands = {UpCommand.class, ApplyCommand.class, GetCommand.class, DescribeCommand.class, DeleteCommand.class,
+        CacheCommand.class},
     exitCodeOnExecutionException = 1, exitCodeOnInvalidInput = 2)
 public final class Pctl {
   @Option(names = "--kubeconfig", scope = ScopeType.INHERIT,

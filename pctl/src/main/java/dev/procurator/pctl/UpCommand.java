@@ -3,6 +3,7 @@ package dev.procurator.pctl;
 import dev.procurator.apiserver.ApiServer;
 import dev.procurator.apiserver.ApiServerConfig;
 import dev.procurator.apiserver.auth.Pki;
+import dev.procurator.cachesrv.CacheServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -34,6 +35,10 @@ final class UpCommand implements Callable<Integer> {
       description = "'embedded' (default), or etcd://host:port[,host:port...] for an etcd cluster.")
   String store;
 
+  @Option(names = "--cache-listen", defaultValue = "127.0.0.1:7444",
+      description = "host:port of the Nix binary cache (default: ${DEFAULT-VALUE}), or 'none'.")
+  String cacheListen;
+
   @Override
   public Integer call() throws Exception {
     Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".procurator", "data");
@@ -61,6 +66,8 @@ final class UpCommand implements Callable<Integer> {
       throw new Errors.UserError("--store must be 'embedded' or etcd://host:port[,host:port...], not \"" + store + "\"");
     }
     ApiServer server = new ApiServer(config, Clock.systemUTC()).start();
+    CacheServer cache = cacheListen.equals("none") ? null
+        : CacheCommand.start(dir, cacheListen, "procurator-cache-1", false, 40);
     String url = "https://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
     Path kubeconfig = dir.resolve("kubeconfig");
     writeKubeconfig(kubeconfig, url, token, pki.caPem());
@@ -70,10 +77,17 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("Procurator is up: API server " + url);
     System.out.println("  kubeconfig: " + kubeconfig + " (also " + shared + ")");
     System.out.println("  try: pctl --kubeconfig " + kubeconfig + " get vms");
+    if (cache != null) {
+      System.out.println("Binary cache: " + cache.url() + " (public key " + dir.resolve("cache-key.pub") + ", push token "
+          + dir.resolve("cache-token") + ")");
+    }
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("Procurator is stopping");
+      if (cache != null) {
+        cache.close();
+      }
       server.close();
       stopped.countDown();
     }, "pctl-shutdown"));

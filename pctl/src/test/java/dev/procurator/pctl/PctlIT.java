@@ -213,6 +213,39 @@ class PctlIT {
   }
 
   @Test
+  void upAlsoRunsTheBinaryCacheThatNixPushesTo(@TempDir Path dir) throws Exception {
+    Path conf = dir.resolve("nixconf");
+    Files.createDirectories(conf);
+    Files.writeString(conf.resolve("nix.conf"), "experimental-features = nix-command\nbuild-users-group =\nsandbox = false\n"
+        + "substituters =\nnarinfo-cache-negative-ttl = 0\nnarinfo-cache-positive-ttl = 0\n");
+    Path netrc = dir.resolve("netrc");
+    Files.writeString(netrc, "machine 127.0.0.1 login nix password " + Files.readString(up.dataDir.resolve("cache-token")).trim() + "\n");
+    String cacheUrl = "http://127.0.0.1:" + up.cachePort;
+    long n = System.nanoTime();
+    Run built = nixRun(conf, dir, "nix", "build", "--no-link", "--json", "--impure", "--expr",
+        "derivation { name = \"pctl-up-" + n + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [\"-c\" \"echo " + n + " > $out\"]; }");
+    assertThat(built.code()).as(built.err()).isZero();
+    String path = built.out().replaceAll("(?s).*\"out\":\"([^\"]+)\".*", "$1");
+
+    Run push = nixRun(conf, dir, "nix", "copy", "--to", cacheUrl, "--option", "netrc-file", netrc.toString(), path);
+    assertThat(push.code()).as(push.err()).isZero();
+    Run verify = nixRun(conf, dir, "nix", "store", "verify", "--store", cacheUrl, "--option", "netrc-file", netrc.toString(),
+        "--trusted-public-keys", Files.readString(up.dataDir.resolve("cache-key.pub")).trim(), path);
+    assertThat(verify.code()).as(verify.err()).isZero();
+  }
+
+  private static Run nixRun(Path conf, Path dir, String... cmd) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("NIX_CONF_DIR", conf.toString());
+    pb.environment().put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    return new Run(p.exitValue(), out, err);
+  }
+
+  @Test
   void kubectlWorksUnchanged() throws Exception {
     Run apply = kubectl("apply", "-n", "kubectl-test", "-f", EXAMPLES.toString());
     assertThat(apply.code()).as(apply.err()).isZero();

@@ -21,13 +21,15 @@ import javax.net.ssl.TrustManagerFactory;
 final class PctlUp implements AutoCloseable {
   final Path dataDir;
   final int port;
+  final int cachePort;
   private final List<String> extraArgs;
   private Process process;
   private HttpClient http;
 
-  private PctlUp(Path dataDir, int port, List<String> extraArgs) {
+  private PctlUp(Path dataDir, int port, List<String> extraArgs) throws IOException {
     this.dataDir = dataDir;
     this.port = port;
+    this.cachePort = EtcdProcess.freePort();
     this.extraArgs = extraArgs;
   }
 
@@ -52,7 +54,7 @@ final class PctlUp implements AutoCloseable {
   void launch() throws Exception {
     Files.deleteIfExists(kubeconfig());
     List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-jar", jar().toString(),
-        "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port));
+        "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--cache-listen", "127.0.0.1:" + cachePort));
     cmd.addAll(extraArgs);
     process = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("up.log").toFile())).start();

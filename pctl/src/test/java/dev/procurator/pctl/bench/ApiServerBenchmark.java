@@ -322,7 +322,8 @@ public final class ApiServerBenchmark {
       if (!jvmArgs.isBlank()) {
         cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
       }
-      cmd.addAll(List.of("-jar", jar.toString(), "up", "--data-dir", dir.toString(), "--listen", "127.0.0.1:" + port));
+      cmd.addAll(List.of("-jar", jar.toString(), "up", "--data-dir", dir.toString(), "--listen", "127.0.0.1:" + port,
+          "--cache-listen", "none"));
       cmd.addAll(extra);
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("up.log").toFile())).start();

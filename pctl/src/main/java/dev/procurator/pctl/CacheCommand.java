@@ -1,0 +1,67 @@
+package dev.procurator.pctl;
+
+import dev.procurator.cachesrv.CacheFiles;
+import dev.procurator.cachesrv.CacheServer;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs the binary cache on its own, for a dedicated cache host. */
+@Command(name = "cache", mixinStandardHelpOptions = true,
+    description = "Run only the Nix binary cache server, in the foreground (for a cache host).")
+final class CacheCommand implements Callable<Integer> {
+  @Option(names = "--dir", required = true, description = "Cache directory: NARs, narinfos, key and tokens.")
+  Path dir;
+
+  @Option(names = "--listen", defaultValue = "127.0.0.1:7444", description = "host:port (default: ${DEFAULT-VALUE}).")
+  String listen;
+
+  @Option(names = "--key-name", defaultValue = "procurator-cache-1", description = "Name of a new signing key.")
+  String keyName;
+
+  @Option(names = "--anonymous-read", description = "Serve GET and HEAD without a token.")
+  boolean anonymousRead;
+
+  @Option(names = "--priority", defaultValue = "40", description = "nix-cache-info Priority (lower is tried first).")
+  int priority;
+
+  @Override
+  public Integer call() throws Exception {
+    CacheServer server = start(dir, listen, keyName, anonymousRead, priority);
+    CacheFiles files = new CacheFiles(dir);
+    System.out.println("Procurator cache is up: " + server.url());
+    System.out.println("  public key: " + files.publicKeyFile() + "   push token: " + files.pushTokenFile()
+        + "   read token: " + files.readTokenFile());
+    System.out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      stopped.countDown();
+    }, "cache-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  static CacheServer start(Path dir, String listen, String keyName, boolean anonymousRead, int priority) throws Exception {
+    int colon = listen.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new Errors.UserError("the cache's listen address must be host:port, not \"" + listen + "\"");
+    }
+    int port;
+    try {
+      port = Integer.parseInt(listen.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new Errors.UserError("the cache's listen address must be host:port, not \"" + listen + "\"");
+    }
+    CacheFiles files = new CacheFiles(dir);
+    Map<String, CacheServer.Access> tokens = new LinkedHashMap<>();
+    tokens.put(files.pushToken(), CacheServer.Access.WRITE);
+    tokens.put(files.readToken(), CacheServer.Access.READ);
+    return new CacheServer(new CacheServer.Config(listen.substring(0, colon), port, dir.resolve("store"), files.key(keyName),
+        tokens, anonymousRead, priority)).start();
+  }
+}
