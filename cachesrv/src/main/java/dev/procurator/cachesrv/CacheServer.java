@@ -1,5 +1,13 @@
 package dev.procurator.cachesrv;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -15,9 +23,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -46,18 +56,48 @@ public final class CacheServer implements AutoCloseable {
   /**
    * @param tokens token to access; WRITE implies READ
    * @param anonymousRead whether GET and HEAD need no token
+   * @param maxBytes size cap of narinfos and NARs together; 0 for none
    */
   public record Config(String host, int port, Path dir, SigningKey key, Map<String, Access> tokens, boolean anonymousRead,
-      int priority) {}
+      int priority, long maxBytes) {
+    public Config(String host, int port, Path dir, SigningKey key, Map<String, Access> tokens, boolean anonymousRead, int priority) {
+      this(host, port, dir, key, tokens, anonymousRead, priority, 0);
+    }
+  }
+
+  private static final Pattern PIN = Pattern.compile("/pins/([0-9a-df-np-sv-z]{32})[^/]*");
 
   private final Config config;
   private final FileStore store;
+  private final Retention retention;
+  /** Signed narinfo text by hash part; an empty value remembers that a path is absent. */
+  private final Cache<String, Optional<String>> narinfos = Caffeine.newBuilder()
+      .maximumSize(100_000)
+      .expireAfter(Expiry.<String, Optional<String>>writing((k, v) -> v.isPresent() ? Duration.ofHours(1) : Duration.ofSeconds(30)))
+      .build();
+  private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Counter hits;
+  private final Counter misses;
+  private final Counter bytesServed;
+  private final Counter bytesReceived;
   private Vertx vertx;
   private HttpServer http;
 
   public CacheServer(Config config) throws IOException {
     this.config = config;
     this.store = new FileStore(config.dir());
+    this.retention = new Retention(store, config.dir(), config.maxBytes(), narinfos::invalidate);
+    hits = metrics.counter("cache_narinfo_hits");
+    misses = metrics.counter("cache_narinfo_misses");
+    bytesServed = metrics.counter("cache_served_bytes");
+    bytesReceived = metrics.counter("cache_received_bytes");
+    metrics.gauge("cache_objects", retention, Retention::objects);
+    metrics.gauge("cache_stored_bytes", retention, Retention::totalBytes);
+    FunctionCounter.builder("cache_evictions", retention, Retention::evictions).register(metrics);
+  }
+
+  public Retention retention() {
+    return retention;
   }
 
   public CacheServer start() {
@@ -86,9 +126,14 @@ public final class CacheServer implements AutoCloseable {
   // ---- dispatch ----
 
   private void handle(HttpServerRequest req) {
+    long started = System.nanoTime();
+    req.response().endHandler(v -> Timer.builder("cache_request")
+        .tag("method", req.method().name()).tag("status", Integer.toString(req.response().getStatusCode()))
+        .publishPercentileHistogram().register(metrics).record(System.nanoTime() - started, TimeUnit.NANOSECONDS));
     HttpMethod m = req.method();
     boolean read = m == HttpMethod.GET || m == HttpMethod.HEAD;
-    if (!read && m != HttpMethod.PUT) {
+    boolean pinDelete = m == HttpMethod.DELETE && req.path().startsWith("/pins/");
+    if (!read && m != HttpMethod.PUT && !pinDelete) {
       req.response().putHeader("Allow", "GET, HEAD, PUT");
       text(req.response(), 405, "method not allowed");
       return;
@@ -110,7 +155,22 @@ public final class CacheServer implements AutoCloseable {
     }
     String path = req.path();
     Matcher mm;
-    if (path.equals("/nix-cache-info")) {
+    if (path.equals("/metrics") && read) {
+      req.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      send(req, metrics.scrape());
+    } else if (path.equals("/pins") && read) {
+      send(req, String.join("\n", retention.pins()) + "\n");
+    } else if ((mm = PIN.matcher(path)).matches() && !read) {
+      String hash = mm.group(1);
+      req.body().compose(b -> vertx.executeBlocking(() -> {
+        if (m == HttpMethod.PUT) {
+          retention.pin(hash);
+        } else {
+          retention.unpin(hash);
+        }
+        return null;
+      }, false)).onComplete(ar -> answerUpload(req, ar, "pin " + hash));
+    } else if (path.equals("/nix-cache-info")) {
       if (read) {
         req.response().putHeader("Content-Type", "text/x-nix-cache-info");
         send(req, "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
@@ -187,22 +247,30 @@ public final class CacheServer implements AutoCloseable {
   // ---- reads ----
 
   private void getNarInfo(HttpServerRequest req, String hash) {
-    vertx.executeBlocking(() -> {
+    Optional<String> cached = narinfos.getIfPresent(hash);
+    Future<Optional<String>> text = cached != null ? Future.succeededFuture(cached) : vertx.executeBlocking(() -> {
       Path p = store.narinfo(hash);
-      if (!Files.exists(p)) {
-        return null;
+      Optional<String> signed = Optional.empty();
+      if (Files.exists(p)) {
+        NarInfo info = NarInfo.parse(Files.readString(p));
+        signed = Optional.of(info.withSig(config.key().sign(info.fingerprint())).render());
       }
-      NarInfo info = NarInfo.parse(Files.readString(p));
-      return info.withSig(config.key().sign(info.fingerprint())).render();
-    }, false).onComplete(ar -> {
+      narinfos.put(hash, signed);
+      return signed;
+    }, false);
+    text.onComplete(ar -> {
       if (ar.failed()) {
         log.error("reading narinfo {}", hash, ar.cause());
         text(req.response(), 500, "cannot read the narinfo");
-      } else if (ar.result() == null) {
+      } else if (ar.result().isEmpty()) {
+        misses.increment();
         text(req.response(), 404, "no such path in this cache");
       } else {
+        hits.increment();
+        retention.used(hash);
         req.response().putHeader("Content-Type", "text/x-nix-narinfo");
-        send(req, ar.result());
+        bytesServed.increment(ar.result().get().length());
+        send(req, ar.result().get());
       }
     });
   }
@@ -249,6 +317,7 @@ public final class CacheServer implements AutoCloseable {
       if (req.method() == HttpMethod.HEAD) {
         r.putHeader("Content-Length", Long.toString(end - start + 1)).end();
       } else {
+        bytesServed.increment(end - start + 1);
         r.sendFile(file.toString(), start, end - start + 1);
       }
     });
@@ -325,6 +394,8 @@ public final class CacheServer implements AutoCloseable {
         throw new IllegalArgumentException("NarSize " + info.narSize() + " but the NAR has " + m.narSize() + " bytes");
       }
       store.write(store.narinfo(hash), info.render().getBytes(StandardCharsets.UTF_8));
+      narinfos.invalidate(hash);
+      retention.stored(info);
       return null;
     }, false)).onComplete(ar -> answerUpload(req, ar, "narinfo " + hash));
   }
@@ -336,7 +407,8 @@ public final class CacheServer implements AutoCloseable {
     }, false)).onComplete(ar -> answerUpload(req, ar, "log " + name));
   }
 
-  private static void answerUpload(HttpServerRequest req, io.vertx.core.AsyncResult<?> ar, String what) {
+  private void answerUpload(HttpServerRequest req, io.vertx.core.AsyncResult<?> ar, String what) {
+    bytesReceived.increment(req.bytesRead());
     if (ar.succeeded()) {
       text(req.response(), 200, "stored");
       return;

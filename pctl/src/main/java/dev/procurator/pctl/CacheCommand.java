@@ -29,9 +29,13 @@ final class CacheCommand implements Callable<Integer> {
   @Option(names = "--priority", defaultValue = "40", description = "nix-cache-info Priority (lower is tried first).")
   int priority;
 
+  @Option(names = "--max-size", defaultValue = "0",
+      description = "Size cap such as 50G or 800M; least recently used unpinned paths are evicted past it (0: no cap).")
+  String maxSize;
+
   @Override
   public Integer call() throws Exception {
-    CacheServer server = start(dir, listen, keyName, anonymousRead, priority);
+    CacheServer server = start(dir, listen, keyName, anonymousRead, priority, parseSize(maxSize));
     CacheFiles files = new CacheFiles(dir);
     System.out.println("Procurator cache is up: " + server.url());
     System.out.println("  public key: " + files.publicKeyFile() + "   push token: " + files.pushTokenFile()
@@ -46,7 +50,23 @@ final class CacheCommand implements Callable<Integer> {
     return 0;
   }
 
-  static CacheServer start(Path dir, String listen, String keyName, boolean anonymousRead, int priority) throws Exception {
+  static long parseSize(String text) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([KMGT]?)i?B?").matcher(text.trim().toUpperCase());
+    if (!m.matches()) {
+      throw new Errors.UserError("a size is a number with an optional K, M, G or T suffix, not \"" + text + "\"");
+    }
+    int shift = switch (m.group(2)) {
+      case "K" -> 10;
+      case "M" -> 20;
+      case "G" -> 30;
+      case "T" -> 40;
+      default -> 0;
+    };
+    return Long.parseLong(m.group(1)) << shift;
+  }
+
+  static CacheServer start(Path dir, String listen, String keyName, boolean anonymousRead, int priority, long maxBytes)
+      throws Exception {
     int colon = listen.lastIndexOf(':');
     if (colon <= 0) {
       throw new Errors.UserError("the cache's listen address must be host:port, not \"" + listen + "\"");
@@ -62,6 +82,6 @@ final class CacheCommand implements Callable<Integer> {
     tokens.put(files.pushToken(), CacheServer.Access.WRITE);
     tokens.put(files.readToken(), CacheServer.Access.READ);
     return new CacheServer(new CacheServer.Config(listen.substring(0, colon), port, dir.resolve("store"), files.key(keyName),
-        tokens, anonymousRead, priority)).start();
+        tokens, anonymousRead, priority, maxBytes)).start();
   }
 }

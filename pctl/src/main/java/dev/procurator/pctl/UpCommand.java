@@ -39,6 +39,9 @@ final class UpCommand implements Callable<Integer> {
       description = "host:port of the Nix binary cache (default: ${DEFAULT-VALUE}), or 'none'.")
   String cacheListen;
 
+  @Option(names = "--cache-max-size", defaultValue = "0", description = "Size cap of the binary cache, such as 50G (0: none).")
+  String cacheMaxSize;
+
   @Override
   public Integer call() throws Exception {
     Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".procurator", "data");
@@ -67,7 +70,7 @@ final class UpCommand implements Callable<Integer> {
     }
     ApiServer server = new ApiServer(config, Clock.systemUTC()).start();
     CacheServer cache = cacheListen.equals("none") ? null
-        : CacheCommand.start(dir, cacheListen, "procurator-cache-1", false, 40);
+        : CacheCommand.start(dir, cacheListen, "procurator-cache-1", false, 40, CacheCommand.parseSize(cacheMaxSize));
     String url = "https://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
     Path kubeconfig = dir.resolve("kubeconfig");
     writeKubeconfig(kubeconfig, url, token, pki.caPem());

@@ -1,0 +1,188 @@
+package dev.procurator.cachesrv;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the cache under its size cap: knows every store path's narinfo and NAR size and when it
+ * was last used, and when a write passes the cap evicts whole paths (narinfo, then NAR), least
+ * recently used first. Pinned roots and everything their closures reference are never evicted;
+ * pins live in the {@code pins} file (one store path or hash part per line) and change through
+ * {@link #pin}/{@link #unpin}.
+ *
+ * <p>Thread-safe: every method synchronises on this object; file deletions happen under the lock.
+ */
+public final class Retention {
+  private static final Logger log = LoggerFactory.getLogger(Retention.class);
+
+  private record Entry(String narFile, long bytes, List<String> references, long lastUsed) {}
+
+  private final FileStore store;
+  private final long maxBytes;
+  private final Path pinsFile;
+  private final Map<String, Entry> entries = new HashMap<>();
+  private final Set<String> pins = new TreeSet<>();
+  private final Consumer<String> onEvict;
+  private long totalBytes;
+  private long clock;
+  private long evictions;
+
+  /** @param maxBytes the cap; 0 for none */
+  public Retention(FileStore store, Path root, long maxBytes, Consumer<String> onEvict) throws IOException {
+    this.store = store;
+    this.maxBytes = maxBytes;
+    this.pinsFile = root.resolve("pins");
+    this.onEvict = onEvict;
+    if (Files.exists(pinsFile)) {
+      for (String line : Files.readAllLines(pinsFile)) {
+        String h = hashPart(line.trim());
+        if (h != null) {
+          pins.add(h);
+        }
+      }
+    }
+    try (Stream<Path> files = Files.list(store.narinfo("x").getParent())) {
+      for (Path p : files.filter(f -> f.toString().endsWith(".narinfo")).toList()) {
+        try {
+          NarInfo info = NarInfo.parse(Files.readString(p));
+          add(info, Files.getLastModifiedTime(p).toMillis());
+        } catch (IllegalArgumentException | IOException e) {
+          log.warn("ignoring unreadable {}: {}", p, e.getMessage());
+        }
+      }
+    }
+    clock = System.currentTimeMillis();
+  }
+
+  /** The hash part of a store path, base name or hash part, or null. */
+  static String hashPart(String s) {
+    String name = s.startsWith(NarInfo.STORE_DIR + "/") ? s.substring(NarInfo.STORE_DIR.length() + 1) : s;
+    String h = name.length() >= 32 ? name.substring(0, 32) : name;
+    return NixBase32.isHashPart(h) ? h : null;
+  }
+
+  private void add(NarInfo info, long used) throws IOException {
+    String narFile = info.url().substring("nar/".length());
+    Path nar = store.nar(narFile);
+    long bytes = info.render().length() + (Files.exists(nar) ? Files.size(nar) : 0);
+    Entry old = entries.put(info.hashPart(), new Entry(narFile, bytes, info.references(), used));
+    totalBytes += bytes - (old == null ? 0 : old.bytes);
+  }
+
+  /** A narinfo was stored: count it, then evict until the cache is under its cap again. */
+  public synchronized void stored(NarInfo info) throws IOException {
+    add(info, ++clock);
+    evictFor(info.hashPart());
+  }
+
+  public synchronized void used(String hashPart) {
+    Entry e = entries.get(hashPart);
+    if (e != null) {
+      entries.put(hashPart, new Entry(e.narFile, e.bytes, e.references, ++clock));
+    }
+  }
+
+  private void evictFor(String justWritten) throws IOException {
+    if (maxBytes <= 0 || totalBytes <= maxBytes) {
+      return;
+    }
+    Set<String> keep = pinnedClosure();
+    keep.add(justWritten);
+    List<Map.Entry<String, Entry>> candidates = new ArrayList<>(entries.entrySet());
+    candidates.sort(Comparator.comparingLong(e -> e.getValue().lastUsed));
+    for (Map.Entry<String, Entry> c : candidates) {
+      if (totalBytes <= maxBytes) {
+        break;
+      }
+      if (keep.contains(c.getKey())) {
+        continue;
+      }
+      evict(c.getKey(), c.getValue());
+    }
+    if (totalBytes > maxBytes) {
+      log.warn("cache holds {} bytes, over its cap of {}: the rest is pinned or just written", totalBytes, maxBytes);
+    }
+  }
+
+  private void evict(String hash, Entry e) throws IOException {
+    onEvict.accept(hash);
+    Files.deleteIfExists(store.narinfo(hash));
+    entries.remove(hash);
+    totalBytes -= e.bytes;
+    evictions++;
+    boolean shared = entries.values().stream().anyMatch(o -> o.narFile.equals(e.narFile));
+    if (!shared) {
+      Files.deleteIfExists(store.nar(e.narFile));
+    }
+    log.info("evicted {} ({} bytes)", hash, e.bytes);
+  }
+
+  /** Pinned roots and every path their closures reference. */
+  private Set<String> pinnedClosure() {
+    Set<String> out = new HashSet<>();
+    ArrayDeque<String> todo = new ArrayDeque<>(pins);
+    while (!todo.isEmpty()) {
+      String h = todo.pop();
+      if (out.add(h)) {
+        Entry e = entries.get(h);
+        if (e != null) {
+          for (String ref : e.references) {
+            String r = hashPart(ref);
+            if (r != null) {
+              todo.push(r);
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  public synchronized void pin(String hashPart) throws IOException {
+    if (pins.add(hashPart)) {
+      savePins();
+    }
+  }
+
+  public synchronized void unpin(String hashPart) throws IOException {
+    if (pins.remove(hashPart)) {
+      savePins();
+    }
+  }
+
+  public synchronized Set<String> pins() {
+    return new LinkedHashSet<>(pins);
+  }
+
+  private void savePins() throws IOException {
+    store.write(pinsFile, (String.join("\n", pins) + (pins.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
+  }
+
+  public synchronized long totalBytes() {
+    return totalBytes;
+  }
+
+  public synchronized int objects() {
+    return entries.size();
+  }
+
+  public synchronized long evictions() {
+    return evictions;
+  }
+}
