@@ -1,0 +1,82 @@
+package dev.procurator.pctl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.procurator.apiserver.testing.EtcdProcess;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A 1 GiB path goes into and out of a cache whose JVM has a 256 MiB heap: NARs are streamed, never held. */
+class LargeNarIT {
+  @TempDir Path dir;
+
+  private String[] run(Path conf, String... cmd) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("NIX_CONF_DIR", conf.toString());
+    pb.environment().put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + err).isZero();
+    return new String[] {out, err};
+  }
+
+  @Test
+  void aOneGibPathPassesThroughA256MibHeap() throws Exception {
+    int port = EtcdProcess.freePort();
+    Path cacheDir = dir.resolve("cache");
+    Process cache = new ProcessBuilder(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-jar",
+        PctlUp.jar().toString(), "cache", "--dir", cacheDir.toString(), "--listen", "127.0.0.1:" + port)
+        .redirectErrorStream(true).redirectOutput(dir.resolve("cache.log").toFile()).start();
+    try {
+      String url = "http://127.0.0.1:" + port;
+      HttpClient http = HttpClient.newHttpClient();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (true) {
+        try {
+          if (http.send(HttpRequest.newBuilder(URI.create(url + "/nix-cache-info")).build(), HttpResponse.BodyHandlers.discarding())
+              .statusCode() == 401) {
+            break;
+          }
+        } catch (java.io.IOException notYet) {
+          assertThat(System.nanoTime()).as(Files.readString(dir.resolve("cache.log"))).isLessThan(deadline);
+          java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+        }
+      }
+      Path conf = dir.resolve("nixconf");
+      Files.createDirectories(conf);
+      Files.writeString(conf.resolve("nix.conf"), "experimental-features = nix-command\nbuild-users-group =\nsandbox = false\n"
+          + "substituters =\nnarinfo-cache-negative-ttl = 0\nnarinfo-cache-positive-ttl = 0\n");
+      Path netrc = dir.resolve("netrc");
+      Files.writeString(netrc, "machine 127.0.0.1 login nix password " + Files.readString(cacheDir.resolve("cache-token")).trim() + "\n");
+      long n = System.nanoTime();
+      String out = run(conf, "nix", "build", "--no-link", "--json", "--impure", "--expr", "derivation { name = \"large-" + n
+          + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [\"-c\" \"/usr/bin/head -c 1073741824 /dev/urandom > $out\"]; }")[0];
+      String path = out.replaceAll("(?s).*\"out\":\"([^\"]+)\".*", "$1");
+      String hashBefore = run(conf, "nix", "hash", "path", path)[0].trim();
+
+      run(conf, "nix", "copy", "--to", url + "?compression=none", "--option", "netrc-file", netrc.toString(), path);
+      run(conf, "nix", "store", "delete", path);
+      run(conf, "nix", "copy", "--from", url, "--option", "netrc-file", netrc.toString(),
+          "--option", "trusted-public-keys", Files.readString(cacheDir.resolve("cache-key.pub")).trim(), path);
+      assertThat(Files.size(Path.of(path))).isEqualTo(1L << 30);
+      assertThat(run(conf, "nix", "hash", "path", path)[0].trim()).isEqualTo(hashBefore);
+      run(conf, "nix", "store", "delete", path);
+      assertThat(cache.isAlive()).as("the cache survived with a 256 MiB heap").isTrue();
+      assertThat(Files.readString(dir.resolve("cache.log"))).doesNotContain("OutOfMemoryError");
+    } finally {
+      cache.destroy();
+      cache.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+}
