@@ -1,6 +1,7 @@
 package dev.procurator.pctl;
 
 import dev.procurator.apiserver.testing.EtcdProcess;
+import dev.procurator.apiserver.testing.TestTls;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -8,14 +9,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /** {@code pctl up} as a user runs it: the shaded jar in its own JVM, on a free loopback port. */
 final class PctlUp implements AutoCloseable {
@@ -95,15 +92,7 @@ final class PctlUp implements AutoCloseable {
 
   synchronized HttpClient http() throws Exception {
     if (http == null) {
-      KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-      ks.load(null, null);
-      ks.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
-          .generateCertificate(Files.newInputStream(dataDir.resolve("pki").resolve("ca.crt"))));
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      tmf.init(ks);
-      SSLContext ssl = SSLContext.getInstance("TLS");
-      ssl.init(null, tmf.getTrustManagers(), null);
-      http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+      http = HttpClient.newBuilder().sslContext(TestTls.trusting(dataDir.resolve("pki").resolve("ca.crt"))).connectTimeout(Duration.ofSeconds(5)).build();
     }
     return http;
   }

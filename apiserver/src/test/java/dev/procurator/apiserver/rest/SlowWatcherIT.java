@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.apiserver.testing.TestTls;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,14 +12,11 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 
 /** A watcher that stops reading is cut off with 410; the others keep getting every event. */
@@ -89,15 +87,7 @@ class SlowWatcherIT {
   }
 
   private static SSLContext sslContext(TestApiServer api) throws Exception {
-    KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-    ks.load(null, null);
-    String pem = new String(java.util.Base64.getDecoder().decode(api.config().getCaCertData()), StandardCharsets.UTF_8);
-    ks.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
-        .generateCertificate(new java.io.ByteArrayInputStream(pem.getBytes(StandardCharsets.UTF_8))));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(ks);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
-    return ssl;
+    return TestTls.trusting(new String(java.util.Base64.getDecoder().decode(api.config().getCaCertData()), StandardCharsets.UTF_8));
   }
+
 }

@@ -1,6 +1,7 @@
 package dev.procurator.pctl.bench;
 
 import dev.procurator.apiserver.testing.EtcdProcess;
+import dev.procurator.apiserver.testing.TestTls;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
@@ -13,8 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,7 +34,6 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.parsetools.RecordParser;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The API server's speed against its baseline, in one run on one machine:
@@ -301,14 +299,7 @@ public final class ApiServerBenchmark {
         }
         LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
       }
-      KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-      ks.load(null, null);
-      ks.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
-          .generateCertificate(Files.newInputStream(dir.resolve("pki/ca.crt"))));
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      tmf.init(ks);
-      ssl = SSLContext.getInstance("TLS");
-      ssl.init(null, tmf.getTrustManagers(), null);
+      ssl = TestTls.trusting(dir.resolve("pki/ca.crt"));
       token = Files.readString(dir.resolve("admin-token")).trim();
       client = newClient();
     }
