@@ -59,16 +59,21 @@ public final class CacheServer implements AutoCloseable {
    * @param maxBytes size cap of narinfos and NARs together; 0 for none
    */
   public record Config(String host, int port, Path dir, SigningKey key, Map<String, Access> tokens, boolean anonymousRead,
-      int priority, long maxBytes) {
+      int priority, long maxBytes, BlobStore store) {
     public Config(String host, int port, Path dir, SigningKey key, Map<String, Access> tokens, boolean anonymousRead, int priority) {
-      this(host, port, dir, key, tokens, anonymousRead, priority, 0);
+      this(host, port, dir, key, tokens, anonymousRead, priority, 0, null);
+    }
+
+    public Config(String host, int port, Path dir, SigningKey key, Map<String, Access> tokens, boolean anonymousRead, int priority,
+        long maxBytes) {
+      this(host, port, dir, key, tokens, anonymousRead, priority, maxBytes, null);
     }
   }
 
   private static final Pattern PIN = Pattern.compile("/pins/([0-9a-df-np-sv-z]{32})[^/]*");
 
   private final Config config;
-  private final FileStore store;
+  private final BlobStore store;
   private final Retention retention;
   /** Signed narinfo text by hash part; an empty value remembers that a path is absent. */
   private final Cache<String, Optional<String>> narinfos = Caffeine.newBuilder()
@@ -85,8 +90,9 @@ public final class CacheServer implements AutoCloseable {
 
   public CacheServer(Config config) throws IOException {
     this.config = config;
-    this.store = new FileStore(config.dir());
-    this.retention = new Retention(store, config.dir(), config.maxBytes(), narinfos::invalidate);
+    this.store = config.store() != null ? config.store() : new FileStore(config.dir());
+    Files.createDirectories(store.scratch());
+    this.retention = new Retention(store, config.maxBytes(), narinfos::invalidate);
     hits = metrics.counter("cache_narinfo_hits");
     misses = metrics.counter("cache_narinfo_misses");
     bytesServed = metrics.counter("cache_served_bytes");
@@ -119,7 +125,7 @@ public final class CacheServer implements AutoCloseable {
     return "http://" + config.host() + ":" + port();
   }
 
-  public FileStore store() {
+  public BlobStore store() {
     return store;
   }
 
@@ -185,13 +191,13 @@ public final class CacheServer implements AutoCloseable {
       }
     } else if ((mm = NAR.matcher(path)).matches()) {
       if (read) {
-        sendFile(req, store.nar(mm.group(1)), "application/x-nix-nar");
+        sendFile(req, "nar/" + mm.group(1), "application/x-nix-nar");
       } else {
         putNar(req, mm.group(1), mm.group(2));
       }
     } else if ((mm = LOG.matcher(path)).matches()) {
       if (read) {
-        sendFile(req, store.log(mm.group(1)), "text/plain; charset=utf-8");
+        sendFile(req, "log/" + mm.group(1), "text/plain; charset=utf-8");
       } else {
         putLog(req, mm.group(1));
       }
@@ -249,10 +255,10 @@ public final class CacheServer implements AutoCloseable {
   private void getNarInfo(HttpServerRequest req, String hash) {
     Optional<String> cached = narinfos.getIfPresent(hash);
     Future<Optional<String>> text = cached != null ? Future.succeededFuture(cached) : vertx.executeBlocking(() -> {
-      Path p = store.narinfo(hash);
+      byte[] stored = store.read(Retention.narinfoKey(hash));
       Optional<String> signed = Optional.empty();
-      if (Files.exists(p)) {
-        NarInfo info = NarInfo.parse(Files.readString(p));
+      if (stored != null) {
+        NarInfo info = NarInfo.parse(new String(stored, StandardCharsets.UTF_8));
         signed = Optional.of(info.withSig(config.key().sign(info.fingerprint())).render());
       }
       narinfos.put(hash, signed);
@@ -275,20 +281,14 @@ public final class CacheServer implements AutoCloseable {
     });
   }
 
-  private void sendFile(HttpServerRequest req, Path file, String type) {
-    vertx.fileSystem().exists(file.toString()).onComplete(ar -> {
-      if (ar.failed() || !ar.result()) {
+  private void sendFile(HttpServerRequest req, String key, String type) {
+    vertx.executeBlocking(() -> store.size(key), false).onComplete(ar -> {
+      long size = ar.succeeded() ? ar.result() : -1;
+      if (size < 0) {
         text(req.response(), 404, "no such file in this cache");
         return;
       }
       HttpServerResponse r = req.response().putHeader("Content-Type", type).putHeader("Accept-Ranges", "bytes");
-      long size;
-      try {
-        size = Files.size(file);
-      } catch (IOException e) {
-        text(r, 404, "no such file in this cache");
-        return;
-      }
       long start = 0;
       long end = size - 1;
       String range = req.getHeader("Range");
@@ -314,11 +314,34 @@ public final class CacheServer implements AutoCloseable {
         }
         r.setStatusCode(206).putHeader("Content-Range", "bytes " + start + "-" + end + "/" + size);
       }
+      long length = end - start + 1;
       if (req.method() == HttpMethod.HEAD) {
-        r.putHeader("Content-Length", Long.toString(end - start + 1)).end();
+        r.putHeader("Content-Length", Long.toString(length)).end();
+        return;
+      }
+      bytesServed.increment(length);
+      Path local = store.localFile(key);
+      if (local != null) {
+        r.sendFile(local.toString(), start, length);
       } else {
-        bytesServed.increment(end - start + 1);
-        r.sendFile(file.toString(), start, end - start + 1);
+        stream(r, key, start, length);
+      }
+    });
+  }
+
+  /** Copies a remote object to the response, one chunk at a time, each written before the next is read. */
+  private void stream(HttpServerResponse r, String key, long start, long length) {
+    r.putHeader("Content-Length", Long.toString(length));
+    Thread.ofVirtual().name("cache-send").start(() -> {
+      try (InputStream in = store.open(key, start, length)) {
+        byte[] buf = new byte[256 * 1024];
+        for (int n; (n = in.read(buf)) > 0; ) {
+          r.write(Buffer.buffer(n).appendBytes(buf, 0, n)).toCompletionStage().toCompletableFuture().get();
+        }
+        r.end();
+      } catch (Exception e) {
+        log.warn("sending {} failed: {}", key, e.toString());
+        r.reset();
       }
     });
   }
@@ -327,7 +350,7 @@ public final class CacheServer implements AutoCloseable {
 
   /** Streams the body to a temp file, with backpressure; the request is paused until the file is open. */
   private Future<Path> receive(HttpServerRequest req) {
-    Path temp = store.newTemp();
+    Path temp = store.scratch().resolve(java.util.UUID.randomUUID() + ".part");
     req.pause();
     return vertx.fileSystem().open(temp.toString(), new OpenOptions().setWrite(true).setCreateNew(true))
         .compose(file -> req.pipeTo(file))
@@ -348,7 +371,7 @@ public final class CacheServer implements AutoCloseable {
           deleteQuietly(temp);
           throw new IllegalArgumentException("the uploaded file hashes to " + actual + ", not to its name " + hash);
         }
-        store.commit(temp, store.nar(fileName));
+        store.put("nar/" + fileName, temp);
         return null;
       }
     }, false)).onComplete(ar -> answerUpload(req, ar, "NAR " + fileName));
@@ -364,8 +387,8 @@ public final class CacheServer implements AutoCloseable {
         throw new IllegalArgumentException("StorePath " + info.storePath() + " does not belong at /" + hash + ".narinfo");
       }
       String fileName = info.url().substring("nar/".length());
-      Path nar = store.nar(fileName);
-      if (!Files.exists(nar)) {
+      long narFileSize = store.size(info.url());
+      if (narFileSize < 0) {
         throw new IllegalArgumentException("upload " + info.url() + " before its narinfo");
       }
       String expectedExt = switch (info.compression()) {
@@ -377,8 +400,8 @@ public final class CacheServer implements AutoCloseable {
       if (!fileName.endsWith(expectedExt)) {
         throw new IllegalArgumentException("Compression " + info.compression() + " does not match URL " + info.url());
       }
-      if (info.fileSize() >= 0 && info.fileSize() != Files.size(nar)) {
-        throw new IllegalArgumentException("FileSize " + info.fileSize() + " but " + info.url() + " has " + Files.size(nar) + " bytes");
+      if (info.fileSize() >= 0 && info.fileSize() != narFileSize) {
+        throw new IllegalArgumentException("FileSize " + info.fileSize() + " but " + info.url() + " has " + narFileSize + " bytes");
       }
       if (info.fileHash() != null) {
         String fileHash = NixBase32.encode(NarInfo.parseSha256(info.fileHash(), "FileHash"));
@@ -386,14 +409,17 @@ public final class CacheServer implements AutoCloseable {
           throw new IllegalArgumentException("FileHash " + info.fileHash() + " does not match " + info.url());
         }
       }
-      NarVerifier.Measured m = NarVerifier.verify(nar, info.compression());
+      NarVerifier.Measured m;
+      try (InputStream in = store.open(info.url(), 0, narFileSize)) {
+        m = NarVerifier.verify(in, info.compression());
+      }
       if (!MessageDigest.isEqual(m.narHash(), NarInfo.parseSha256(info.narHash(), "NarHash"))) {
         throw new IllegalArgumentException("NarHash " + info.narHash() + " but the NAR hashes to " + m.narHashString());
       }
       if (m.narSize() != info.narSize()) {
         throw new IllegalArgumentException("NarSize " + info.narSize() + " but the NAR has " + m.narSize() + " bytes");
       }
-      store.write(store.narinfo(hash), info.render().getBytes(StandardCharsets.UTF_8));
+      store.put(Retention.narinfoKey(hash), info.render().getBytes(StandardCharsets.UTF_8));
       narinfos.invalidate(hash);
       retention.stored(info);
       return null;
@@ -402,7 +428,7 @@ public final class CacheServer implements AutoCloseable {
 
   private void putLog(HttpServerRequest req, String name) {
     receive(req).compose(temp -> vertx.executeBlocking(() -> {
-      store.commit(temp, store.log(name));
+      store.put("log/" + name, temp);
       return null;
     }, false)).onComplete(ar -> answerUpload(req, ar, "log " + name));
   }

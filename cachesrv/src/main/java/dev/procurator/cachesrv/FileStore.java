@@ -1,12 +1,18 @@
 package dev.procurator.cachesrv;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 /**
  * A binary cache on the local file system: {@code narinfo/}, {@code nar/}, {@code log/}, and
@@ -14,7 +20,7 @@ import java.util.UUID;
  * fsynced, renamed into place, and the directory fsynced, so a crash never leaves half a file
  * where nix could fetch it.
  */
-public final class FileStore {
+public final class FileStore implements BlobStore {
   private final Path root;
 
   public FileStore(Path root) throws IOException {
@@ -24,24 +30,118 @@ public final class FileStore {
     }
   }
 
-  public Path narinfo(String hashPart) {
-    return root.resolve("narinfo").resolve(hashPart + ".narinfo");
+  private Path path(String key) {
+    if (key.contains("..") || key.startsWith("/")) {
+      throw new IllegalArgumentException("bad key " + key);
+    }
+    return root.resolve(key);
   }
 
-  public Path nar(String fileName) {
-    return root.resolve("nar").resolve(fileName);
+  @Override
+  public Path localFile(String key) {
+    return path(key);
   }
 
-  public Path log(String name) {
-    return root.resolve("log").resolve(name);
+  @Override
+  public Path scratch() {
+    return root.resolve("tmp");
   }
 
   public Path newTemp() {
-    return root.resolve("tmp").resolve(UUID.randomUUID() + ".part");
+    return scratch().resolve(UUID.randomUUID() + ".part");
+  }
+
+  @Override
+  public long size(String key) throws IOException {
+    try {
+      return Files.size(path(key));
+    } catch (NoSuchFileException e) {
+      return -1;
+    }
+  }
+
+  @Override
+  public InputStream open(String key, long offset, long length) throws IOException {
+    FileChannel c = FileChannel.open(path(key), StandardOpenOption.READ);
+    c.position(offset);
+    return new java.io.BufferedInputStream(Channels.newInputStream(c), 256 * 1024) {
+      private long left = length;
+
+      @Override
+      public synchronized int read() throws IOException {
+        if (left <= 0) {
+          return -1;
+        }
+        int b = super.read();
+        if (b >= 0) {
+          left--;
+        }
+        return b;
+      }
+
+      @Override
+      public synchronized int read(byte[] buf, int off, int len) throws IOException {
+        if (left <= 0) {
+          return -1;
+        }
+        int n = super.read(buf, off, (int) Math.min(len, left));
+        if (n > 0) {
+          left -= n;
+        }
+        return n;
+      }
+    };
+  }
+
+  @Override
+  public byte[] read(String key) throws IOException {
+    try {
+      return Files.readAllBytes(path(key));
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void put(String key, Path file) throws IOException {
+    Path target = path(key);
+    Files.createDirectories(target.getParent());
+    commit(file, target);
+  }
+
+  @Override
+  public void put(String key, byte[] content) throws IOException {
+    Path temp = newTemp();
+    Files.write(temp, content);
+    put(key, temp);
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    Files.deleteIfExists(path(key));
+  }
+
+  @Override
+  public List<String> list(String prefix) throws IOException {
+    int slash = prefix.lastIndexOf('/');
+    Path dir = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+    List<String> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      files.filter(Files::isRegularFile).forEach(f -> {
+        String key = root.relativize(f).toString();
+        if (key.startsWith(prefix)) {
+          out.add(key);
+        }
+      });
+    }
+    return out;
   }
 
   /** Makes {@code temp} durable and moves it to {@code target} atomically. */
-  public void commit(Path temp, Path target) throws IOException {
+  private static void commit(Path temp, Path target) throws IOException {
     try (FileChannel c = FileChannel.open(temp, StandardOpenOption.WRITE)) {
       c.force(true);
     }
@@ -51,11 +151,5 @@ public final class FileStore {
     } catch (IOException ignored) {
       // some file systems cannot fsync a directory; the rename is still atomic
     }
-  }
-
-  public void write(Path target, byte[] content) throws IOException {
-    Path temp = newTemp();
-    Files.write(temp, content);
-    commit(temp, target);
   }
 }

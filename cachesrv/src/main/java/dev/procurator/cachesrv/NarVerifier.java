@@ -6,8 +6,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -38,9 +36,9 @@ public final class NarVerifier {
     this.in = in;
   }
 
-  /** Decompresses {@code file} as {@code compression} ("none", "xz", "zstd") and verifies it. */
-  public static Measured verify(Path file, String compression) throws IOException {
-    try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 64 * 1024)) {
+  /** Decompresses {@code compressed} as {@code compression} ("none", "xz", "zstd") and verifies it. */
+  public static Measured verify(InputStream compressed, String compression) throws IOException {
+    try (InputStream raw = new BufferedInputStream(compressed, 64 * 1024)) {
       InputStream plain = switch (compression) {
         case "none", "" -> raw;
         case "xz" -> new XZInputStream(raw);

@@ -2,8 +2,6 @@ package dev.procurator.cachesrv;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -15,7 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * Keeps the cache under its size cap: knows every store path's narinfo and NAR size and when it
  * was last used, and when a write passes the cap evicts whole paths (narinfo, then NAR), least
  * recently used first. Pinned roots and everything their closures reference are never evicted;
- * pins live in the {@code pins} file (one store path or hash part per line) and change through
+ * pins live in the store's {@code pins} object (one store path or hash part per line) and change through
  * {@link #pin}/{@link #unpin}.
  *
  * <p>Thread-safe: every method synchronises on this object; file deletions happen under the lock.
@@ -33,9 +30,8 @@ public final class Retention {
 
   private record Entry(String narFile, long bytes, List<String> references, long lastUsed) {}
 
-  private final FileStore store;
+  private final BlobStore store;
   private final long maxBytes;
-  private final Path pinsFile;
   private final Map<String, Entry> entries = new HashMap<>();
   private final Set<String> pins = new TreeSet<>();
   private final Consumer<String> onEvict;
@@ -44,30 +40,38 @@ public final class Retention {
   private long evictions;
 
   /** @param maxBytes the cap; 0 for none */
-  public Retention(FileStore store, Path root, long maxBytes, Consumer<String> onEvict) throws IOException {
+  public Retention(BlobStore store, long maxBytes, Consumer<String> onEvict) throws IOException {
     this.store = store;
     this.maxBytes = maxBytes;
-    this.pinsFile = root.resolve("pins");
     this.onEvict = onEvict;
-    if (Files.exists(pinsFile)) {
-      for (String line : Files.readAllLines(pinsFile)) {
+    byte[] pinned = store.read(PINS);
+    if (pinned != null) {
+      for (String line : new String(pinned, StandardCharsets.UTF_8).split("\n")) {
         String h = hashPart(line.trim());
         if (h != null) {
           pins.add(h);
         }
       }
     }
-    try (Stream<Path> files = Files.list(store.narinfo("x").getParent())) {
-      for (Path p : files.filter(f -> f.toString().endsWith(".narinfo")).toList()) {
-        try {
-          NarInfo info = NarInfo.parse(Files.readString(p));
-          add(info, Files.getLastModifiedTime(p).toMillis());
-        } catch (IllegalArgumentException | IOException e) {
-          log.warn("ignoring unreadable {}: {}", p, e.getMessage());
+    for (String key : store.list("narinfo/")) {
+      if (!key.endsWith(".narinfo")) {
+        continue;
+      }
+      try {
+        byte[] text = store.read(key);
+        if (text != null) {
+          add(NarInfo.parse(new String(text, StandardCharsets.UTF_8)), 0);
         }
+      } catch (IllegalArgumentException | IOException e) {
+        log.warn("ignoring unreadable {}: {}", key, e.getMessage());
       }
     }
-    clock = System.currentTimeMillis();
+  }
+
+  static final String PINS = "pins";
+
+  static String narinfoKey(String hashPart) {
+    return "narinfo/" + hashPart + ".narinfo";
   }
 
   /** The hash part of a store path, base name or hash part, or null. */
@@ -79,8 +83,7 @@ public final class Retention {
 
   private void add(NarInfo info, long used) throws IOException {
     String narFile = info.url().substring("nar/".length());
-    Path nar = store.nar(narFile);
-    long bytes = info.render().length() + (Files.exists(nar) ? Files.size(nar) : 0);
+    long bytes = info.render().length() + Math.max(0, store.size(info.url()));
     Entry old = entries.put(info.hashPart(), new Entry(narFile, bytes, info.references(), used));
     totalBytes += bytes - (old == null ? 0 : old.bytes);
   }
@@ -122,13 +125,13 @@ public final class Retention {
 
   private void evict(String hash, Entry e) throws IOException {
     onEvict.accept(hash);
-    Files.deleteIfExists(store.narinfo(hash));
+    store.delete(narinfoKey(hash));
     entries.remove(hash);
     totalBytes -= e.bytes;
     evictions++;
     boolean shared = entries.values().stream().anyMatch(o -> o.narFile.equals(e.narFile));
     if (!shared) {
-      Files.deleteIfExists(store.nar(e.narFile));
+      store.delete("nar/" + e.narFile);
     }
     log.info("evicted {} ({} bytes)", hash, e.bytes);
   }
@@ -171,7 +174,7 @@ public final class Retention {
   }
 
   private void savePins() throws IOException {
-    store.write(pinsFile, (String.join("\n", pins) + (pins.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
+    store.put(PINS, (String.join("\n", pins) + (pins.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
   }
 
   public synchronized long totalBytes() {
