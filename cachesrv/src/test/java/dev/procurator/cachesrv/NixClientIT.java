@@ -40,7 +40,7 @@ class NixClientIT {
       port = s.getLocalPort();
     }
     cache = new CacheServer(new CacheServer.Config("127.0.0.1", port, tmp.resolve("cache"), key,
-        Map.of(PUSH, CacheServer.Access.WRITE, READ, CacheServer.Access.READ), false, 40)).start();
+        Map.of(PUSH, CacheServer.Access.WRITE, READ, CacheServer.Access.READ), false, 40, 0, store(tmp))).start();
     conf = tmp.resolve("nixconf");
     Files.createDirectories(conf);
     Files.writeString(conf.resolve("nix.conf"), """
@@ -51,6 +51,11 @@ class NixClientIT {
         narinfo-cache-negative-ttl = 0
         narinfo-cache-positive-ttl = 0
         """);
+  }
+
+  /** The store under the cache: null for the default file store. */
+  protected BlobStore store(Path dir) throws Exception {
+    return null;
   }
 
   @AfterEach

@@ -1,7 +1,10 @@
 package dev.procurator.pctl;
 
+import dev.procurator.cachesrv.BlobStore;
 import dev.procurator.cachesrv.CacheFiles;
 import dev.procurator.cachesrv.CacheServer;
+import dev.procurator.cachesrv.S3Store;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,9 +36,31 @@ final class CacheCommand implements Callable<Integer> {
       description = "Size cap such as 50G or 800M; least recently used unpinned paths are evicted past it (0: no cap).")
   String maxSize;
 
+  @Option(names = "--s3-endpoint", description = "Keep the cache in S3 at this endpoint, e.g. https://s3.eu-west-1.amazonaws.com."
+      + " Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.")
+  URI s3Endpoint;
+
+  @Option(names = "--s3-bucket", description = "S3 bucket (with --s3-endpoint).")
+  String s3Bucket;
+
+  @Option(names = "--s3-prefix", defaultValue = "", description = "Key prefix inside the bucket.")
+  String s3Prefix;
+
+  @Option(names = "--s3-region", defaultValue = "us-east-1", description = "S3 region (default: ${DEFAULT-VALUE}).")
+  String s3Region;
+
   @Override
   public Integer call() throws Exception {
-    CacheServer server = start(dir, listen, keyName, anonymousRead, priority, parseSize(maxSize));
+    BlobStore store = null;
+    if (s3Endpoint != null) {
+      String access = System.getenv("AWS_ACCESS_KEY_ID");
+      String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
+      if (s3Bucket == null || access == null || secret == null) {
+        throw new Errors.UserError("an S3 store needs --s3-bucket and AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+      }
+      store = new S3Store(new S3Store.Config(s3Endpoint, s3Region, s3Bucket, s3Prefix, access, secret), dir.resolve("tmp"));
+    }
+    CacheServer server = start(dir, listen, keyName, anonymousRead, priority, parseSize(maxSize), store);
     CacheFiles files = new CacheFiles(dir);
     System.out.println("Procurator cache is up: " + server.url());
     System.out.println("  public key: " + files.publicKeyFile() + "   push token: " + files.pushTokenFile()
@@ -65,8 +90,8 @@ final class CacheCommand implements Callable<Integer> {
     return Long.parseLong(m.group(1)) << shift;
   }
 
-  static CacheServer start(Path dir, String listen, String keyName, boolean anonymousRead, int priority, long maxBytes)
-      throws Exception {
+  static CacheServer start(Path dir, String listen, String keyName, boolean anonymousRead, int priority, long maxBytes,
+      BlobStore store) throws Exception {
     int colon = listen.lastIndexOf(':');
     if (colon <= 0) {
       throw new Errors.UserError("the cache's listen address must be host:port, not \"" + listen + "\"");
@@ -82,6 +107,6 @@ final class CacheCommand implements Callable<Integer> {
     tokens.put(files.pushToken(), CacheServer.Access.WRITE);
     tokens.put(files.readToken(), CacheServer.Access.READ);
     return new CacheServer(new CacheServer.Config(listen.substring(0, colon), port, dir.resolve("store"), files.key(keyName),
-        tokens, anonymousRead, priority, maxBytes)).start();
+        tokens, anonymousRead, priority, maxBytes, store)).start();
   }
 }

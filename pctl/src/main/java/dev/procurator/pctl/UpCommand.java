@@ -70,7 +70,7 @@ final class UpCommand implements Callable<Integer> {
     }
     ApiServer server = new ApiServer(config, Clock.systemUTC()).start();
     CacheServer cache = cacheListen.equals("none") ? null
-        : CacheCommand.start(dir, cacheListen, "procurator-cache-1", false, 40, CacheCommand.parseSize(cacheMaxSize));
+        : CacheCommand.start(dir, cacheListen, "procurator-cache-1", false, 40, CacheCommand.parseSize(cacheMaxSize), null);
     String url = "https://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
     Path kubeconfig = dir.resolve("kubeconfig");
     writeKubeconfig(kubeconfig, url, token, pki.caPem());
