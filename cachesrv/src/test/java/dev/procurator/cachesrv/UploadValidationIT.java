@@ -112,6 +112,30 @@ class UploadValidationIT {
   }
 
   @Test
+  void buildLogsGoUpAndComeBack() throws Exception {
+    String drv = "/log/" + HASH + "-hello.drv";
+    assertThat(send("PUT", drv, "building hello\ndone\n".getBytes(), TOKEN).statusCode()).isEqualTo(200);
+    HttpResponse<String> got = send("GET", drv, null, "r");
+    assertThat(got.statusCode()).isEqualTo(200);
+    assertThat(got.body()).isEqualTo("building hello\ndone\n");
+    assertThat(got.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+  }
+
+  @Test
+  void anonymousReadServesWithoutATokenButStillGuardsWrites() throws Exception {
+    try (CacheServer open = new CacheServer(new CacheServer.Config("127.0.0.1", 0, dir.resolve("open"), SigningKey.generate("o-1"),
+        Map.of(TOKEN, CacheServer.Access.WRITE), true, 40)).start()) {
+      HttpResponse<String> info = http.send(HttpRequest.newBuilder(URI.create(open.url() + "/nix-cache-info")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(info.statusCode()).isEqualTo(200);
+      assertThat(info.body()).contains("StoreDir: /nix/store", "Priority: 40");
+      HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(open.url() + "/nar/" + sha(new byte[0]) + ".nar"))
+          .PUT(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(put.statusCode()).isEqualTo(401);
+    }
+  }
+
+  @Test
   void credentialsAreChecked() throws Exception {
     assertThat(send("GET", "/nix-cache-info", null, null).statusCode()).isEqualTo(401);
     assertThat(send("GET", "/nix-cache-info", null, "wrong").statusCode()).isEqualTo(401);
