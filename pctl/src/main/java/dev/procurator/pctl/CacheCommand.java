@@ -92,21 +92,12 @@ final class CacheCommand implements Callable<Integer> {
 
   static CacheServer start(Path dir, String listen, String keyName, boolean anonymousRead, int priority, long maxBytes,
       BlobStore store) throws Exception {
-    int colon = listen.lastIndexOf(':');
-    if (colon <= 0) {
-      throw new Errors.UserError("the cache's listen address must be host:port, not \"" + listen + "\"");
-    }
-    int port;
-    try {
-      port = Integer.parseInt(listen.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      throw new Errors.UserError("the cache's listen address must be host:port, not \"" + listen + "\"");
-    }
+    HostPort address = HostPort.parse("--listen", listen);
     CacheFiles files = new CacheFiles(dir);
     Map<String, CacheServer.Access> tokens = new LinkedHashMap<>();
     tokens.put(files.pushToken(), CacheServer.Access.WRITE);
     tokens.put(files.readToken(), CacheServer.Access.READ);
-    return new CacheServer(new CacheServer.Config(listen.substring(0, colon), port, dir.resolve("store"), files.key(keyName),
+    return new CacheServer(new CacheServer.Config(address.host(), address.port(), dir.resolve("store"), files.key(keyName),
         tokens, anonymousRead, priority, maxBytes, store)).start();
   }
 }

@@ -46,17 +46,9 @@ final class UpCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".procurator", "data");
     Files.createDirectories(dir);
-    int colon = listen.lastIndexOf(':');
-    if (colon <= 0) {
-      throw new Errors.UserError("--listen must be host:port, not \"" + listen + "\"");
-    }
-    String host = listen.substring(0, colon);
-    int port;
-    try {
-      port = Integer.parseInt(listen.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      throw new Errors.UserError("--listen must be host:port, not \"" + listen + "\"");
-    }
+    HostPort address = HostPort.parse("--listen", listen);
+    String host = address.host();
+    int port = address.port();
     String token = adminToken(dir);
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
     ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
