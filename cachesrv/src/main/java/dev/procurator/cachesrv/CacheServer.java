@@ -80,6 +80,8 @@ public final class CacheServer implements AutoCloseable {
       .maximumSize(100_000)
       .expireAfter(Expiry.<String, Optional<String>>writing((k, v) -> v.isPresent() ? Duration.ofHours(1) : Duration.ofSeconds(30)))
       .build();
+  /** What each recently uploaded NAR measured, so its narinfo need not decompress it again. */
+  private final Cache<String, NarVerifier.Measured> measured = Caffeine.newBuilder().maximumSize(10_000).build();
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter hits;
   private final Counter misses;
@@ -371,9 +373,18 @@ public final class CacheServer implements AutoCloseable {
           deleteQuietly(temp);
           throw new IllegalArgumentException("the uploaded file hashes to " + actual + ", not to its name " + hash);
         }
-        store.put("nar/" + fileName, temp);
-        return null;
       }
+      // a NAR must be a NAR: decompress it as its extension says and check the archive
+      NarVerifier.Measured m;
+      try (InputStream in = Files.newInputStream(temp)) {
+        m = NarVerifier.verify(in, compressionOf(fileName));
+      } catch (IOException | RuntimeException e) {
+        deleteQuietly(temp);
+        throw e instanceof IllegalArgumentException ia ? ia : new IllegalArgumentException(e.getMessage(), e);
+      }
+      store.put("nar/" + fileName, temp);
+      measured.put(fileName, m);
+      return null;
     }, false)).onComplete(ar -> answerUpload(req, ar, "NAR " + fileName));
   }
 
@@ -409,9 +420,11 @@ public final class CacheServer implements AutoCloseable {
           throw new IllegalArgumentException("FileHash " + info.fileHash() + " does not match " + info.url());
         }
       }
-      NarVerifier.Measured m;
-      try (InputStream in = store.open(info.url(), 0, narFileSize)) {
-        m = NarVerifier.verify(in, info.compression());
+      NarVerifier.Measured m = measured.getIfPresent(fileName);
+      if (m == null) {
+        try (InputStream in = store.open(info.url(), 0, narFileSize)) {
+          m = NarVerifier.verify(in, info.compression());
+        }
       }
       if (!MessageDigest.isEqual(m.narHash(), NarInfo.parseSha256(info.narHash(), "NarHash"))) {
         throw new IllegalArgumentException("NarHash " + info.narHash() + " but the NAR hashes to " + m.narHashString());
@@ -424,6 +437,19 @@ public final class CacheServer implements AutoCloseable {
       retention.stored(info);
       return null;
     }, false)).onComplete(ar -> answerUpload(req, ar, "narinfo " + hash));
+  }
+
+  private static String compressionOf(String fileName) {
+    if (fileName.endsWith(".nar.xz")) {
+      return "xz";
+    }
+    if (fileName.endsWith(".nar.zst")) {
+      return "zstd";
+    }
+    if (fileName.endsWith(".nar")) {
+      return "none";
+    }
+    throw new IllegalArgumentException(fileName + ": only .nar, .nar.xz and .nar.zst are accepted");
   }
 
   private void putLog(HttpServerRequest req, String name) {

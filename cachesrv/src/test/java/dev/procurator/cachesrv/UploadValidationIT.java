@@ -103,12 +103,17 @@ class UploadValidationIT {
   }
 
   @Test
-  void aNarThatIsNotANarIsRefusedAtItsNarinfo() throws Exception {
+  void aNarThatIsNotANarIsRefused() throws Exception {
     byte[] junk = "definitely not an archive".getBytes();
-    assertThat(send("PUT", "/nar/" + sha(junk) + ".nar", junk, TOKEN).statusCode()).isEqualTo(200);
-    HttpResponse<String> r = send("PUT", "/" + HASH + ".narinfo", narinfo(junk, sha(junk), junk.length).getBytes(), TOKEN);
+    HttpResponse<String> r = send("PUT", "/nar/" + sha(junk) + ".nar", junk, TOKEN);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("not a NAR");
+    HttpResponse<String> xz = send("PUT", "/nar/" + sha(junk) + ".nar.xz", junk, TOKEN);
+    assertThat(xz.statusCode()).isEqualTo(400);
+    assertThat(send("GET", "/nar/" + sha(junk) + ".nar", null, "r").statusCode()).isEqualTo(404);
+    HttpResponse<String> info = send("PUT", "/" + HASH + ".narinfo", narinfo(junk, sha(junk), junk.length).getBytes(), TOKEN);
+    assertThat(info.statusCode()).isEqualTo(400);
+    assertThat(info.body()).contains("before its narinfo");
   }
 
   @Test
