@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds the example guest that examples/vm-*.yaml boot: a Debian kernel (as the uncompressed
+# ELF vmlinux that QEMU's microvm machine boots directly, PVH) and a busybox initramfs whose /init
+# brings up the network, serves HTTP on port 8080 (GET /healthz), prints
+#   PROCURATOR-READY
+# on the serial console, and powers off when the host asks over ACPI (QMP system_powerdown).
+# Nothing is installed: the kernel .deb is only downloaded and unpacked.
+#
+# usage: examples/guest/build.sh OUT_DIR      (writes OUT_DIR/vmlinux, OUT_DIR/initrd.cpio.gz)
+set -euo pipefail
+out=${1:?usage: build.sh OUT_DIR}
+mkdir -p "$out"
+if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ]; then
+  exit 0
+fi
+need() { command -v "$1" >/dev/null || { echo "build.sh: $1 is needed (apt-get install $2)" >&2; exit 1; }; }
+need cpio cpio; need xz xz-utils; need dpkg-deb dpkg
+[ -x /bin/busybox ] || { echo "build.sh: /bin/busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
+file /bin/busybox 2>/dev/null | grep -q 'statically linked' || ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' \
+  || { echo "build.sh: /bin/busybox must be static (apt-get install busybox-static)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# the kernel: the newest linux-image-*-amd64 that Debian's metapackage points at
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$pkg" ] || { apt-get update -qq >&2; pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
+(cd "$work" && apt-get download -qq "$pkg" >&2 2>/dev/null || apt-get download "$pkg" >&2)
+dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
+release=$(ls "$work/k/lib/modules")
+bz="$work/k/boot/vmlinuz-$release"
+# the bzImage carries the kernel as an xz stream: find it and unpack the ELF
+offset=$(grep -abo $'\xfd7zXZ\x00' "$bz" | head -1 | cut -d: -f1)
+tail -c +"$((offset + 1))" "$bz" | xz -dc --single-stream > "$work/vmlinux" 2>/dev/null || true
+head -c 4 "$work/vmlinux" | grep -q $'\x7fELF' || { echo "build.sh: no ELF kernel inside $bz" >&2; exit 1; }
+
+# the initramfs
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,www,etc/acpi/PWRF,lib/modules,run}
+cp /bin/busybox "$root/bin/busybox"
+for m in kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio_mmio.ko \
+         kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko \
+         kernel/drivers/char/virtio_console.ko kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko; do
+  f="$work/k/lib/modules/$release/$m"
+  if [ -f "$f" ]; then
+    cp "$f" "$root/lib/modules/"
+  elif [ -f "$f.xz" ]; then
+    xz -dc "$f.xz" > "$root/lib/modules/$(basename "$f")"
+  fi
+done
+echo ok > "$root/www/healthz"
+# acpid: the power button's event runs /etc/acpi/PWRF/00000080
+printf 'PWRF PWRF/00000080\n' > "$root/etc/acpid.conf"
+cat > "$root/etc/acpi/PWRF/00000080" <<'SH'
+#!/bin/sh
+echo "PROCURATOR-POWEROFF" > /dev/ttyS0
+poweroff -f
+SH
+chmod +x "$root/etc/acpi/PWRF/00000080"
+cat > "$root/init" <<'SH'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net virtio_console button evdev; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+ip link set lo up
+if ip link set eth0 up 2>/dev/null; then
+  # QEMU user networking: the guest is 10.0.2.15, the host side 10.0.2.2
+  ip addr add 10.0.2.15/24 dev eth0
+  ip route add default via 10.0.2.2
+fi
+httpd -p 8080 -h /www
+# acpid must run before readiness is announced, or a power button press is lost
+acpid -c /etc/acpi -l /tmp/acpid.log -p /tmp/acpid.pid -a /etc/acpid.conf
+
+echo "PROCURATOR-READY $(uname -r)" > /dev/ttyS0
+while true; do sleep 3600; done
+SH
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.cpio.gz"
+mv "$work/vmlinux" "$out/vmlinux.tmp" && mv "$out/vmlinux.tmp" "$out/vmlinux"
+mv "$work/initrd.cpio.gz" "$out/initrd.cpio.gz.tmp" && mv "$out/initrd.cpio.gz.tmp" "$out/initrd.cpio.gz"
+echo "built $out/vmlinux ($release) and $out/initrd.cpio.gz" >&2
