@@ -16,8 +16,10 @@ fi
 need() { command -v "$1" >/dev/null || { echo "build.sh: $1 is needed (apt-get install $2)" >&2; exit 1; }; }
 need cpio cpio; need xz xz-utils; need dpkg-deb dpkg
 [ -x /bin/busybox ] || { echo "build.sh: /bin/busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
-file /bin/busybox 2>/dev/null | grep -q 'statically linked' || ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' \
-  || { echo "build.sh: /bin/busybox must be static (apt-get install busybox-static)" >&2; exit 1; }
+case "$(ldd /bin/busybox 2>&1 || true)" in
+  *"not a dynamic"*) ;;
+  *) echo "build.sh: /bin/busybox must be static (apt-get install busybox-static)" >&2; exit 1 ;;
+esac
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

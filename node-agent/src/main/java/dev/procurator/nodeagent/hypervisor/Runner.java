@@ -1,0 +1,23 @@
+package dev.procurator.nodeagent.hypervisor;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Runs VMs with one hypervisor. Implementations are thread-safe and keep no state of their own. */
+public interface Runner {
+  /** The hypervisor's name as VM specs and Node status give it ({@code qemu}, ...). */
+  String name();
+
+  /** The command line and files for {@code spec}; throws IllegalArgumentException naming what is wrong or missing. */
+  LaunchPlan plan(MachineSpec spec);
+
+  /** Starts the plan; returns once the hypervisor process runs (the guest may still be booting). */
+  RunningMachine start(LaunchPlan plan) throws IOException;
+
+  /** Finds a machine this runner started in {@code plan}'s working directory, if it still runs. */
+  Optional<RunningMachine> adopt(LaunchPlan plan);
+
+  /** Asks the guest to power off, waits up to {@code grace}, then ends the hypervisor forcefully. */
+  void stop(RunningMachine machine, Duration grace) throws IOException;
+}

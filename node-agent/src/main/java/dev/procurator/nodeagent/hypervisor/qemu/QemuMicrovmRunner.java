@@ -1,0 +1,179 @@
+package dev.procurator.nodeagent.hypervisor.qemu;
+
+import dev.procurator.nodeagent.hypervisor.LaunchPlan;
+import dev.procurator.nodeagent.hypervisor.MachineSpec;
+import dev.procurator.nodeagent.hypervisor.Runner;
+import dev.procurator.nodeagent.hypervisor.RunningMachine;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * QEMU's {@code microvm} machine: direct (PVH) kernel boot, modern virtio-mmio devices, user
+ * networking with ports forwarded to 127.0.0.1, serial console to a file, QMP on a unix socket,
+ * daemonized with a pidfile so that a restarted agent can find it again.
+ */
+public final class QemuMicrovmRunner implements Runner {
+  private final String binary;
+  private final String accelerator;
+  private final long hostKhz;
+
+  public QemuMicrovmRunner(String binary, String accelerator, long hostKhz) {
+    this.binary = binary;
+    this.accelerator = accelerator;
+    this.hostKhz = hostKhz;
+  }
+
+  /** QEMU from the PATH, the accelerator this host really supports, its clock from /proc/cpuinfo. */
+  public static QemuMicrovmRunner forThisHost() {
+    long khz = 2_000_000;
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("cpu MHz")) {
+          khz = (long) (Double.parseDouble(line.substring(line.indexOf(':') + 1).trim()) * 1000);
+          break;
+        }
+      }
+    } catch (IOException | NumberFormatException ignored) {
+      // keep the default; it only matters for TCG's early clock calibration
+    }
+    return new QemuMicrovmRunner("qemu-system-x86_64", Accelerator.detect(), khz);
+  }
+
+  @Override
+  public String name() {
+    return "qemu";
+  }
+
+  public String accelerator() {
+    return accelerator;
+  }
+
+  @Override
+  public LaunchPlan plan(MachineSpec spec) {
+    if (!Files.isRegularFile(spec.kernel())) {
+      throw new IllegalArgumentException("kernel " + spec.kernel() + " does not exist");
+    }
+    if (spec.initrd() != null && !Files.isRegularFile(spec.initrd())) {
+      throw new IllegalArgumentException("initrd " + spec.initrd() + " does not exist");
+    }
+    Path dir = spec.workDir();
+    Path pid = dir.resolve("qemu.pid");
+    Path qmp = dir.resolve("qmp.sock");
+    Path serial = dir.resolve("serial.log");
+    String cmdline = spec.cmdline() == null ? "console=ttyS0" : spec.cmdline();
+    if (accelerator.equals("tcg") && !cmdline.contains("tsc_early_khz")) {
+      // without it microvm under TCG sometimes hangs calibrating against the PIT
+      cmdline += " tsc_early_khz=" + hostKhz;
+    }
+    List<String> cmd = new ArrayList<>(List.of(binary,
+        "-name", spec.name(),
+        "-M", "microvm,acpi=on", "-accel", accelerator,
+        "-smp", Integer.toString(spec.cpus()), "-m", spec.memoryMiB() + "M",
+        "-nodefaults", "-no-user-config", "-nographic",
+        "-kernel", spec.kernel().toString()));
+    if (accelerator.equals("kvm")) {
+      cmd.addAll(List.of("-cpu", "host"));
+    }
+    if (spec.initrd() != null) {
+      cmd.addAll(List.of("-initrd", spec.initrd().toString()));
+    }
+    cmd.addAll(List.of("-append", cmdline,
+        "-serial", "file:" + serial,
+        "-global", "virtio-mmio.force-legacy=false"));
+    StringBuilder netdev = new StringBuilder("user,id=n0");
+    for (MachineSpec.PortForward p : spec.ports()) {
+      netdev.append(",hostfwd=tcp:127.0.0.1:").append(p.host()).append("-:").append(p.guest());
+    }
+    cmd.addAll(List.of("-netdev", netdev.toString(), "-device", "virtio-net-device,netdev=n0",
+        "-qmp", "unix:" + qmp + ",server=on,wait=off",
+        "-daemonize", "-pidfile", pid.toString()));
+    return new LaunchPlan(cmd, dir, pid, qmp, serial, accelerator);
+  }
+
+  @Override
+  public RunningMachine start(LaunchPlan plan) throws IOException {
+    Files.createDirectories(plan.workDir());
+    Files.deleteIfExists(plan.serialLog());
+    Files.deleteIfExists(plan.controlSocket());
+    Process launcher = new ProcessBuilder(plan.command()).redirectErrorStream(true)
+        .redirectOutput(plan.workDir().resolve("qemu.out").toFile()).start();
+    try {
+      if (!launcher.waitFor(30, TimeUnit.SECONDS)) {
+        launcher.destroyForcibly();
+        throw new IOException("QEMU did not daemonize within 30 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting QEMU", e);
+    }
+    if (launcher.exitValue() != 0) {
+      throw new IOException("QEMU failed to start: " + Files.readString(plan.workDir().resolve("qemu.out")).trim());
+    }
+    return adopt(plan).orElseThrow(() -> new IOException("QEMU started but left no running process behind its pidfile"));
+  }
+
+  @Override
+  public Optional<RunningMachine> adopt(LaunchPlan plan) {
+    try {
+      if (!Files.exists(plan.pidFile())) {
+        return Optional.empty();
+      }
+      long pid = Long.parseLong(Files.readString(plan.pidFile()).trim());
+      Optional<ProcessHandle> p = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+      // the pid must still be our QEMU, not a later process that reuses the number
+      if (p.isEmpty() || p.get().info().command().map(c -> !c.contains("qemu")).orElse(false)) {
+        return Optional.empty();
+      }
+      return Optional.of(new RunningMachine(pid, plan));
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The guest's run state as QMP reports it ({@code running}, {@code internal-error}, ...). */
+  public String status(RunningMachine m) throws IOException {
+    try (Qmp qmp = Qmp.connect(m.plan().controlSocket())) {
+      return qmp.execute("query-status").path("status").asText();
+    }
+  }
+
+  @Override
+  public void stop(RunningMachine m, Duration grace) throws IOException {
+    if (!m.alive()) {
+      return;
+    }
+    try (Qmp qmp = Qmp.connect(m.plan().controlSocket())) {
+      qmp.execute("system_powerdown");
+    } catch (IOException e) {
+      // no control socket: fall through to the forceful end
+    }
+    // QEMU removes its pidfile slightly before it exits: wait on the process, not the file
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (m.alive() && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+    }
+    if (m.alive()) {
+      try (Qmp qmp = Qmp.connect(m.plan().controlSocket())) {
+        qmp.execute("quit");
+      } catch (IOException e) {
+        // already gone, or QMP unusable
+      }
+      long quitDeadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+      while (m.alive() && System.nanoTime() < quitDeadline) {
+        LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+      }
+    }
+    ProcessHandle.of(m.pid()).ifPresent(p -> {
+      if (p.isAlive()) {
+        p.destroyForcibly();
+      }
+    });
+  }
+}

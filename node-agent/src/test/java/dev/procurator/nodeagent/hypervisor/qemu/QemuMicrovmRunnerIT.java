@@ -1,0 +1,106 @@
+package dev.procurator.nodeagent.hypervisor.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.procurator.nodeagent.hypervisor.LaunchPlan;
+import dev.procurator.nodeagent.hypervisor.MachineSpec;
+import dev.procurator.nodeagent.hypervisor.RunningMachine;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The example guest booted for real by QEMU microvm (TCG here), found again, and stopped. */
+class QemuMicrovmRunnerIT {
+  private static final Path IMAGES = Path.of("target", "guest-images").toAbsolutePath();
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void buildGuest() throws Exception {
+    Process p = new ProcessBuilder(Path.of("..", "examples", "guest", "build.sh").toString(), IMAGES.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private MachineSpec spec(int hostPort) {
+    return new MachineSpec("hello", 1, 128, IMAGES.resolve("vmlinux"), IMAGES.resolve("initrd.cpio.gz"), "console=ttyS0 quiet",
+        List.of(new MachineSpec.PortForward(hostPort, 8080)), dir.resolve("vm"));
+  }
+
+  @Test
+  void bootsToTheReadyLineServesHealthIsAdoptedAndPowersOffCleanly() throws Exception {
+    QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
+    int port = freePort();
+    LaunchPlan plan = runner.plan(spec(port));
+    RunningMachine vm = runner.start(plan);
+    try {
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+          assertThat(Files.readString(plan.serialLog())).contains("PROCURATOR-READY"));
+      assertThat(runner.status(vm)).isEqualTo("running");
+      HttpResponse<String> health = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(health.body().trim()).isEqualTo("ok");
+
+      // a new runner (a restarted agent) finds the same process through the pidfile
+      RunningMachine adopted = QemuMicrovmRunner.forThisHost().adopt(plan).orElseThrow();
+      assertThat(adopted.pid()).isEqualTo(vm.pid());
+
+      runner.stop(adopted, Duration.ofSeconds(30));
+      assertThat(vm.alive()).isFalse();
+      assertThat(Files.readString(plan.serialLog())).contains("PROCURATOR-POWEROFF");
+      assertThat(runner.adopt(plan)).isEmpty();
+    } finally {
+      ProcessHandle.of(vm.pid()).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  @Test
+  void aKilledHypervisorIsNotAdopted() throws Exception {
+    QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
+    LaunchPlan plan = runner.plan(spec(freePort()));
+    RunningMachine vm = runner.start(plan);
+    ProcessHandle.of(vm.pid()).orElseThrow().destroyForcibly();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !vm.alive());
+    assertThat(runner.adopt(plan)).isEmpty();
+  }
+
+  @Test
+  void aMissingKernelIsRefusedBeforeAnythingStarts() {
+    MachineSpec missing = new MachineSpec("x", 1, 128, dir.resolve("no-such-vmlinux"), null, null, List.of(), dir.resolve("x"));
+    assertThatThrownBy(() -> QemuMicrovmRunner.forThisHost().plan(missing))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no-such-vmlinux");
+  }
+
+  @Test
+  void kvmIsUsedOnlyWhereItReallyWorks() throws Exception {
+    Path cpuinfo = dir.resolve("cpuinfo");
+    Path kvm = Files.createFile(dir.resolve("kvm"));
+    Files.writeString(cpuinfo, "flags\t\t: fpu vme sse2 vmx avx\n");
+    assertThat(Accelerator.detect(kvm, dir.resolve("no-pvm"), cpuinfo)).isEqualTo("kvm");
+    Path pvm = Files.createDirectory(dir.resolve("kvm_pvm"));
+    assertThat(Accelerator.detect(kvm, pvm, cpuinfo)).isEqualTo("tcg");
+    Files.writeString(cpuinfo, "flags\t\t: fpu vme sse2 avx\n");
+    assertThat(Accelerator.detect(kvm, dir.resolve("no-pvm"), cpuinfo)).isEqualTo("tcg");
+    assertThat(Accelerator.detect(dir.resolve("no-kvm"), dir.resolve("no-pvm"), cpuinfo)).isEqualTo("tcg");
+  }
+}
