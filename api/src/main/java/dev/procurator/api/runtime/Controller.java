@@ -1,0 +1,100 @@
+package dev.procurator.api.runtime;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Workers that take keys from a {@link WorkQueue} and run a {@link Reconciler}: {@link
+ * Result.Done} forgets the key's failures, {@link Result.RequeueAfter} looks again later, an
+ * exception retries with per-key exponential backoff, a {@link TerminalException} gives up on
+ * that key until it changes again. Feed it with {@link #enqueue} from informer events.
+ */
+public final class Controller<K> implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Controller.class);
+
+  private final String name;
+  private final Reconciler<K> reconciler;
+  private final WorkQueue<K> queue;
+  private final Backoff<K> backoff;
+  private final List<Thread> workers = new ArrayList<>();
+
+  public Controller(String name, Reconciler<K> reconciler, Scheduler scheduler, Backoff<K> backoff) {
+    this.name = name;
+    this.reconciler = reconciler;
+    this.queue = new WorkQueue<>(scheduler);
+    this.backoff = backoff;
+  }
+
+  public Controller(String name, Reconciler<K> reconciler) {
+    this(name, reconciler, Scheduler.system(), new Backoff<>(Duration.ofMillis(5), Duration.ofMinutes(5)));
+  }
+
+  public void enqueue(K key) {
+    queue.add(key);
+  }
+
+  public WorkQueue<K> queue() {
+    return queue;
+  }
+
+  /** Starts {@code count} workers on virtual threads. */
+  public Controller<K> start(int count) {
+    for (int i = 0; i < count; i++) {
+      workers.add(Thread.ofVirtual().name(name + "-worker-" + i).start(this::work));
+    }
+    return this;
+  }
+
+  private void work() {
+    try {
+      while (true) {
+        var next = queue.take();
+        if (next.isEmpty()) {
+          return;
+        }
+        K key = next.get();
+        MDC.put("resource", String.valueOf(key));
+        try {
+          handle(key);
+        } finally {
+          MDC.remove("resource");
+          queue.done(key);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Runs the reconciler once for {@code key} and schedules what its outcome asks for. */
+  void handle(K key) {
+    try {
+      switch (reconciler.reconcile(key)) {
+        case Result.Done d -> backoff.forget(key);
+        case Result.RequeueAfter r -> {
+          backoff.forget(key);
+          queue.addAfter(key, r.delay());
+        }
+      }
+    } catch (TerminalException e) {
+      backoff.forget(key);
+      log.warn("{}: giving up on {}: {}", name, key, e.getMessage());
+    } catch (Exception e) {
+      Duration delay = backoff.next(key);
+      log.info("{}: {} failed ({}), retrying in {}", name, key, e.toString(), delay);
+      queue.addAfter(key, delay);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    queue.shutDown();
+    for (Thread t : workers) {
+      t.join(10_000);
+    }
+  }
+}
