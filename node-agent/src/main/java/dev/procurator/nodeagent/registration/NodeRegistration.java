@@ -1,0 +1,102 @@
+package dev.procurator.nodeagent.registration;
+
+import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeSpec;
+import dev.procurator.api.v1alpha1.NodeStatus;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Registers this host's Node and keeps it alive: the Node's status says what the host offers
+ * and that it is Ready; a Lease named after the node in {@code procurator-node-lease} is renewed
+ * every {@link #renewEvery}, which is what the node lifecycle controller watches.
+ */
+public final class NodeRegistration {
+  public static final String LEASE_NAMESPACE = "procurator-node-lease";
+
+  private final KubernetesClient client;
+  private final String name;
+  private final Map<String, String> labels;
+  private final List<Hypervisor> hypervisors;
+  private final boolean kvm;
+  private final HostFacts host;
+  private final Clock clock;
+  private final Duration leaseDuration;
+
+  public NodeRegistration(KubernetesClient client, String name, Map<String, String> labels, List<Hypervisor> hypervisors,
+      boolean kvm, HostFacts host, Clock clock, Duration leaseDuration) {
+    this.client = client;
+    this.name = name;
+    this.labels = Map.copyOf(labels);
+    this.hypervisors = List.copyOf(hypervisors);
+    this.kvm = kvm;
+    this.host = host;
+    this.clock = clock;
+    this.leaseDuration = leaseDuration;
+  }
+
+  public Duration renewEvery() {
+    return leaseDuration.dividedBy(4);
+  }
+
+  /** Creates or updates the Node and its status (Ready), and renews the Lease. Safe to call again. */
+  public Node register() {
+    var nodes = client.resources(Node.class);
+    Node existing = nodes.withName(name).get();
+    if (existing == null) {
+      Node n = new Node();
+      n.setMetadata(new ObjectMetaBuilder().withName(name).withLabels(labels).build());
+      n.setSpec(new NodeSpec(false, null));
+      existing = nodes.resource(n).create();
+    } else if (!existing.getMetadata().getLabels().entrySet().containsAll(labels.entrySet())) {
+      existing.getMetadata().getLabels().putAll(labels);
+      existing = nodes.resource(existing).update();
+    }
+    String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
+    Condition ready = new ConditionBuilder().withType("Ready").withStatus("True").withReason("AgentRunning")
+        .withMessage("the node agent is running and renewing its lease").withLastTransitionTime(now).build();
+    Map<String, String> capacity = Map.of("cpu", Integer.toString(host.cpus()), "memory", host.memoryQuantity());
+    NodeStatus old = existing.getStatus();
+    if (old != null && old.conditions() != null) {
+      for (Condition c : old.conditions()) {
+        if (c.getType().equals("Ready") && c.getStatus().equals("True")) {
+          ready.setLastTransitionTime(c.getLastTransitionTime());
+        }
+      }
+    }
+    existing.setStatus(new NodeStatus(capacity, capacity, old == null ? null : old.allocated(), hypervisors, List.of(ready), kvm,
+        old == null ? 0 : old.runningVMs()));
+    Node updated = nodes.resource(existing).updateStatus();
+    renewLease();
+    return updated;
+  }
+
+  /** Takes or renews this node's Lease. */
+  public Lease renewLease() {
+    ZonedDateTime renew = ZonedDateTime.ofInstant(Instant.now(clock).truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
+    var leases = client.leases().inNamespace(LEASE_NAMESPACE);
+    Lease lease = leases.withName(name).get();
+    if (lease == null) {
+      return leases.resource(new LeaseBuilder().withNewMetadata().withName(name).endMetadata()
+          .withNewSpec().withHolderIdentity(name).withLeaseDurationSeconds((int) leaseDuration.toSeconds())
+          .withAcquireTime(renew).withRenewTime(renew).endSpec().build()).create();
+    }
+    lease.getSpec().setHolderIdentity(name);
+    lease.getSpec().setLeaseDurationSeconds((int) leaseDuration.toSeconds());
+    lease.getSpec().setRenewTime(renew);
+    return leases.resource(lease).update();
+  }
+}
