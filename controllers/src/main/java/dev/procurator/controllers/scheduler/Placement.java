@@ -1,0 +1,92 @@
+package dev.procurator.controllers.scheduler;
+
+import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.VM;
+import io.fabric8.kubernetes.api.model.Quantity;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** Where a VM fits, as a pure function of the VM, the nodes and what is already bound to them. */
+public final class Placement {
+  /** The chosen node, or none and the reason for each node that was passed over. */
+  public record Decision(Optional<String> node, String reason) {}
+
+  private Placement() {}
+
+  static long bytes(String quantity) {
+    return Quantity.getAmountInBytes(new Quantity(quantity)).setScale(0, java.math.RoundingMode.UP).longValue();
+  }
+
+  static long bytesOrZero(Map<String, String> map, String key) {
+    return map == null || map.get(key) == null ? 0 : bytes(map.get(key));
+  }
+
+  static long cpusOrZero(Map<String, String> map) {
+    return map == null || map.get("cpu") == null ? 0 : new BigDecimal(new Quantity(map.get("cpu")).getAmount()).longValue();
+  }
+
+  public static Decision decide(VM vm, List<Node> nodes, List<VM> bound) {
+    Hypervisor wanted = vm.getSpec().hypervisor() == null ? Hypervisor.QEMU : vm.getSpec().hypervisor();
+    long cpu = vm.getSpec().cpu();
+    long mem = bytes(vm.getSpec().memory());
+    Map<String, String> selector = vm.getSpec().nodeSelector() == null ? Map.of() : vm.getSpec().nodeSelector();
+    Map<String, Integer> why = new LinkedHashMap<>();
+    record Candidate(String name, double freeShare) {}
+    List<Candidate> fits = new ArrayList<>();
+    for (Node n : nodes) {
+      var st = n.getStatus();
+      boolean ready = st != null && st.conditions() != null
+          && st.conditions().stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+      if (!ready) {
+        why.merge("not Ready", 1, Integer::sum);
+        continue;
+      }
+      if (n.getSpec() != null && Boolean.TRUE.equals(n.getSpec().unschedulable())) {
+        why.merge("unschedulable", 1, Integer::sum);
+        continue;
+      }
+      if (st.hypervisors() == null || !st.hypervisors().contains(wanted)) {
+        why.merge("no " + wanted.wire() + " hypervisor", 1, Integer::sum);
+        continue;
+      }
+      Map<String, String> labels = n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels();
+      if (!labels.entrySet().containsAll(selector.entrySet())) {
+        why.merge("labels do not match nodeSelector", 1, Integer::sum);
+        continue;
+      }
+      long cpuCap = cpusOrZero(st.allocatable() != null ? st.allocatable() : st.capacity());
+      long memCap = bytesOrZero(st.allocatable() != null ? st.allocatable() : st.capacity(), "memory");
+      long cpuUsed = 0;
+      long memUsed = 0;
+      for (VM b : bound) {
+        if (n.getMetadata().getName().equals(b.getSpec().nodeName())) {
+          cpuUsed += b.getSpec().cpu();
+          memUsed += bytes(b.getSpec().memory());
+        }
+      }
+      if (cpuUsed + cpu > cpuCap) {
+        why.merge("too few free CPUs", 1, Integer::sum);
+        continue;
+      }
+      if (memUsed + mem > memCap) {
+        why.merge("too little free memory", 1, Integer::sum);
+        continue;
+      }
+      fits.add(new Candidate(n.getMetadata().getName(), (double) (memCap - memUsed - mem) / Math.max(1, memCap)));
+    }
+    if (fits.isEmpty()) {
+      String reasons = why.entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "));
+      return new Decision(Optional.empty(), "0/" + nodes.size() + " nodes can run it" + (reasons.isEmpty() ? "" : ": " + reasons));
+    }
+    // spread: the node left with the largest share of free memory, ties broken by name
+    fits.sort(Comparator.comparingDouble(Candidate::freeShare).reversed().thenComparing(Candidate::name));
+    return new Decision(Optional.of(fits.get(0).name()), "bound to " + fits.get(0).name());
+  }
+}
