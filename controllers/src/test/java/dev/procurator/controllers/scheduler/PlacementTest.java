@@ -1,0 +1,54 @@
+package dev.procurator.controllers.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeSpec;
+import dev.procurator.api.v1alpha1.NodeStatus;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMSpec;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PlacementTest {
+  private static Node node(String name, boolean unschedulable, List<Hypervisor> hv, String cpu, String mem) {
+    Node n = new Node();
+    n.setMetadata(new ObjectMetaBuilder().withName(name).withLabels(Map.of()).build());
+    n.setSpec(new NodeSpec(unschedulable, null));
+    n.setStatus(new NodeStatus(Map.of("cpu", cpu, "memory", mem), null, null, hv,
+        List.of(new ConditionBuilder().withType("Ready").withStatus("True").build()), false, 0));
+    return n;
+  }
+
+  private static VM vm(String name, int cpu, String mem, Hypervisor hv, String nodeName) {
+    VM v = new VM();
+    v.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    v.setSpec(new VMSpec(cpu, mem, hv, new VMSpec.Boot(null, "k", null, null), nodeName, null, null, null, null, null));
+    return v;
+  }
+
+  @Test
+  void countsWhatIsAlreadyBoundAndSpreads() {
+    List<Node> nodes = List.of(node("a", false, List.of(Hypervisor.QEMU), "2", "1Gi"), node("b", false, List.of(Hypervisor.QEMU), "2", "1Gi"));
+    List<VM> bound = List.of(vm("x", 1, "512Mi", null, "a"));
+    assertThat(Placement.decide(vm("new", 1, "256Mi", null, null), nodes, bound).node()).hasValue("b");
+    List<VM> full = List.of(vm("x", 2, "512Mi", null, "a"), vm("y", 1, "1Gi", null, "b"));
+    Placement.Decision d = Placement.decide(vm("new", 1, "256Mi", null, null), nodes, full);
+    assertThat(d.node()).isEmpty();
+    assertThat(d.reason()).contains("1 too few free CPUs", "1 too little free memory");
+  }
+
+  @Test
+  void skipsUnschedulableNodesAndNodesWithoutTheHypervisor() {
+    List<Node> nodes = List.of(node("cordoned", true, List.of(Hypervisor.QEMU), "8", "8Gi"),
+        node("fc-only", false, List.of(Hypervisor.FIRECRACKER), "8", "8Gi"));
+    Placement.Decision d = Placement.decide(vm("new", 1, "128Mi", Hypervisor.QEMU, null), nodes, List.of());
+    assertThat(d.node()).isEmpty();
+    assertThat(d.reason()).isEqualTo("0/2 nodes can run it: 1 unschedulable, 1 no qemu hypervisor");
+    assertThat(Placement.decide(vm("fc", 1, "128Mi", Hypervisor.FIRECRACKER, null), nodes, List.of()).node()).hasValue("fc-only");
+  }
+}
