@@ -7,7 +7,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,16 +19,11 @@ class LargeNarIT {
   @TempDir Path dir;
 
   private String[] run(Path conf, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("NIX_CONF_DIR", conf.toString());
-    pb.environment().put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + err).isZero();
-    return new String[] {out, err};
+    PctlIT.Run r = NixCli.run(conf, dir, Duration.ofSeconds(300), cmd);
+    assertThat(r.code()).as(String.join(" ", cmd) + "\n" + r.err()).isZero();
+    return new String[] {r.out(), r.err()};
   }
+
 
   @Test
   void aOneGibPathPassesThroughA256MibHeap() throws Exception {

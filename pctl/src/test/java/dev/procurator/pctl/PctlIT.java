@@ -235,15 +235,9 @@ class PctlIT {
   }
 
   private static Run nixRun(Path conf, Path dir, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("NIX_CONF_DIR", conf.toString());
-    pb.environment().put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    return new Run(p.exitValue(), out, err);
+    return NixCli.run(conf, dir, Duration.ofSeconds(120), cmd);
   }
+
 
   @Test
   void kubectlWorksUnchanged() throws Exception {
