@@ -24,7 +24,15 @@ public record VMSpec(
     Network network,
     List<SecretMount> secrets,
     List<HealthCheck> healthChecks,
-    @Default("Always") RestartPolicy restartPolicy) {
+    @Default("Always") RestartPolicy restartPolicy,
+    @Min(1) @JsonPropertyDescription("Seconds the guest may take to print its ready line before the boot counts as failed; the node agent's default when absent.")
+        Integer bootTimeoutSeconds) {
+
+  /** This spec bound to {@code node} (or unbound, for null). */
+  public VMSpec withNodeName(String node) {
+    return new VMSpec(cpu, memory, hypervisor, boot, node, nodeSelector, network, secrets, healthChecks, restartPolicy,
+        bootTimeoutSeconds);
+  }
 
   /** Boot source: a Nix closure, or a kernel with initrd and command line. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -59,6 +59,7 @@ public final class HttpApi {
   private final Map<ResourceType, TableConverter> tables = new java.util.concurrent.ConcurrentHashMap<>();
   private final String serverAddress;
   private final int watchQueueLimit;
+  private final LogProxy logs;
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
@@ -72,6 +73,7 @@ public final class HttpApi {
     this.serverAddress = serverAddress;
     this.watchQueueLimit = watchQueueLimit;
     this.discovery = new Discovery(registry, version);
+    this.logs = new LogProxy(vertx, service, registry);
   }
 
   public Router router() {
@@ -200,7 +202,7 @@ public final class HttpApi {
     if (!type.namespaced() && namespace != null) {
       throw ApiException.notFound(type.qualifiedResource() + " are not namespaced");
     }
-    if (sub != null && !(sub.equals("status") && type.statusSubresource())) {
+    if (sub != null && !(sub.equals("status") && type.statusSubresource()) && !(sub.equals("log") && logs.serves(type))) {
       throw ApiException.notFound(type.qualifiedResource() + " has no subresource \"" + sub + "\"");
     }
     return new Target(type, namespace, name, sub);
@@ -247,6 +249,15 @@ public final class HttpApi {
       return;
     }
     HttpMethod method = req.method();
+    if ("log".equals(target.subresource)) {
+      if (method != HttpMethod.GET) {
+        fail(ctx.response(), ApiException.methodNotAllowed(method + " is not supported on the log subresource"));
+        return;
+      }
+      Context context = vertx.getOrCreateContext();
+      executor.execute(() -> guarded(ctx, context, () -> logs.handle(ctx, context, target.namespace, target.name)));
+      return;
+    }
     boolean watch = "true".equals(req.getParam("watch")) || "1".equals(req.getParam("watch"));
     if (method == HttpMethod.GET && watch) {
       Context context = vertx.getOrCreateContext();

@@ -70,18 +70,17 @@ abstract class ApiServerContract {
     VM vm = new VM();
     vm.setMetadata(new ObjectMetaBuilder().withName(name).withLabels(Map.of("app", "web")).build());
     vm.setSpec(new VMSpec(1, "128Mi", null, new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd", "console=ttyS0"),
-        null, null, null, null, null, null));
+        null, null, null, null, null, null, null));
     return vm;
   }
 
   private static VMSpec withCpu(VMSpec s, int cpu) {
     return new VMSpec(cpu, s.memory(), s.hypervisor(), s.boot(), s.nodeName(), s.nodeSelector(), s.network(), s.secrets(),
-        s.healthChecks(), s.restartPolicy());
+        s.healthChecks(), s.restartPolicy(), s.bootTimeoutSeconds());
   }
 
   private static VMSpec withNode(VMSpec s, String node) {
-    return new VMSpec(s.cpu(), s.memory(), s.hypervisor(), s.boot(), node, s.nodeSelector(), s.network(), s.secrets(),
-        s.healthChecks(), s.restartPolicy());
+    return s.withNodeName(node);
   }
 
   private JsonNode json(HttpResponse<String> r) throws Exception {

@@ -3,6 +3,7 @@ package dev.procurator.controllers.scheduler;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.Quantities;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -21,7 +22,7 @@ public final class Placement {
   private Placement() {}
 
   static long bytes(String quantity) {
-    return Quantity.getAmountInBytes(new Quantity(quantity)).setScale(0, java.math.RoundingMode.UP).longValue();
+    return Quantities.bytes(quantity);
   }
 
   static long bytesOrZero(Map<String, String> map, String key) {

@@ -5,7 +5,6 @@ import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
-import dev.procurator.api.v1alpha1.VMSpec;
 import dev.procurator.api.v1alpha1.VMStatus;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -50,9 +49,7 @@ public final class SchedulerReconciler implements Reconciler<String> {
       writeStatus(vm, VMPhase.PENDING, "False", "Unschedulable", d.reason());
       return Result.requeueAfter(Duration.ofSeconds(10));
     }
-    VMSpec s = vm.getSpec();
-    vm.setSpec(new VMSpec(s.cpu(), s.memory(), s.hypervisor(), s.boot(), d.node().get(), s.nodeSelector(), s.network(),
-        s.secrets(), s.healthChecks(), s.restartPolicy()));
+    vm.setSpec(vm.getSpec().withNodeName(d.node().get()));
     VM updated = client.resources(VM.class).inNamespace(ns).resource(vm).update();
     writeStatus(updated, VMPhase.SCHEDULED, "True", "Bound", d.reason());
     return Result.done();

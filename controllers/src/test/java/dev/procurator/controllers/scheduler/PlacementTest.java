@@ -27,7 +27,7 @@ class PlacementTest {
   private static VM vm(String name, int cpu, String mem, Hypervisor hv, String nodeName) {
     VM v = new VM();
     v.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    v.setSpec(new VMSpec(cpu, mem, hv, new VMSpec.Boot(null, "k", null, null), nodeName, null, null, null, null, null));
+    v.setSpec(new VMSpec(cpu, mem, hv, new VMSpec.Boot(null, "k", null, null), nodeName, null, null, null, null, null, null));
     return v;
   }
 

@@ -38,7 +38,7 @@ class SchedulerIT {
     VM v = new VM();
     v.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
     v.setSpec(new VMSpec(cpu, memory, null, new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", null), null, selector,
-        null, null, null, null));
+        null, null, null, null, null));
     c.resources(VM.class).inNamespace("default").resource(v).create();
   }
 

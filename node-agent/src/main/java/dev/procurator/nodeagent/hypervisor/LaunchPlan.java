@@ -8,4 +8,9 @@ public record LaunchPlan(List<String> command, Path workDir, Path pidFile, Path 
   public LaunchPlan {
     command = List.copyOf(command);
   }
+
+  /** Where the console of the previous boot, or what the size cap cut off the current one, is kept. */
+  public Path previousSerialLog() {
+    return serialLog.resolveSibling(serialLog.getFileName() + ".1");
+  }
 }

@@ -1,6 +1,7 @@
 package dev.procurator.nodeagent.hypervisor;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -14,6 +15,9 @@ public interface Runner {
 
   /** Starts the plan; returns once the hypervisor process runs (the guest may still be booting). */
   RunningMachine start(LaunchPlan plan) throws IOException;
+
+  /** The files (pidfile, control socket, console) a machine of this runner keeps in {@code workDir}, without a command. */
+  LaunchPlan files(Path workDir);
 
   /** Finds a machine this runner started in {@code plan}'s working directory, if it still runs. */
   Optional<RunningMachine> adopt(LaunchPlan plan);

@@ -54,15 +54,27 @@ public final class NodeRegistration {
 
   /** Creates or updates the Node and its status (Ready), and renews the Lease. Safe to call again. */
   public Node register() {
+    return register(null, 0, null);
+  }
+
+  /**
+   * Creates or updates the Node (labels, the agent's endpoint) and its status: Ready, capacity,
+   * what the VMs here use ({@code allocated}, {@code runningVMs}); renews the Lease. Safe to call
+   * again, and it is: this is the agent's periodic status report.
+   */
+  public Node register(String agentEndpoint, int runningVMs, Map<String, String> allocated) {
     var nodes = client.resources(Node.class);
     Node existing = nodes.withName(name).get();
     if (existing == null) {
       Node n = new Node();
       n.setMetadata(new ObjectMetaBuilder().withName(name).withLabels(labels).build());
-      n.setSpec(new NodeSpec(false, null));
+      n.setSpec(new NodeSpec(false, agentEndpoint));
       existing = nodes.resource(n).create();
-    } else if (!existing.getMetadata().getLabels().entrySet().containsAll(labels.entrySet())) {
+    } else if (!existing.getMetadata().getLabels().entrySet().containsAll(labels.entrySet())
+        || agentEndpoint != null && !agentEndpoint.equals(existing.getSpec().agentEndpoint())) {
       existing.getMetadata().getLabels().putAll(labels);
+      boolean cordoned = existing.getSpec() != null && Boolean.TRUE.equals(existing.getSpec().unschedulable());
+      existing.setSpec(new NodeSpec(cordoned, agentEndpoint != null ? agentEndpoint : existing.getSpec().agentEndpoint()));
       existing = nodes.resource(existing).update();
     }
     String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
@@ -77,9 +89,12 @@ public final class NodeRegistration {
         }
       }
     }
-    existing.setStatus(new NodeStatus(capacity, capacity, old == null ? null : old.allocated(), hypervisors, List.of(ready), kvm,
-        old == null ? 0 : old.runningVMs()));
-    Node updated = nodes.resource(existing).updateStatus();
+    NodeStatus next = new NodeStatus(capacity, capacity, allocated, hypervisors, List.of(ready), kvm, runningVMs);
+    Node updated = existing;
+    if (!next.equals(old)) {
+      existing.setStatus(next);
+      updated = nodes.resource(existing).updateStatus();
+    }
     renewLease();
     return updated;
   }

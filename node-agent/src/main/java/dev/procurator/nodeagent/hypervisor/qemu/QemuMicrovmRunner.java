@@ -7,6 +7,7 @@ import dev.procurator.nodeagent.hypervisor.RunningMachine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,9 +65,10 @@ public final class QemuMicrovmRunner implements Runner {
       throw new IllegalArgumentException("initrd " + spec.initrd() + " does not exist");
     }
     Path dir = spec.workDir();
-    Path pid = dir.resolve("qemu.pid");
-    Path qmp = dir.resolve("qmp.sock");
-    Path serial = dir.resolve("serial.log");
+    LaunchPlan files = files(dir);
+    Path pid = files.pidFile();
+    Path qmp = files.controlSocket();
+    Path serial = files.serialLog();
     String cmdline = spec.cmdline() == null ? "console=ttyS0" : spec.cmdline();
     if (accelerator.equals("tcg") && !cmdline.contains("tsc_early_khz")) {
       // without it microvm under TCG sometimes hangs calibrating against the PIT
@@ -76,7 +78,7 @@ public final class QemuMicrovmRunner implements Runner {
         "-name", spec.name(),
         "-M", "microvm,acpi=on", "-accel", accelerator,
         "-smp", Integer.toString(spec.cpus()), "-m", spec.memoryMiB() + "M",
-        "-nodefaults", "-no-user-config", "-nographic",
+        "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         "-kernel", spec.kernel().toString()));
     if (accelerator.equals("kvm")) {
       cmd.addAll(List.of("-cpu", "host"));
@@ -85,7 +87,8 @@ public final class QemuMicrovmRunner implements Runner {
       cmd.addAll(List.of("-initrd", spec.initrd().toString()));
     }
     cmd.addAll(List.of("-append", cmdline,
-        "-serial", "file:" + serial,
+        // append=on: the agent caps the log by truncating it, and QEMU must then write from the start
+        "-chardev", "file,id=console,path=" + serial + ",append=on", "-serial", "chardev:console",
         "-global", "virtio-mmio.force-legacy=false"));
     StringBuilder netdev = new StringBuilder("user,id=n0");
     for (MachineSpec.PortForward p : spec.ports()) {
@@ -98,9 +101,17 @@ public final class QemuMicrovmRunner implements Runner {
   }
 
   @Override
+  public LaunchPlan files(Path dir) {
+    return new LaunchPlan(List.of(), dir, dir.resolve("qemu.pid"), dir.resolve("qmp.sock"), dir.resolve("serial.log"), accelerator);
+  }
+
+  @Override
   public RunningMachine start(LaunchPlan plan) throws IOException {
     Files.createDirectories(plan.workDir());
-    Files.deleteIfExists(plan.serialLog());
+    if (Files.exists(plan.serialLog())) {
+      // the previous boot's console stays readable next to the new one
+      Files.move(plan.serialLog(), plan.previousSerialLog(), StandardCopyOption.REPLACE_EXISTING);
+    }
     Files.deleteIfExists(plan.controlSocket());
     Process launcher = new ProcessBuilder(plan.command()).redirectErrorStream(true)
         .redirectOutput(plan.workDir().resolve("qemu.out").toFile()).start();

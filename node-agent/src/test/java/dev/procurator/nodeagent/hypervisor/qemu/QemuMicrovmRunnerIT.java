@@ -23,16 +23,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The example guest booted for real by QEMU microvm (TCG here), found again, and stopped. */
 class QemuMicrovmRunnerIT {
-  private static final Path IMAGES = Path.of("target", "guest-images").toAbsolutePath();
+  private static Path IMAGES;
   @TempDir Path dir;
 
   @BeforeAll
   static void buildGuest() throws Exception {
-    Process p = new ProcessBuilder(Path.of("..", "examples", "guest", "build.sh").toString(), IMAGES.toString())
-        .redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
+    IMAGES = dev.procurator.nodeagent.testing.Guest.images().resolve("hello");
   }
 
   private static int freePort() throws Exception {

@@ -1,0 +1,90 @@
+package dev.procurator.apiserver.rest;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.apiserver.registry.ApiException;
+import dev.procurator.apiserver.registry.ResourceService;
+import dev.procurator.apiserver.resource.ResourceRegistry;
+import dev.procurator.apiserver.resource.ResourceType;
+import io.vertx.core.Context;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.ext.web.RoutingContext;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The {@code log} subresource of VMs: finds the node a VM is bound to and streams the VM's serial
+ * console from that node's agent ({@code spec.agentEndpoint} of the Node), as the Kubernetes API
+ * server proxies {@code pods/log} to the kubelet. The caller's bearer token goes along, and the
+ * agent checks it against this server before it answers.
+ */
+final class LogProxy {
+  private static final List<String> PARAMS = List.of("follow", "tailLines", "previous");
+
+  private final ResourceService service;
+  private final ResourceType vms;
+  private final ResourceType nodes;
+  private final HttpClient http;
+
+  LogProxy(Vertx vertx, ResourceService service, ResourceRegistry registry) {
+    this.service = service;
+    this.vms = registry.find("procurator.dev", "v1alpha1", "vms").orElseThrow();
+    this.nodes = registry.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
+    this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setIdleTimeout(0));
+  }
+
+  boolean serves(ResourceType type) {
+    return type.equals(vms);
+  }
+
+  /** Resolves the agent URL (blocking: run off the event loop), then proxies on {@code context}. */
+  void handle(RoutingContext ctx, Context context, String namespace, String name) {
+    ObjectNode vm = service.get(vms, namespace, name);
+    String node = vm.path("spec").path("nodeName").asText("");
+    if (node.isEmpty()) {
+      throw ApiException.badRequest("vm \"" + name + "\" is not bound to a node yet, so it has no console to read");
+    }
+    ObjectNode n;
+    try {
+      n = service.get(nodes, null, node);
+    } catch (ApiException e) {
+      throw ApiException.unavailable("vm \"" + name + "\" is bound to node \"" + node + "\", which no longer exists");
+    }
+    String endpoint = n.path("spec").path("agentEndpoint").asText("");
+    if (endpoint.isEmpty()) {
+      throw ApiException.unavailable("node \"" + node + "\" publishes no agent endpoint");
+    }
+    StringBuilder uri = new StringBuilder(URI.create(endpoint).getPath().replaceAll("/$", ""))
+        .append("/logs/").append(namespace).append('/').append(name);
+    char sep = '?';
+    for (String p : PARAMS) {
+      String v = ctx.request().getParam(p);
+      if (v != null) {
+        uri.append(sep).append(p).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8));
+        sep = '&';
+      }
+    }
+    URI base = URI.create(endpoint);
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(base.getHost())
+        .setPort(base.getPort() > 0 ? base.getPort() : 80).setURI(uri.toString())
+        .setHeaders(MultiMap.caseInsensitiveMultiMap().add("Authorization", ctx.request().getHeader("Authorization")));
+    context.runOnContext(v -> http.request(options)
+        .compose(req -> req.send())
+        .onSuccess(resp -> {
+          var out = ctx.response();
+          out.setStatusCode(resp.statusCode());
+          out.putHeader("Content-Type", resp.getHeader("Content-Type") == null ? "text/plain" : resp.getHeader("Content-Type"));
+          out.setChunked(true);
+          ctx.request().connection().closeHandler(x -> resp.request().reset());
+          resp.pipeTo(out);
+        })
+        .onFailure(e -> HttpApi.fail(ctx.response(), ApiException.unavailable(
+            "the agent of node \"" + node + "\" at " + endpoint + " cannot be reached: " + e.getMessage()))));
+  }
+}

@@ -1,0 +1,231 @@
+package dev.procurator.nodeagent;
+
+import dev.procurator.api.runtime.Backoff;
+import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.Scheduler;
+import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.Quantities;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.nodeagent.http.AgentHttp;
+import dev.procurator.nodeagent.hypervisor.Runner;
+import dev.procurator.nodeagent.hypervisor.qemu.QemuMicrovmRunner;
+import dev.procurator.nodeagent.registration.HostFacts;
+import dev.procurator.nodeagent.registration.NodeRegistration;
+import dev.procurator.nodeagent.vm.BootResolver;
+import dev.procurator.nodeagent.vm.Cgroups;
+import dev.procurator.nodeagent.vm.ConsoleLog;
+import dev.procurator.nodeagent.vm.VmReconciler;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One host's agent, wired: registers the Node and renews its Lease, serves logs and metrics,
+ * watches the VMs bound to this node (field selector {@code spec.nodeName}) and runs a {@link
+ * VmReconciler} for each. Closing it leaves the VMs running: the next agent on this host adopts them.
+ */
+public final class NodeAgent implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
+
+  /** How an agent runs: its node name and labels, where it keeps VMs and finds images, where it listens. */
+  public record Config(String name, Map<String, String> labels, Path dataDir, Path imagesDir, InetSocketAddress listen,
+      Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers) {
+    public Config {
+      labels = Map.copyOf(labels);
+      if (!name.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?") || name.length() > 253) {
+        throw new IllegalArgumentException("node name \"" + name + "\" is not a DNS-1123 subdomain");
+      }
+    }
+
+    /** Defaults for a node called {@code name} keeping its data in {@code dataDir}. */
+    public static Config of(String name, Path dataDir) {
+      return new Config(name, Map.of(), dataDir, dataDir.resolve("images"), new InetSocketAddress("127.0.0.1", 0),
+          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4);
+    }
+
+    public Config withLabels(Map<String, String> l) {
+      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers);
+    }
+
+    public Config withImagesDir(Path d) {
+      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers);
+    }
+
+    public Config withListen(InetSocketAddress a) {
+      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers);
+    }
+
+    public Config withLeaseDuration(Duration d) {
+      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers);
+    }
+
+    public Config withCache(BootResolver.NixCache c) {
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers);
+    }
+
+    public Config withSettings(VmReconciler.Settings s) {
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers);
+    }
+  }
+
+  private final KubernetesClient client;
+  private final Config config;
+  private final Clock clock;
+  private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().daemon().name("agent-heartbeat").factory());
+  private VmReconciler reconciler;
+  private Controller<String> controller;
+  private SharedIndexInformer<VM> informer;
+  private AgentHttp http;
+  private NodeRegistration registration;
+  private MultiGauge cpuSeconds;
+  private MultiGauge rss;
+
+  public NodeAgent(KubernetesClient client, Config config, Clock clock) {
+    this.client = client;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  /** The hypervisors this host really has. */
+  static Map<Hypervisor, Runner> detectRunners() {
+    Map<Hypervisor, Runner> runners = new HashMap<>();
+    if (onPath("qemu-system-x86_64")) {
+      runners.put(Hypervisor.QEMU, QemuMicrovmRunner.forThisHost());
+    }
+    return runners;
+  }
+
+  private static boolean onPath(String binary) {
+    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    for (String d : path.split(":")) {
+      if (Files.isExecutable(Path.of(d, binary))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  public NodeAgent start() throws IOException {
+    Map<Hypervisor, Runner> runners = detectRunners();
+    if (runners.isEmpty()) {
+      throw new IllegalStateException("no hypervisor found on this host: install qemu-system-x86 (qemu-system-x86_64 on the PATH)");
+    }
+    boolean kvm = runners.get(Hypervisor.QEMU) instanceof QemuMicrovmRunner q && q.accelerator().equals("kvm");
+    Files.createDirectories(config.dataDir().resolve("vms"));
+    Files.createDirectories(config.imagesDir());
+    Cgroups.Result cg = Cgroups.detect(Path.of("/sys/fs/cgroup"), config.name());
+    log.info("node {}: hypervisors {}, accelerator {}, {}", config.name(), runners.keySet(), kvm ? "kvm" : "tcg", cg.description());
+    BootResolver boot = new BootResolver(config.imagesDir(), config.cache(), Duration.ofMinutes(10));
+    reconciler = new VmReconciler(client, config.name(), runners, boot, config.dataDir().resolve("vms"), cg.cgroups(),
+        config.settings(), clock, metrics);
+    controller = new Controller<>("node-agent", reconciler, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
+    reconciler.onWake(controller::enqueue);
+    cpuSeconds = MultiGauge.builder("procurator.vm.cpu.seconds").description("CPU time of the VM's hypervisor process")
+        .register(metrics);
+    rss = MultiGauge.builder("procurator.vm.rss.bytes").description("resident memory of the VM's hypervisor process")
+        .register(metrics);
+    http = new AgentHttp(config.listen(), client, reconciler::workDir,
+        dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges).start();
+    registration = new NodeRegistration(client, config.name(), config.labels(),
+        new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration());
+    registration.register(http.url(), 0, null);
+    controller.start(config.workers());
+    informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name())
+        .inform(new ResourceEventHandler<>() {
+          @Override
+          public void onAdd(VM vm) {
+            controller.enqueue(Cache.metaNamespaceKeyFunc(vm));
+          }
+
+          @Override
+          public void onUpdate(VM oldVm, VM vm) {
+            controller.enqueue(Cache.metaNamespaceKeyFunc(vm));
+          }
+
+          @Override
+          public void onDelete(VM vm, boolean unknown) {
+            controller.enqueue(Cache.metaNamespaceKeyFunc(vm));
+          }
+        }, 0);
+    // machines left from before (adopted if still bound here, stopped if not)
+    reconciler.keysOnDisk().forEach(controller::enqueue);
+    long renewMs = registration.renewEvery().toMillis();
+    timer.scheduleWithFixedDelay(this::heartbeat, renewMs, renewMs, TimeUnit.MILLISECONDS);
+    log.info("node agent {} serving logs and metrics at {}", config.name(), http.url());
+    return this;
+  }
+
+  /** Renews the Lease and reports what runs here in the Node's status. */
+  private void heartbeat() {
+    try {
+      long cpu = 0;
+      long mem = 0;
+      for (VM vm : informer.getStore().list()) {
+        if (vm.getMetadata().getDeletionTimestamp() == null) {
+          cpu += vm.getSpec().cpu() == null ? 0 : vm.getSpec().cpu();
+          mem += Quantities.bytes(vm.getSpec().memory());
+        }
+      }
+      registration.register(http.url(), reconciler.running().size(), Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi"));
+    } catch (RuntimeException e) {
+      log.warn("node {}: heartbeat failed: {}", config.name(), e.getMessage());
+    }
+  }
+
+  private void refreshGauges() {
+    List<MultiGauge.Row<?>> cpuRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> rssRows = new ArrayList<>();
+    reconciler.running().forEach((key, pid) -> {
+      Tags tags = Tags.of("namespace", key.substring(0, key.indexOf('/')), "vm", key.substring(key.indexOf('/') + 1));
+      ProcStats s = ProcStats.of(pid);
+      cpuRows.add(MultiGauge.Row.of(tags, s.cpuSeconds()));
+      rssRows.add(MultiGauge.Row.of(tags, s.rssBytes()));
+    });
+    cpuSeconds.register(cpuRows, true);
+    rss.register(rssRows, true);
+  }
+
+  public String endpoint() {
+    return http.url();
+  }
+
+  public VmReconciler reconciler() {
+    return reconciler;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    timer.shutdownNow();
+    if (informer != null) {
+      informer.close();
+    }
+    if (controller != null) {
+      controller.close();
+    }
+    if (http != null) {
+      http.close();
+    }
+  }
+}

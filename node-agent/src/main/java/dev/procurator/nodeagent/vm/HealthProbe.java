@@ -1,0 +1,78 @@
+package dev.procurator.nodeagent.vm;
+
+import dev.procurator.api.v1alpha1.HealthCheckType;
+import dev.procurator.api.v1alpha1.VMSpec;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * Runs one health check against a guest port forwarded to 127.0.0.1: {@code http} passes on a
+ * 2xx or 3xx answer to GET, {@code tcp} on an accepted connection. Thread-safe.
+ */
+public final class HealthProbe {
+  /** A check's outcome; {@code detail} says why it failed. */
+  public record Outcome(boolean passed, String detail) {}
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  public static Duration period(VMSpec.HealthCheck c) {
+    return Duration.ofSeconds(c.periodSeconds() == null ? 10 : c.periodSeconds());
+  }
+
+  public static Duration timeout(VMSpec.HealthCheck c) {
+    return Duration.ofSeconds(c.timeoutSeconds() == null ? 1 : c.timeoutSeconds());
+  }
+
+  public static int failureThreshold(VMSpec.HealthCheck c) {
+    return c.failureThreshold() == null ? 3 : c.failureThreshold();
+  }
+
+  public Outcome probe(VMSpec.HealthCheck check, int hostPort) {
+    Duration timeout = timeout(check);
+    if (check.type() == HealthCheckType.TCP) {
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort), (int) timeout.toMillis());
+        // user-mode networking accepts on the host side whatever the guest does, and closes
+        // at once when the guest refuses: a connection that stays open (or speaks) is a listener
+        s.setSoTimeout((int) Math.min(timeout.toMillis(), 500));
+        try {
+          if (s.getInputStream().read() < 0) {
+            return new Outcome(false, "tcp port " + check.port() + ": connection closed, nothing listens in the guest");
+          }
+        } catch (java.net.SocketTimeoutException quiet) {
+          // open and silent: a listener that waits for the client to speak
+        }
+        return new Outcome(true, "tcp port " + check.port() + " accepts connections");
+      } catch (IOException e) {
+        return new Outcome(false, "tcp port " + check.port() + ": " + e.getMessage());
+      }
+    }
+    if (check.type() == HealthCheckType.HTTP) {
+      String path = check.path() == null ? "/" : check.path();
+      URI uri = URI.create("http://127.0.0.1:" + hostPort + (path.startsWith("/") ? path : "/" + path));
+      try {
+        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),
+            HttpResponse.BodyHandlers.discarding());
+        boolean ok = r.statusCode() >= 200 && r.statusCode() < 400;
+        return new Outcome(ok, "http GET " + path + " on port " + check.port() + " answered " + r.statusCode());
+      } catch (IOException e) {
+        return new Outcome(false, "http GET " + path + " on port " + check.port() + ": " + describe(e));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return new Outcome(false, "interrupted");
+      }
+    }
+    return new Outcome(true, check.type().wire() + " checks are not run by this agent yet");
+  }
+
+  private static String describe(IOException e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+}

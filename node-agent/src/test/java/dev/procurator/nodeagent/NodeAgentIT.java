@@ -1,0 +1,189 @@
+package dev.procurator.nodeagent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.procurator.api.v1alpha1.HealthCheckType;
+import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.RestartPolicy;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMPhase;
+import dev.procurator.api.v1alpha1.VMSpec;
+import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.nodeagent.testing.Guest;
+import dev.procurator.nodeagent.vm.VmReconciler;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A node agent against a real API server, booting the example guest with real QEMU (TCG here):
+ * VMs reach Running with health and ports in their status, the console streams through the API
+ * server, a killed QEMU is restarted, a new agent adopts running VMs without rebooting them, bad
+ * boot sources and guests that never get ready or healthy end as conditions, and deletion stops
+ * the machine before the object goes.
+ */
+class NodeAgentIT {
+  private static Path images;
+  @TempDir Path data;
+
+  @BeforeAll
+  static void guest() throws Exception {
+    images = Guest.images();
+  }
+
+  @AfterEach
+  void killLeftovers() throws Exception {
+    Guest.killMachines(data);
+  }
+
+  private NodeAgent agent(KubernetesClient c) throws Exception {
+    VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
+        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
+    return new NodeAgent(c, NodeAgent.Config.of("node-a", data).withImagesDir(images).withSettings(s), Clock.systemUTC()).start();
+  }
+
+  private static VM vm(String name, VMSpec.Boot boot, List<VMSpec.HealthCheck> checks, RestartPolicy policy, Integer bootTimeout) {
+    VM v = new VM();
+    v.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    v.setSpec(new VMSpec(1, "128Mi", null, boot, "node-a", null,
+        new VMSpec.Network(null, List.of(new VMSpec.PortForward(8080, null))), null, checks, policy, bootTimeout));
+    return v;
+  }
+
+  private static VMSpec.Boot hello(String cmdline) {
+    return new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", cmdline);
+  }
+
+  private static VM get(KubernetesClient c, String name) {
+    return c.resources(VM.class).inNamespace("default").withName(name).get();
+  }
+
+  private static Optional<Condition> condition(VM vm, String type) {
+    if (vm == null || vm.getStatus() == null || vm.getStatus().conditions() == null) {
+      return Optional.empty();
+    }
+    return vm.getStatus().conditions().stream().filter(c -> c.getType().equals(type)).findFirst();
+  }
+
+  private long qemuPid(String name) throws Exception {
+    return Long.parseLong(Files.readString(data.resolve("vms/default").resolve(name).resolve("qemu.pid")).trim());
+  }
+
+  @Test
+  void runsVmsThroughFailuresRestartsAndAdoption() throws Exception {
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient c = api.client();
+      var health = new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, "/healthz", null, 1, 2, 3);
+      var vms = c.resources(VM.class).inNamespace("default");
+      vms.resource(vm("web", hello("console=ttyS0"), List.of(health), null, null)).create();
+      vms.resource(vm("nokernel", new VMSpec.Boot(null, "missing/vmlinux", null, null), null, null, null)).create();
+      // a kernel that finds no init panics and never prints the ready line
+      vms.resource(vm("noready", hello("console=ttyS0 rdinit=/does-not-exist"), null, RestartPolicy.ON_FAILURE, 4)).create();
+      var failing = new VMSpec.HealthCheck(HealthCheckType.TCP, 9, null, null, 1, 1, 2);
+      vms.resource(vm("unhealthy", hello("console=ttyS0"), List.of(failing), RestartPolicy.NEVER, null)).create();
+
+      NodeAgent agent = agent(c);
+      try {
+        // Then the good VM runs, is healthy, and says where its ports are
+        await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+          VM web = get(c, "web");
+          assertThat(web.getStatus().phase()).isEqualTo(VMPhase.RUNNING);
+          assertThat(condition(web, "Booted").orElseThrow().getStatus()).isEqualTo("True");
+          assertThat(condition(web, "Healthy").orElseThrow().getStatus()).isEqualTo("True");
+        });
+        VM web = get(c, "web");
+        assertThat(web.getMetadata().getFinalizers()).contains(VmReconciler.FINALIZER);
+        int port = web.getStatus().ports().getFirst().host();
+        HttpResponse<String> healthz = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(healthz.statusCode()).isEqualTo(200);
+
+        // the Node carries the agent's endpoint and what runs here
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+          Node n = c.resources(Node.class).withName("node-a").get();
+          assertThat(n.getSpec().agentEndpoint()).isEqualTo(agent.endpoint());
+        });
+
+        // the console through the API server (proxied to this agent), and metrics from the agent
+        HttpResponse<String> logs = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log", null, null);
+        assertThat(logs.statusCode()).as(logs.body()).isEqualTo(200);
+        assertThat(logs.body()).contains("PROCURATOR-READY");
+        HttpResponse<String> tail = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log?tailLines=1", null, null);
+        assertThat(tail.body().strip().lines().count()).isEqualTo(1);
+        HttpResponse<String> noToken = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log", null, null, "wrong");
+        assertThat(noToken.statusCode()).isEqualTo(401);
+        HttpResponse<String> metrics = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.body()).contains("procurator_vm_rss_bytes{namespace=\"default\",vm=\"web\"}", "procurator_vm_boots_total");
+
+        // a missing kernel fails with its path; a guest that never gets ready is restarted; one that fails its checks stops
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+          VM nk = get(c, "nokernel");
+          assertThat(nk.getStatus().phase()).isEqualTo(VMPhase.FAILED);
+          assertThat(nk.getStatus().message()).contains(images.resolve("missing/vmlinux").toString());
+        });
+        await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+          VM nr = get(c, "noready");
+          assertThat(nr.getStatus().restartCount()).isGreaterThanOrEqualTo(1);
+          assertThat(nr.getStatus().message()).isNotNull();
+        });
+        await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+          VM uh = get(c, "unhealthy");
+          assertThat(uh.getStatus().phase()).isEqualTo(VMPhase.FAILED);
+          assertThat(condition(uh, "Booted").orElseThrow().getReason()).isEqualTo("Unhealthy");
+          assertThat(condition(uh, "Healthy").orElseThrow().getStatus()).isEqualTo("False");
+          assertThat(uh.getStatus().restartCount()).isZero();
+        });
+        assertThat(Files.exists(data.resolve("vms/default/unhealthy/qemu.pid"))
+            && ProcessHandle.of(qemuPid("unhealthy")).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(vms.withName("noready").delete()).isNotEmpty();
+        await().atMost(Duration.ofSeconds(30)).until(() -> get(c, "noready") == null);
+
+        // When QEMU is killed, Then the VM is booted again
+        long pid = qemuPid("web");
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+          VM w = get(c, "web");
+          assertThat(w.getStatus().restartCount()).isEqualTo(1);
+          assertThat(w.getStatus().phase()).isEqualTo(VMPhase.RUNNING);
+          assertThat(qemuPid("web")).isNotEqualTo(pid);
+        });
+      } finally {
+        agent.close();
+      }
+
+      // When the agent is replaced, Then the running VM is adopted, not rebooted
+      long before = qemuPid("web");
+      String console = Files.readString(data.resolve("vms/default/web/serial.log"));
+      try (NodeAgent second = agent(c)) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> second.reconciler().running().containsKey("default/web"));
+        assertThat(second.reconciler().running().get("default/web")).isEqualTo(before);
+        assertThat(get(c, "web").getStatus().phase()).isEqualTo(VMPhase.RUNNING);
+        assertThat(Files.readString(data.resolve("vms/default/web/serial.log"))).startsWith(console);
+
+        // When the VM is deleted, Then its machine is stopped before the object is gone
+        vms.withName("web").delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> get(c, "web") == null);
+        assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(data.resolve("vms/default/web")).doesNotExist();
+      }
+    }
+  }
+}
