@@ -1,0 +1,153 @@
+package dev.procurator.controllers;
+
+import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
+import dev.procurator.controllers.scheduler.SchedulerReconciler;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the controllers of the control plane (scheduler, node lifecycle) in one process, and only
+ * while this replica holds the leader Lease {@code procurator-system/procurator-controllers}: any
+ * number of replicas may run, one of them acts, and a replica that loses the lease stops its
+ * controllers at once. Wiring only; the logic is in the reconcilers.
+ */
+public final class ControllerManager implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ControllerManager.class);
+  public static final String LEASE_NAMESPACE = "procurator-system";
+  public static final String LEASE_NAME = "procurator-controllers";
+
+  /** Leader election timings and the node grace period. */
+  public record Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod) {
+    public static Config defaults(String identity) {
+      return new Config(identity, Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(40));
+    }
+
+    public Config withNodeGracePeriod(Duration d) {
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d);
+    }
+
+    public Config withLeaderTimings(Duration lease, Duration renew, Duration retry) {
+      return new Config(identity, lease, renew, retry, nodeGracePeriod);
+    }
+  }
+
+  private final KubernetesClient client;
+  private final Config config;
+  private final Clock clock;
+  private final List<AutoCloseable> running = new ArrayList<>();
+  private volatile boolean leading;
+  private CompletableFuture<?> election;
+
+  public ControllerManager(KubernetesClient client, Config config, Clock clock) {
+    this.client = client;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  public ControllerManager start() {
+    election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
+        .withName(LEASE_NAME)
+        .withLock(new LeaseLock(LEASE_NAMESPACE, LEASE_NAME, config.identity()))
+        .withLeaseDuration(config.leaseDuration())
+        .withRenewDeadline(config.renewDeadline())
+        .withRetryPeriod(config.retryPeriod())
+        .withReleaseOnCancel(true)
+        .withLeaderCallbacks(new LeaderCallbacks(this::startLeading, this::stopLeading,
+            leader -> log.info("controllers: {} leads", leader)))
+        .build()).build().start();
+    return this;
+  }
+
+  public boolean leading() {
+    return leading;
+  }
+
+  private synchronized void startLeading() {
+    log.info("controllers: {} took the lead, starting the scheduler and the node lifecycle controller", config.identity());
+    Controller<String> scheduler = new Controller<>("scheduler", new SchedulerReconciler(client, clock)).start(1);
+    Controller<String> lifecycle = new Controller<>("node-lifecycle",
+        new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod())).start(1);
+    running.add(scheduler);
+    running.add(lifecycle);
+    SharedIndexInformer<VM> vms = client.resources(VM.class).inAnyNamespace().inform(handler(vm -> {
+      if ((vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty()) && vm.getMetadata().getDeletionTimestamp() == null) {
+        scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
+      }
+    }), 0);
+    running.add(vms::close);
+    SharedIndexInformer<Node> nodes = client.resources(Node.class).inform(handler(n -> {
+      lifecycle.enqueue(n.getMetadata().getName());
+      // a node that changed may now take VMs that did not fit before
+      for (VM vm : vms.getStore().list()) {
+        if (vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty()) {
+          scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
+        }
+      }
+    }), 0);
+    running.add(nodes::close);
+    SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE)
+        .inform(handler(l -> lifecycle.enqueue(l.getMetadata().getName())), 0);
+    running.add(leases::close);
+    leading = true;
+  }
+
+  private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> onChange) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {
+        onChange.accept(obj);
+      }
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        onChange.accept(newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+        // a deleted object needs no decision from these controllers
+      }
+    };
+  }
+
+  private synchronized void stopLeading() {
+    if (leading) {
+      log.info("controllers: {} lost or gave up the lead, stopping", config.identity());
+    }
+    leading = false;
+    for (AutoCloseable c : running.reversed()) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("controllers: stopping {} failed: {}", c, e.toString());
+      }
+    }
+    running.clear();
+  }
+
+  @Override
+  public void close() {
+    if (election != null) {
+      election.cancel(true);
+    }
+    stopLeading();
+  }
+}

@@ -1,0 +1,157 @@
+package dev.procurator.controllers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeSpec;
+import dev.procurator.api.v1alpha1.NodeStatus;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMPhase;
+import dev.procurator.api.v1alpha1.VMSpec;
+import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two controller-manager replicas against one API server: one leads at a time, capacity is never
+ * double-booked, the other takes over when the leader stops, and a node whose lease expires
+ * becomes NotReady and has its VMs rescheduled after the grace period.
+ */
+class ControllerManagerIT {
+  private static void node(KubernetesClient c, String name, Duration leaseFor, ZonedDateTime renewed) {
+    Node n = new Node();
+    n.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    n.setSpec(new NodeSpec(false, null));
+    Node created = c.resources(Node.class).resource(n).create();
+    created.setStatus(new NodeStatus(Map.of("cpu", "8", "memory", "1Gi"), null, null, List.of(Hypervisor.QEMU),
+        List.of(new ConditionBuilder().withType("Ready").withStatus("True").withReason("AgentRunning")
+            .withLastTransitionTime("2026-11-22T00:00:00Z").build()), false, 0));
+    c.resources(Node.class).resource(created).updateStatus();
+    lease(c, name, leaseFor, renewed);
+  }
+
+  private static void lease(KubernetesClient c, String name, Duration leaseFor, ZonedDateTime renewed) {
+    var leases = c.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE);
+    if (leases.withName(name).get() == null) {
+      leases.resource(new LeaseBuilder().withNewMetadata().withName(name).endMetadata()
+          .withNewSpec().withHolderIdentity(name).withLeaseDurationSeconds((int) leaseFor.toSeconds()).withRenewTime(renewed).endSpec()
+          .build()).create();
+    } else {
+      leases.withName(name).edit(l -> {
+        l.getSpec().setLeaseDurationSeconds((int) leaseFor.toSeconds());
+        l.getSpec().setRenewTime(renewed);
+        return l;
+      });
+    }
+  }
+
+  private static void vm(KubernetesClient c, String name) {
+    VM v = new VM();
+    v.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    v.setSpec(new VMSpec(1, "256Mi", null, new VMSpec.Boot(null, "hello/vmlinux", null, null), null, null, null, null, null, null, null));
+    c.resources(VM.class).inNamespace("default").resource(v).create();
+  }
+
+  private static long boundTo(KubernetesClient c, String node) {
+    return c.resources(VM.class).inNamespace("default").list().getItems().stream()
+        .filter(v -> node.equals(v.getSpec().nodeName())).count();
+  }
+
+  private static String describe(KubernetesClient c) {
+    StringBuilder b = new StringBuilder();
+    for (VM v : c.resources(VM.class).inNamespace("default").list().getItems()) {
+      b.append(v.getMetadata().getName()).append(" on ").append(v.getSpec().nodeName()).append(": ")
+          .append(v.getStatus() == null ? "-" : v.getStatus().phase() + " " + v.getStatus().message()).append('\n');
+    }
+    return b.toString();
+  }
+
+  private static ZonedDateTime now() {
+    return ZonedDateTime.now(ZoneOffset.UTC);
+  }
+
+  @Test
+  void oneLeaderNoDoubleBookingTakeoverAndEvictionOfALostNode() throws Exception {
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient c = api.client();
+      var config = ControllerManager.Config.defaults("x").withNodeGracePeriod(Duration.ofSeconds(2))
+          .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300));
+      ControllerManager one = new ControllerManager(c, new ControllerManager.Config("one", config.leaseDuration(),
+          config.renewDeadline(), config.retryPeriod(), config.nodeGracePeriod()), Clock.systemUTC()).start();
+      ControllerManager two = new ControllerManager(api.client(), new ControllerManager.Config("two", config.leaseDuration(),
+          config.renewDeadline(), config.retryPeriod(), config.nodeGracePeriod()), Clock.systemUTC()).start();
+      AtomicBoolean bothLed = new AtomicBoolean();
+      Thread watcher = Thread.ofVirtual().start(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          if (one.leading() && two.leading()) {
+            bothLed.set(true);
+          }
+          Thread.onSpinWait();
+          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+      });
+      try {
+        await().atMost(Duration.ofSeconds(20)).until(() -> one.leading() || two.leading());
+        node(c, "a", Duration.ofHours(1), now());
+        IntStream.range(0, 6).forEach(i -> vm(c, "vm-" + i));
+
+        // Then exactly 4 fit on a (1Gi / 256Mi) and 2 wait, saying why
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+          assertThat(boundTo(c, "a")).isEqualTo(4);
+          assertThat(c.resources(VM.class).inNamespace("default").list().getItems().stream()
+              .filter(v -> v.getSpec().nodeName() == null && v.getStatus() != null && v.getStatus().phase() == VMPhase.PENDING)
+              .count()).isEqualTo(2);
+        });
+
+        // When the leader stops, Then the other takes over and binds to a new node
+        ControllerManager leader = one.leading() ? one : two;
+        ControllerManager other = leader == one ? two : one;
+        leader.close();
+        await().atMost(Duration.ofSeconds(30)).until(other::leading);
+        node(c, "b", Duration.ofHours(1), now());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(boundTo(c, "b")).as(() -> describe(c)).isEqualTo(2));
+
+        // When a's lease expires, Then a is NotReady and, after the grace period, its VMs move to b (2 fit, 2 wait)
+        lease(c, "a", Duration.ofSeconds(5), now().minusMinutes(5));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+          Node a = c.resources(Node.class).withName("a").get();
+          assertThat(a.getStatus().conditions()).anySatisfy(cond -> {
+            assertThat(cond.getType()).isEqualTo("Ready");
+            assertThat(cond.getStatus()).isEqualTo("False");
+            assertThat(cond.getReason()).isEqualTo("NodeLeaseExpired");
+          });
+        });
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+          assertThat(boundTo(c, "a")).isZero();
+          assertThat(boundTo(c, "b")).isEqualTo(4);
+        });
+        List<VM> moved = c.resources(VM.class).inNamespace("default").list().getItems().stream()
+            .filter(v -> v.getStatus() != null && v.getStatus().conditions().stream().anyMatch(x -> x.getType().equals("Rescheduled")))
+            .toList();
+        assertThat(moved).hasSize(4).allSatisfy(v -> assertThat(v.getStatus().conditions()).anySatisfy(x -> {
+          assertThat(x.getType()).isEqualTo("Rescheduled");
+          assertThat(x.getMessage()).contains("node a stopped renewing its lease");
+        }));
+        assertThat(bothLed).isFalse();
+      } finally {
+        watcher.interrupt();
+        one.close();
+        two.close();
+      }
+    }
+  }
+}
