@@ -54,6 +54,7 @@ public final class ControllerManager implements AutoCloseable {
   private final Clock clock;
   private final List<AutoCloseable> running = new ArrayList<>();
   private volatile boolean leading;
+  private volatile boolean closed;
   private CompletableFuture<?> election;
 
   public ControllerManager(KubernetesClient client, Config config, Clock clock) {
@@ -62,7 +63,14 @@ public final class ControllerManager implements AutoCloseable {
     this.clock = clock;
   }
 
-  public ControllerManager start() {
+  /**
+   * Enters the election. A replica that loses the lead (a missed renewal on a busy host) stops its
+   * controllers and enters the election again, so it can take over later.
+   */
+  public synchronized ControllerManager start() {
+    if (closed) {
+      return this;
+    }
     election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
         .withName(LEASE_NAME)
         .withLock(new LeaseLock(LEASE_NAMESPACE, LEASE_NAME, config.identity()))
@@ -73,6 +81,14 @@ public final class ControllerManager implements AutoCloseable {
         .withLeaderCallbacks(new LeaderCallbacks(this::startLeading, this::stopLeading,
             leader -> log.info("controllers: {} leads", leader)))
         .build()).build().start();
+    election.whenComplete((r, e) -> {
+      if (!closed) {
+        log.info("controllers: {} left the election ({}), entering it again", config.identity(), e == null ? "lead lost" : e.toString());
+        stopLeading();
+        CompletableFuture.delayedExecutor(config.retryPeriod().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+            .execute(this::start);
+      }
+    });
     return this;
   }
 
@@ -145,8 +161,13 @@ public final class ControllerManager implements AutoCloseable {
 
   @Override
   public void close() {
-    if (election != null) {
-      election.cancel(true);
+    CompletableFuture<?> e;
+    synchronized (this) {
+      closed = true;
+      e = election;
+    }
+    if (e != null) {
+      e.cancel(true);
     }
     stopLeading();
   }

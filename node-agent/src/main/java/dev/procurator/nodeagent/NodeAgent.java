@@ -207,6 +207,10 @@ public final class NodeAgent implements AutoCloseable {
     rss.register(rssRows, true);
   }
 
+  public String name() {
+    return config.name();
+  }
+
   public String endpoint() {
     return http.url();
   }

@@ -180,6 +180,30 @@ final class ApiClient {
     return new Errors.ServerError("Error from server (" + r.code + "): " + (text.length() > 200 ? text.substring(0, 200) : text));
   }
 
+  /** Copies a plain-text answer (a VM's console) to {@code out} as it arrives, flushing each piece. */
+  void copy(String pathAndQuery, java.io.OutputStream out) {
+    HttpRequest req = request(pathAndQuery, "text/plain, application/json").GET().build();
+    try {
+      HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+      if (r.statusCode() != 200) {
+        throw serverError(new Response(r.statusCode(), r.body().readAllBytes()));
+      }
+      try (InputStream in = r.body()) {
+        byte[] buf = new byte[16 * 1024];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          out.write(buf, 0, n);
+          out.flush();
+        }
+      }
+    } catch (IOException e) {
+      throw new Errors.UserError("the log stream broke: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Errors.UserError("interrupted");
+    }
+  }
+
   /** Streams a watch, one JSON event a line, until the server ends it or {@code handler} throws. */
   void stream(String pathAndQuery, String accept, Consumer<JsonNode> handler) {
     HttpRequest req = request(pathAndQuery, accept).GET().build();

@@ -3,7 +3,12 @@ package dev.procurator.pctl;
 import dev.procurator.apiserver.ApiServer;
 import dev.procurator.apiserver.ApiServerConfig;
 import dev.procurator.apiserver.auth.Pki;
+import dev.procurator.cachesrv.CacheFiles;
 import dev.procurator.cachesrv.CacheServer;
+import dev.procurator.controllers.ControllerManager;
+import dev.procurator.nodeagent.NodeAgent;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.concurrent.atomic.AtomicReference;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -23,7 +28,8 @@ import picocli.CommandLine.Option;
 
 /** Runs Procurator on this host in the foreground until SIGTERM or Ctrl-C. */
 @Command(name = "up", mixinStandardHelpOptions = true,
-    description = "Run Procurator on this host in the foreground: the API server on its embedded store (or etcd).")
+    description = "Run Procurator on this host in the foreground: the API server on its embedded store (or etcd),"
+        + " the binary cache, the controllers and a node agent for this host.")
 final class UpCommand implements Callable<Integer> {
   @Option(names = "--data-dir", description = "State directory (default: ~/.procurator/data).")
   Path dataDir;
@@ -41,6 +47,26 @@ final class UpCommand implements Callable<Integer> {
 
   @Option(names = "--cache-max-size", defaultValue = "0", description = "Size cap of the binary cache, such as 50G (0: none).")
   String cacheMaxSize;
+
+  @Option(names = "--node-name", description = "Name of this host's Node (default: the host name).")
+  String nodeName;
+
+  @Option(names = "--no-agent", description = "Run no node agent on this host (a control-plane-only host).")
+  boolean noAgent;
+
+  @Option(names = "--no-controllers", description = "Run no controllers here (they run elsewhere with 'pctl controllers').")
+  boolean noControllers;
+
+  @Option(names = "--agent-listen", defaultValue = "127.0.0.1:0",
+      description = "host:port of the node agent's logs and metrics endpoint (default: ${DEFAULT-VALUE}, a free port).")
+  String agentListen;
+
+  @Option(names = "--images-dir", description = "Where VMs' relative kernel and initrd paths are found (default: DATA_DIR/images).")
+  Path imagesDir;
+
+  @Option(names = "--node-grace-period", defaultValue = "40",
+      description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
+  int graceSeconds;
 
   @Override
   public Integer call() throws Exception {
@@ -77,9 +103,51 @@ final class UpCommand implements Callable<Integer> {
           + dir.resolve("cache-token") + ")");
     }
     System.out.flush();
+    KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
+    ControllerManager controllers = noControllers ? null : ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds);
+    AtomicReference<NodeAgent> agent = new AtomicReference<>();
+    Thread agentStarter = null;
+    if (!noAgent) {
+      Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
+      String cacheUrl = null;
+      String cacheKey = null;
+      if (cache != null) {
+        CacheFiles files = new CacheFiles(dir);
+        cacheUrl = cache.url().replace("://", "://nix:" + files.readToken() + "@");
+        cacheKey = files.publicKeyFile().toString();
+      }
+      NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
+          java.util.Map.of(), 40, cacheUrl, cacheKey);
+      // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
+      agentStarter = Thread.ofPlatform().name("agent-start").start(() -> {
+        try {
+          ExampleGuest.ensure(images);
+          agent.set(AgentCommand.start(client, agentConfig));
+          System.out.println("Node agent " + agentConfig.name() + " is up: logs and metrics at " + agent.get().endpoint());
+        } catch (Exception e) {
+          System.err.println("error: the node agent did not start: " + Errors.describe(e));
+        }
+        System.out.flush();
+      });
+    }
+    Thread starter = agentStarter;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.out.println("Procurator is stopping");
+      System.out.println("Procurator is stopping (VMs keep running; the next 'pctl up' adopts them)");
+      if (starter != null) {
+        starter.interrupt();
+      }
+      try {
+        if (agent.get() != null) {
+          agent.get().close();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (controllers != null) {
+        controllers.close();
+      }
+      client.close();
       if (cache != null) {
         cache.close();
       }

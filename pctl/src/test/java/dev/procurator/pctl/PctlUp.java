@@ -30,7 +30,17 @@ final class PctlUp implements AutoCloseable {
     this.extraArgs = extraArgs;
   }
 
+  /** The API server and cache only: for tests of the API and the cache. */
   static PctlUp start(String... extraArgs) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--no-agent", "--no-controllers"));
+    args.addAll(List.of(extraArgs));
+    PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), args);
+    up.launch();
+    return up;
+  }
+
+  /** Everything, as the quick start runs it: controllers and a node agent too. */
+  static PctlUp system(String... extraArgs) throws Exception {
     PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), List.of(extraArgs));
     up.launch();
     return up;
@@ -122,6 +132,7 @@ final class PctlUp implements AutoCloseable {
         process.waitFor(10, TimeUnit.SECONDS);
       }
     }
+    dev.procurator.nodeagent.testing.Guest.killMachines(dataDir);
     EtcdProcess.deleteTree(dataDir);
   }
 }

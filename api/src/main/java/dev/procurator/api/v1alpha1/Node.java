@@ -17,6 +17,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "CPU", jsonPath = ".status.capacity.cpu", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Memory", jsonPath = ".status.capacity.memory", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "CPU Used", jsonPath = ".status.allocated.cpu", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Memory Used", jsonPath = ".status.allocated.memory", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "VMs", jsonPath = ".status.runningVMs", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Hypervisors", jsonPath = ".status.hypervisors", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class Node extends CustomResource<NodeSpec, NodeStatus> {

@@ -53,6 +53,10 @@ public final class NodeLifecycleReconciler implements Reconciler<String> {
     Lease lease = client.leases().inNamespace(LEASE_NAMESPACE).withName(name).get();
     Instant now = clock.instant();
     Instant renewed = lease == null || lease.getSpec().getRenewTime() == null ? null : lease.getSpec().getRenewTime().toInstant();
+    if (renewed == null) {
+      // a node that has not taken its lease yet gets one lease duration from its creation
+      renewed = Instant.parse(node.getMetadata().getCreationTimestamp());
+    }
     Duration duration = Duration.ofSeconds(lease == null || lease.getSpec().getLeaseDurationSeconds() == null ? 40
         : lease.getSpec().getLeaseDurationSeconds());
     if (renewed != null && now.isBefore(renewed.plus(duration))) {
@@ -61,7 +65,7 @@ public final class NodeLifecycleReconciler implements Reconciler<String> {
     Condition ready = readyCondition(node);
     Instant notReadySince;
     if (ready == null || !"False".equals(ready.getStatus())) {
-      String since = renewed == null ? "it never took its lease" : "it last renewed its lease at " + renewed.truncatedTo(ChronoUnit.SECONDS);
+      String since = lease == null ? "it never took its lease" : "it last renewed its lease at " + renewed.truncatedTo(ChronoUnit.SECONDS);
       markNotReady(node, "the node agent stopped reporting: " + since);
       notReadySince = now;
       log.info("node {} is NotReady: {}", name, since);
@@ -101,37 +105,40 @@ public final class NodeLifecycleReconciler implements Reconciler<String> {
 
   private void evict(VM vm, String node, Instant renewed) {
     String ns = vm.getMetadata().getNamespace();
-    String why = "node " + node + " stopped renewing its lease" + (renewed == null ? "" : " at " + renewed.truncatedTo(ChronoUnit.SECONDS))
+    if (vm.getMetadata().getDeletionTimestamp() != null) {
+      // deleted while its node was away: nobody else will remove the dead agent's finalizer
+      vm.getMetadata().getFinalizers().remove(AGENT_FINALIZER);
+      client.resources(VM.class).inNamespace(ns).resource(vm).update();
+      return;
+    }
+    String why = "node " + node + " stopped renewing its lease at " + renewed.truncatedTo(ChronoUnit.SECONDS)
         + " and stayed NotReady for " + grace.toSeconds() + " s; rescheduling";
-    vm.setSpec(vm.getSpec().withNodeName(null));
-    vm.getMetadata().getFinalizers().remove(AGENT_FINALIZER);
-    VM unbound;
+    // the status first: once the spec is unbound the scheduler may bind and write status at once
+    VMStatus old = vm.getStatus();
+    List<Condition> conditions = new ArrayList<>();
+    if (old != null && old.conditions() != null) {
+      old.conditions().stream().filter(c -> !List.of("Scheduled", "Booted", "Healthy", "Rescheduled").contains(c.getType()))
+          .forEach(conditions::add);
+    }
+    String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    conditions.add(new ConditionBuilder().withType("Scheduled").withStatus("False").withReason("NodeLost").withMessage(why)
+        .withLastTransitionTime(now).build());
+    // stays after the scheduler binds the VM again: why it moved
+    conditions.add(new ConditionBuilder().withType("Rescheduled").withStatus("True").withReason("NodeLost").withMessage(why)
+        .withLastTransitionTime(now).build());
+    vm.setStatus(new VMStatus(VMPhase.PENDING, null, vm.getMetadata().getGeneration(), conditions, why,
+        old == null ? null : old.restartCount(), null));
     try {
-      unbound = client.resources(VM.class).inNamespace(ns).resource(vm).update();
+      VM marked = client.resources(VM.class).inNamespace(ns).resource(vm).updateStatus();
+      marked.setSpec(marked.getSpec().withNodeName(null));
+      marked.getMetadata().getFinalizers().remove(AGENT_FINALIZER);
+      client.resources(VM.class).inNamespace(ns).resource(marked).update();
     } catch (KubernetesClientException e) {
       if (e.getCode() == 404) {
         return;
       }
       throw e; // a conflict: the controller retries with a fresh read
     }
-    if (unbound == null || unbound.getMetadata().getDeletionTimestamp() != null) {
-      return;
-    }
-    VMStatus old = unbound.getStatus();
-    List<Condition> conditions = new ArrayList<>();
-    if (old != null && old.conditions() != null) {
-      old.conditions().stream().filter(c -> !List.of("Scheduled", "Booted", "Healthy").contains(c.getType())).forEach(conditions::add);
-    }
-    String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
-    conditions.removeIf(c -> c.getType().equals("Rescheduled"));
-    conditions.add(new ConditionBuilder().withType("Scheduled").withStatus("False").withReason("NodeLost").withMessage(why)
-        .withLastTransitionTime(now).build());
-    // stays after the scheduler binds the VM again: why it moved
-    conditions.add(new ConditionBuilder().withType("Rescheduled").withStatus("True").withReason("NodeLost").withMessage(why)
-        .withLastTransitionTime(now).build());
-    unbound.setStatus(new VMStatus(VMPhase.PENDING, null, unbound.getMetadata().getGeneration(), conditions, why,
-        old == null ? null : old.restartCount(), null));
-    client.resources(VM.class).inNamespace(ns).resource(unbound).updateStatus();
     log.info("vm {}/{}: {}", ns, vm.getMetadata().getName(), why);
   }
 }

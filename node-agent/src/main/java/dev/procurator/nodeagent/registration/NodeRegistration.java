@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -63,6 +64,19 @@ public final class NodeRegistration {
    * again, and it is: this is the agent's periodic status report.
    */
   public Node register(String agentEndpoint, int runningVMs, Map<String, String> allocated) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return tryRegister(agentEndpoint, runningVMs, allocated);
+      } catch (KubernetesClientException e) {
+        // the node lifecycle controller may write the Node's status at the same moment
+        if (e.getCode() != 409 || attempt >= 5) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private Node tryRegister(String agentEndpoint, int runningVMs, Map<String, String> allocated) {
     var nodes = client.resources(Node.class);
     Node existing = nodes.withName(name).get();
     if (existing == null) {

@@ -1,0 +1,108 @@
+package dev.procurator.pctl;
+
+import dev.procurator.nodeagent.NodeAgent;
+import dev.procurator.nodeagent.vm.BootResolver;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** Runs a node agent for this host in the foreground: the way a host joins a cluster. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+    description = "Run the node agent for this host in the foreground: register a Node and run the VMs bound to it.")
+final class AgentCommand implements Callable<Integer> {
+  @ParentCommand Pctl global;
+
+  @Option(names = "--name", description = "Node name (default: this host's name).") String name;
+
+  @Option(names = "--data-dir", required = true, description = "Where the agent keeps its VMs' working directories.") Path dataDir;
+
+  @Option(names = "--images-dir", description = "Where relative kernel and initrd paths are found (default: DATA_DIR/images).")
+  Path imagesDir;
+
+  @Option(names = "--listen", defaultValue = "127.0.0.1:0",
+      description = "host:port for logs and metrics (default: ${DEFAULT-VALUE}, a free port).")
+  String listen;
+
+  @Option(names = {"-l", "--labels"}, split = ",", description = "Node labels, key=value[,key=value...].")
+  Map<String, String> labels = new LinkedHashMap<>();
+
+  @Option(names = "--lease-duration", defaultValue = "40", description = "Seconds the node lease lasts without renewal (default: ${DEFAULT-VALUE}).")
+  int leaseSeconds;
+
+  @Option(names = "--cache-url", description = "Binary cache closures are pulled from, such as http://nix:TOKEN@127.0.0.1:7444.")
+  String cacheUrl;
+
+  @Option(names = "--cache-public-key", description = "The cache's signing key (NAME:BASE64), or a file holding it.")
+  String cacheKey;
+
+  @Override
+  public Integer call() throws Exception {
+    Path kubeconfig = KubeClients.kubeconfigOf(global);
+    KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
+    NodeAgent agent = start(client, config(dataDir, imagesDir, name, listen, labels, leaseSeconds, cacheUrl, cacheKey));
+    System.out.println("Node agent " + agent.name() + " is up: logs and metrics at " + agent.endpoint());
+    System.out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        agent.close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      client.close();
+      stopped.countDown();
+    }, "agent-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  static NodeAgent start(KubernetesClient client, NodeAgent.Config config) throws Exception {
+    return new NodeAgent(client, config, Clock.systemUTC()).start();
+  }
+
+  static NodeAgent.Config config(Path dataDir, Path imagesDir, String name, String listen, Map<String, String> labels,
+      int leaseSeconds, String cacheUrl, String cacheKey) throws Exception {
+    String node = name != null ? name : hostName();
+    HostPort hp = HostPort.parse("--listen", listen);
+    NodeAgent.Config c;
+    try {
+      c = NodeAgent.Config.of(node, dataDir.toAbsolutePath());
+    } catch (IllegalArgumentException e) {
+      throw new Errors.UserError(e.getMessage() + "; pass --name");
+    }
+    c = c.withLabels(labels).withListen(new InetSocketAddress(hp.host(), hp.port())).withLeaseDuration(Duration.ofSeconds(leaseSeconds));
+    if (imagesDir != null) {
+      c = c.withImagesDir(imagesDir.toAbsolutePath());
+    }
+    if (cacheUrl != null) {
+      String key = cacheKey;
+      if (key != null && Files.isRegularFile(Path.of(key))) {
+        key = Files.readString(Path.of(key)).trim();
+      }
+      c = c.withCache(new BootResolver.NixCache(cacheUrl, key, null));
+    }
+    return c;
+  }
+
+  /** This host's name as a DNS-1123 node name. */
+  static String hostName() {
+    String h;
+    try {
+      h = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      h = System.getenv().getOrDefault("HOSTNAME", "node");
+    }
+    String n = h.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-").replaceAll("^[-.]+|[-.]+$", "");
+    return n.isEmpty() ? "node" : n;
+  }
+}

@@ -1,0 +1,48 @@
+package dev.procurator.pctl;
+
+import dev.procurator.controllers.ControllerManager;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** Runs a controller-manager replica in the foreground; replicas elect one leader among them. */
+@Command(name = "controllers", mixinStandardHelpOptions = true,
+    description = "Run the controllers (scheduler, node lifecycle) in the foreground; run several for failover.")
+final class ControllersCommand implements Callable<Integer> {
+  @ParentCommand Pctl global;
+
+  @Option(names = "--id", description = "This replica's identity in leader election (default: host name and a random suffix).")
+  String id;
+
+  @Option(names = "--node-grace-period", defaultValue = "40",
+      description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
+  int graceSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
+    ControllerManager manager = start(client, id, graceSeconds);
+    System.out.println("Controllers are up; this replica takes part in leader election");
+    System.out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      manager.close();
+      client.close();
+      stopped.countDown();
+    }, "controllers-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  static ControllerManager start(KubernetesClient client, String id, int graceSeconds) {
+    String identity = id != null ? id : AgentCommand.hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+    return new ControllerManager(client, ControllerManager.Config.defaults(identity)
+        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)), Clock.systemUTC()).start();
+  }
+}

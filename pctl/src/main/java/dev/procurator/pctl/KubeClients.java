@@ -1,0 +1,31 @@
+package dev.procurator.pctl;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** fabric8 clients for the components pctl runs in-process (agent, controllers). */
+final class KubeClients {
+  private KubeClients() {}
+
+  static KubernetesClient fromKubeconfig(Path kubeconfig) {
+    if (!Files.exists(kubeconfig)) {
+      throw new Errors.UserError("kubeconfig " + kubeconfig + " does not exist");
+    }
+    try {
+      Config c = Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString());
+      // watches are long-lived; informers reconnect by themselves
+      c.setRequestTimeout(30_000);
+      return new KubernetesClientBuilder().withConfig(c).build();
+    } catch (IOException | RuntimeException e) {
+      throw new Errors.UserError("cannot read kubeconfig " + kubeconfig + ": " + e.getMessage());
+    }
+  }
+
+  static Path kubeconfigOf(Pctl global) {
+    return global.kubeconfig != null ? Path.of(global.kubeconfig) : ApiClient.defaultKubeconfig();
+  }
+}

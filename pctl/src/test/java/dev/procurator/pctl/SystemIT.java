@@ -1,0 +1,133 @@
+package dev.procurator.pctl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procurator.nodeagent.testing.Guest;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The quick start end to end, every part in its own process as a user runs it: {@code pctl up}
+ * (API server, controllers, an agent for host-a) boots examples/vm-hello.yaml to Running, {@code
+ * pctl get -w} shows it happen, {@code pctl logs -f} streams its console; a second host joins with
+ * {@code pctl agent}, survives kill -9 of its agent without rebooting its VM, and when it stops for
+ * good its VM is rescheduled onto host-a.
+ */
+class SystemIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir Path tmp;
+
+  private static Process pctl(PctlUp up, Path output, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-jar", PctlUp.jar().toString(),
+        "--kubeconfig", up.kubeconfig().toString()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+  }
+
+  private String run(PctlUp up, String... args) throws Exception {
+    Path out = Files.createTempFile(tmp, "pctl", ".out");
+    Process p = pctl(up, out, args);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String text = Files.readString(out);
+    assertThat(p.exitValue()).as(String.join(" ", args) + ": " + text).isZero();
+    return text;
+  }
+
+  private JsonNode vm(PctlUp up, String name) throws Exception {
+    return JSON.readTree(up.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/" + name, null).body());
+  }
+
+  private static void stop(Process p) throws InterruptedException {
+    if (p != null && p.isAlive()) {
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void quickStartVmRunsAndMovesWhenItsHostIsLost() throws Exception {
+    Path images = Guest.images();
+    Path hostB = tmp.resolve("host-b");
+    Process watch = null;
+    Process follow = null;
+    Process agentB = null;
+    try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", images.toString(), "--node-grace-period", "3")) {
+      Path watchOut = tmp.resolve("watch.out");
+      watch = pctl(up, watchOut, "get", "vms", "-w");
+      assertThat(run(up, "apply", "-f", Guest.repoRoot().resolve("examples/vm-hello.yaml").toString())).contains("vm/hello created");
+
+      // Then it is scheduled onto host-a and boots; the watch shows each phase as it happens
+      await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+        JsonNode hello = vm(up, "hello");
+        assertThat(hello.path("status").path("phase").asText()).isEqualTo("Running");
+        assertThat(hello.path("spec").path("nodeName").asText()).isEqualTo("host-a");
+      });
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(Files.readString(watchOut)).contains("Scheduled", "Starting", "Running"));
+      assertThat(run(up, "get", "nodes")).containsPattern("host-a\\s.*\\bTrue\\b");
+      assertThat(run(up, "logs", "vm/hello")).contains("PROCURATOR-READY");
+
+      Path followOut = tmp.resolve("follow.out");
+      follow = pctl(up, followOut, "logs", "vm/hello", "-f");
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(Files.readString(followOut)).contains("PROCURATOR-READY"));
+      assertThat(follow.isAlive()).isTrue();
+
+      // When a second host joins and runs a VM
+      List<String> agentArgs = List.of("agent", "--name", "host-b", "--data-dir", hostB.toString(), "--images-dir", images.toString(),
+          "--lease-duration", "4");
+      agentB = pctl(up, tmp.resolve("agent-b.out"), agentArgs.toArray(String[]::new));
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b"));
+      String moving = Files.readString(Guest.repoRoot().resolve("examples/vm-hello.yaml"))
+          .replace("name: hello", "name: moving").replace("  cpu: 1", "  nodeName: host-b\n  cpu: 1");
+      Path movingFile = tmp.resolve("moving.yaml");
+      Files.writeString(movingFile, moving);
+      run(up, "apply", "-f", movingFile.toString());
+      await().atMost(Duration.ofSeconds(120)).untilAsserted(() ->
+          assertThat(vm(up, "moving").path("status").path("phase").asText()).isEqualTo("Running"));
+      long pid = Long.parseLong(Files.readString(hostB.resolve("vms/default/moving/qemu.pid")).trim());
+
+      // When its agent is killed with -9 and started again, Then the VM ran on and is adopted, not rebooted
+      agentB.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+      agentB = pctl(up, tmp.resolve("agent-b-2.out"), agentArgs.toArray(String[]::new));
+      Path agentLog = tmp.resolve("agent-b-2.out");
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Files.readString(agentLog)).contains("adopted running qemu pid " + pid));
+      assertThat(Files.readString(hostB.resolve("vms/default/moving/qemu.pid")).trim()).isEqualTo(Long.toString(pid));
+      assertThat(vm(up, "moving").path("status").path("phase").asText()).isEqualTo("Running");
+
+      // When host-b's agent stops for good, Then host-b turns NotReady and the VM is rescheduled onto host-a
+      stop(agentB);
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+        JsonNode m = vm(up, "moving");
+        assertThat(m.path("spec").path("nodeName").asText()).isEqualTo("host-a");
+        assertThat(m.path("status").path("phase").asText()).isEqualTo("Running");
+        assertThat(m.path("status").path("conditions").toString()).contains("Rescheduled", "node host-b stopped renewing its lease");
+      });
+      assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bFalse\\b");
+    } finally {
+      stop(follow);
+      stop(watch);
+      stop(agentB);
+      Guest.killMachines(hostB);
+      // what the agents said, for a failure's report
+      try (var outs = Files.newDirectoryStream(tmp, "agent-*.out")) {
+        for (Path f : outs) {
+          System.out.println("---- " + f.getFileName() + "\n" + Files.readString(f));
+        }
+      }
+    }
+  }
+}
