@@ -64,3 +64,11 @@ ensure_built() {
     (cd "$PROCURATOR_ROOT" && mvn -B -q -DskipTests -DskipITs install) >&2
   fi
 }
+
+# What a node agent needs to boot VMs and to build the example guest.
+ensure_vm_tools() {
+  command -v qemu-system-x86_64 >/dev/null || apt_install qemu-system-x86
+  command -v cpio >/dev/null || apt_install cpio
+  command -v xz >/dev/null || apt_install xz-utils
+  case "$(ldd /bin/busybox 2>&1 || true)" in *"not a dynamic"*) ;; *) apt_install busybox-static ;; esac
+}

@@ -8,6 +8,8 @@ import dev.procurator.cachesrv.CacheServer;
 import dev.procurator.controllers.ControllerManager;
 import dev.procurator.nodeagent.NodeAgent;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.Deque;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicReference;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -86,9 +88,27 @@ final class UpCommand implements Callable<Integer> {
     } else if (!store.equals("embedded")) {
       throw new Errors.UserError("--store must be 'embedded' or etcd://host:port[,host:port...], not \"" + store + "\"");
     }
+    // what has started, closed in reverse order on SIGTERM or Ctrl-C, even if that comes while starting
+    Deque<AutoCloseable> started = new ConcurrentLinkedDeque<>();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("Procurator is stopping (VMs keep running; the next 'pctl up' adopts them)");
+      for (AutoCloseable c : started) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          System.err.println("error: stopping " + c + ": " + e);
+        }
+      }
+      stopped.countDown();
+    }, "pctl-shutdown"));
     ApiServer server = new ApiServer(config, Clock.systemUTC()).start();
+    started.push(server);
     CacheServer cache = cacheListen.equals("none") ? null
         : CacheCommand.start(dir, cacheListen, "procurator-cache-1", false, 40, CacheCommand.parseSize(cacheMaxSize), null);
+    if (cache != null) {
+      started.push(cache);
+    }
     String url = "https://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
     Path kubeconfig = dir.resolve("kubeconfig");
     writeKubeconfig(kubeconfig, url, token, pki.caPem());
@@ -104,9 +124,10 @@ final class UpCommand implements Callable<Integer> {
     }
     System.out.flush();
     KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
-    ControllerManager controllers = noControllers ? null : ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds);
-    AtomicReference<NodeAgent> agent = new AtomicReference<>();
-    Thread agentStarter = null;
+    started.push(client);
+    if (!noControllers) {
+      started.push(ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds));
+    }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
       String cacheUrl = null;
@@ -118,42 +139,27 @@ final class UpCommand implements Callable<Integer> {
       }
       NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
           java.util.Map.of(), 40, cacheUrl, cacheKey);
+      AtomicReference<NodeAgent> agent = new AtomicReference<>();
       // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
-      agentStarter = Thread.ofPlatform().name("agent-start").start(() -> {
+      Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {
         try {
           ExampleGuest.ensure(images);
           agent.set(AgentCommand.start(client, agentConfig));
           System.out.println("Node agent " + agentConfig.name() + " is up: logs and metrics at " + agent.get().endpoint());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         } catch (Exception e) {
           System.err.println("error: the node agent did not start: " + Errors.describe(e));
         }
         System.out.flush();
       });
-    }
-    Thread starter = agentStarter;
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.out.println("Procurator is stopping (VMs keep running; the next 'pctl up' adopts them)");
-      if (starter != null) {
+      started.push(() -> {
         starter.interrupt();
-      }
-      try {
         if (agent.get() != null) {
           agent.get().close();
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      if (controllers != null) {
-        controllers.close();
-      }
-      client.close();
-      if (cache != null) {
-        cache.close();
-      }
-      server.close();
-      stopped.countDown();
-    }, "pctl-shutdown"));
+      });
+    }
     stopped.await();
     return 0;
   }

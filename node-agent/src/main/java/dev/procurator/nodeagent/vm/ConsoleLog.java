@@ -38,12 +38,13 @@ public final class ConsoleLog {
   public List<String> lastLines(int n) {
     List<String> lines = new ArrayList<>();
     for (String text : List.of(read(previous), read(current))) {
-      for (String l : text.split("\r?\n", -1)) {
+      if (text.isEmpty()) {
+        continue;
+      }
+      // a file that ends in a newline has no line after it; one that does not ends mid-line
+      for (String l : (text.endsWith("\n") ? text.substring(0, text.length() - 1) : text).split("\r?\n", -1)) {
         lines.add(l.replace("\r", ""));
       }
-    }
-    while (!lines.isEmpty() && lines.getLast().isEmpty()) {
-      lines.removeLast();
     }
     return List.copyOf(lines.subList(Math.max(0, lines.size() - n), lines.size()));
   }

@@ -3,6 +3,7 @@ package dev.procurator.nodeagent.vm;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.Quantities;
 import dev.procurator.api.v1alpha1.RestartPolicy;
 import dev.procurator.api.v1alpha1.VM;
@@ -219,6 +220,11 @@ public final class VmReconciler implements Reconciler<String> {
 
   private Result start(VM vm, String key, Path dir, Runner runner, Launch previous, boolean restart) throws IOException {
     VMSpec spec = vm.getSpec();
+    if (spec.network() != null && spec.network().mode() == NetworkMode.TAP) {
+      write(vm, VMPhase.FAILED, booted("False", "Unsupported", "network mode tap is not supported by this node agent yet; use user"),
+          null, null, null);
+      return Result.done();
+    }
     if (boot.needsPull(spec.boot())) {
       vm = write(vm, VMPhase.STARTING, booted("False", "Pulling", "pulling closure " + spec.boot().closure() + " from the binary cache"),
           null, null, null);
