@@ -10,9 +10,12 @@
 set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
-if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ]; then
+# bump when the guest changes, so images built by an older script are built again
+version=2
+if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
+echo "building the example guest into $out (a Debian kernel and a busybox initramfs; once)" >&2
 need() { command -v "$1" >/dev/null || { echo "build.sh: $1 is needed (apt-get install $2)" >&2; exit 1; }; }
 need cpio cpio; need xz xz-utils; need dpkg-deb dpkg
 [ -x /bin/busybox ] || { echo "build.sh: /bin/busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
@@ -70,10 +73,18 @@ for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net virtio_
   [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done
 ip link set lo up
+# procurator.ip=ADDR/PREFIX [procurator.gw=ADDR] on the kernel command line (tap networking);
+# without it, QEMU user networking: the guest is 10.0.2.15, the host side 10.0.2.2
+addr=10.0.2.15/24; gw=10.0.2.2
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    procurator.ip=*) addr=${arg#procurator.ip=}; gw= ;;
+    procurator.gw=*) gw=${arg#procurator.gw=} ;;
+  esac
+done
 if ip link set eth0 up 2>/dev/null; then
-  # QEMU user networking: the guest is 10.0.2.15, the host side 10.0.2.2
-  ip addr add 10.0.2.15/24 dev eth0
-  ip route add default via 10.0.2.2
+  ip addr add "$addr" dev eth0
+  [ -z "$gw" ] || ip route add default via "$gw"
 fi
 httpd -p 8080 -h /www
 # acpid must run before readiness is announced, or a power button press is lost
@@ -86,4 +97,5 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.cpio.gz"
 mv "$work/vmlinux" "$out/vmlinux.tmp" && mv "$out/vmlinux.tmp" "$out/vmlinux"
 mv "$work/initrd.cpio.gz" "$out/initrd.cpio.gz.tmp" && mv "$out/initrd.cpio.gz.tmp" "$out/initrd.cpio.gz"
+echo "$version" > "$out/VERSION"
 echo "built $out/vmlinux ($release) and $out/initrd.cpio.gz" >&2

@@ -14,6 +14,7 @@ import dev.procurator.nodeagent.registration.NodeRegistration;
 import dev.procurator.nodeagent.vm.BootResolver;
 import dev.procurator.nodeagent.vm.Cgroups;
 import dev.procurator.nodeagent.vm.ConsoleLog;
+import dev.procurator.nodeagent.vm.TapNetwork;
 import dev.procurator.nodeagent.vm.VmReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -49,7 +51,7 @@ public final class NodeAgent implements AutoCloseable {
 
   /** How an agent runs: its node name and labels, where it keeps VMs and finds images, where it listens. */
   public record Config(String name, Map<String, String> labels, Path dataDir, Path imagesDir, InetSocketAddress listen,
-      Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers) {
+      Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit) {
     public Config {
       labels = Map.copyOf(labels);
       if (!name.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?") || name.length() > 253) {
@@ -60,31 +62,44 @@ public final class NodeAgent implements AutoCloseable {
     /** Defaults for a node called {@code name} keeping its data in {@code dataDir}. */
     public static Config of(String name, Path dataDir) {
       return new Config(name, Map.of(), dataDir, dataDir.resolve("images"), new InetSocketAddress("127.0.0.1", 0),
-          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4);
+          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4, null, 4);
     }
 
     public Config withLabels(Map<String, String> l) {
-      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers);
+      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit);
     }
 
     public Config withImagesDir(Path d) {
-      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers);
+      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit);
     }
 
     public Config withListen(InetSocketAddress a) {
-      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers);
+      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers, tap, cpuOvercommit);
     }
 
     public Config withLeaseDuration(Duration d) {
-      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers);
+      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers, tap, cpuOvercommit);
     }
 
     public Config withCache(BootResolver.NixCache c) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers, tap, cpuOvercommit);
+    }
+
+    /** Tap networking on {@code bridge}, with tap devices and their VMs in network namespace {@code netns} (null: the agent's). */
+    public Config withTap(String bridge, String netns) {
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, new TapNetwork.Config(bridge, netns), cpuOvercommit);
+    }
+
+    /** vCPUs the scheduler may place per host CPU (default 4, what TCG handles; KVM hosts take more). */
+    public Config withCpuOvercommit(int ratio) {
+      if (ratio < 1) {
+        throw new IllegalArgumentException("CPU overcommit must be at least 1, not " + ratio);
+      }
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, ratio);
     }
 
     public Config withSettings(VmReconciler.Settings s) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers, tap, cpuOvercommit);
     }
   }
 
@@ -139,7 +154,7 @@ public final class NodeAgent implements AutoCloseable {
     log.info("node {}: hypervisors {}, accelerator {}, {}", config.name(), runners.keySet(), kvm ? "kvm" : "tcg", cg.description());
     BootResolver boot = new BootResolver(config.imagesDir(), config.cache(), Duration.ofMinutes(10));
     reconciler = new VmReconciler(client, config.name(), runners, boot, config.dataDir().resolve("vms"), cg.cgroups(),
-        config.settings(), clock, metrics);
+        Optional.ofNullable(config.tap()).map(TapNetwork::new), config.settings(), clock, metrics);
     controller = new Controller<>("node-agent", reconciler, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
     reconciler.onWake(controller::enqueue);
     cpuSeconds = MultiGauge.builder("procurator.vm.cpu.seconds").description("CPU time of the VM's hypervisor process")
@@ -149,7 +164,7 @@ public final class NodeAgent implements AutoCloseable {
     http = new AgentHttp(config.listen(), client, reconciler::workDir,
         dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges).start();
     registration = new NodeRegistration(client, config.name(), config.labels(),
-        new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration());
+        new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit());
     registration.register(http.url(), 0, null);
     controller.start(config.workers());
     informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name())

@@ -45,11 +45,32 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--cache-public-key", description = "The cache's signing key (NAME:BASE64), or a file holding it.")
   String cacheKey;
 
+  @Option(names = "--tap-bridge", description = "Bridge that VMs in network mode tap join (none: tap VMs fail with the reason).")
+  String tapBridge;
+
+  @Option(names = "--cpu-overcommit", defaultValue = "4",
+      description = "vCPUs the scheduler may place per host CPU (default: ${DEFAULT-VALUE}); memory is never overcommitted.")
+  int cpuOvercommit;
+
+  @Option(names = "--netns", description = "Network namespace the tap bridge lives in; tap VMs run in it too.")
+  String netns;
+
   @Override
   public Integer call() throws Exception {
     Path kubeconfig = KubeClients.kubeconfigOf(global);
     KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
-    NodeAgent agent = start(client, config(dataDir, imagesDir, name, listen, labels, leaseSeconds, cacheUrl, cacheKey));
+    NodeAgent.Config config;
+    try {
+      config = config(dataDir, imagesDir, name, listen, labels, leaseSeconds, cacheUrl, cacheKey).withCpuOvercommit(cpuOvercommit);
+    } catch (IllegalArgumentException e) {
+      throw new Errors.UserError(e.getMessage());
+    }
+    if (tapBridge != null) {
+      config = config.withTap(tapBridge, netns);
+    } else if (netns != null) {
+      throw new Errors.UserError("--netns needs --tap-bridge");
+    }
+    NodeAgent agent = start(client, config);
     System.out.println("Node agent " + agent.name() + " is up: logs and metrics at " + agent.endpoint());
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);

@@ -17,16 +17,12 @@ final class ExampleGuest {
 
   static void ensure(Path images) throws IOException, InterruptedException {
     Path hello = images.resolve("hello");
-    if (Files.isRegularFile(hello.resolve("vmlinux")) && Files.isRegularFile(hello.resolve("initrd.cpio.gz"))) {
-      return;
-    }
     String home = System.getProperty("procurator.home");
     Path script = home == null ? null : Path.of(home, "examples", "guest", "build.sh");
     if (script == null || !Files.isExecutable(script)) {
       return;
     }
-    System.out.println("Building the example guest into " + hello + " (once; a Debian kernel and a busybox initramfs)");
-    System.out.flush();
+    // the script returns at once when the guest is built and current
     Process p = new ProcessBuilder(script.toString(), hello.toString()).redirectErrorStream(true).start();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
@@ -37,6 +33,8 @@ final class ExampleGuest {
     if (p.waitFor() != 0) {
       throw new IOException("building the example guest failed (exit " + p.exitValue() + "); see the lines above");
     }
-    System.out.println("Example guest ready: " + hello);
+    if (!Files.isRegularFile(hello.resolve("vmlinux"))) {
+      throw new IOException("the example guest build left no " + hello.resolve("vmlinux"));
+    }
   }
 }

@@ -5,11 +5,30 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What a runner needs to boot one VM: resources, boot files, forwarded ports, and the VM's own
- * working directory (pidfile, control socket, serial log).
+ * What a runner needs to boot one VM: resources, boot files, networking (user-mode with forwarded
+ * ports, or a tap device on a bridge), the network namespace to run in (none: the agent's), and the
+ * VM's own working directory (pidfile, control socket, serial log).
  */
 public record MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Path initrd, String cmdline,
-    List<PortForward> ports, Path workDir) {
+    List<PortForward> ports, Path workDir, Tap tap, String netns) {
+
+  /** A tap device (already created and on its bridge) and the guest's MAC address on it. */
+  public record Tap(String device, String mac) {
+    public Tap {
+      if (!device.matches("[a-zA-Z0-9_-]{1,15}")) {
+        throw new IllegalArgumentException("tap device name must be 1-15 letters, digits, - or _, not " + device);
+      }
+      if (!mac.matches("([0-9a-f]{2}:){5}[0-9a-f]{2}")) {
+        throw new IllegalArgumentException("MAC address must be six lowercase hex pairs, not " + mac);
+      }
+    }
+  }
+
+  /** User-mode networking in the agent's own network namespace. */
+  public MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Path initrd, String cmdline, List<PortForward> ports,
+      Path workDir) {
+    this(name, cpus, memoryMiB, kernel, initrd, cmdline, ports, workDir, null, null);
+  }
 
   /** A guest TCP port reachable at 127.0.0.1:host. */
   public record PortForward(int host, int guest) {

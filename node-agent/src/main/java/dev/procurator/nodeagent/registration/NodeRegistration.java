@@ -36,9 +36,19 @@ public final class NodeRegistration {
   private final HostFacts host;
   private final Clock clock;
   private final Duration leaseDuration;
+  private final int cpuOvercommit;
 
   public NodeRegistration(KubernetesClient client, String name, Map<String, String> labels, List<Hypervisor> hypervisors,
       boolean kvm, HostFacts host, Clock clock, Duration leaseDuration) {
+    this(client, name, labels, hypervisors, kvm, host, clock, leaseDuration, 1);
+  }
+
+  /**
+   * @param cpuOvercommit vCPUs the scheduler may place per host CPU ({@code allocatable.cpu} is
+   *     {@code capacity.cpu} times this); memory is never overcommitted
+   */
+  public NodeRegistration(KubernetesClient client, String name, Map<String, String> labels, List<Hypervisor> hypervisors,
+      boolean kvm, HostFacts host, Clock clock, Duration leaseDuration, int cpuOvercommit) {
     this.client = client;
     this.name = name;
     this.labels = Map.copyOf(labels);
@@ -47,6 +57,7 @@ public final class NodeRegistration {
     this.host = host;
     this.clock = clock;
     this.leaseDuration = leaseDuration;
+    this.cpuOvercommit = cpuOvercommit;
   }
 
   public Duration renewEvery() {
@@ -103,7 +114,8 @@ public final class NodeRegistration {
         }
       }
     }
-    NodeStatus next = new NodeStatus(capacity, capacity, allocated, hypervisors, List.of(ready), kvm, runningVMs);
+    Map<String, String> allocatable = Map.of("cpu", Integer.toString(host.cpus() * cpuOvercommit), "memory", host.memoryQuantity());
+    NodeStatus next = new NodeStatus(capacity, allocatable, allocated, hypervisors, List.of(ready), kvm, runningVMs);
     Node updated = existing;
     if (!next.equals(old)) {
       existing.setStatus(next);

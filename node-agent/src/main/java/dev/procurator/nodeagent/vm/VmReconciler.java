@@ -94,6 +94,7 @@ public final class VmReconciler implements Reconciler<String> {
   private final BootResolver boot;
   private final Path vmsDir;
   private final Optional<Cgroups> cgroups;
+  private final Optional<TapNetwork> taps;
   private final Settings settings;
   private final Clock clock;
   private final MeterRegistry metrics;
@@ -104,13 +105,14 @@ public final class VmReconciler implements Reconciler<String> {
   private volatile Consumer<String> enqueue = k -> {};
 
   public VmReconciler(KubernetesClient client, String nodeName, Map<Hypervisor, Runner> runners, BootResolver boot,
-      Path vmsDir, Optional<Cgroups> cgroups, Settings settings, Clock clock, MeterRegistry metrics) {
+      Path vmsDir, Optional<Cgroups> cgroups, Optional<TapNetwork> taps, Settings settings, Clock clock, MeterRegistry metrics) {
     this.client = client;
     this.nodeName = nodeName;
     this.runners = Map.copyOf(runners);
     this.boot = boot;
     this.vmsDir = vmsDir;
     this.cgroups = cgroups;
+    this.taps = taps;
     this.settings = settings;
     this.clock = clock;
     this.metrics = metrics;
@@ -220,8 +222,10 @@ public final class VmReconciler implements Reconciler<String> {
 
   private Result start(VM vm, String key, Path dir, Runner runner, Launch previous, boolean restart) throws IOException {
     VMSpec spec = vm.getSpec();
-    if (spec.network() != null && spec.network().mode() == NetworkMode.TAP) {
-      write(vm, VMPhase.FAILED, booted("False", "Unsupported", "network mode tap is not supported by this node agent yet; use user"),
+    boolean tap = isTap(spec);
+    if (tap && taps.isEmpty()) {
+      write(vm, VMPhase.FAILED, booted("False", "Unsupported",
+          "node " + nodeName + " has no bridge for tap networking (its agent runs without --tap-bridge); use network mode user"),
           null, null, null);
       return Result.done();
     }
@@ -238,12 +242,18 @@ public final class VmReconciler implements Reconciler<String> {
       // the file may yet appear (an image being built, a closure being pushed): look again
       return Result.requeueAfter(Duration.ofSeconds(10));
     }
-    List<VMSpec.PortForward> ports = assignPorts(spec, previous);
+    List<VMSpec.PortForward> ports = tap ? List.of() : assignPorts(spec, previous);
     LaunchPlan plan;
     try {
+      MachineSpec.Tap device = null;
+      if (tap) {
+        device = new MachineSpec.Tap(TapNetwork.deviceFor(key), TapNetwork.macFor(key));
+        taps.get().ensure(device.device());
+      }
       plan = runner.plan(new MachineSpec(vm.getMetadata().getNamespace() + "." + vm.getMetadata().getName(), spec.cpu(),
           Quantities.bytes(spec.memory()) >> 20, files.kernel(), files.initrd(), files.cmdline(),
-          ports.stream().map(p -> new MachineSpec.PortForward(p.host(), p.guest())).toList(), dir));
+          ports.stream().map(p -> new MachineSpec.PortForward(p.host(), p.guest())).toList(), dir, device,
+          tap ? taps.get().netns() : null));
     } catch (IllegalArgumentException e) {
       write(vm, VMPhase.FAILED, booted("False", "InvalidSpec", e.getMessage()), null, null, null);
       return Result.done();
@@ -302,7 +312,8 @@ public final class VmReconciler implements Reconciler<String> {
     }
     ConsoleLog console = console(runner, dir);
     Instant now = clock.instant();
-    List<VMSpec.HealthCheck> checks = vm.getSpec().healthChecks() == null ? List.of() : vm.getSpec().healthChecks();
+    // checks reach the guest through ports forwarded to 127.0.0.1, which tap networking has none of
+    List<VMSpec.HealthCheck> checks = vm.getSpec().healthChecks() == null || isTap(vm.getSpec()) ? List.of() : vm.getSpec().healthChecks();
     if (!inst.ready) {
       if (console.contains(ConsoleLog.READY_LINE)) {
         inst.ready = true;
@@ -462,6 +473,9 @@ public final class VmReconciler implements Reconciler<String> {
       log.info("{}: stopped, it is no longer bound to this node", key);
     }
     cgroups.ifPresent(c -> c.remove(key));
+    if (launched != null && launched.network() != null && launched.network().mode() == NetworkMode.TAP) {
+      taps.ifPresent(t -> t.remove(TapNetwork.deviceFor(key)));
+    }
     if (Files.exists(dir)) {
       try (Stream<Path> walk = Files.walk(dir)) {
         for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
@@ -478,6 +492,10 @@ public final class VmReconciler implements Reconciler<String> {
     } catch (IOException e) {
       log.warn("{}: stopping pid {} failed: {}", key, m.pid(), e.getMessage());
     }
+  }
+
+  private static boolean isTap(VMSpec spec) {
+    return spec.network() != null && spec.network().mode() == NetworkMode.TAP;
   }
 
   private Duration bootTimeout(VMSpec spec) {

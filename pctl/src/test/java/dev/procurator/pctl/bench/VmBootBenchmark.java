@@ -54,10 +54,12 @@ public final class VmBootBenchmark {
 
     Path work = Files.createTempDirectory("vm-bench");
     try {
-      List<Double> bare = bare(runner, images, work, sequential);
       try (Cluster cluster = Cluster.start(jar, work, images)) {
+        // alternating, so that drift in the host's speed affects both the same
+        List<Double> bare = new ArrayList<>();
         List<Double> viaApi = new ArrayList<>();
         for (int i = 0; i < sequential; i++) {
+          bare.add(bare(runner, images, work, i));
           viaApi.add(cluster.bootOne("seq-" + i));
         }
         double bareP50 = percentile(bare, 50);
@@ -96,10 +98,9 @@ public final class VmBootBenchmark {
     }
   }
 
-  /** exec of the agent's own QEMU command line to the ready line on the console, {@code n} times. */
-  private static List<Double> bare(QemuMicrovmRunner runner, Path images, Path work, int n) throws Exception {
-    List<Double> out = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
+  /** Milliseconds from exec of the agent's own QEMU command line to the ready line on the console. */
+  private static double bare(QemuMicrovmRunner runner, Path images, Path work, int i) throws Exception {
+    {
       Path dir = work.resolve("bare-" + i);
       MachineSpec spec = new MachineSpec("bare-" + i, 1, 128, images.resolve("hello/vmlinux"), images.resolve("hello/initrd.cpio.gz"),
           "console=ttyS0", List.of(new MachineSpec.PortForward(EtcdProcess.freePort(), 8080)), dir);
@@ -113,15 +114,15 @@ public final class VmBootBenchmark {
         }
         LockSupport.parkNanos(2_000_000);
       }
-      out.add((System.nanoTime() - t0) / 1e6);
+      double ms = (System.nanoTime() - t0) / 1e6;
       p.waitFor(10, TimeUnit.SECONDS);
       long pid = Long.parseLong(Files.readString(plan.pidFile()).trim());
       ProcessHandle.of(pid).ifPresent(h -> {
         h.destroyForcibly();
         h.onExit().join();
       });
+      return ms;
     }
-    return out;
   }
 
   static double percentile(List<Double> values, int p) {

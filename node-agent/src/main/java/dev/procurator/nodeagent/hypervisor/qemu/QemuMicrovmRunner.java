@@ -74,7 +74,11 @@ public final class QemuMicrovmRunner implements Runner {
       // without it microvm under TCG sometimes hangs calibrating against the PIT
       cmdline += " tsc_early_khz=" + hostKhz;
     }
-    List<String> cmd = new ArrayList<>(List.of(binary,
+    List<String> cmd = new ArrayList<>();
+    if (spec.netns() != null) {
+      cmd.addAll(List.of("ip", "netns", "exec", spec.netns()));
+    }
+    cmd.addAll(List.of(binary,
         "-name", spec.name(),
         "-M", "microvm,acpi=on", "-accel", accelerator,
         "-smp", Integer.toString(spec.cpus()), "-m", spec.memoryMiB() + "M",
@@ -90,11 +94,18 @@ public final class QemuMicrovmRunner implements Runner {
         // append=on: the agent caps the log by truncating it, and QEMU must then write from the start
         "-chardev", "file,id=console,path=" + serial + ",append=on", "-serial", "chardev:console",
         "-global", "virtio-mmio.force-legacy=false"));
-    StringBuilder netdev = new StringBuilder("user,id=n0");
-    for (MachineSpec.PortForward p : spec.ports()) {
-      netdev.append(",hostfwd=tcp:127.0.0.1:").append(p.host()).append("-:").append(p.guest());
+    if (spec.tap() != null) {
+      // QEMU's default MAC is the same for every VM: each gets its own on a shared bridge
+      cmd.addAll(List.of("-netdev", "tap,id=n0,ifname=" + spec.tap().device() + ",script=no,downscript=no",
+          "-device", "virtio-net-device,netdev=n0,mac=" + spec.tap().mac()));
+    } else {
+      StringBuilder netdev = new StringBuilder("user,id=n0");
+      for (MachineSpec.PortForward p : spec.ports()) {
+        netdev.append(",hostfwd=tcp:127.0.0.1:").append(p.host()).append("-:").append(p.guest());
+      }
+      cmd.addAll(List.of("-netdev", netdev.toString(), "-device", "virtio-net-device,netdev=n0"));
     }
-    cmd.addAll(List.of("-netdev", netdev.toString(), "-device", "virtio-net-device,netdev=n0",
+    cmd.addAll(List.of(
         "-qmp", "unix:" + qmp + ",server=on,wait=off",
         "-daemonize", "-pidfile", pid.toString()));
     return new LaunchPlan(cmd, dir, pid, qmp, serial, accelerator);
