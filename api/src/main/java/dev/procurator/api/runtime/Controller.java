@@ -21,10 +21,13 @@ public final class Controller<K> implements AutoCloseable {
   private final WorkQueue<K> queue;
   private final Backoff<K> backoff;
   private final List<Thread> workers = new ArrayList<>();
+  private final Scheduler scheduler;
 
+  /** A controller whose delayed requeues go through {@code scheduler}; closing the controller closes it. */
   public Controller(String name, Reconciler<K> reconciler, Scheduler scheduler, Backoff<K> backoff) {
     this.name = name;
     this.reconciler = reconciler;
+    this.scheduler = scheduler;
     this.queue = new WorkQueue<>(scheduler);
     this.backoff = backoff;
   }
@@ -93,6 +96,7 @@ public final class Controller<K> implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     queue.shutDown();
+    scheduler.close();
     for (Thread t : workers) {
       t.join(10_000);
     }

@@ -81,7 +81,8 @@ final class LogProxy {
           out.setStatusCode(resp.statusCode());
           out.putHeader("Content-Type", resp.getHeader("Content-Type") == null ? "text/plain" : resp.getHeader("Content-Type"));
           out.setChunked(true);
-          ctx.request().connection().closeHandler(x -> resp.request().reset());
+          // the client went away (one stream of a shared HTTP/2 connection, or the connection): stop reading the agent
+          out.closeHandler(x -> resp.request().reset());
           resp.pipeTo(out);
         })
         .onFailure(e -> HttpApi.fail(ctx.response(), ApiException.unavailable(
