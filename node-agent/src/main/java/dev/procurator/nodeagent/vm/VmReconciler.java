@@ -2,6 +2,7 @@ package dev.procurator.nodeagent.vm;
 
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
+import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.Quantities;
@@ -312,8 +313,10 @@ public final class VmReconciler implements Reconciler<String> {
     }
     ConsoleLog console = console(runner, dir);
     Instant now = clock.instant();
-    // checks reach the guest through ports forwarded to 127.0.0.1, which tap networking has none of
-    List<VMSpec.HealthCheck> checks = vm.getSpec().healthChecks() == null || isTap(vm.getSpec()) ? List.of() : vm.getSpec().healthChecks();
+    // checks reach the guest through ports forwarded to 127.0.0.1, which tap networking has none of;
+    // exec checks need an agent inside the guest, which there is not yet
+    List<VMSpec.HealthCheck> checks = vm.getSpec().healthChecks() == null || isTap(vm.getSpec()) ? List.of()
+        : vm.getSpec().healthChecks().stream().filter(c -> c.type() != HealthCheckType.EXEC).toList();
     if (!inst.ready) {
       if (console.contains(ConsoleLog.READY_LINE)) {
         inst.ready = true;
