@@ -26,6 +26,15 @@ final class DeleteCommand implements Callable<Integer> {
   @Option(names = "--ignore-not-found", description = "Succeed when an object is already gone.")
   boolean ignoreNotFound;
 
+  @Option(names = "--wait", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Wait until the objects are gone (finalizers done: a VM is stopped first); --no-wait returns at once.")
+  boolean waitForGone;
+
+  @Option(names = "--timeout", defaultValue = "120", description = "Seconds to wait with --wait (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
+  private final List<String> pending = new ArrayList<>();
+
   @Override
   public Integer call() {
     if (files.isEmpty() && args.size() < 2) {
@@ -49,13 +58,37 @@ final class DeleteCommand implements Callable<Integer> {
         failures += delete(api, kind, ns, name);
       }
     }
+    if (waitForGone) {
+      failures += awaitGone(api);
+    }
     return failures == 0 ? 0 : 1;
+  }
+
+  /** Waits for the deleted objects to disappear; the number still there at the timeout. */
+  private int awaitGone(ApiClient api) {
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(timeoutSeconds).toNanos();
+    List<String> left = new ArrayList<>(pending);
+    while (!left.isEmpty()) {
+      left.removeIf(path -> api.send("GET", path, null, null, "application/json").code() == 404);
+      if (left.isEmpty()) {
+        break;
+      }
+      if (System.nanoTime() > deadline) {
+        for (String path : left) {
+          System.err.println("error: timed out after " + timeoutSeconds + " s waiting for " + path + " to be gone (finalizers still run)");
+        }
+        return left.size();
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(200).toNanos());
+    }
+    return 0;
   }
 
   private int delete(ApiClient api, ApiClient.Kind kind, String ns, String name) {
     ApiClient.Response r = api.send("DELETE", kind.path(ns, name), null, null, "application/json");
     if (r.code() / 100 == 2) {
       System.out.println(kind.singular() + "/" + name + " deleted");
+      pending.add(kind.path(ns, name));
       return 0;
     }
     if (r.code() == 404 && ignoreNotFound) {

@@ -117,6 +117,12 @@ class SystemIT {
         assertThat(m.path("status").path("conditions").toString()).contains("Rescheduled", "node host-b stopped renewing its lease");
       });
       assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bFalse\\b");
+
+      // When a VM is deleted, Then pctl waits until its agent has powered it off and the object is gone
+      long helloPid = Long.parseLong(Files.readString(up.dataDir.resolve("agent/vms/default/hello/qemu.pid")).trim());
+      assertThat(run(up, "delete", "vm", "hello")).contains("vm/hello deleted");
+      assertThat(ProcessHandle.of(helloPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      assertThat(up.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/hello", null).statusCode()).isEqualTo(404);
     } finally {
       stop(follow);
       stop(watch);
