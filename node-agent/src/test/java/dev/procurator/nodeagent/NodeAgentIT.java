@@ -142,7 +142,8 @@ class NodeAgentIT {
         await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
           VM nr = get(c, "noready");
           assertThat(nr.getStatus().restartCount()).isGreaterThanOrEqualTo(1);
-          assertThat(nr.getStatus().message()).isNotNull();
+          // between boots, the message says why and shows the console's last lines
+          assertThat(nr.getStatus().message()).contains("did not print PROCURATOR-READY within 4 s; last console lines: ", "restarting in");
         });
         await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
           VM uh = get(c, "unhealthy");
