@@ -32,10 +32,12 @@ public final class ResourceService {
   private final Storage storage;
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
+  private final ListSnapshots snapshots;
 
   public ResourceService(Storage storage, Clock clock) {
     this.storage = storage;
     this.clock = clock;
+    this.snapshots = new ListSnapshots(storage, 256L << 20);
   }
 
   public Storage storage() {
@@ -74,7 +76,8 @@ public final class ResourceService {
       final String from = start;
       ListPage page;
       try {
-        page = storage.list(prefix, from, rev, want);
+        // the first page from the store; continued ones from a snapshot of the rest at that revision
+        page = rev > 0 && from != null ? snapshots.page(prefix, from, rev, want) : storage.list(prefix, from, rev, want);
       } catch (StorageException.Compacted e) {
         throw ApiException.gone("The provided continue parameter is too old to display a consistent list result."
             + " Start a new list without the continue parameter.");
