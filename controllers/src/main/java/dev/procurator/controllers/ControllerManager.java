@@ -98,31 +98,63 @@ public final class ControllerManager implements AutoCloseable {
 
   private synchronized void startLeading() {
     log.info("controllers: {} took the lead, starting the scheduler and the node lifecycle controller", config.identity());
-    Controller<String> scheduler = new Controller<>("scheduler", new SchedulerReconciler(client, clock)).start(1);
+    // informers first (unstarted), so the scheduler decides from their caches, not from lists of everything
+    SharedIndexInformer<VM> vms = client.resources(VM.class).inAnyNamespace().runnableInformer(0);
+    SharedIndexInformer<Node> nodes = client.resources(Node.class).runnableInformer(0);
+    running.add(vms::close);
+    running.add(nodes::close);
+    Controller<String> scheduler = new Controller<>("scheduler",
+        new SchedulerReconciler(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list()));
     Controller<String> lifecycle = new Controller<>("node-lifecycle",
-        new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod())).start(1);
+        new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod()));
     running.add(scheduler);
     running.add(lifecycle);
-    SharedIndexInformer<VM> vms = client.resources(VM.class).inAnyNamespace().inform(handler(vm -> {
-      if ((vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty()) && vm.getMetadata().getDeletionTimestamp() == null) {
-        scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
-      }
-    }), 0);
-    running.add(vms::close);
-    SharedIndexInformer<Node> nodes = client.resources(Node.class).inform(handler(n -> {
-      lifecycle.enqueue(n.getMetadata().getName());
-      // a node that changed may now take VMs that did not fit before
+    Runnable retryPending = () -> {
       for (VM vm : vms.getStore().list()) {
-        if (vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty()) {
+        if (unbound(vm)) {
           scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
         }
       }
-    }), 0);
-    running.add(nodes::close);
+    };
+    vms.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(VM vm) {
+        if (unbound(vm)) {
+          scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
+        }
+      }
+
+      @Override
+      public void onUpdate(VM oldVm, VM vm) {
+        onAdd(vm);
+      }
+
+      @Override
+      public void onDelete(VM vm, boolean unknown) {
+        // capacity freed: VMs that did not fit may now
+        if (vm.getSpec().nodeName() != null && !vm.getSpec().nodeName().isEmpty()) {
+          retryPending.run();
+        }
+      }
+    });
+    nodes.addEventHandler(handler(n -> {
+      lifecycle.enqueue(n.getMetadata().getName());
+      // a node that changed may now take VMs that did not fit before
+      retryPending.run();
+    }));
+    nodes.run();
+    vms.run();
+    // decisions start once both caches hold everything: a half-filled cache would hide bound VMs
+    scheduler.start(1);
+    lifecycle.start(1);
     SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE)
         .inform(handler(l -> lifecycle.enqueue(l.getMetadata().getName())), 0);
     running.add(leases::close);
     leading = true;
+  }
+
+  private static boolean unbound(VM vm) {
+    return (vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty()) && vm.getMetadata().getDeletionTimestamp() == null;
   }
 
   private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> onChange) {

@@ -41,6 +41,16 @@ public final class Placement {
     Map<String, Integer> why = new LinkedHashMap<>();
     record Candidate(String name, double freeShare) {}
     List<Candidate> fits = new ArrayList<>();
+    // what each node already runs, in one pass over the bound VMs
+    Map<String, long[]> used = new java.util.HashMap<>();
+    for (VM b : bound) {
+      String node = b.getSpec().nodeName();
+      if (node != null && !node.isEmpty()) {
+        long[] u = used.computeIfAbsent(node, k -> new long[2]);
+        u[0] += b.getSpec().cpu();
+        u[1] += bytes(b.getSpec().memory());
+      }
+    }
     for (Node n : nodes) {
       var st = n.getStatus();
       boolean ready = st != null && st.conditions() != null
@@ -64,14 +74,9 @@ public final class Placement {
       }
       long cpuCap = cpusOrZero(st.allocatable() != null ? st.allocatable() : st.capacity());
       long memCap = bytesOrZero(st.allocatable() != null ? st.allocatable() : st.capacity(), "memory");
-      long cpuUsed = 0;
-      long memUsed = 0;
-      for (VM b : bound) {
-        if (n.getMetadata().getName().equals(b.getSpec().nodeName())) {
-          cpuUsed += b.getSpec().cpu();
-          memUsed += bytes(b.getSpec().memory());
-        }
-      }
+      long[] u = used.getOrDefault(n.getMetadata().getName(), new long[2]);
+      long cpuUsed = u[0];
+      long memUsed = u[1];
       if (cpuUsed + cpu > cpuCap) {
         why.merge("too few free CPUs", 1, Integer::sum);
         continue;

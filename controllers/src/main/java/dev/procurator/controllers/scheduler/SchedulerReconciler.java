@@ -14,20 +14,57 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * Binds one VM (key {@code namespace/name}). The binding is an update with the VM's
  * resourceVersion, so two scheduler replicas can never both bind it: the loser gets 409 and
  * retries against the new state, which is already bound.
+ *
+ * <p>Nodes and the VMs bound to them come from suppliers (informer caches in production). A cache
+ * may not show a binding made a moment ago, so bindings this scheduler made are "assumed" until
+ * the cache shows them, and count against their node's capacity meanwhile. An unschedulable VM is
+ * looked at again when nodes or VMs change (the caller enqueues it) and at the latest after {@link
+ * #RETRY_UNSCHEDULABLE}.
  */
 public final class SchedulerReconciler implements Reconciler<String> {
+  public static final Duration RETRY_UNSCHEDULABLE = Duration.ofMinutes(1);
+
   private final KubernetesClient client;
   private final Clock clock;
+  private final Supplier<List<Node>> nodes;
+  private final Supplier<List<VM>> vms;
+  private final Map<String, VM> assumed = new ConcurrentHashMap<>();
 
+  /** A scheduler that lists nodes and VMs from the API server for every decision (for tests and small clusters). */
   public SchedulerReconciler(KubernetesClient client, Clock clock) {
+    this(client, clock, () -> client.resources(Node.class).list().getItems(),
+        () -> client.resources(VM.class).inAnyNamespace().list().getItems());
+  }
+
+  public SchedulerReconciler(KubernetesClient client, Clock clock, Supplier<List<Node>> nodes, Supplier<List<VM>> vms) {
     this.client = client;
     this.clock = clock;
+    this.nodes = nodes;
+    this.vms = vms;
+  }
+
+  /** Bound VMs as the cache shows them, plus this scheduler's bindings the cache does not show yet. */
+  private List<VM> bound() {
+    Map<String, VM> byKey = new HashMap<>();
+    for (VM v : vms.get()) {
+      byKey.put(v.getMetadata().getNamespace() + "/" + v.getMetadata().getName(), v);
+    }
+    assumed.entrySet().removeIf(e -> {
+      VM seen = byKey.get(e.getKey());
+      return seen == null || seen.getSpec().nodeName() != null && !seen.getSpec().nodeName().isEmpty();
+    });
+    byKey.putAll(assumed);
+    return byKey.values().stream().filter(v -> v.getSpec().nodeName() != null && !v.getSpec().nodeName().isEmpty()).toList();
   }
 
   @Override
@@ -41,16 +78,14 @@ public final class SchedulerReconciler implements Reconciler<String> {
     if (vm.getSpec().nodeName() != null && !vm.getSpec().nodeName().isEmpty()) {
       return Result.done();
     }
-    List<Node> nodes = client.resources(Node.class).list().getItems();
-    List<VM> bound = client.resources(VM.class).inAnyNamespace().list().getItems().stream()
-        .filter(v -> v.getSpec().nodeName() != null).toList();
-    Placement.Decision d = Placement.decide(vm, nodes, bound);
+    Placement.Decision d = Placement.decide(vm, nodes.get(), bound());
     if (d.node().isEmpty()) {
       writeStatus(vm, VMPhase.PENDING, "False", "Unschedulable", d.reason());
-      return Result.requeueAfter(Duration.ofSeconds(10));
+      return Result.requeueAfter(RETRY_UNSCHEDULABLE);
     }
     vm.setSpec(vm.getSpec().withNodeName(d.node().get()));
     VM updated = client.resources(VM.class).inNamespace(ns).resource(vm).update();
+    assumed.put(key, updated);
     writeStatus(updated, VMPhase.SCHEDULED, "True", "Bound", d.reason());
     return Result.done();
   }

@@ -313,8 +313,9 @@ public final class ApiServerBenchmark {
       if (!jvmArgs.isBlank()) {
         cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
       }
+      // the API server alone: no controllers or agent acting on the benchmark's 10,000 VMs
       cmd.addAll(List.of("-jar", jar.toString(), "up", "--data-dir", dir.toString(), "--listen", "127.0.0.1:" + port,
-          "--cache-listen", "none"));
+          "--cache-listen", "none", "--no-controllers", "--no-agent"));
       cmd.addAll(extra);
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("up.log").toFile())).start();
