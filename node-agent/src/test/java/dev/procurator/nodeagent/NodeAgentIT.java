@@ -81,6 +81,13 @@ class NodeAgentIT {
     return vm.getStatus().conditions().stream().filter(c -> c.getType().equals(type)).findFirst();
   }
 
+  private static double followers(NodeAgent agent) throws Exception {
+    String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    return body.lines().filter(l -> l.startsWith("procurator_agent_console_followers ")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
+        .findFirst().orElseThrow();
+  }
+
   private long qemuPid(String name) throws Exception {
     return Long.parseLong(Files.readString(data.resolve("vms/default").resolve(name).resolve("qemu.pid")).trim());
   }
@@ -132,6 +139,23 @@ class NodeAgentIT {
         HttpResponse<String> metrics = HttpClient.newHttpClient().send(
             HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(metrics.body()).contains("procurator_vm_rss_bytes{namespace=\"default\",vm=\"web\"}", "procurator_vm_boots_total");
+
+        // a client following the console and then going away ends its follower on the agent
+        HttpResponse<java.io.InputStream> following = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create(agent.endpoint() + "/logs/default/web?follow=true"))
+                .header("Authorization", "Bearer " + TestApiServer.TOKEN).build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(following.statusCode()).isEqualTo(200);
+        java.io.InputStream in = following.body();
+        StringBuilder seen = new StringBuilder();
+        byte[] buf = new byte[8192];
+        while (!seen.toString().contains("PROCURATOR-READY")) {
+          int n = in.read(buf);
+          assertThat(n).isPositive();
+          seen.append(new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        assertThat(followers(agent)).isEqualTo(1.0);
+        in.close();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(followers(agent)).isZero());
 
         // a missing kernel fails with its path; a guest that never gets ready is restarted; one that fails its checks stops
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {

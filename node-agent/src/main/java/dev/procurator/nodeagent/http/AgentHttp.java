@@ -2,8 +2,14 @@ package dev.procurator.nodeagent.http;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.nodeagent.vm.ConsoleLog;
 import io.fabric8.kubernetes.client.Config;
@@ -12,19 +18,19 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -35,18 +41,24 @@ import org.slf4j.LoggerFactory;
  * VM's serial console (what the API server's {@code vms/log} proxies to), {@code GET /metrics} in
  * Prometheus text format, {@code GET /healthz}. Log requests must carry a bearer token that may
  * read the VM through the API server (checked once a minute per token and VM); metrics are open, as
- * a kubelet's usually are to the scraper on the host. One virtual thread per request.
+ * a kubelet's usually are to the scraper on the host. Vert.x serves the requests; the blocking
+ * parts (token checks, files) run on virtual threads, and a follower's thread ends when its
+ * client goes away.
  */
 public final class AgentHttp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentHttp.class);
   private static final Duration FOLLOW_POLL = Duration.ofMillis(100);
 
+  private final Vertx vertx;
   private final HttpServer server;
+  private final InetSocketAddress listen;
+  private final ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
   private final Config apiConfig;
   private final Function<String, Path> workDir;
   private final Function<Path, ConsoleLog> consoleOf;
   private final PrometheusMeterRegistry metrics;
   private final Runnable beforeScrape;
+  private final java.util.concurrent.atomic.AtomicInteger followers = new java.util.concurrent.atomic.AtomicInteger();
   private final Cache<String, Boolean> allowed = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).maximumSize(10_000).build();
 
   /**
@@ -55,77 +67,93 @@ public final class AgentHttp implements AutoCloseable {
    * @param beforeScrape refreshes per-VM gauges before {@code /metrics} answers
    */
   public AgentHttp(InetSocketAddress listen, KubernetesClient api, Function<String, Path> workDir, Function<Path, ConsoleLog> consoleOf,
-      PrometheusMeterRegistry metrics, Runnable beforeScrape) throws IOException {
+      PrometheusMeterRegistry metrics, Runnable beforeScrape) {
+    this.listen = listen;
     this.apiConfig = api.getConfiguration();
     this.workDir = workDir;
     this.consoleOf = consoleOf;
     this.metrics = metrics;
     this.beforeScrape = beforeScrape;
-    this.server = HttpServer.create(listen, 64);
-    server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    server.createContext("/healthz", ex -> text(ex, 200, "ok\n"));
-    server.createContext("/metrics", this::metrics);
-    server.createContext("/logs/", this::logs);
+    this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+    this.server = vertx.createHttpServer().requestHandler(this::handle);
+    io.micrometer.core.instrument.Gauge.builder("procurator.agent.console.followers", followers, java.util.concurrent.atomic.AtomicInteger::get)
+        .description("clients following a VM console").register(metrics);
   }
 
-  public AgentHttp start() {
-    server.start();
+  public AgentHttp start() throws IOException {
+    try {
+      server.listen(listen.getPort(), listen.getHostString()).toCompletionStage().toCompletableFuture().get();
+    } catch (ExecutionException e) {
+      throw new IOException("cannot listen on " + listen + ": " + e.getCause().getMessage(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting to listen on " + listen);
+    }
     return this;
   }
 
   /** The URL at which this endpoint answers, for the Node's {@code spec.agentEndpoint}. */
   public String url() {
-    InetSocketAddress a = server.getAddress();
-    return "http://" + a.getHostString() + ":" + a.getPort();
+    return "http://" + listen.getHostString() + ":" + server.actualPort();
   }
 
-  private void metrics(HttpExchange ex) throws IOException {
-    beforeScrape.run();
-    byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    ex.sendResponseHeaders(200, body.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(body);
+  private void handle(HttpServerRequest req) {
+    String path = req.path();
+    if (path.equals("/healthz")) {
+      text(req.response(), 200, "ok\n");
+    } else if (path.equals("/metrics")) {
+      Context ctx = vertx.getOrCreateContext();
+      blocking.execute(() -> {
+        beforeScrape.run();
+        String body = metrics.scrape();
+        ctx.runOnContext(v -> req.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(body));
+      });
+    } else if (path.startsWith("/logs/")) {
+      logs(req);
+    } else {
+      text(req.response(), 404, "not found: " + path + "\n");
     }
   }
 
-  private void logs(HttpExchange ex) throws IOException {
-    try (ex) {
-      String[] parts = ex.getRequestURI().getPath().substring("/logs/".length()).split("/");
-      if (parts.length != 2 || !"GET".equals(ex.getRequestMethod())) {
-        text(ex, 404, "use GET /logs/NAMESPACE/NAME\n");
-        return;
-      }
-      String ns = parts[0];
-      String name = parts[1];
-      String auth = ex.getRequestHeaders().getFirst("Authorization");
-      if (auth == null || !auth.startsWith("Bearer ")) {
-        text(ex, 401, "a bearer token is required\n");
-        return;
-      }
+  private void logs(HttpServerRequest req) {
+    HttpServerResponse resp = req.response();
+    String[] parts = req.path().substring("/logs/".length()).split("/");
+    if (parts.length != 2 || req.method() != HttpMethod.GET) {
+      text(resp, 404, "use GET /logs/NAMESPACE/NAME\n");
+      return;
+    }
+    String ns = parts[0];
+    String name = parts[1];
+    String auth = req.getHeader("Authorization");
+    if (auth == null || !auth.startsWith("Bearer ")) {
+      text(resp, 401, "a bearer token is required\n");
+      return;
+    }
+    boolean follow = "true".equals(req.getParam("follow")) || "1".equals(req.getParam("follow"));
+    int tail;
+    try {
+      tail = req.getParam("tailLines") == null ? -1 : Integer.parseInt(req.getParam("tailLines"));
+    } catch (NumberFormatException e) {
+      text(resp, 400, "tailLines must be a number\n");
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    AtomicBoolean gone = new AtomicBoolean();
+    resp.closeHandler(v -> gone.set(true));
+    blocking.execute(() -> {
       int denied = authorize(auth.substring(7).trim(), ns, name);
-      if (denied != 0) {
-        text(ex, denied, denied == 404 ? "vm " + ns + "/" + name + " not found\n" : "this token may not read vm " + ns + "/" + name + "\n");
-        return;
-      }
       Path dir = workDir.apply(ns + "/" + name);
-      if (!Files.isDirectory(dir)) {
-        text(ex, 404, "vm " + ns + "/" + name + " has not started on this node\n");
-        return;
+      if (denied != 0) {
+        String msg = denied == 404 ? "vm " + ns + "/" + name + " not found\n" : denied == 403
+            ? "this token may not read vm " + ns + "/" + name + "\n" : "the API server could not check the token\n";
+        ctx.runOnContext(v -> text(resp, denied, msg));
+      } else if (!Files.isDirectory(dir)) {
+        ctx.runOnContext(v -> text(resp, 404, "vm " + ns + "/" + name + " has not started on this node\n"));
+      } else {
+        ctx.runOnContext(v -> resp.setChunked(true).putHeader("Content-Type", "text/plain; charset=utf-8"));
+        stream(resp, ctx, gone, consoleOf.apply(dir), dir, follow, tail);
       }
-      Map<String, String> q = query(ex.getRequestURI().getRawQuery());
-      boolean follow = "true".equals(q.get("follow")) || "1".equals(q.get("follow"));
-      int tail = -1;
-      if (q.containsKey("tailLines")) {
-        try {
-          tail = Integer.parseInt(q.get("tailLines"));
-        } catch (NumberFormatException e) {
-          text(ex, 400, "tailLines must be a number\n");
-          return;
-        }
-      }
-      stream(ex, consoleOf.apply(dir), dir, follow, tail);
-    }
+    });
   }
 
   /** 0 when the token may read the VM, else the HTTP status to answer. */
@@ -153,78 +181,80 @@ public final class AgentHttp implements AutoCloseable {
     }
   }
 
-  private void stream(HttpExchange ex, ConsoleLog console, Path dir, boolean follow, int tail) throws IOException {
-    ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-    ex.sendResponseHeaders(200, 0);
-    OutputStream out = ex.getResponseBody();
+  /** Writes the console (the tail, or all of it), then with {@code follow} what it gains, until the client goes or the VM does. */
+  private void stream(HttpServerResponse resp, Context ctx, AtomicBoolean gone, ConsoleLog console, Path dir, boolean follow, int tail) {
     Path current = console.current();
     long pos;
-    if (tail >= 0) {
-      List<String> lines = console.lastLines(tail);
-      for (String l : lines) {
-        out.write((l + "\n").getBytes(StandardCharsets.ISO_8859_1));
-      }
-      pos = Files.exists(current) ? Files.size(current) : 0;
-    } else {
-      if (Files.exists(console.previous())) {
-        Files.copy(console.previous(), out);
-      }
-      pos = 0;
-    }
-    out.flush();
-    Object fileKey = null;
-    while (true) {
-      if (Files.exists(current)) {
-        Object key = Files.readAttributes(current, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
-        long size = Files.size(current);
-        if (fileKey != null && !fileKey.equals(key) || size < pos) {
-          pos = 0; // a new boot, or the size cap cut the file
+    followers.incrementAndGet();
+    try {
+      ByteArrayOutputStream first = new ByteArrayOutputStream();
+      if (tail >= 0) {
+        for (String l : console.lastLines(tail)) {
+          first.write((l + "\n").getBytes(StandardCharsets.ISO_8859_1));
         }
-        fileKey = key;
-        if (size > pos) {
-          try (RandomAccessFile f = new RandomAccessFile(current.toFile(), "r")) {
-            f.seek(pos);
-            byte[] buf = new byte[64 * 1024];
-            int n;
-            while ((n = f.read(buf)) > 0) {
-              out.write(buf, 0, n);
-              pos += n;
+        pos = Files.exists(current) ? Files.size(current) : 0;
+      } else {
+        if (Files.exists(console.previous())) {
+          first.write(Files.readAllBytes(console.previous()));
+        }
+        pos = 0;
+      }
+      send(resp, ctx, first.toByteArray());
+      Object fileKey = null;
+      while (!gone.get()) {
+        if (Files.exists(current)) {
+          Object key = Files.readAttributes(current, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+          long size = Files.size(current);
+          if (fileKey != null && !fileKey.equals(key) || size < pos) {
+            pos = 0; // a new boot, or the size cap cut the file
+          }
+          fileKey = key;
+          if (size > pos) {
+            try (RandomAccessFile f = new RandomAccessFile(current.toFile(), "r")) {
+              f.seek(pos);
+              byte[] buf = new byte[(int) Math.min(size - pos, 1 << 20)];
+              int n = f.read(buf);
+              if (n > 0) {
+                pos += n;
+                send(resp, ctx, n == buf.length ? buf : java.util.Arrays.copyOf(buf, n));
+              }
             }
           }
-          out.flush();
         }
+        if (!follow || !Files.isDirectory(dir)) {
+          break;
+        }
+        LockSupport.parkNanos(FOLLOW_POLL.toNanos());
       }
-      if (!follow || !Files.isDirectory(dir)) {
-        return;
+    } catch (IOException e) {
+      log.info("console stream of {} ended: {}", dir, e.getMessage());
+    } finally {
+      followers.decrementAndGet();
+    }
+    ctx.runOnContext(v -> {
+      if (!resp.ended() && !resp.closed()) {
+        resp.end();
       }
-      LockSupport.parkNanos(FOLLOW_POLL.toNanos());
+    });
+  }
+
+  private static void send(HttpServerResponse resp, Context ctx, byte[] bytes) {
+    if (bytes.length > 0) {
+      ctx.runOnContext(v -> {
+        if (!resp.closed()) {
+          resp.write(Buffer.buffer(bytes));
+        }
+      });
     }
   }
 
-  private static Map<String, String> query(String raw) {
-    Map<String, String> q = new HashMap<>();
-    if (raw != null) {
-      for (String kv : raw.split("&")) {
-        int eq = kv.indexOf('=');
-        if (eq > 0) {
-          q.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
-        }
-      }
-    }
-    return q;
-  }
-
-  private static void text(HttpExchange ex, int code, String body) throws IOException {
-    byte[] b = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-    ex.sendResponseHeaders(code, b.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(b);
-    }
+  private static void text(HttpServerResponse resp, int code, String body) {
+    resp.setStatusCode(code).putHeader("Content-Type", "text/plain; charset=utf-8").end(body);
   }
 
   @Override
   public void close() {
-    server.stop(0);
+    blocking.shutdownNow();
+    vertx.close().toCompletionStage().toCompletableFuture().join();
   }
 }
