@@ -417,7 +417,7 @@ public final class VmReconciler implements Reconciler<String> {
     boolean restart = policy == RestartPolicy.ALWAYS || policy == RestartPolicy.ON_FAILURE && !clean;
     VMPhase phase = clean ? VMPhase.STOPPED : VMPhase.FAILED;
     if (!restart) {
-      write(vm, phase, booted("False", reason, message), null, null, null);
+      write(vm, phase, booted("False", reason, message), notRunning(vm, reason), null, null);
       return Result.done();
     }
     boolean stable = inst != null && inst.ready && clock.instant().isAfter(inst.started.plusSeconds(60));
@@ -428,7 +428,8 @@ public final class VmReconciler implements Reconciler<String> {
     long nanos = settings.restartBackoff().toNanos() << Math.min(n, 30);
     Duration delay = nanos <= 0 || nanos > settings.maxRestartBackoff().toNanos() ? settings.maxRestartBackoff() : Duration.ofNanos(nanos);
     restartNotBefore.put(key, clock.instant().plus(delay));
-    write(vm, phase, booted("False", "BackOff", message + "; restarting in " + delay.toMillis() / 1000.0 + " s"), null, null, null);
+    write(vm, phase, booted("False", "BackOff", message + "; restarting in " + delay.toMillis() / 1000.0 + " s"),
+        notRunning(vm, reason), null, null);
     return Result.requeueAfter(delay);
   }
 
@@ -495,6 +496,14 @@ public final class VmReconciler implements Reconciler<String> {
     } catch (IOException e) {
       log.warn("{}: stopping pid {} failed: {}", key, m.pid(), e.getMessage());
     }
+  }
+
+  /** A VM that does not run is not known to be healthy; an Unhealthy verdict stays as it was. */
+  private Condition notRunning(VM vm, String reason) {
+    if (vm.getSpec().healthChecks() == null || vm.getSpec().healthChecks().isEmpty() || reason.equals("Unhealthy")) {
+      return null;
+    }
+    return condition("Healthy", "Unknown", "NotRunning", "the VM is not running");
   }
 
   private static boolean isTap(VMSpec spec) {
