@@ -70,5 +70,6 @@ ensure_vm_tools() {
   command -v qemu-system-x86_64 >/dev/null || apt_install qemu-system-x86
   command -v cpio >/dev/null || apt_install cpio
   command -v xz >/dev/null || apt_install xz-utils
+  command -v ip >/dev/null || apt_install iproute2
   case "$(ldd /bin/busybox 2>&1 || true)" in *"not a dynamic"*) ;; *) apt_install busybox-static ;; esac
 }
