@@ -22,6 +22,12 @@ public interface Runner {
   /** Finds a machine this runner started in {@code plan}'s working directory, if it still runs. */
   Optional<RunningMachine> adopt(LaunchPlan plan);
 
+  /**
+   * The machine's run state as its hypervisor reports it ({@code running}, {@code paused},
+   * {@code internal-error}, {@code guest-panicked}, ...); empty when it cannot be asked.
+   */
+  java.util.Optional<String> state(RunningMachine machine);
+
   /** Asks the guest to power off, waits up to {@code grace}, then ends the hypervisor forcefully. */
   void stop(RunningMachine machine, Duration grace) throws IOException;
 }

@@ -328,9 +328,12 @@ public final class VmReconciler implements Reconciler<String> {
       Duration timeout = bootTimeout(vm.getSpec());
       if (now.isAfter(inst.started.plus(timeout))) {
         String last = String.join(" | ", console.lastLines(5));
+        // a broken accelerator shows as internal-error, not as console output: say so
+        String state = runner.state(machine).filter(st -> !st.equals("running")).map(st -> " (" + runner.name() + " reports " + st + ")")
+            .orElse("");
         stop(key, runner, machine);
         return afterStop(vm, key, inst, false, "BootTimeout", "the guest did not print " + ConsoleLog.READY_LINE + " within "
-            + timeout.toSeconds() + " s; last console lines: " + (last.isBlank() ? "(none)" : last));
+            + timeout.toSeconds() + " s" + state + "; last console lines: " + (last.isBlank() ? "(none)" : last));
       }
       if (vm.getStatus() == null || vm.getStatus().phase() != VMPhase.STARTING) {
         write(vm, VMPhase.STARTING, booted("False", "Booting", "waiting for the guest's ready line"), null, null, launched.ports());
@@ -343,6 +346,14 @@ public final class VmReconciler implements Reconciler<String> {
       log.warn("{}: could not cap the console log: {}", key, e.getMessage());
     }
     Instant next = now.plus(settings.resync());
+    // a guest can die without its hypervisor exiting (KVM internal-error, a panic QEMU holds on to)
+    Optional<String> state = runner.state(machine);
+    if (state.isPresent() && Set.of("internal-error", "guest-panicked", "shutdown").contains(state.get())) {
+      String last = String.join(" | ", console.lastLines(3));
+      stop(key, runner, machine);
+      return afterStop(vm, key, inst, false, "Crashed", runner.name() + " reports the guest as " + state.get()
+          + "; last console lines: " + (last.isBlank() ? "(none)" : last));
+    }
     Condition healthy = null;
     if (!checks.isEmpty()) {
       List<String> failing = new ArrayList<>();

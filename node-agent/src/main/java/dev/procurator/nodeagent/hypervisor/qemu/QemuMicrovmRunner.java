@@ -167,6 +167,15 @@ public final class QemuMicrovmRunner implements Runner {
   }
 
   @Override
+  public Optional<String> state(RunningMachine m) {
+    try {
+      return Optional.of(status(m));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
   public void stop(RunningMachine m, Duration grace) throws IOException {
     if (!m.alive()) {
       return;
