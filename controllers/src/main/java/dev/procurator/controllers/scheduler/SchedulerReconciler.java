@@ -80,17 +80,20 @@ public final class SchedulerReconciler implements Reconciler<String> {
     }
     Placement.Decision d = Placement.decide(vm, nodes.get(), bound());
     if (d.node().isEmpty()) {
-      writeStatus(vm, VMPhase.PENDING, "False", "Unschedulable", d.reason());
+      writeStatus(vm, VMPhase.PENDING, "False", "Unschedulable", d.reason(), null);
       return Result.requeueAfter(RETRY_UNSCHEDULABLE);
     }
-    vm.setSpec(vm.getSpec().withNodeName(d.node().get()));
-    VM updated = client.resources(VM.class).inNamespace(ns).resource(vm).update();
+    // the status first: once the spec names the node, its agent writes status (Starting, Running)
+    // and a later Scheduled from here would step the phase back; both writes carry the
+    // resourceVersion, so a conflict in between makes this reconcile start over
+    VM marked = writeStatus(vm, VMPhase.SCHEDULED, "True", "Bound", d.reason(), d.node().get());
+    marked.setSpec(marked.getSpec().withNodeName(d.node().get()));
+    VM updated = client.resources(VM.class).inNamespace(ns).resource(marked).update();
     assumed.put(key, updated);
-    writeStatus(updated, VMPhase.SCHEDULED, "True", "Bound", d.reason());
     return Result.done();
   }
 
-  private void writeStatus(VM vm, VMPhase phase, String status, String reason, String message) {
+  private VM writeStatus(VM vm, VMPhase phase, String status, String reason, String message, String node) {
     VMStatus old = vm.getStatus();
     String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
     List<Condition> conditions = new ArrayList<>();
@@ -103,8 +106,8 @@ public final class SchedulerReconciler implements Reconciler<String> {
       conditions.add(new ConditionBuilder().withType("Scheduled").withStatus(status).withReason(reason).withMessage(message)
           .withLastTransitionTime(now).build());
     }
-    vm.setStatus(new VMStatus(phase, old == null ? null : old.nodeName(), vm.getMetadata().getGeneration(), conditions, message,
+    vm.setStatus(new VMStatus(phase, node, vm.getMetadata().getGeneration(), conditions, message,
         old == null ? null : old.restartCount(), old == null ? null : old.ports()));
-    client.resources(VM.class).inNamespace(vm.getMetadata().getNamespace()).resource(vm).updateStatus();
+    return client.resources(VM.class).inNamespace(vm.getMetadata().getNamespace()).resource(vm).updateStatus();
   }
 }
