@@ -238,7 +238,10 @@ public final class VmReconciler implements Reconciler<String> {
     try {
       files = boot.resolve(spec.boot());
     } catch (BootResolver.MissingException e) {
-      metrics.counter("procurator.vm.failures", "reason", "BootSourceMissing").increment();
+      if (vm.getStatus() == null || !"BootSourceMissing".equals(reason(vm.getStatus(), "Booted"))) {
+        // counted once per episode, not on every look while it stays missing
+        metrics.counter("procurator.vm.failures", "reason", "BootSourceMissing").increment();
+      }
       write(vm, VMPhase.FAILED, booted("False", "BootSourceMissing", e.getMessage()), null, null, null);
       // the file may yet appear (an image being built, a closure being pushed): look again
       return Result.requeueAfter(Duration.ofSeconds(10));
