@@ -3,6 +3,7 @@ package dev.procurator.controllers.nodes;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.NodeStatus;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
@@ -30,9 +31,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeLifecycleReconciler implements Reconciler<String> {
   private static final Logger log = LoggerFactory.getLogger(NodeLifecycleReconciler.class);
-  public static final String LEASE_NAMESPACE = "procurator-node-lease";
+  public static final String LEASE_NAMESPACE = NodeAgreements.LEASE_NAMESPACE;
   /** The node agent's finalizer on the VMs it runs. */
-  public static final String AGENT_FINALIZER = "procurator.dev/node-agent";
+  public static final String AGENT_FINALIZER = NodeAgreements.AGENT_FINALIZER;
 
   private final KubernetesClient client;
   private final Clock clock;

@@ -2,6 +2,7 @@ package dev.procurator.nodeagent.registration;
 
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.NodeSpec;
 import dev.procurator.api.v1alpha1.NodeStatus;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -26,7 +27,7 @@ import java.util.Map;
  * every {@link #renewEvery}, which is what the node lifecycle controller watches.
  */
 public final class NodeRegistration {
-  public static final String LEASE_NAMESPACE = "procurator-node-lease";
+  public static final String LEASE_NAMESPACE = NodeAgreements.LEASE_NAMESPACE;
 
   private final KubernetesClient client;
   private final String name;
