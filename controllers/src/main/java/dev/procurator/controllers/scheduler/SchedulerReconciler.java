@@ -1,5 +1,6 @@
 package dev.procurator.controllers.scheduler;
 
+import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.Node;
@@ -13,7 +14,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,16 +96,8 @@ public final class SchedulerReconciler implements Reconciler<String> {
   private VM writeStatus(VM vm, VMPhase phase, String status, String reason, String message, String node) {
     VMStatus old = vm.getStatus();
     String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
-    List<Condition> conditions = new ArrayList<>();
-    if (old != null && old.conditions() != null) {
-      old.conditions().stream().filter(c -> !c.getType().equals("Scheduled")).forEach(conditions::add);
-      old.conditions().stream().filter(c -> c.getType().equals("Scheduled") && c.getStatus().equals(status))
-          .findFirst().ifPresent(c -> conditions.add(new ConditionBuilder(c).withReason(reason).withMessage(message).build()));
-    }
-    if (conditions.stream().noneMatch(c -> c.getType().equals("Scheduled"))) {
-      conditions.add(new ConditionBuilder().withType("Scheduled").withStatus(status).withReason(reason).withMessage(message)
-          .withLastTransitionTime(now).build());
-    }
+    List<Condition> conditions = Conditions.set(old == null ? null : old.conditions(), new ConditionBuilder().withType("Scheduled")
+        .withStatus(status).withReason(reason).withMessage(message).withLastTransitionTime(now).build());
     vm.setStatus(new VMStatus(phase, node, vm.getMetadata().getGeneration(), conditions, message,
         old == null ? null : old.restartCount(), old == null ? null : old.ports()));
     return client.resources(VM.class).inNamespace(vm.getMetadata().getNamespace()).resource(vm).updateStatus();

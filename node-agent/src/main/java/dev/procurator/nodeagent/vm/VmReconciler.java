@@ -1,10 +1,12 @@
 package dev.procurator.nodeagent.vm;
 
+import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.NetworkMode;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.Quantities;
 import dev.procurator.api.v1alpha1.RestartPolicy;
 import dev.procurator.api.v1alpha1.VM;
@@ -57,7 +59,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class VmReconciler implements Reconciler<String> {
   private static final Logger log = LoggerFactory.getLogger(VmReconciler.class);
-  public static final String FINALIZER = "procurator.dev/node-agent";
+  public static final String FINALIZER = NodeAgreements.AGENT_FINALIZER;
   /** Booted reasons after which, once written as Failed or Stopped, nothing is restarted until the spec changes. */
   private static final Set<String> FINAL_REASONS = Set.of("Crashed", "BootTimeout", "Unhealthy", "Exited");
   private static final Duration POLL = Duration.ofMillis(25);
@@ -594,17 +596,9 @@ public final class VmReconciler implements Reconciler<String> {
     VM cur = vm;
     for (int attempt = 0; ; attempt++) {
       VMStatus old = cur.getStatus();
-      List<Condition> conditions = new ArrayList<>(old == null || old.conditions() == null ? List.of() : old.conditions());
+      List<Condition> conditions = old == null ? null : old.conditions();
       for (Condition c : Stream.of(main, other).filter(Objects::nonNull).toList()) {
-        int i = indexOf(conditions, c.getType());
-        if (i < 0) {
-          conditions.add(c);
-        } else {
-          Condition was = conditions.get(i);
-          conditions.set(i, new ConditionBuilder(c)
-              .withLastTransitionTime(was.getStatus().equals(c.getStatus()) ? was.getLastTransitionTime() : c.getLastTransitionTime())
-              .build());
-        }
+        conditions = Conditions.set(conditions, c);
       }
       VMStatus next = new VMStatus(phase, nodeName, cur.getMetadata().getGeneration(), conditions, main.getMessage(),
           restartCount != null ? restartCount : old == null || old.restartCount() == null ? 0 : old.restartCount(),
@@ -625,14 +619,5 @@ public final class VmReconciler implements Reconciler<String> {
         }
       }
     }
-  }
-
-  private static int indexOf(List<Condition> conditions, String type) {
-    for (int i = 0; i < conditions.size(); i++) {
-      if (conditions.get(i).getType().equals(type)) {
-        return i;
-      }
-    }
-    return -1;
   }
 }
