@@ -16,7 +16,9 @@ import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -40,6 +42,7 @@ public final class ApiServer implements AutoCloseable {
   private Storage storage;
   private Vertx vertx;
   private HttpServer http;
+  private final List<HttpServer> moreServers = new ArrayList<>();
   private ExecutorService executor;
   private ScheduledExecutorService scheduler;
   private final Map<ResourceType, WatchCache> caches = new LinkedHashMap<>();
@@ -84,8 +87,15 @@ public final class ApiServer implements AutoCloseable {
       options.setSsl(true).setUseAlpn(true).setKeyCertOptions(new PemKeyCertOptions()
           .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
     }
-    http = vertx.createHttpServer(options).requestHandler(api.router());
-    http = http.listen().await();
+    // One server per core, each on its own event loop, sharing the port: Vert.x spreads the
+    // connections over them, so TLS and HTTP use every core rather than one event loop. Vert.x
+    // shares a port only among servers that ask for the same one, so port 0 (any free port, as
+    // tests ask) gets one server.
+    http = vertx.createHttpServer(options).requestHandler(api.router()).listen().await();
+    int servers = config.port() == 0 ? 1 : Runtime.getRuntime().availableProcessors();
+    for (int i = 1; i < servers; i++) {
+      moreServers.add(vertx.createHttpServer(options).requestHandler(api.router()).listen().await());
+    }
     scheduleCompaction();
     log.info("API server listening on {} ({} store)", url(),
         config.etcdEndpoints().isEmpty() ? "embedded " + config.dataDir() : "etcd " + String.join(",", config.etcdEndpoints()));
@@ -130,6 +140,9 @@ public final class ApiServer implements AutoCloseable {
 
   @Override
   public void close() {
+    for (HttpServer more : moreServers) {
+      more.close().await();
+    }
     if (http != null) {
       http.close().await();
     }

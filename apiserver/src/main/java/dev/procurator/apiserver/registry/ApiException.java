@@ -23,6 +23,24 @@ public final class ApiException extends RuntimeException {
     this.details = details;
   }
 
+  /**
+   * What a failed future of the API's own failed with: an ApiException as it is, a storage failure
+   * as the ApiException it maps to, anything else (a bug) as it is, for the caller to log.
+   */
+  public static RuntimeException unwrap(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return switch (t) {
+      case ApiException e -> e;
+      case dev.procurator.apiserver.storage.StorageException e -> ResourceService.translate(e, null, null);
+      case RuntimeException e -> e;
+      default -> new IllegalStateException(t);
+    };
+  }
+
   public int code() {
     return code;
   }

@@ -18,6 +18,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * The Kubernetes verbs for every resource type, over one {@link Storage}.
@@ -136,8 +138,17 @@ public final class ResourceService {
 
   // ---- create ----
 
-  /** POST: {@code body} becomes the stored object (it is changed in place). */
+  /** POST, waiting for storage; see {@link #createAsync}. */
   public Written create(ResourceType type, String namespace, ObjectNode body, WriteOptions options) {
+    return await(createAsync(type, namespace, body, options));
+  }
+
+  /**
+   * POST: {@code body} becomes the stored object (it is changed in place). The object is checked
+   * on the calling thread and an invalid one is thrown at once as an {@link ApiException}; what
+   * storage refuses fails the future with one. Never blocks.
+   */
+  public CompletableFuture<Written> createAsync(ResourceType type, String namespace, ObjectNode body, WriteOptions options) {
     ObjectNode obj = body;
     checkTypeMeta(type, obj);
     ObjectNode meta = metadata(obj);
@@ -154,27 +165,45 @@ public final class ResourceService {
     if (type.statusSubresource()) {
       obj.remove("status");
     }
-    for (int attempt = 0; ; attempt++) {
-      if (generated) {
-        meta.put("name", generateName + randomSuffix());
-      }
-      String name = meta.path("name").asText("");
-      List<String> warnings = admit(type, name, obj, options);
-      byte[] value = Codec.encode(obj);
-      if (options.dryRun()) {
-        return new Written(obj, true, warnings);
-      }
-      try {
-        long rev = storage.create(type.key(ns, name), value);
-        meta.put("resourceVersion", Long.toString(rev));
-        return new Written(obj, true, warnings, Codec.raw(value, rev));
-      } catch (StorageException.KeyExists e) {
-        if (!generated || attempt >= 8) {
-          throw ApiException.alreadyExists(type, name);
-        }
-      } catch (StorageException e) {
-        throw translate(e, type, name);
-      }
+    return createAttempt(type, ns, obj, generated ? generateName : null, options, 0);
+  }
+
+  /** One try at storing {@code obj}; with generateName, a name that is taken is drawn again, up to 8 times. */
+  private CompletableFuture<Written> createAttempt(ResourceType type, String ns, ObjectNode obj, String generateName,
+      WriteOptions options, int attempt) {
+    ObjectNode meta = metadata(obj);
+    if (generateName != null) {
+      meta.put("name", generateName + randomSuffix());
+    }
+    String name = meta.path("name").asText("");
+    List<String> warnings = admit(type, name, obj, options);
+    byte[] value = Codec.encode(obj);
+    if (options.dryRun()) {
+      return CompletableFuture.completedFuture(new Written(obj, true, warnings));
+    }
+    return storage.createAsync(type.key(ns, name), value)
+        .thenApply(rev -> {
+          meta.put("resourceVersion", Long.toString(rev));
+          return new Written(obj, true, warnings, Codec.raw(value, rev));
+        })
+        .exceptionallyCompose(failure -> {
+          StorageException e = StorageException.of(failure);
+          if (e instanceof StorageException.KeyExists && generateName != null && attempt < 8) {
+            return createAttempt(type, ns, obj, generateName, options, attempt + 1);
+          }
+          throw e instanceof StorageException.KeyExists ? ApiException.alreadyExists(type, name) : translate(e, type, name);
+        });
+  }
+
+  /** Waits for one of this service's futures; its ApiException is thrown as it is. */
+  private static <T> T await(CompletableFuture<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ApiException.unavailable("interrupted while waiting for storage");
+    } catch (ExecutionException e) {
+      throw ApiException.unwrap(e.getCause());
     }
   }
 

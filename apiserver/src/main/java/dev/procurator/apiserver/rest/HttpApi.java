@@ -34,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -265,13 +266,62 @@ public final class HttpApi {
       return;
     }
     Context context = vertx.getOrCreateContext();
+    if (method == HttpMethod.POST && target.name == null && smallJson(ctx)) {
+      createOnEventLoop(ctx, context, target);
+      return;
+    }
     executor.execute(() -> guarded(ctx, context, () -> {
       Reply reply = dispatch(ctx, method, target);
-      context.runOnContext(v -> {
-        reply.warnings.forEach(w -> ctx.response().headers().add("Warning", "299 - \"" + w.replace("\"", "\\\"") + "\""));
-        bytes(ctx.response(), reply.code, reply.body);
-      });
+      context.runOnContext(v -> send(ctx, reply));
     }));
+  }
+
+  private static void send(RoutingContext ctx, Reply reply) {
+    reply.warnings.forEach(w -> ctx.response().headers().add("Warning", "299 - \"" + w.replace("\"", "\\\"") + "\""));
+    bytes(ctx.response(), reply.code, reply.body);
+  }
+
+  /** Bodies this small parse in microseconds, so they may be handled on the event loop. */
+  private static final int EVENT_LOOP_BODY_BYTES = 64 * 1024;
+
+  private static boolean smallJson(RoutingContext ctx) {
+    Buffer b = ctx.body().buffer();
+    return contentType(ctx.request()).startsWith("application/json") && (b == null || b.length() <= EVENT_LOOP_BODY_BYTES);
+  }
+
+  /**
+   * A create is checked and encoded on the event loop and answered when storage completes, so no
+   * thread waits for the write: creates are the verb clients send in bursts. Large or YAML bodies
+   * go the worker way instead, so parsing them never holds an event loop up.
+   */
+  private void createOnEventLoop(RoutingContext ctx, Context context, Target t) {
+    CompletableFuture<Written> created;
+    try {
+      checkWritable(t, HttpMethod.POST);
+      created = service.createAsync(t.type, t.namespace, body(ctx), writeOptions(ctx.request()));
+    } catch (RuntimeException e) {
+      fail(ctx.response(), apiError(ctx, e));
+      return;
+    }
+    created.whenComplete((w, failure) -> context.runOnContext(v -> {
+      if (failure == null) {
+        send(ctx, new Reply(201, w.bytes(), w.warnings()));
+      } else {
+        fail(ctx.response(), apiError(ctx, ApiException.unwrap(failure)));
+      }
+    }));
+  }
+
+  /** The client's view of a failure; anything but an ApiException is logged and answered as an internal error. */
+  private static ApiException apiError(RoutingContext ctx, RuntimeException e) {
+    return switch (e) {
+      case ApiException api -> api;
+      case StorageException s -> ApiException.unavailable("storage failed: " + s.getMessage());
+      default -> {
+        log.error("request {} {} failed", ctx.request().method(), ctx.request().uri(), e);
+        yield ApiException.internal("an internal error occurred; the server log has the details");
+      }
+    };
   }
 
   private record Reply(int code, byte[] body, List<String> warnings) {
@@ -282,29 +332,19 @@ public final class HttpApi {
 
   /** Runs request work off the event loop; a failure is answered on the request's context. */
   private static void guarded(RoutingContext ctx, Context context, Runnable work) {
-    ApiException failure;
     try {
       work.run();
-      return;
-    } catch (ApiException e) {
-      failure = e;
-    } catch (StorageException e) {
-      failure = ApiException.unavailable("storage failed: " + e.getMessage());
     } catch (RuntimeException e) {
-      log.error("request {} {} failed", ctx.request().method(), ctx.request().uri(), e);
-      failure = ApiException.internal("an internal error occurred; the server log has the details");
+      ApiException failure = apiError(ctx, e);
+      context.runOnContext(v -> fail(ctx.response(), failure));
     }
-    ApiException f = failure;
-    context.runOnContext(v -> fail(ctx.response(), f));
   }
 
   private Reply dispatch(RoutingContext ctx, HttpMethod method, Target t) {
     HttpServerRequest req = ctx.request();
     boolean status = "status".equals(t.subresource);
-    if (t.type.namespaced() && t.namespace == null && method != HttpMethod.GET) {
-      throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are namespaced: " + method + " needs /namespaces/NAMESPACE/ in the path");
-    }
-    WriteOptions options = new WriteOptions(dryRun(req), req.getParam("fieldValidation"));
+    checkWritable(t, method);
+    WriteOptions options = writeOptions(req);
     if (t.name == null) {
       if (method == HttpMethod.GET) {
         return list(ctx, t);
@@ -346,6 +386,16 @@ public final class HttpApi {
       return Reply.of(200, w.object());
     }
     throw ApiException.methodNotAllowed(method + " is not supported");
+  }
+
+  private static void checkWritable(Target t, HttpMethod method) {
+    if (t.type.namespaced() && t.namespace == null && method != HttpMethod.GET) {
+      throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are namespaced: " + method + " needs /namespaces/NAMESPACE/ in the path");
+    }
+  }
+
+  private static WriteOptions writeOptions(HttpServerRequest req) {
+    return new WriteOptions(dryRun(req), req.getParam("fieldValidation"));
   }
 
   private Reply deleteCollection(RoutingContext ctx, Target t) {

@@ -120,44 +120,32 @@ public final class SqliteStorage implements Storage {
 
   private record Compact(long revision, CompletableFuture<Long> done) implements WriteOp {}
 
-  private long submit(WriteOp op) {
+  private CompletableFuture<Long> submit(WriteOp op) {
     if (closed) {
-      throw new StorageException.Unavailable("the embedded store is closed", null);
+      return CompletableFuture.failedFuture(new StorageException.Unavailable("the embedded store is closed", null));
     }
     writes.add(op);
-    try {
-      return op.done().get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StorageException.Unavailable("interrupted", e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new StorageException.Unavailable(e.getCause().getMessage(), e.getCause());
-    }
+    return op.done();
   }
 
   @Override
-  public long create(String key, byte[] value) {
-    Storage.checkSize(key, value);
-    return submit(new Create(key, value, new CompletableFuture<>()));
+  public CompletableFuture<Long> createAsync(String key, byte[] value) {
+    return Storage.sizeChecked(key, value, () -> submit(new Create(key, value, new CompletableFuture<>())));
   }
 
   @Override
-  public long update(String key, long expectedModRevision, byte[] value) {
-    Storage.checkSize(key, value);
-    return submit(new Update(key, expectedModRevision, value, new CompletableFuture<>()));
+  public CompletableFuture<Long> updateAsync(String key, long expectedModRevision, byte[] value) {
+    return Storage.sizeChecked(key, value, () -> submit(new Update(key, expectedModRevision, value, new CompletableFuture<>())));
   }
 
   @Override
   public long delete(String key, long expectedModRevision) {
-    return submit(new Delete(key, expectedModRevision, new CompletableFuture<>()));
+    return Storage.await(submit(new Delete(key, expectedModRevision, new CompletableFuture<>())));
   }
 
   @Override
   public void compact(long rev) {
-    submit(new Compact(rev, new CompletableFuture<>()));
+    Storage.await(submit(new Compact(rev, new CompletableFuture<>())));
   }
 
   private record Outcome(WriteOp op, long revision, RuntimeException failure, WatchEvent event) {}

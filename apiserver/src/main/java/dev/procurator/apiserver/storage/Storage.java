@@ -1,19 +1,32 @@
 package dev.procurator.apiserver.storage;
 
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
 
 /**
  * A revisioned key-value store with prefix watches.
  *
- * <p>All methods are blocking and thread-safe; call them from worker or virtual threads, never
- * from an event loop. Revisions are positive and increase by one for every write across all keys.
+ * <p>Thread-safe. The blocking methods are for worker or virtual threads, never an event loop; the
+ * {@code *Async} ones never block, and their futures may complete on a storage thread, so what
+ * depends on them must be quick or move elsewhere. Revisions are positive and increase by one for
+ * every write across all keys.
  */
 public interface Storage extends AutoCloseable {
   /** Largest value any implementation accepts (etcd's own request limit is near 1.5 MiB). */
   int MAX_VALUE_BYTES = 1536 * 1024;
 
-  /** Creates {@code key}; fails with {@link StorageException.KeyExists}. Returns the new revision. */
-  long create(String key, byte[] value);
+  /**
+   * Creates {@code key}, completing with the new revision once the write is durable; fails with
+   * {@link StorageException.KeyExists}.
+   */
+  CompletableFuture<Long> createAsync(String key, byte[] value);
+
+  /** {@link #createAsync}, waiting for it. */
+  default long create(String key, byte[] value) {
+    return await(createAsync(key, value));
+  }
 
   /** The current value of {@code key}. */
   Optional<KeyValue> get(String key);
@@ -29,7 +42,12 @@ public interface Storage extends AutoCloseable {
    * Replaces {@code key} if its mod revision is {@code expectedModRevision}; fails with {@link
    * StorageException.Conflict} (carrying the current value) or {@link StorageException.NotFound}.
    */
-  long update(String key, long expectedModRevision, byte[] value);
+  CompletableFuture<Long> updateAsync(String key, long expectedModRevision, byte[] value);
+
+  /** {@link #updateAsync}, waiting for it. */
+  default long update(String key, long expectedModRevision, byte[] value) {
+    return await(updateAsync(key, expectedModRevision, value));
+  }
 
   /**
    * Deletes {@code key} if its mod revision is {@code expectedModRevision} (0: whatever it is).
@@ -59,11 +77,23 @@ public interface Storage extends AutoCloseable {
   @Override
   void close();
 
-  /** Rejects values over {@link #MAX_VALUE_BYTES}, the same for every implementation. */
-  static void checkSize(String key, byte[] value) {
-    if (value.length > MAX_VALUE_BYTES) {
-      throw new StorageException.TooLarge(key, value.length, MAX_VALUE_BYTES);
+  /** Waits for a storage future; its StorageException is thrown as it is. */
+  static <T> T await(CompletableFuture<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException.Unavailable("interrupted while waiting for storage", e);
+    } catch (ExecutionException e) {
+      throw StorageException.of(e.getCause());
     }
+  }
+
+  /** {@code write}, unless the value is over {@link #MAX_VALUE_BYTES}: the same limit for every implementation. */
+  static CompletableFuture<Long> sizeChecked(String key, byte[] value, Supplier<CompletableFuture<Long>> write) {
+    return value.length > MAX_VALUE_BYTES
+        ? CompletableFuture.failedFuture(new StorageException.TooLarge(key, value.length, MAX_VALUE_BYTES))
+        : write.get();
   }
 
   /** The smallest key greater than every key starting with {@code prefix}. */

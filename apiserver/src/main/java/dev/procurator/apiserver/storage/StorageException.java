@@ -10,6 +10,16 @@ public abstract sealed class StorageException extends RuntimeException {
     super(message, cause);
   }
 
+  /** The StorageException a storage future failed with, unwrapped; anything else is Unavailable. */
+  public static StorageException of(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t instanceof StorageException e ? e : new Unavailable("storage failed: " + t, t);
+  }
+
   /** The key does not exist. */
   public static final class NotFound extends StorageException {
     public NotFound(String key) {
