@@ -18,7 +18,9 @@ import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.CompletableFuture;
@@ -213,16 +215,27 @@ public final class EtcdStorage implements Storage {
     return r.getHeader().getRevision();
   }
 
+  /**
+   * Watches without asking etcd for each event's previous value: etcd answers that with one more
+   * read of its backend per event, which costs it more than the write itself. The previous values
+   * come instead from the values under {@code prefix} as of {@code afterRevision}, read once here,
+   * and kept up to date from the events.
+   */
   @Override
   public Watch watch(String prefix, long afterRevision, WatchListener listener) {
+    Map<String, KeyValue> current = new HashMap<>();
+    if (afterRevision > 0) {
+      for (KeyValue kv : list(prefix, null, afterRevision, 0).items()) {
+        current.put(kv.key(), kv);
+      }
+    }
     WatchOption option = WatchOption.builder()
         .withRange(bytes(Storage.prefixEnd(prefix)))
         .withRevision(afterRevision + 1)
-        .withPrevKV(true)
         .build();
     AtomicBoolean ended = new AtomicBoolean();
     io.etcd.jetcd.Watch.Watcher watcher = client.getWatchClient().watch(bytes(prefix), option,
-        io.etcd.jetcd.Watch.listener(response -> deliver(response, listener, ended), error -> {
+        io.etcd.jetcd.Watch.listener(response -> deliver(response, current, listener, ended), error -> {
           if (ended.compareAndSet(false, true)) {
             listener.onError(error instanceof CompactedException c
                 ? new StorageException.Compacted(afterRevision + 1, c.getCompactedRevision())
@@ -235,15 +248,21 @@ public final class EtcdStorage implements Storage {
     };
   }
 
-  private static void deliver(WatchResponse response, WatchListener listener, AtomicBoolean ended) {
+  /** Hands a response's events on with their previous values; jetcd calls this for one watch at a time. */
+  private static void deliver(WatchResponse response, Map<String, KeyValue> current, WatchListener listener, AtomicBoolean ended) {
     for (io.etcd.jetcd.watch.WatchEvent e : response.getEvents()) {
       if (ended.get()) {
         return;
       }
-      KeyValue prev = e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : convert(e.getPrevKV());
+      String key = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
       switch (e.getEventType()) {
-        case PUT -> listener.onEvent(new WatchEvent.Put(convert(e.getKeyValue()), prev));
+        case PUT -> {
+          KeyValue now = convert(e.getKeyValue());
+          KeyValue prev = current.put(key, now);
+          listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
+        }
         case DELETE -> {
+          KeyValue prev = current.remove(key);
           if (prev != null) {
             listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
           }

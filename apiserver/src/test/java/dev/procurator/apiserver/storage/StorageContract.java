@@ -173,6 +173,28 @@ abstract class StorageContract {
   }
 
   @Test
+  void eventsOfKeysWrittenDuringTheWatchCarryTheirPreviousValues() {
+    long from = storage.currentRevision();
+    List<WatchEvent> seen = new CopyOnWriteArrayList<>();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    try (Storage.Watch w = storage.watch(root, from, listener(seen, error))) {
+      long c1 = storage.create(key("c"), v("c1"));
+      long c2 = storage.update(key("c"), c1, v("c2"));
+      storage.delete(key("c"), c2);
+      storage.create(key("c"), v("c3"));
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(seen).hasSize(4));
+    }
+    assertThat(error.get()).isNull();
+    assertThat(seen.get(0)).isInstanceOfSatisfying(WatchEvent.Put.class, p -> assertThat(p.previous()).isNull());
+    assertThat(seen.get(1)).isInstanceOfSatisfying(WatchEvent.Put.class, p -> assertThat(s(p.previous())).isEqualTo("c1"));
+    assertThat(seen.get(2)).isInstanceOfSatisfying(WatchEvent.Delete.class, d -> assertThat(s(d.previous())).isEqualTo("c2"));
+    assertThat(seen.get(3)).isInstanceOfSatisfying(WatchEvent.Put.class, p -> {
+      assertThat(p.created()).isTrue();
+      assertThat(p.previous()).isNull();
+    });
+  }
+
+  @Test
   void compactionForgetsHistoryButKeepsCurrentValues() {
     long a = storage.create(key("a"), v("a1"));
     long old = storage.currentRevision();
