@@ -9,6 +9,9 @@ import dev.procurator.apiserver.storage.EtcdStorage;
 import dev.procurator.apiserver.storage.SqliteStorage;
 import dev.procurator.apiserver.storage.Storage;
 import dev.procurator.apiserver.watch.WatchCache;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -20,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -41,8 +45,7 @@ public final class ApiServer implements AutoCloseable {
   private final Clock clock;
   private Storage storage;
   private Vertx vertx;
-  private HttpServer http;
-  private final List<HttpServer> moreServers = new ArrayList<>();
+  private final List<HttpServer> servers = new ArrayList<>();
   private ExecutorService executor;
   private ScheduledExecutorService scheduler;
   private final Map<ResourceType, WatchCache> caches = new LinkedHashMap<>();
@@ -87,15 +90,19 @@ public final class ApiServer implements AutoCloseable {
       options.setSsl(true).setUseAlpn(true).setKeyCertOptions(new PemKeyCertOptions()
           .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
     }
-    // One server per core, each on its own event loop, sharing the port: Vert.x spreads the
-    // connections over them, so TLS and HTTP use every core rather than one event loop. Vert.x
-    // shares a port only among servers that ask for the same one, so port 0 (any free port, as
-    // tests ask) gets one server.
-    http = vertx.createHttpServer(options).requestHandler(api.router()).listen().await();
-    int servers = config.port() == 0 ? 1 : Runtime.getRuntime().availableProcessors();
-    for (int i = 1; i < servers; i++) {
-      moreServers.add(vertx.createHttpServer(options).requestHandler(api.router()).listen().await());
-    }
+    // One server per core, each deployed on its own event loop, sharing the port: Vert.x spreads
+    // the connections over them, so TLS and HTTP use every core rather than one event loop.
+    // Vert.x shares a port only among servers that ask for the same one, so port 0 (any free
+    // port, as tests ask) gets one server.
+    int instances = config.port() == 0 ? 1 : Runtime.getRuntime().availableProcessors();
+    List<HttpServer> listening = new CopyOnWriteArrayList<>();
+    vertx.deployVerticle(() -> new VerticleBase() {
+      @Override
+      public Future<?> start() {
+        return vertx.createHttpServer(options).requestHandler(api.router()).listen().onSuccess(listening::add);
+      }
+    }, new DeploymentOptions().setInstances(instances)).await();
+    servers.addAll(listening);
     scheduleCompaction();
     log.info("API server listening on {} ({} store)", url(),
         config.etcdEndpoints().isEmpty() ? "embedded " + config.dataDir() : "etcd " + String.join(",", config.etcdEndpoints()));
@@ -126,7 +133,7 @@ public final class ApiServer implements AutoCloseable {
   }
 
   public int port() {
-    return http.actualPort();
+    return servers.get(0).actualPort();
   }
 
   public String url() {
@@ -140,11 +147,8 @@ public final class ApiServer implements AutoCloseable {
 
   @Override
   public void close() {
-    for (HttpServer more : moreServers) {
-      more.close().await();
-    }
-    if (http != null) {
-      http.close().await();
+    for (HttpServer server : servers) {
+      server.close().await();
     }
     caches.values().forEach(WatchCache::close);
     if (scheduler != null) {
