@@ -46,9 +46,12 @@ public final class EtcdProcess implements AutoCloseable {
   private final String token;
   private final Path logDir;
 
-  private EtcdProcess(List<Member> members, Path logDir) {
+  private final List<String> flags;
+
+  private EtcdProcess(List<Member> members, Path logDir, List<String> flags) {
     this.members = members;
     this.logDir = logDir;
+    this.flags = flags;
     this.initialCluster = members.stream()
         .map(m -> m.name + "=http://127.0.0.1:" + m.peerPort)
         .collect(Collectors.joining(","));
@@ -56,12 +59,17 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   public static EtcdProcess start(int size) throws IOException {
+    return start(size, List.of());
+  }
+
+  /** A cluster of {@code size} members, each started with these extra etcd flags. */
+  public static EtcdProcess start(int size, List<String> flags) throws IOException {
     Path dir = Files.createTempDirectory("etcd-test");
     List<Member> members = new ArrayList<>();
     for (int i = 0; i < size; i++) {
       members.add(new Member("m" + i, freePort(), freePort(), dir.resolve("m" + i)));
     }
-    EtcdProcess etcd = new EtcdProcess(members, dir);
+    EtcdProcess etcd = new EtcdProcess(members, dir, List.copyOf(flags));
     for (Member m : members) {
       etcd.launch(m);
     }
@@ -79,7 +87,7 @@ public final class EtcdProcess implements AutoCloseable {
 
   private void launch(Member m) throws IOException {
     String binary = Files.isExecutable(Path.of("/usr/bin/etcd")) ? "/usr/bin/etcd" : "etcd";
-    m.args = List.of(binary,
+    List<String> args = new ArrayList<>(List.of(binary,
         "--name", m.name,
         "--data-dir", m.dataDir.toString(),
         "--listen-client-urls", m.endpoint(),
@@ -91,7 +99,9 @@ public final class EtcdProcess implements AutoCloseable {
         "--initial-cluster-token", token,
         "--listen-metrics-urls", "http://127.0.0.1:" + freePort(),
         "--heartbeat-interval", "50",
-        "--election-timeout", "500");
+        "--election-timeout", "500"));
+    args.addAll(flags);
+    m.args = List.copyOf(args);
     m.process = new ProcessBuilder(m.args)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve(m.name + ".log").toFile()))
