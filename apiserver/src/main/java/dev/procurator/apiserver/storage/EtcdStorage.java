@@ -13,7 +13,6 @@ import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.watch.WatchResponse;
 import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 
 /**
  * Storage in an etcd cluster through jetcd. Keys map one to one onto etcd keys; revisions are
@@ -215,27 +215,77 @@ public final class EtcdStorage implements Storage {
     return r.getHeader().getRevision();
   }
 
-  /**
-   * Watches without asking etcd for each event's previous value: etcd answers that with one more
-   * read of its backend per event, which costs it more than the write itself. The previous values
-   * come instead from the values under {@code prefix} as of {@code afterRevision}, read once here,
-   * and kept up to date from the events.
-   */
+  /** Each event with its previous value from etcd ({@code prevKV}): etcd reads it from its backend per event. */
   @Override
   public Watch watch(String prefix, long afterRevision, WatchListener listener) {
+    return watchEtcd(prefix, afterRevision, true, listener, (events, ended) -> {
+      for (io.etcd.jetcd.watch.WatchEvent e : events) {
+        if (ended.get()) {
+          return;
+        }
+        KeyValue prev = e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : convert(e.getPrevKV());
+        switch (e.getEventType()) {
+          case PUT -> listener.onEvent(new WatchEvent.Put(convert(e.getKeyValue()), prev));
+          case DELETE -> {
+            if (prev != null) {
+              listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
+            }
+          }
+          default -> { }
+        }
+      }
+    });
+  }
+
+  /**
+   * Follows without asking etcd for previous values: etcd answers {@code prevKV} with one more
+   * read of its backend per event, which costs it nearly as much as the write itself. The values
+   * under {@code prefix} as of {@code afterRevision} are read once here instead, and kept up to
+   * date from the events (so this holds the whole range in memory for as long as it runs).
+   */
+  @Override
+  public Watch follow(String prefix, long afterRevision, WatchListener listener) {
     Map<String, KeyValue> current = new HashMap<>();
     if (afterRevision > 0) {
       for (KeyValue kv : list(prefix, null, afterRevision, 0).items()) {
         current.put(kv.key(), kv);
       }
     }
+    // jetcd hands one watch's responses over one at a time, so the map needs no lock
+    return watchEtcd(prefix, afterRevision, false, listener, (events, ended) -> {
+      for (io.etcd.jetcd.watch.WatchEvent e : events) {
+        if (ended.get()) {
+          return;
+        }
+        String key = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
+        switch (e.getEventType()) {
+          case PUT -> {
+            KeyValue now = convert(e.getKeyValue());
+            KeyValue prev = current.put(key, now);
+            listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
+          }
+          case DELETE -> {
+            KeyValue prev = current.remove(key);
+            if (prev != null) {
+              listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
+            }
+          }
+          default -> { }
+        }
+      }
+    });
+  }
+
+  private Watch watchEtcd(String prefix, long afterRevision, boolean prevKv, WatchListener listener,
+      BiConsumer<List<io.etcd.jetcd.watch.WatchEvent>, AtomicBoolean> deliver) {
     WatchOption option = WatchOption.builder()
         .withRange(bytes(Storage.prefixEnd(prefix)))
         .withRevision(afterRevision + 1)
+        .withPrevKV(prevKv)
         .build();
     AtomicBoolean ended = new AtomicBoolean();
     io.etcd.jetcd.Watch.Watcher watcher = client.getWatchClient().watch(bytes(prefix), option,
-        io.etcd.jetcd.Watch.listener(response -> deliver(response, current, listener, ended), error -> {
+        io.etcd.jetcd.Watch.listener(response -> deliver.accept(response.getEvents(), ended), error -> {
           if (ended.compareAndSet(false, true)) {
             listener.onError(error instanceof CompactedException c
                 ? new StorageException.Compacted(afterRevision + 1, c.getCompactedRevision())
@@ -246,30 +296,6 @@ public final class EtcdStorage implements Storage {
       ended.set(true);
       watcher.close();
     };
-  }
-
-  /** Hands a response's events on with their previous values; jetcd calls this for one watch at a time. */
-  private static void deliver(WatchResponse response, Map<String, KeyValue> current, WatchListener listener, AtomicBoolean ended) {
-    for (io.etcd.jetcd.watch.WatchEvent e : response.getEvents()) {
-      if (ended.get()) {
-        return;
-      }
-      String key = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
-      switch (e.getEventType()) {
-        case PUT -> {
-          KeyValue now = convert(e.getKeyValue());
-          KeyValue prev = current.put(key, now);
-          listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
-        }
-        case DELETE -> {
-          KeyValue prev = current.remove(key);
-          if (prev != null) {
-            listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
-          }
-        }
-        default -> { }
-      }
-    }
   }
 
   @Override

@@ -62,6 +62,16 @@ public interface Storage extends AutoCloseable {
    */
   Watch watch(String prefix, long afterRevision, WatchListener listener);
 
+  /**
+   * {@link #watch}, for a follower that stays for the life of the process (the API server's watch
+   * cache, one per resource type): an implementation may trade memory for speed here, keeping the
+   * current values under {@code prefix} to supply previous values instead of asking for them per
+   * event. Many short-lived watches should use {@link #watch}.
+   */
+  default Watch follow(String prefix, long afterRevision, WatchListener listener) {
+    return watch(prefix, afterRevision, listener);
+  }
+
   /** The newest revision. */
   long currentRevision();
 

@@ -57,7 +57,7 @@ public final class WatchCache implements AutoCloseable {
     ringStart = rev;
     lastRevision = rev;
     long gen = ++generation;
-    upstream = storage.watch(type.keyPrefix(null), rev, new WatchListener() {
+    upstream = storage.follow(type.keyPrefix(null), rev, new WatchListener() {
       @Override
       public void onEvent(WatchEvent event) {
         accept(gen, event);

@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The behaviour every {@link Storage} must show; one subclass per implementation. */
 abstract class StorageContract {
@@ -142,8 +144,9 @@ abstract class StorageContract {
     return p.items().get(p.items().size() - 1).key();
   }
 
-  @Test
-  void watchReplaysHistoryAfterARevisionThenFollowsLiveWrites() {
+  @ParameterizedTest(name = "follow={0}")
+  @ValueSource(booleans = {false, true})
+  void watchReplaysHistoryAfterARevisionThenFollowsLiveWrites(boolean follow) {
     long a = storage.create(key("a"), v("a1"));
     storage.create(key("b"), v("b1"));
     long from = storage.currentRevision();
@@ -152,7 +155,7 @@ abstract class StorageContract {
 
     List<WatchEvent> seen = new CopyOnWriteArrayList<>();
     AtomicReference<Throwable> error = new AtomicReference<>();
-    try (Storage.Watch w = storage.watch(root, from, listener(seen, error))) {
+    try (Storage.Watch w = watch(follow, root, from, listener(seen, error))) {
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(seen).hasSize(2));
       storage.create(key("c"), v("c1"));
       storage.create("/elsewhere" + System.nanoTime(), v("not watched"));
@@ -172,12 +175,13 @@ abstract class StorageContract {
     assertThat(seen).extracting(WatchEvent::revision).isSorted();
   }
 
-  @Test
-  void eventsOfKeysWrittenDuringTheWatchCarryTheirPreviousValues() {
+  @ParameterizedTest(name = "follow={0}")
+  @ValueSource(booleans = {false, true})
+  void eventsOfKeysWrittenDuringTheWatchCarryTheirPreviousValues(boolean follow) {
     long from = storage.currentRevision();
     List<WatchEvent> seen = new CopyOnWriteArrayList<>();
     AtomicReference<Throwable> error = new AtomicReference<>();
-    try (Storage.Watch w = storage.watch(root, from, listener(seen, error))) {
+    try (Storage.Watch w = watch(follow, root, from, listener(seen, error))) {
       long c1 = storage.create(key("c"), v("c1"));
       long c2 = storage.update(key("c"), c1, v("c2"));
       storage.delete(key("c"), c2);
@@ -194,8 +198,9 @@ abstract class StorageContract {
     });
   }
 
-  @Test
-  void compactionForgetsHistoryButKeepsCurrentValues() {
+  @ParameterizedTest(name = "follow={0}")
+  @ValueSource(booleans = {false, true})
+  void compactionForgetsHistoryButKeepsCurrentValues(boolean follow) {
     long a = storage.create(key("a"), v("a1"));
     long old = storage.currentRevision();
     storage.update(key("a"), a, v("a2"));
@@ -210,7 +215,7 @@ abstract class StorageContract {
     List<WatchEvent> seen = new CopyOnWriteArrayList<>();
     AtomicReference<Throwable> error = new AtomicReference<>();
     try {
-      Storage.Watch w = storage.watch(root, old, listener(seen, error));
+      Storage.Watch w = watch(follow, root, old, listener(seen, error));
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(error.get()).isNotNull());
       w.close();
       assertThat(error.get()).isInstanceOf(StorageException.Compacted.class);
@@ -218,6 +223,11 @@ abstract class StorageContract {
       // thrown up front: equally correct
     }
     assertThat(seen).isEmpty();
+  }
+
+  /** Both ways to watch keep the same contract; {@code follow} is how the watch cache watches. */
+  private Storage.Watch watch(boolean follow, String prefix, long after, WatchListener l) {
+    return follow ? storage.follow(prefix, after, l) : storage.watch(prefix, after, l);
   }
 
   private static WatchListener listener(List<WatchEvent> seen, AtomicReference<Throwable> error) {
