@@ -28,16 +28,11 @@ public final class ApiException extends RuntimeException {
    * as the ApiException it maps to, anything else (a bug) as it is, for the caller to log.
    */
   public static RuntimeException unwrap(Throwable failure) {
-    Throwable t = failure;
-    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return switch (t) {
+    return switch (dev.procurator.apiserver.storage.StorageException.cause(failure)) {
       case ApiException e -> e;
       case dev.procurator.apiserver.storage.StorageException e -> ResourceService.translate(e, null, null);
       case RuntimeException e -> e;
-      default -> new IllegalStateException(t);
+      case Throwable t -> new IllegalStateException(t);
     };
   }
 

@@ -23,12 +23,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BiConsumer;
 
 /**
  * Storage in an etcd cluster through jetcd. Keys map one to one onto etcd keys; revisions are
@@ -118,7 +116,7 @@ public final class EtcdStorage implements Storage {
       if (failure == null) {
         return value;
       }
-      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      Throwable cause = StorageException.cause(failure);
       if (cause instanceof TimeoutException) {
         throw new StorageException.Unavailable("etcd did not answer " + what + " within " + timeout, cause);
       }
@@ -218,23 +216,8 @@ public final class EtcdStorage implements Storage {
   /** Each event with its previous value from etcd ({@code prevKV}): etcd reads it from its backend per event. */
   @Override
   public Watch watch(String prefix, long afterRevision, WatchListener listener) {
-    return watchEtcd(prefix, afterRevision, true, listener, (events, ended) -> {
-      for (io.etcd.jetcd.watch.WatchEvent e : events) {
-        if (ended.get()) {
-          return;
-        }
-        KeyValue prev = e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : convert(e.getPrevKV());
-        switch (e.getEventType()) {
-          case PUT -> listener.onEvent(new WatchEvent.Put(convert(e.getKeyValue()), prev));
-          case DELETE -> {
-            if (prev != null) {
-              listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
-            }
-          }
-          default -> { }
-        }
-      }
-    });
+    return watchEtcd(prefix, afterRevision, true, listener,
+        (e, key, now) -> e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : convert(e.getPrevKV()));
   }
 
   /**
@@ -252,32 +235,15 @@ public final class EtcdStorage implements Storage {
       }
     }
     // jetcd hands one watch's responses over one at a time, so the map needs no lock
-    return watchEtcd(prefix, afterRevision, false, listener, (events, ended) -> {
-      for (io.etcd.jetcd.watch.WatchEvent e : events) {
-        if (ended.get()) {
-          return;
-        }
-        String key = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
-        switch (e.getEventType()) {
-          case PUT -> {
-            KeyValue now = convert(e.getKeyValue());
-            KeyValue prev = current.put(key, now);
-            listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
-          }
-          case DELETE -> {
-            KeyValue prev = current.remove(key);
-            if (prev != null) {
-              listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
-            }
-          }
-          default -> { }
-        }
-      }
-    });
+    return watchEtcd(prefix, afterRevision, false, listener, (e, key, now) -> now == null ? current.remove(key) : current.put(key, now));
   }
 
-  private Watch watchEtcd(String prefix, long afterRevision, boolean prevKv, WatchListener listener,
-      BiConsumer<List<io.etcd.jetcd.watch.WatchEvent>, AtomicBoolean> deliver) {
+  /** Where a watch finds an event's previous value; {@code now} is null for a delete. */
+  private interface Previous {
+    KeyValue of(io.etcd.jetcd.watch.WatchEvent event, String key, KeyValue now);
+  }
+
+  private Watch watchEtcd(String prefix, long afterRevision, boolean prevKv, WatchListener listener, Previous previous) {
     WatchOption option = WatchOption.builder()
         .withRange(bytes(Storage.prefixEnd(prefix)))
         .withRevision(afterRevision + 1)
@@ -285,7 +251,7 @@ public final class EtcdStorage implements Storage {
         .build();
     AtomicBoolean ended = new AtomicBoolean();
     io.etcd.jetcd.Watch.Watcher watcher = client.getWatchClient().watch(bytes(prefix), option,
-        io.etcd.jetcd.Watch.listener(response -> deliver.accept(response.getEvents(), ended), error -> {
+        io.etcd.jetcd.Watch.listener(response -> deliver(response.getEvents(), previous, listener, ended), error -> {
           if (ended.compareAndSet(false, true)) {
             listener.onError(error instanceof CompactedException c
                 ? new StorageException.Compacted(afterRevision + 1, c.getCompactedRevision())
@@ -296,6 +262,30 @@ public final class EtcdStorage implements Storage {
       ended.set(true);
       watcher.close();
     };
+  }
+
+  private static void deliver(List<io.etcd.jetcd.watch.WatchEvent> events, Previous previous, WatchListener listener,
+      AtomicBoolean ended) {
+    for (io.etcd.jetcd.watch.WatchEvent e : events) {
+      if (ended.get()) {
+        return;
+      }
+      String key = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
+      switch (e.getEventType()) {
+        case PUT -> {
+          KeyValue now = convert(e.getKeyValue());
+          KeyValue prev = previous.of(e, key, now);
+          listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
+        }
+        case DELETE -> {
+          KeyValue prev = previous.of(e, key, null);
+          if (prev != null) {
+            listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
+          }
+        }
+        default -> { }
+      }
+    }
   }
 
   @Override

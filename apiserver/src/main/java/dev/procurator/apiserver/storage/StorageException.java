@@ -12,12 +12,18 @@ public abstract sealed class StorageException extends RuntimeException {
 
   /** The StorageException a storage future failed with, unwrapped; anything else is Unavailable. */
   public static StorageException of(Throwable failure) {
+    Throwable t = cause(failure);
+    return t instanceof StorageException e ? e : new Unavailable("storage failed: " + t, t);
+  }
+
+  /** What a future failed with, without the CompletionException or ExecutionException around it. */
+  public static Throwable cause(Throwable failure) {
     Throwable t = failure;
     while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
         && t.getCause() != null) {
       t = t.getCause();
     }
-    return t instanceof StorageException e ? e : new Unavailable("storage failed: " + t, t);
+    return t;
   }
 
   /** The key does not exist. */
