@@ -29,28 +29,46 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Storage in an etcd cluster through jetcd. Keys map one to one onto etcd keys; revisions are
- * etcd's. Every call carries a timeout (jetcd otherwise waits for the server forever); a write
- * that timed out may still have been applied, as with etcd itself.
+ * Storage in an etcd cluster through jetcd. Keys map one to one onto etcd keys. Creates and
+ * updates that arrive together share etcd txns ({@link EtcdWrites}), so a revision is etcd's
+ * revision and the write's slot in its txn ({@link EtcdRevision}). Every call carries a timeout
+ * (jetcd otherwise waits for the server forever); a write that timed out may still have been
+ * applied, as with etcd itself.
  *
  * <p>Thread-safe. Watch listeners are called on jetcd's executor threads, one at a time per watch.
  */
 public final class EtcdStorage implements Storage {
   private static final int PAGE = 1000;
+  /**
+   * Lone write txns in flight before writes queue to share one: enough to keep etcd's pipeline
+   * full at low load, few enough that 64 clients' writes go to etcd ~16 to a txn.
+   */
+  static final int WRITES_IN_FLIGHT = 4;
 
   private final Client client;
   private final KV kv;
   private final Duration timeout;
+  private final EtcdWrites writes;
 
   public EtcdStorage(Client client, Duration timeout) {
+    this(client, timeout, WRITES_IN_FLIGHT);
+  }
+
+  /** {@code writesInFlight}: creates and updates sent to etcd at once before more wait to go together. */
+  EtcdStorage(Client client, Duration timeout, int writesInFlight) {
     this.client = client;
     this.kv = client.getKVClient();
     this.timeout = timeout;
+    this.writes = new EtcdWrites(kv, writesInFlight, this::bounded);
   }
 
   /** Connects to {@code endpoints} such as {@code http://127.0.0.1:2379}. */
   public static EtcdStorage connect(List<String> endpoints, Duration timeout) {
-    Client client = Client.builder()
+    return new EtcdStorage(client(endpoints, timeout), timeout);
+  }
+
+  static Client client(List<String> endpoints, Duration timeout) {
+    return Client.builder()
         .endpoints(endpoints.toArray(String[]::new))
         .maxInboundMessageSize(64 * 1024 * 1024)
         .connectTimeout(timeout)
@@ -62,7 +80,6 @@ public final class EtcdStorage implements Storage {
         .executorService(new CallerRunsExecutor())
         .useVertx()
         .build();
-    return new EtcdStorage(client, timeout);
   }
 
   private static ByteSequence bytes(String s) {
@@ -84,19 +101,17 @@ public final class EtcdStorage implements Storage {
   }
 
   private static RuntimeException translate(Throwable cause, String what) {
+    if (cause instanceof StorageException e) {
+      return e;
+    }
     if (cause instanceof CompactedException c) {
-      return new StorageException.Compacted(-1, c.getCompactedRevision());
+      return new StorageException.Compacted(-1, EtcdRevision.of(c.getCompactedRevision(), 0));
     }
     Status status = Status.fromThrowable(cause);
     if (status.getCode() == Status.Code.OUT_OF_RANGE) {
       return new StorageException.Compacted(-1, -1);
     }
     return new StorageException.Unavailable("etcd failed " + what + ": " + cause.getMessage(), cause);
-  }
-
-  private static KeyValue convert(io.etcd.jetcd.KeyValue kv) {
-    return new KeyValue(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().getBytes(),
-        kv.getCreateRevision(), kv.getModRevision());
   }
 
   private KeyValue currentOrThrow(TxnResponse r, String key, boolean notFoundIfAbsent) {
@@ -107,7 +122,7 @@ public final class EtcdStorage implements Storage {
       }
       return null;
     }
-    return convert(gets.get(0).getKvs().get(0));
+    return EtcdRevision.keyValue(gets.get(0).getKvs().get(0));
   }
 
   /** {@code f} with this storage's timeout, failing with the StorageException for what went wrong. */
@@ -126,33 +141,23 @@ public final class EtcdStorage implements Storage {
 
   @Override
   public CompletableFuture<Long> createAsync(String key, byte[] value) {
-    return Storage.sizeChecked(key, value, () -> {
-      ByteSequence k = bytes(key);
-      return bounded(kv.txn()
-          .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-          .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
-          .Else(Op.get(k, GetOption.DEFAULT))
-          .commit(), "create " + key).thenApply(r -> {
-            if (!r.isSucceeded()) {
-              throw new StorageException.KeyExists(key);
-            }
-            return r.getHeader().getRevision();
-          });
-    });
+    return Storage.sizeChecked(key, value, () -> bounded(writes.write(key, 0, value), "create " + key));
   }
 
   @Override
   public Optional<KeyValue> get(String key) {
     GetResponse r = await(kv.get(bytes(key)), "get " + key);
-    return r.getKvs().isEmpty() ? Optional.empty() : Optional.of(convert(r.getKvs().get(0)));
+    return r.getKvs().isEmpty() ? Optional.empty() : Optional.of(EtcdRevision.keyValue(r.getKvs().get(0)));
   }
 
   @Override
   public ListPage list(String prefix, String startKey, long revision, int limit) {
     String from = startKey == null || startKey.compareTo(prefix) < 0 ? prefix : startKey;
+    // A list at a revision inside a txn's writes shows the state after all of them.
+    long etcdRevision = revision > 0 ? Math.max(1, EtcdRevision.etcd(revision)) : 0;
     ByteSequence end = bytes(Storage.prefixEnd(prefix));
     List<KeyValue> items = new ArrayList<>();
-    long rev = revision;
+    long rev = etcdRevision;
     boolean more;
     // Page through etcd at one pinned revision, so a large list never exceeds a message limit.
     while (true) {
@@ -165,38 +170,26 @@ public final class EtcdStorage implements Storage {
       if (rev <= 0) {
         rev = r.getHeader().getRevision();
       }
-      r.getKvs().forEach(k -> items.add(convert(k)));
+      r.getKvs().forEach(k -> items.add(EtcdRevision.keyValue(k)));
       more = r.isMore();
       if (!more || (limit > 0 && items.size() >= limit)) {
         break;
       }
       from = items.get(items.size() - 1).key() + '\0';
     }
-    return new ListPage(items, rev, more);
+    return new ListPage(items, EtcdRevision.whole(rev), more);
   }
 
   @Override
   public CompletableFuture<Long> updateAsync(String key, long expectedModRevision, byte[] value) {
-    return Storage.sizeChecked(key, value, () -> {
-      ByteSequence k = bytes(key);
-      return bounded(kv.txn()
-          .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
-          .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
-          .Else(Op.get(k, GetOption.DEFAULT))
-          .commit(), "update " + key).thenApply(r -> {
-            if (!r.isSucceeded()) {
-              throw new StorageException.Conflict(key, expectedModRevision, currentOrThrow(r, key, true));
-            }
-            return r.getHeader().getRevision();
-          });
-    });
+    return Storage.sizeChecked(key, value, () -> bounded(writes.write(key, expectedModRevision, value), "update " + key));
   }
 
   @Override
   public long delete(String key, long expectedModRevision) {
     ByteSequence k = bytes(key);
     Cmp cmp = expectedModRevision > 0
-        ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision))
+        ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(EtcdRevision.etcdModRevision(expectedModRevision)))
         : new Cmp(k, Cmp.Op.GREATER, CmpTarget.createRevision(0));
     TxnResponse r = await(kv.txn()
         .If(cmp)
@@ -210,14 +203,14 @@ public final class EtcdStorage implements Storage {
     if (r.getDeleteResponses().isEmpty() || r.getDeleteResponses().get(0).getDeleted() == 0) {
       throw new StorageException.NotFound(key);
     }
-    return r.getHeader().getRevision();
+    return EtcdRevision.of(r.getHeader().getRevision(), 0);
   }
 
   /** Each event with its previous value from etcd ({@code prevKV}): etcd reads it from its backend per event. */
   @Override
   public Watch watch(String prefix, long afterRevision, WatchListener listener) {
     return watchEtcd(prefix, afterRevision, true, listener,
-        (e, key, now) -> e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : convert(e.getPrevKV()));
+        (e, key, now) -> e.getPrevKV() == null || e.getPrevKV().getCreateRevision() == 0 ? null : EtcdRevision.keyValue(e.getPrevKV()));
   }
 
   /**
@@ -229,8 +222,11 @@ public final class EtcdStorage implements Storage {
   @Override
   public Watch follow(String prefix, long afterRevision, WatchListener listener) {
     Map<String, KeyValue> current = new HashMap<>();
-    if (afterRevision > 0) {
-      for (KeyValue kv : list(prefix, null, afterRevision, 0).items()) {
+    // seeded as of the etcd revision before the watch's first; events up to afterRevision itself
+    // then update the map without being delivered
+    long seed = EtcdRevision.firstEtcdAfter(afterRevision) - 1;
+    if (seed > 0) {
+      for (KeyValue kv : list(prefix, null, EtcdRevision.whole(seed), 0).items()) {
         current.put(kv.key(), kv);
       }
     }
@@ -243,18 +239,23 @@ public final class EtcdStorage implements Storage {
     KeyValue of(io.etcd.jetcd.watch.WatchEvent event, String key, KeyValue now);
   }
 
+  /**
+   * Watches etcd from the revision holding the first write after {@code afterRevision}; writes of
+   * that etcd revision at or before {@code afterRevision} (earlier slots of one txn) are passed
+   * to {@code previous} but not delivered.
+   */
   private Watch watchEtcd(String prefix, long afterRevision, boolean prevKv, WatchListener listener, Previous previous) {
     WatchOption option = WatchOption.builder()
         .withRange(bytes(Storage.prefixEnd(prefix)))
-        .withRevision(afterRevision + 1)
+        .withRevision(EtcdRevision.firstEtcdAfter(afterRevision))
         .withPrevKV(prevKv)
         .build();
     AtomicBoolean ended = new AtomicBoolean();
     io.etcd.jetcd.Watch.Watcher watcher = client.getWatchClient().watch(bytes(prefix), option,
-        io.etcd.jetcd.Watch.listener(response -> deliver(response.getEvents(), previous, listener, ended), error -> {
+        io.etcd.jetcd.Watch.listener(response -> deliver(response.getEvents(), afterRevision, previous, listener, ended), error -> {
           if (ended.compareAndSet(false, true)) {
             listener.onError(error instanceof CompactedException c
-                ? new StorageException.Compacted(afterRevision + 1, c.getCompactedRevision())
+                ? new StorageException.Compacted(afterRevision, EtcdRevision.of(c.getCompactedRevision(), 0))
                 : translate(error, "watch " + prefix));
           }
         }));
@@ -264,8 +265,8 @@ public final class EtcdStorage implements Storage {
     };
   }
 
-  private static void deliver(List<io.etcd.jetcd.watch.WatchEvent> events, Previous previous, WatchListener listener,
-      AtomicBoolean ended) {
+  private static void deliver(List<io.etcd.jetcd.watch.WatchEvent> events, long afterRevision, Previous previous,
+      WatchListener listener, AtomicBoolean ended) {
     for (io.etcd.jetcd.watch.WatchEvent e : events) {
       if (ended.get()) {
         return;
@@ -273,14 +274,17 @@ public final class EtcdStorage implements Storage {
       String key = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
       switch (e.getEventType()) {
         case PUT -> {
-          KeyValue now = convert(e.getKeyValue());
+          KeyValue now = EtcdRevision.keyValue(e.getKeyValue());
           KeyValue prev = previous.of(e, key, now);
-          listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
+          if (now.modRevision() > afterRevision) {
+            listener.onEvent(new WatchEvent.Put(now, now.createRevision() == now.modRevision() ? null : prev));
+          }
         }
         case DELETE -> {
           KeyValue prev = previous.of(e, key, null);
-          if (prev != null) {
-            listener.onEvent(new WatchEvent.Delete(prev, e.getKeyValue().getModRevision()));
+          long revision = EtcdRevision.of(e.getKeyValue().getModRevision(), 0);
+          if (prev != null && revision > afterRevision) {
+            listener.onEvent(new WatchEvent.Delete(prev, revision));
           }
         }
         default -> { }
@@ -290,14 +294,14 @@ public final class EtcdStorage implements Storage {
 
   @Override
   public long currentRevision() {
-    return await(kv.get(bytes("/"), GetOption.builder().withCountOnly(true).withLimit(1).build()), "revision")
-        .getHeader().getRevision();
+    return EtcdRevision.whole(await(kv.get(bytes("/"), GetOption.builder().withCountOnly(true).withLimit(1).build()), "revision")
+        .getHeader().getRevision());
   }
 
   @Override
   public void compact(long revision) {
     try {
-      await(kv.compact(revision), "compact");
+      await(kv.compact(EtcdRevision.etcd(revision)), "compact");
     } catch (StorageException.Compacted e) {
       // already compacted at or past this revision
     }

@@ -10,8 +10,8 @@ import java.util.function.Supplier;
  *
  * <p>Thread-safe. The blocking methods are for worker or virtual threads, never an event loop; the
  * {@code *Async} ones never block, and their futures may complete on a storage thread, so what
- * depends on them must be quick or move elsewhere. Revisions are positive and increase by one for
- * every write across all keys.
+ * depends on them must be quick or move elsewhere. Every write gets its own revision, positive and
+ * greater than those of every write before it across all keys, though not always the next integer.
  */
 public interface Storage extends AutoCloseable {
   /** Largest value any implementation accepts (etcd's own request limit is near 1.5 MiB). */
