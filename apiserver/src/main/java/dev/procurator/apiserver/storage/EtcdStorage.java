@@ -40,10 +40,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class EtcdStorage implements Storage {
   private static final int PAGE = 1000;
   /**
-   * Lone write txns in flight before writes queue to share one: enough to keep etcd's pipeline
-   * full at low load, few enough that 64 clients' writes go to etcd ~16 to a txn.
+   * Lone write txns in flight before writes queue to share one. Two keeps etcd's pipeline busy
+   * while the next batch gathers; with 64 clients, 1 to 4 all beat plain puts per write, and 2
+   * did best (BENCHMARKS.md).
    */
-  static final int WRITES_IN_FLIGHT = 4;
+  static final int WRITES_IN_FLIGHT = 2;
 
   private final Client client;
   private final KV kv;

@@ -1,6 +1,8 @@
 package dev.procurator.apiserver.storage;
 
 import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
@@ -9,6 +11,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -18,6 +21,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates and compare-and-swap updates for {@link EtcdStorage}, committed together when many are
@@ -31,7 +36,10 @@ import java.util.function.BiFunction;
  * #MAX_BATCH_BYTES}) go out as one txn whose compare holds every write's condition. A lone write
  * waits for nothing. When a batch's compare fails, the txn's else branch has read every key in the
  * same snapshot: the writes whose own condition failed get their error, and the rest go out again
- * at the head of the queue; at least one write is settled by every txn, so this always ends.
+ * at the head of the queue; at least one write is settled by every txn, so this always ends. An
+ * etcd configured with a lower {@code --max-txn-ops} or {@code --max-request-bytes} refuses a
+ * large batch as an invalid argument: its writes go out again, and batches from then on hold half
+ * as many.
  *
  * <p>Writes in one txn share etcd's revision and are told apart by {@link EtcdRevision}'s slots.
  * Thread-safe.
@@ -43,12 +51,14 @@ final class EtcdWrites {
   static final int MAX_BATCH_BYTES = 1024 * 1024;
   /** How far into the queue a batch looks for keys it does not hold yet. */
   private static final int MAX_SCAN = 4 * MAX_WRITES;
+  private static final Logger log = LoggerFactory.getLogger(EtcdWrites.class);
 
   private final KV kv;
   private final int maxInFlight;
   private final BiFunction<CompletableFuture<TxnResponse>, String, CompletableFuture<TxnResponse>> bounded;
   private final ArrayDeque<Write> queue = new ArrayDeque<>();
   private int inFlight;
+  private int maxWrites = MAX_WRITES;
 
   /**
    * {@code bounded} puts the storage's timeout and error translation on a txn future, named for
@@ -103,7 +113,12 @@ final class EtcdWrites {
   private void settle(List<Write> batch, TxnResponse r, Throwable failure) {
     List<Runnable> answers = new ArrayList<>(batch.size());
     List<Write> again = new ArrayList<>();
-    if (failure != null) {
+    boolean split = failure != null && batch.size() > 1 && invalidArgument(failure);
+    if (split) {
+      log.warn("etcd refused a txn of {} writes ({}); sending at most {} per txn from now on", batch.size(),
+          StorageException.cause(failure).getMessage(), batch.size() / 2);
+      again.addAll(batch);
+    } else if (failure != null) {
       StorageException error = StorageException.of(failure);
       batch.forEach(w -> answers.add(() -> w.result.completeExceptionally(error)));
     } else if (r.isSucceeded()) {
@@ -129,6 +144,9 @@ final class EtcdWrites {
     }
     List<Write> next;
     synchronized (this) {
+      if (split) {
+        maxWrites = Math.min(maxWrites, batch.size() / 2);
+      }
       for (int i = again.size() - 1; i >= 0; i--) {
         queue.addFirst(again.get(i));
       }
@@ -149,7 +167,7 @@ final class EtcdWrites {
     Set<String> keys = new HashSet<>();
     long bytes = 0;
     int scanned = 0;
-    for (Iterator<Write> it = queue.iterator(); it.hasNext() && batch.size() < MAX_WRITES && scanned < MAX_SCAN; scanned++) {
+    for (Iterator<Write> it = queue.iterator(); it.hasNext() && batch.size() < maxWrites && scanned < MAX_SCAN; scanned++) {
       Write w = it.next();
       if (w.result.isDone()) {
         it.remove();
@@ -165,6 +183,17 @@ final class EtcdWrites {
       }
     }
     return batch;
+  }
+
+  /** Whether etcd refused the request itself (too many operations, too large), not the writes in it. */
+  private static boolean invalidArgument(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof EtcdException e && e.getErrorCode() == ErrorCode.INVALID_ARGUMENT
+          || Status.fromThrowable(t).getCode() == Status.Code.INVALID_ARGUMENT) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private record Write(String key, ByteSequence etcdKey, long expected, byte[] value, CompletableFuture<Long> result) {

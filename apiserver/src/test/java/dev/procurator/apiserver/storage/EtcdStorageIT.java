@@ -60,4 +60,17 @@ class EtcdStorageIT extends StorageContract {
       }
     }
   }
+
+  @Test
+  void anEtcdThatTakesFewerOperationsPerTxnGetsSmallerBatches() throws Exception {
+    try (EtcdProcess strict = EtcdProcess.start(1, List.of("--max-txn-ops=4"));
+        Storage small = new EtcdStorage(EtcdStorage.client(strict.endpoints(), TIMEOUT), TIMEOUT, 1)) {
+      List<CompletableFuture<Long>> writes = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        writes.add(small.createAsync("/strict/k" + i, ("v" + i).getBytes(UTF_8)));
+      }
+      assertThat(writes.stream().map(CompletableFuture::join).toList()).doesNotHaveDuplicates();
+      assertThat(small.list("/strict/", null, 0, 0).items()).hasSize(64);
+    }
+  }
 }
