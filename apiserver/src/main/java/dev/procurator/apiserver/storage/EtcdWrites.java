@@ -167,12 +167,13 @@ final class EtcdWrites {
     Set<String> keys = new HashSet<>();
     long bytes = 0;
     int scanned = 0;
-    for (Iterator<Write> it = queue.iterator(); it.hasNext() && batch.size() < maxWrites && scanned < MAX_SCAN; scanned++) {
+    for (Iterator<Write> it = queue.iterator(); it.hasNext() && batch.size() < maxWrites && scanned < MAX_SCAN; ) {
       Write w = it.next();
       if (w.result.isDone()) {
         it.remove();
         continue;
       }
+      scanned++;
       if (!batch.isEmpty() && bytes + w.value.length > MAX_BATCH_BYTES) {
         break;
       }
