@@ -65,10 +65,6 @@ final class EtcdRevision {
     return framed;
   }
 
-  private static boolean framed(byte[] stored) {
-    return stored.length >= 2 && stored[0] == 0;
-  }
-
   /**
    * A stored key-value with storage revisions. The create revision is exact while the key has not
    * been written since; after that it carries the slot of the latest write only if both happened
@@ -76,8 +72,9 @@ final class EtcdRevision {
    */
   static KeyValue keyValue(io.etcd.jetcd.KeyValue kv) {
     byte[] stored = kv.getValue().getBytes();
-    int slot = framed(stored) ? stored[1] & 0xff : 0;
-    byte[] value = framed(stored) ? Arrays.copyOfRange(stored, 2, stored.length) : stored;
+    boolean framed = stored.length >= 2 && stored[0] == 0;
+    int slot = framed ? stored[1] & 0xff : 0;
+    byte[] value = framed ? Arrays.copyOfRange(stored, 2, stored.length) : stored;
     long created = kv.getCreateRevision();
     long modified = kv.getModRevision();
     return new KeyValue(kv.getKey().toString(StandardCharsets.UTF_8), value,

@@ -11,7 +11,6 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
@@ -115,15 +114,10 @@ public final class EtcdStorage implements Storage {
     return new StorageException.Unavailable("etcd failed " + what + ": " + cause.getMessage(), cause);
   }
 
-  private KeyValue currentOrThrow(TxnResponse r, String key, boolean notFoundIfAbsent) {
+  /** What the {@code i}th get of a txn's else branch found, or null for an absent key. */
+  static KeyValue current(TxnResponse r, int i) {
     List<GetResponse> gets = r.getGetResponses();
-    if (gets.isEmpty() || gets.get(0).getKvs().isEmpty()) {
-      if (notFoundIfAbsent) {
-        throw new StorageException.NotFound(key);
-      }
-      return null;
-    }
-    return EtcdRevision.keyValue(gets.get(0).getKvs().get(0));
+    return i < gets.size() && !gets.get(i).getKvs().isEmpty() ? EtcdRevision.keyValue(gets.get(i).getKvs().get(0)) : null;
   }
 
   /** {@code f} with this storage's timeout, failing with the StorageException for what went wrong. */
@@ -198,7 +192,10 @@ public final class EtcdStorage implements Storage {
         .Else(Op.get(k, GetOption.DEFAULT))
         .commit(), "delete " + key);
     if (!r.isSucceeded()) {
-      KeyValue current = currentOrThrow(r, key, true);
+      KeyValue current = current(r, 0);
+      if (current == null) {
+        throw new StorageException.NotFound(key);
+      }
       throw new StorageException.Conflict(key, expectedModRevision, current);
     }
     if (r.getDeleteResponses().isEmpty() || r.getDeleteResponses().get(0).getDeleted() == 0) {

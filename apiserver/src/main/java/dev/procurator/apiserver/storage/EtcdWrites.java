@@ -4,7 +4,6 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.common.exception.ErrorCode;
 import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.KV;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
@@ -129,12 +128,9 @@ final class EtcdWrites {
         answers.add(() -> w.result.complete(revision));
       }
     } else {
-      List<GetResponse> current = r.getGetResponses();
       for (int i = 0; i < batch.size(); i++) {
         Write w = batch.get(i);
-        KeyValue now = i < current.size() && !current.get(i).getKvs().isEmpty()
-            ? EtcdRevision.keyValue(current.get(i).getKvs().get(0)) : null;
-        StorageException refusal = w.refusal(now, batch.size() == 1);
+        StorageException refusal = w.refusal(EtcdStorage.current(r, i), batch.size() == 1);
         if (refusal != null) {
           answers.add(() -> w.result.completeExceptionally(refusal));
         } else {
