@@ -1,6 +1,7 @@
 package dev.procurator.apiserver;
 
 import dev.procurator.apiserver.auth.TokenAuthenticator;
+import dev.procurator.apiserver.registry.EventExpiry;
 import dev.procurator.apiserver.registry.ResourceService;
 import dev.procurator.apiserver.resource.ResourceRegistry;
 import dev.procurator.apiserver.resource.ResourceType;
@@ -40,6 +41,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 public final class ApiServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
   public static final String VERSION = "0.1.0";
+  /** How long an Event is kept after it was last seen, as Kubernetes' --event-ttl default. */
+  public static final Duration EVENT_TTL = Duration.ofHours(1);
 
   private final ApiServerConfig config;
   private final Clock clock;
@@ -49,6 +52,7 @@ public final class ApiServer implements AutoCloseable {
   private ExecutorService executor;
   private ScheduledExecutorService scheduler;
   private final Map<ResourceType, WatchCache> caches = new LinkedHashMap<>();
+  private EventExpiry eventExpiry;
 
   public ApiServer(ApiServerConfig config, Clock clock) {
     this.config = config;
@@ -74,6 +78,8 @@ public final class ApiServer implements AutoCloseable {
     executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("api-", 0).factory());
     vertx = Vertx.vertx();
     ResourceService service = new ResourceService(storage, clock);
+    eventExpiry = new EventExpiry(service, registry.find("", "v1", "events").orElseThrow(), EVENT_TTL, clock);
+    scheduler.scheduleWithFixedDelay(this::expireEvents, 1, 1, TimeUnit.MINUTES);
     HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
         config.host() + ":" + config.port(), VERSION, config.watchQueueLimit());
     HttpServerOptions options = new HttpServerOptions()
@@ -124,6 +130,16 @@ public final class ApiServer implements AutoCloseable {
         log.warn("compaction failed: {}", e.toString());
       }
     }, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Deletes the Events last seen more than {@link #EVENT_TTL} ago; returns how many. */
+  public int expireEvents() {
+    try {
+      return eventExpiry.sweep();
+    } catch (RuntimeException e) {
+      log.warn("expiring events failed: {}", e.toString());
+      return 0;
+    }
   }
 
   /** Forgets history up to {@code revision}, in storage and in the watch caches. */

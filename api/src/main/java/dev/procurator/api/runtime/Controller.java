@@ -1,5 +1,6 @@
 package dev.procurator.api.runtime;
 
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +12,10 @@ import org.slf4j.MDC;
  * Workers that take keys from a {@link WorkQueue} and run a {@link Reconciler}: {@link
  * Result.Done} forgets the key's failures, {@link Result.RequeueAfter} looks again later, an
  * exception retries with per-key exponential backoff, a {@link TerminalException} gives up on
- * that key until it changes again. Feed it with {@link #enqueue} from informer events.
+ * that key until it changes again. A write that lost an optimistic-concurrency race (HTTP 409
+ * Conflict) is not an error: the key goes back on the queue and the next pass reads the newer
+ * object, so no reconciler writes a retry loop of its own. Feed it with {@link #enqueue} from
+ * informer events and from whatever else finishes (a process exit, a probe, a slow operation).
  */
 public final class Controller<K> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Controller.class);
@@ -83,6 +87,15 @@ public final class Controller<K> implements AutoCloseable {
           queue.addAfter(key, r.delay());
         }
       }
+    } catch (KubernetesClientException e) {
+      Duration delay = backoff.next(key);
+      if (e.getCode() == 409) {
+        // someone wrote the object after it was read: look again at the newer one
+        log.debug("{}: {} changed under a write, looking again in {}", name, key, delay);
+      } else {
+        log.info("{}: {} failed ({}), retrying in {}", name, key, e.getMessage(), delay);
+      }
+      queue.addAfter(key, delay);
     } catch (TerminalException e) {
       backoff.forget(key);
       log.warn("{}: giving up on {}: {}", name, key, e.getMessage());

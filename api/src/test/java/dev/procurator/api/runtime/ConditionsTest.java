@@ -25,4 +25,17 @@ class ConditionsTest {
     assertThat(flipped).extracting(Condition::getType).containsExactly("Booted", "Healthy");
     assertThat(flipped.getFirst().getLastTransitionTime()).isEqualTo("t4");
   }
+
+  @Test
+  void findsReadsAndRemovesByType() {
+    List<Condition> cs = Conditions.setAll(null, Conditions.of("Ready", "True", "Up", "up", java.time.Instant.parse("2026-01-01T00:00:00.5Z")),
+        null, c("Healthy", "False", "CheckFailing", "t"));
+    assertThat(Conditions.isTrue(cs, "Ready")).isTrue();
+    assertThat(Conditions.isTrue(cs, "Healthy")).isFalse();
+    assertThat(Conditions.isTrue(null, "Ready")).isFalse();
+    assertThat(Conditions.reason(cs, "Healthy")).isEqualTo("CheckFailing");
+    assertThat(Conditions.reason(cs, "Missing")).isEmpty();
+    assertThat(Conditions.find(cs, "Ready").orElseThrow().getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
+    assertThat(Conditions.remove(cs, "Ready")).extracting(Condition::getType).containsExactly("Healthy");
+  }
 }

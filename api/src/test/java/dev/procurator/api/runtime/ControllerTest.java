@@ -145,6 +145,26 @@ class ControllerTest {
   }
 
   @Test
+  void aWriteThatLostARaceGoesBackOnTheQueueAndTheNextPassSucceeds() throws Exception {
+    ManualScheduler time = new ManualScheduler();
+    AtomicInteger calls = new AtomicInteger();
+    Controller<ObjectKey> c = new Controller<>("test", key -> {
+      if (calls.incrementAndGet() == 1) {
+        throw new io.fabric8.kubernetes.client.KubernetesClientException("the object has been modified", 409, null);
+      }
+      return Result.done();
+    }, time, new Backoff<>(Duration.ofMillis(5), Duration.ofSeconds(1)));
+    ObjectKey key = ObjectKey.of("default", "web");
+    c.handle(key);
+    assertThat(time.pendingDelaysFromNow()).containsExactly(Duration.ofMillis(5).toNanos());
+    time.advance(Duration.ofMillis(5));
+    assertThat(c.queue().take()).hasValue(key);
+    c.handle(key);
+    assertThat(calls.get()).isEqualTo(2);
+    assertThat(time.pendingDelaysFromNow()).isEmpty();
+  }
+
+  @Test
   void closeStopsTheWorkers() throws Exception {
     Controller<String> c = new Controller<String>("test", key -> Result.done(), new ManualScheduler(),
         new Backoff<>(Duration.ofMillis(5), Duration.ofSeconds(1))).start(2);

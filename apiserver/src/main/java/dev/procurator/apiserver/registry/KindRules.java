@@ -11,6 +11,9 @@ final class KindRules {
   private KindRules() {}
 
   static List<FieldError> validate(ResourceType type, JsonNode object) {
+    if (type.kind().equals("Event")) {
+      return event(object, type.group().isEmpty() ? "involvedObject" : "regarding");
+    }
     if (!"procurator.dev".equals(type.group())) {
       return List.of();
     }
@@ -44,6 +47,19 @@ final class KindRules {
       if ("exec".equals(type) && (!c.path("command").isArray() || c.path("command").isEmpty())) {
         errors.add(FieldError.required(p + ".command"));
       }
+    }
+    return errors;
+  }
+
+  /** An Event must say what it is about and why. */
+  private static List<FieldError> event(JsonNode e, String subject) {
+    List<FieldError> errors = new ArrayList<>();
+    JsonNode ref = e.path(subject);
+    if (!ref.isObject() || ref.path("name").asText("").isEmpty()) {
+      errors.add(FieldError.required(subject + ".name"));
+    }
+    if (e.has("type") && !List.of("Normal", "Warning").contains(e.path("type").asText())) {
+      errors.add(FieldError.unsupported("type", e.path("type"), "\"Normal\", \"Warning\""));
     }
     return errors;
   }

@@ -1,5 +1,6 @@
 package dev.procurator.apiserver.registry;
 
+import dev.procurator.api.v1alpha1.Names;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,14 +101,14 @@ public final class LabelSelector implements Predicate<JsonNode> {
 
   private static String key(String text, String raw) {
     String k = raw.trim();
-    if (k.isEmpty() || !k.matches("([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")) {
+    if (k.isEmpty() || !Names.isQualifiedName(k)) {
       throw invalid(text, "invalid label key \"" + k + "\"");
     }
     return k;
   }
 
   private static String value(String text, String v) {
-    if (!v.matches("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?") || v.length() > 63) {
+    if (!Names.isLabelValue(v)) {
       throw invalid(text, "invalid label value \"" + v + "\"");
     }
     return v;

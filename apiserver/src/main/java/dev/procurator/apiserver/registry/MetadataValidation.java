@@ -1,34 +1,23 @@
 package dev.procurator.apiserver.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procurator.api.v1alpha1.Names;
 import dev.procurator.apiserver.resource.FieldError;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /** Kubernetes' rules for {@code metadata}: names, labels, annotations, finalizers. */
 final class MetadataValidation {
-  static final Pattern DNS1123_SUBDOMAIN =
-      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  private static final Pattern QUALIFIED_NAME = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
-  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
   private static final int MAX_ANNOTATIONS_BYTES = 256 * 1024;
 
   private MetadataValidation() {}
 
-  static final String SUBDOMAIN_MESSAGE = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters,"
-      + " '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is"
-      + " '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-  static final String LABEL_MESSAGE = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-',"
-      + " and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc', regex used for validation is"
-      + " '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-
   /** Problems with a namespace name, or none. */
   static List<FieldError> namespace(String field, String ns) {
-    if (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches()) {
-      return List.of(FieldError.invalid(field, ns, ns.length() > 63 ? "must be no more than 63 characters" : LABEL_MESSAGE));
+    if (!Names.isLabel(ns)) {
+      return List.of(FieldError.invalid(field, ns, ns.length() > Names.MAX_LABEL_LENGTH ? "must be no more than 63 characters"
+          : Names.LABEL_MESSAGE));
     }
     return List.of();
   }
@@ -40,8 +29,8 @@ final class MetadataValidation {
       errors.add(FieldError.required("metadata.name"));
     } else if (name.length() > 253) {
       errors.add(FieldError.invalid("metadata.name", name, "must be no more than 253 characters"));
-    } else if (!DNS1123_SUBDOMAIN.matcher(name).matches()) {
-      errors.add(FieldError.invalid("metadata.name", name, SUBDOMAIN_MESSAGE));
+    } else if (!Names.isSubdomain(name)) {
+      errors.add(FieldError.invalid("metadata.name", name, Names.SUBDOMAIN_MESSAGE));
     }
     JsonNode labels = meta.path("labels");
     if (!labels.isMissingNode() && !labels.isNull()) {
@@ -51,7 +40,7 @@ final class MetadataValidation {
         for (Map.Entry<String, JsonNode> e : labels.properties()) {
           qualifiedName("metadata.labels", e.getKey(), errors);
           String v = e.getValue().asText();
-          if (!e.getValue().isTextual() || v.length() > 63 || !LABEL_VALUE.matcher(v).matches()) {
+          if (!e.getValue().isTextual() || !Names.isLabelValue(v)) {
             errors.add(FieldError.invalid("metadata.labels", e.getValue().isTextual() ? v : e.getValue().toString(),
                 "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must"
                     + " start and end with an alphanumeric character, at most 63 characters"));
@@ -100,10 +89,10 @@ final class MetadataValidation {
     int slash = key.indexOf('/');
     String prefix = slash < 0 ? null : key.substring(0, slash);
     String name = slash < 0 ? key : key.substring(slash + 1);
-    if (prefix != null && (prefix.isEmpty() || prefix.length() > 253 || !DNS1123_SUBDOMAIN.matcher(prefix).matches())) {
-      errors.add(FieldError.invalid(field, key, "prefix part " + SUBDOMAIN_MESSAGE));
+    if (prefix != null && !Names.isSubdomain(prefix)) {
+      errors.add(FieldError.invalid(field, key, "prefix part " + Names.SUBDOMAIN_MESSAGE));
     }
-    if (name.isEmpty() || name.length() > 63 || !QUALIFIED_NAME.matcher(name).matches()) {
+    if (name.isEmpty() || name.length() > Names.MAX_LABEL_LENGTH || !Names.QUALIFIED_NAME.matcher(name).matches()) {
       errors.add(FieldError.invalid(field, key, "name part must consist of alphanumeric characters, '-', '_' or '.',"
           + " and must start and end with an alphanumeric character, at most 63 characters"));
     }

@@ -53,8 +53,24 @@ public final class ResourceService {
   // ---- reads ----
 
   public ObjectNode get(ResourceType type, String namespace, String name) {
-    KeyValue kv = call(() -> storage.get(type.key(namespace, name))).orElseThrow(() -> ApiException.notFound(type, name));
-    return Codec.decode(kv);
+    return served(type, currentOrNotFound(type, namespace, name));
+  }
+
+  /** The stored object as {@code type} serves it, with its resourceVersion. */
+  private static ObjectNode served(ResourceType type, KeyValue kv) {
+    ObjectNode o = Codec.decode(kv);
+    return type.conversion() == null ? o : type.conversion().toServed(o);
+  }
+
+  /** The bytes to store for {@code object} as {@code type} serves it. */
+  private static byte[] stored(ResourceType type, ObjectNode object) {
+    return Codec.encode(type.conversion() == null ? object : type.conversion().toStorage(object.deepCopy()));
+  }
+
+  /** What a client of {@code type} reads for {@code stored} bytes at revision {@code rev}. */
+  private static byte[] servedBytes(ResourceType type, byte[] stored, long rev) {
+    byte[] raw = Codec.raw(stored, rev);
+    return type.conversion() == null ? raw : Json.bytes(type.conversion().toServed(Json.readStored(raw)));
   }
 
   public ListResult list(ResourceType type, String namespace, ListOptions options) {
@@ -92,13 +108,13 @@ public final class ResourceService {
       for (KeyValue kv : page.items()) {
         lastKey = kv.key();
         if (filtered) {
-          ObjectNode o = Codec.decode(kv);
+          ObjectNode o = served(type, kv);
           if (!options.labels().test(o) || !options.fields().test(o)) {
             continue;
           }
           items.add(Json.bytes(o));
         } else {
-          items.add(Codec.raw(kv.value(), kv.modRevision()));
+          items.add(servedBytes(type, kv.value(), kv.modRevision()));
         }
         if (limit > 0 && items.size() >= limit) {
           more = more || kv != page.items().get(page.items().size() - 1);
@@ -177,14 +193,14 @@ public final class ResourceService {
     }
     String name = meta.path("name").asText("");
     List<String> warnings = admit(type, name, obj, options);
-    byte[] value = Codec.encode(obj);
+    byte[] value = stored(type, obj);
     if (options.dryRun()) {
       return CompletableFuture.completedFuture(new Written(obj, true, warnings));
     }
     return storage.createAsync(type.key(ns, name), value)
         .thenApply(rev -> {
           meta.put("resourceVersion", Long.toString(rev));
-          return new Written(obj, true, warnings, Codec.raw(value, rev));
+          return new Written(obj, true, warnings, servedBytes(type, value, rev));
         })
         .exceptionallyCompose(failure -> {
           StorageException e = StorageException.of(failure);
@@ -228,55 +244,64 @@ public final class ResourceService {
     bodyMeta.put("name", name);
     checkNamespace(type, namespace, bodyMeta);
     Long precondition = resourceVersionOf(bodyMeta);
-    for (int attempt = 0; ; attempt++) {
-      KeyValue current = currentOrNotFound(type, namespace, name);
+    return guaranteedUpdate(type, namespace, name, current -> {
       if (precondition != null && precondition != current.modRevision()) {
-        throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+        throw conflict(type, name);
       }
-      try {
-        return replace(type, namespace, name, current, body.deepCopy(), status, options);
-      } catch (StorageException.NotFound e) {
-        throw ApiException.notFound(type, name);
-      } catch (StorageException.Conflict e) {
-        if (precondition != null || attempt >= MAX_RETRIES) {
-          throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
-        }
-      }
-    }
+      return replace(type, namespace, name, current, body.deepCopy(), status, options);
+    });
   }
 
   public Written patch(ResourceType type, String namespace, String name, String contentType, byte[] patch, boolean status,
       WriteOptions options) {
-    for (int attempt = 0; ; attempt++) {
-      KeyValue current = currentOrNotFound(type, namespace, name);
-      ObjectNode currentObject = Codec.decode(current);
-      ObjectNode patched = Patches.apply(contentType, currentObject, patch);
+    return guaranteedUpdate(type, namespace, name, current -> {
+      ObjectNode patched = Patches.apply(contentType, served(type, current), patch);
       ObjectNode meta = metadata(patched);
       Long precondition = resourceVersionOf(meta);
       if (precondition != null && precondition != current.modRevision()) {
-        throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+        throw conflict(type, name);
       }
       if (!name.equals(meta.path("name").asText())) {
         throw ApiException.badRequest("a patch may not change metadata.name");
       }
       checkTypeMeta(type, patched);
       checkNamespace(type, namespace, meta);
+      return replace(type, namespace, name, current, patched, status, options);
+    });
+  }
+
+  /**
+   * Kubernetes' GuaranteedUpdate: reads the object, lets {@code attempt} decide and write with a
+   * compare-and-swap on the revision it read, and when another write came in between, reads
+   * again and lets it decide again. An attempt whose caller pinned a resourceVersion finds the
+   * new revision on its next read and fails with 409 itself, so a pinned write is never retried
+   * over someone else's change.
+   */
+  private Written guaranteedUpdate(ResourceType type, String namespace, String name, java.util.function.Function<KeyValue, Written> attempt) {
+    for (int tries = 0; ; tries++) {
+      KeyValue current = currentOrNotFound(type, namespace, name);
       try {
-        return replace(type, namespace, name, current, patched, status, options);
+        return attempt.apply(current);
       } catch (StorageException.NotFound e) {
         throw ApiException.notFound(type, name);
       } catch (StorageException.Conflict e) {
-        if (precondition != null || attempt >= MAX_RETRIES) {
-          throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
+        if (tries >= MAX_RETRIES) {
+          throw conflict(type, name);
         }
+      } catch (StorageException e) {
+        throw translate(e, type, name);
       }
     }
+  }
+
+  private static ApiException conflict(ResourceType type, String name) {
+    return ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
   }
 
   /** Writes {@code desired} over {@code current}; throws StorageException.Conflict when it lost a race. */
   private Written replace(ResourceType type, String namespace, String name, KeyValue current, ObjectNode desired,
       boolean status, WriteOptions options) {
-    ObjectNode old = Codec.decode(current);
+    ObjectNode old = served(type, current);
     ObjectNode next;
     if (status) {
       next = old.deepCopy();
@@ -340,7 +365,7 @@ public final class ResourceService {
       meta.put("resourceVersion", Long.toString(rev));
       return new Written(next, false, warnings);
     }
-    long rev = call(() -> storage.update(key, current.modRevision(), Codec.encode(next)));
+    long rev = call(() -> storage.update(key, current.modRevision(), stored(type, next)));
     meta.put("resourceVersion", Long.toString(rev));
     return new Written(next, false, warnings);
   }
@@ -377,9 +402,8 @@ public final class ResourceService {
   /** DELETE: with finalizers the object is only marked; otherwise it is removed. */
   public Written delete(ResourceType type, String namespace, String name, ObjectNode deleteOptions, boolean dryRun) {
     JsonNode pre = deleteOptions == null ? null : deleteOptions.path("preconditions");
-    for (int attempt = 0; ; attempt++) {
-      KeyValue current = currentOrNotFound(type, namespace, name);
-      ObjectNode obj = Codec.decode(current);
+    return guaranteedUpdate(type, namespace, name, current -> {
+      ObjectNode obj = served(type, current);
       ObjectNode meta = metadata(obj);
       if (pre != null && pre.hasNonNull("uid") && !pre.get("uid").asText().equals(meta.path("uid").asText())) {
         throw ApiException.conflict(type, name, "Precondition failed: UID in precondition: " + pre.get("uid").asText()
@@ -393,29 +417,19 @@ public final class ResourceService {
       if (dryRun) {
         return new Written(obj, false, List.of());
       }
-      try {
-        if (meta.path("finalizers").isArray() && !meta.path("finalizers").isEmpty()) {
-          if (meta.hasNonNull("deletionTimestamp")) {
-            return new Written(obj, false, List.of());
-          }
-          meta.put("deletionTimestamp", now());
-          meta.put("deletionGracePeriodSeconds", 0);
-          long rev = storage.update(current.key(), current.modRevision(), Codec.encode(obj));
-          meta.put("resourceVersion", Long.toString(rev));
+      if (meta.path("finalizers").isArray() && !meta.path("finalizers").isEmpty()) {
+        if (meta.hasNonNull("deletionTimestamp")) {
           return new Written(obj, false, List.of());
         }
-        storage.delete(current.key(), current.modRevision());
+        meta.put("deletionTimestamp", now());
+        meta.put("deletionGracePeriodSeconds", 0);
+        long rev = storage.update(current.key(), current.modRevision(), stored(type, obj));
+        meta.put("resourceVersion", Long.toString(rev));
         return new Written(obj, false, List.of());
-      } catch (StorageException.Conflict e) {
-        if (attempt >= MAX_RETRIES || (pre != null && pre.hasNonNull("resourceVersion"))) {
-          throw ApiException.conflict(type, name, "the object has been modified; please apply your changes to the latest version and try again");
-        }
-      } catch (StorageException.NotFound e) {
-        throw ApiException.notFound(type, name);
-      } catch (StorageException e) {
-        throw translate(e, type, name);
       }
-    }
+      storage.delete(current.key(), current.modRevision());
+      return new Written(obj, false, List.of());
+    });
   }
 
   // ---- shared rules ----

@@ -46,6 +46,8 @@ public final class ResourceRegistry {
     }
     types.add(lease());
     types.add(namespace());
+    types.add(coreEvent());
+    types.add(event());
     return new ResourceRegistry(types);
   }
 
@@ -92,6 +94,36 @@ public final class ResourceRegistry {
   private static ResourceType namespace() {
     return new ResourceType("", "v1", "Namespace", "namespaces", "namespace", List.of("ns"), false, false, null,
         List.of(new ResourceType.PrinterColumn("Age", "date", null, "", 0, ".metadata.creationTimestamp")), List.of());
+  }
+
+  /** Fields a field selector may use on Events, as Kubernetes allows them, with events.k8s.io's names for {@code regarding}. */
+  private static final List<String> EVENT_FIELDS = List.of("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+      "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+      "reportingComponent", "source", "type");
+
+  /** core/v1 Event: what happened to an object, as kubectl describe shows it. Expired an hour after it was last seen. */
+  private static ResourceType coreEvent() {
+    return new ResourceType("", "v1", "Event", "events", "event", List.of("ev"), true, false, null,
+        List.of(new ResourceType.PrinterColumn("Last Seen", "date", null, "when it last happened", 0, ".lastTimestamp"),
+            new ResourceType.PrinterColumn("Type", "string", null, "Normal or Warning", 0, ".type"),
+            new ResourceType.PrinterColumn("Reason", "string", null, "why, in one word", 0, ".reason"),
+            new ResourceType.PrinterColumn("Object", "string", "reference", "what it happened to", 0, ".involvedObject"),
+            new ResourceType.PrinterColumn("Message", "string", null, "what happened", 0, ".message"),
+            new ResourceType.PrinterColumn("Count", "integer", null, "how often", 1, ".count"),
+            new ResourceType.PrinterColumn("From", "string", null, "who reported it", 1, ".source.component")),
+        EVENT_FIELDS).storedAs(null, EventConversion.CORE);
+  }
+
+  /** events.k8s.io/v1 Event: the same objects as core Events, under the newer field names. */
+  private static ResourceType event() {
+    return new ResourceType("events.k8s.io", "v1", "Event", "events", "event", List.of("ev"), true, false, null,
+        List.of(new ResourceType.PrinterColumn("Last Seen", "date", null, "when it last happened", 0, ".deprecatedLastTimestamp"),
+            new ResourceType.PrinterColumn("Type", "string", null, "Normal or Warning", 0, ".type"),
+            new ResourceType.PrinterColumn("Reason", "string", null, "why, in one word", 0, ".reason"),
+            new ResourceType.PrinterColumn("Object", "string", "reference", "what it happened to", 0, ".regarding"),
+            new ResourceType.PrinterColumn("Note", "string", null, "what happened", 0, ".note")),
+        List.of("regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "reportingController", "type"))
+        .storedAs("core/events", EventConversion.EVENTS_V1);
   }
 
   public Optional<ResourceType> find(String group, String version, String plural) {

@@ -10,6 +10,9 @@ import java.util.Objects;
  * @param schema the OpenAPI v3 structural schema of the whole object, or null to accept any shape
  * @param selectableFields field paths (without the leading dot) a field selector may use, besides
  *     {@code metadata.name} and {@code metadata.namespace}
+ * @param storageResource where objects are kept, {@code GROUP/plural} (core: {@code core/plural}),
+ *     when another type's storage holds them; null: this type's own
+ * @param conversion how objects are turned into their stored form and back; null: stored as served
  */
 public record ResourceType(
     String group,
@@ -22,7 +25,9 @@ public record ResourceType(
     boolean statusSubresource,
     JsonNode schema,
     List<PrinterColumn> printerColumns,
-    List<String> selectableFields) {
+    List<String> selectableFields,
+    String storageResource,
+    Conversion conversion) {
 
   public ResourceType {
     Objects.requireNonNull(version);
@@ -31,6 +36,20 @@ public record ResourceType(
     shortNames = List.copyOf(shortNames);
     printerColumns = List.copyOf(printerColumns);
     selectableFields = List.copyOf(selectableFields);
+  }
+
+  /** A type stored as it is served, under its own group and plural. */
+  public ResourceType(String group, String version, String kind, String plural, String singular, List<String> shortNames,
+      boolean namespaced, boolean statusSubresource, JsonNode schema, List<PrinterColumn> printerColumns,
+      List<String> selectableFields) {
+    this(group, version, kind, plural, singular, shortNames, namespaced, statusSubresource, schema, printerColumns,
+        selectableFields, null, null);
+  }
+
+  /** This type kept in {@code storageResource} ({@code GROUP/plural}), converted by {@code conversion}. */
+  public ResourceType storedAs(String storageResource, Conversion conversion) {
+    return new ResourceType(group, version, kind, plural, singular, shortNames, namespaced, statusSubresource, schema,
+        printerColumns, selectableFields, storageResource, conversion);
   }
 
   /** A column of {@code kubectl get} output. */
@@ -52,7 +71,7 @@ public record ResourceType(
 
   /** The storage prefix of every object of this type in {@code namespace} (null: all namespaces). */
   public String keyPrefix(String namespace) {
-    String base = "/registry/" + (group.isEmpty() ? "core" : group) + "/" + plural + "/";
+    String base = "/registry/" + (storageResource != null ? storageResource : (group.isEmpty() ? "core" : group) + "/" + plural) + "/";
     return namespaced && namespace != null ? base + namespace + "/" : base;
   }
 

@@ -2,6 +2,7 @@ package dev.procurator.apiserver.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.api.v1alpha1.Names;
 import dev.procurator.apiserver.auth.Authenticator;
 import dev.procurator.apiserver.registry.ApiException;
 import dev.procurator.apiserver.registry.FieldSelector;
@@ -14,10 +15,7 @@ import dev.procurator.apiserver.registry.WriteOptions;
 import dev.procurator.apiserver.registry.Written;
 import dev.procurator.apiserver.resource.ResourceRegistry;
 import dev.procurator.apiserver.resource.ResourceType;
-import dev.procurator.apiserver.storage.Storage;
 import dev.procurator.apiserver.storage.StorageException;
-import dev.procurator.apiserver.storage.WatchEvent;
-import dev.procurator.apiserver.storage.WatchListener;
 import dev.procurator.apiserver.watch.WatchCache;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -241,7 +239,7 @@ public final class HttpApi {
         throw ApiException.notFound("the server could not find the requested resource (" + path + ")");
       }
       if (target.namespace != null) {
-        if (!target.namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?") || target.namespace.length() > 63) {
+        if (!Names.isLabel(target.namespace)) {
           throw ApiException.badRequest("invalid namespace \"" + target.namespace + "\": a namespace must be a lowercase RFC 1123 label");
         }
       }
@@ -587,42 +585,13 @@ public final class HttpApi {
     }
     HttpWatch w = new HttpWatch(sink, context, t.type.keyPrefix(t.namespace), r.labels, r.fields, r.table,
         r.includeObject, r.bookmarks, t.type.apiVersion(), t.type.kind(), watchQueueLimit + initial.size(), after);
-    WatchCache cache = caches.get(t.type);
-    boolean cached = cache.subscribe(w, after);
-    Storage.Watch direct = null;
-    if (!cached) {
-      // older than the cache's ring: follow storage directly from that revision
-      long from = after;
-      try {
-        direct = service.storage().watch(t.type.keyPrefix(t.namespace), after, new WatchListener() {
-          @Override
-          public void onEvent(WatchEvent event) {
-            if (!w.offer(WatchCache.convert(event))) {
-              w.terminate(ApiException.gone("the watch fell too far behind and was closed; list again"));
-            }
-          }
-
-          @Override
-          public void onError(Throwable error) {
-            w.terminate(error instanceof StorageException.Compacted
-                ? ApiException.gone("too old resource version: " + from + " (" + error.getMessage() + ")")
-                : ApiException.unavailable("the watch failed: " + error.getMessage()));
-          }
-        });
-      } catch (StorageException.Compacted e) {
-        throw ApiException.gone("too old resource version: " + after + " (" + e.getMessage() + ")");
-      }
-    }
-    Storage.Watch upstream = direct;
+    WatchCache.Watch upstream = caches.get(t.type).watch(w, after);
     context.runOnContext(v -> {
       w.open();
       long timer = vertx.setTimer(Duration.ofSeconds(r.timeoutSeconds).toMillis(), id -> w.close());
       Runnable cleanup = () -> {
         vertx.cancelTimer(timer);
-        cache.unsubscribe(w);
-        if (upstream != null) {
-          upstream.close();
-        }
+        upstream.close();
       };
       w.onEnd(cleanup);
       sink.closeHandler(() -> {

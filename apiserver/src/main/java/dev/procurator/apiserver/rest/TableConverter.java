@@ -39,7 +39,7 @@ final class TableConverter {
     for (ResourceType.PrinterColumn c : ordered) {
       columns.add(new Column(c, JsonPath.compile(c.jsonPath())));
       defs.addObject().put("name", c.name()).put("type", "date".equals(c.type()) ? "string" : c.type())
-          .put("format", c.format() == null ? "" : c.format())
+          .put("format", c.format() == null || "reference".equals(c.format()) ? "" : c.format())
           .put("description", c.description() == null ? "" : c.description()).put("priority", c.priority());
     }
   }
@@ -95,6 +95,11 @@ final class TableConverter {
     }
     if ("date".equals(c.column.type())) {
       return Json.NODES.textNode(age(values.get(0).asText()));
+    }
+    if ("reference".equals(c.column.format()) && values.get(0).isObject()) {
+      // an object reference as kubectl prints one: kind/name, the kind in lower case
+      JsonNode ref = values.get(0);
+      return Json.NODES.textNode(ref.path("kind").asText().toLowerCase(java.util.Locale.ROOT) + "/" + ref.path("name").asText());
     }
     if (values.size() == 1 && values.get(0).isValueNode()) {
       JsonNode v = values.get(0);

@@ -2,6 +2,7 @@ package dev.procurator.apiserver.watch;
 
 import dev.procurator.apiserver.registry.ApiException;
 import dev.procurator.apiserver.registry.Codec;
+import dev.procurator.apiserver.registry.Json;
 import dev.procurator.apiserver.resource.ResourceType;
 import dev.procurator.apiserver.storage.Storage;
 import dev.procurator.apiserver.storage.StorageException;
@@ -20,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * Follows one resource type with a single storage watch, keeps the last {@code capacity} events,
  * and fans each event out to every subscriber.
  *
- * <p>A subscriber whose start revision is still in the ring is served from it; an older one is
- * refused ({@link #subscribe} returns false) and the caller watches storage directly. A
+ * <p>{@link #watch} decides, as Kubernetes' cacher does, where a client watch is served from: a
+ * subscriber whose start revision is still in the ring is served from it, an older one from a
+ * storage watch of its own from that revision (410 Gone when storage has compacted it). A
  * subscriber that cannot take an event is dropped with 410 Gone. If the upstream watch fails,
  * every subscriber gets 410 Gone and the cache restarts from the current revision.
  *
@@ -87,7 +89,7 @@ public final class WatchCache implements AutoCloseable {
    * Feeds {@code s} every event after {@code afterRevision}, then live events. Returns false when
    * that revision is older than the ring holds.
    */
-  public boolean subscribe(Subscriber s, long afterRevision) {
+  boolean subscribe(Subscriber s, long afterRevision) {
     synchronized (this) {
       if (afterRevision < ringStart) {
         return false;
@@ -114,8 +116,45 @@ public final class WatchCache implements AutoCloseable {
     ringStart = Math.max(ringStart, Math.min(revision, lastRevision));
   }
 
-  public void unsubscribe(Subscriber s) {
+  void unsubscribe(Subscriber s) {
     subscribers.remove(s);
+  }
+
+  /** A client watch, however it is served; closing it stops the events. */
+  public interface Watch extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * Feeds {@code s} every event after {@code afterRevision} and then live ones: from the ring
+   * when it reaches back that far, else from a storage watch of its own. Throws 410 Gone when
+   * storage no longer has that revision.
+   */
+  public Watch watch(Subscriber s, long afterRevision) {
+    if (subscribe(s, afterRevision)) {
+      return () -> unsubscribe(s);
+    }
+    try {
+      Storage.Watch direct = storage.watch(s.keyPrefix(), afterRevision, new WatchListener() {
+        @Override
+        public void onEvent(WatchEvent event) {
+          if (!s.offer(convert(event))) {
+            s.terminate(tooSlow());
+          }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+          s.terminate(error instanceof StorageException.Compacted
+              ? ApiException.gone("too old resource version: " + afterRevision + " (" + error.getMessage() + ")")
+              : ApiException.unavailable("the watch failed: " + error.getMessage()));
+        }
+      });
+      return direct::close;
+    } catch (StorageException.Compacted e) {
+      throw ApiException.gone("too old resource version: " + afterRevision + " (" + e.getMessage() + ")");
+    }
   }
 
   private void accept(long gen, WatchEvent event) {
@@ -138,15 +177,20 @@ public final class WatchCache implements AutoCloseable {
     }
   }
 
-  /** Converts a storage event into what clients see. */
-  public static CachedEvent convert(WatchEvent event) {
+  /** Converts a storage event into what clients of this type see. */
+  CachedEvent convert(WatchEvent event) {
     return switch (event) {
       case WatchEvent.Put p -> new CachedEvent(p.created() ? "ADDED" : "MODIFIED", p.revision(), p.key(),
-          Codec.raw(p.current().value(), p.current().modRevision()),
-          p.previous() == null ? null : Codec.raw(p.previous().value(), p.previous().modRevision()));
+          served(p.current().value(), p.current().modRevision()),
+          p.previous() == null ? null : served(p.previous().value(), p.previous().modRevision()));
       case WatchEvent.Delete d -> new CachedEvent("DELETED", d.revision(), d.key(),
-          Codec.raw(d.previous().value(), d.revision()), null);
+          served(d.previous().value(), d.revision()), null);
     };
+  }
+
+  private byte[] served(byte[] stored, long revision) {
+    byte[] raw = Codec.raw(stored, revision);
+    return type.conversion() == null ? raw : Json.bytes(type.conversion().toServed(Json.readStored(raw)));
   }
 
   private static ApiException tooSlow() {
