@@ -1,6 +1,8 @@
 package dev.procurator.controllers;
 
 import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
@@ -13,7 +15,6 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -103,16 +104,20 @@ public final class ControllerManager implements AutoCloseable {
     SharedIndexInformer<Node> nodes = client.resources(Node.class).runnableInformer(0);
     running.add(vms::close);
     running.add(nodes::close);
-    Controller<String> scheduler = new Controller<>("scheduler",
-        new SchedulerReconciler(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list()));
-    Controller<String> lifecycle = new Controller<>("node-lifecycle",
-        new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod()));
+    EventRecorder schedulerEvents = new EventRecorder(client, "procurator.dev/scheduler", config.identity(), clock);
+    EventRecorder nodeEvents = new EventRecorder(client, "procurator.dev/node-lifecycle", config.identity(), clock);
+    running.add(schedulerEvents);
+    running.add(nodeEvents);
+    Controller<ObjectKey> scheduler = new Controller<>("scheduler",
+        new SchedulerReconciler(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list(), schedulerEvents));
+    Controller<ObjectKey> lifecycle = new Controller<>("node-lifecycle",
+        new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod(), nodeEvents));
     running.add(scheduler);
     running.add(lifecycle);
     Runnable retryPending = () -> {
       for (VM vm : vms.getStore().list()) {
         if (unbound(vm)) {
-          scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
+          scheduler.enqueue(ObjectKey.of(vm));
         }
       }
     };
@@ -120,7 +125,7 @@ public final class ControllerManager implements AutoCloseable {
       @Override
       public void onAdd(VM vm) {
         if (unbound(vm)) {
-          scheduler.enqueue(Cache.metaNamespaceKeyFunc(vm));
+          scheduler.enqueue(ObjectKey.of(vm));
         }
       }
 
@@ -138,7 +143,7 @@ public final class ControllerManager implements AutoCloseable {
       }
     });
     nodes.addEventHandler(handler(n -> {
-      lifecycle.enqueue(n.getMetadata().getName());
+      lifecycle.enqueue(ObjectKey.of(n));
       // a node that changed may now take VMs that did not fit before
       retryPending.run();
     }));
@@ -148,7 +153,7 @@ public final class ControllerManager implements AutoCloseable {
     scheduler.start(1);
     lifecycle.start(1);
     SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE)
-        .inform(handler(l -> lifecycle.enqueue(l.getMetadata().getName())), 0);
+        .inform(handler(l -> lifecycle.enqueue(ObjectKey.cluster(l.getMetadata().getName()))), 0);
     running.add(leases::close);
     leading = true;
   }

@@ -2,8 +2,11 @@ package dev.procurator.nodeagent;
 
 import dev.procurator.api.runtime.Backoff;
 import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Scheduler;
 import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.Names;
 import dev.procurator.api.v1alpha1.Quantities;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.nodeagent.http.AgentHttp;
@@ -15,11 +18,12 @@ import dev.procurator.nodeagent.vm.BootResolver;
 import dev.procurator.nodeagent.vm.Cgroups;
 import dev.procurator.nodeagent.vm.ConsoleLog;
 import dev.procurator.nodeagent.vm.TapNetwork;
+import dev.procurator.nodeagent.vm.VmHost;
 import dev.procurator.nodeagent.vm.VmReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -38,6 +42,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +59,7 @@ public final class NodeAgent implements AutoCloseable {
       Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit) {
     public Config {
       labels = Map.copyOf(labels);
-      if (!name.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?") || name.length() > 253) {
+      if (!Names.isSubdomain(name)) {
         throw new IllegalArgumentException("node name \"" + name + "\" is not a DNS-1123 subdomain");
       }
     }
@@ -109,8 +114,9 @@ public final class NodeAgent implements AutoCloseable {
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("agent-heartbeat").factory());
-  private VmReconciler reconciler;
-  private Controller<String> controller;
+  private VmHost host;
+  private EventRecorder events;
+  private Controller<ObjectKey> controller;
   private SharedIndexInformer<VM> informer;
   private AgentHttp http;
   private NodeRegistration registration;
@@ -153,41 +159,53 @@ public final class NodeAgent implements AutoCloseable {
     Cgroups.Result cg = Cgroups.detect(Path.of("/sys/fs/cgroup"), config.name());
     log.info("node {}: hypervisors {}, accelerator {}, {}", config.name(), runners.keySet(), kvm ? "kvm" : "tcg", cg.description());
     BootResolver boot = new BootResolver(config.imagesDir(), config.cache(), Duration.ofMinutes(10));
-    reconciler = new VmReconciler(client, config.name(), runners, boot, config.dataDir().resolve("vms"), cg.cgroups(),
-        Optional.ofNullable(config.tap()).map(TapNetwork::new), config.settings(), clock, metrics);
-    controller = new Controller<>("node-agent", reconciler, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
-    reconciler.onWake(controller::enqueue);
+    events = new EventRecorder(client, "procurator.dev/node-agent", config.name(), clock);
+    // the host wakes the loop (process exits, ready lines, probes, finished operations) through the queue
+    AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
+    host = new VmHost(runners, boot, config.dataDir().resolve("vms"), cg.cgroups(), Optional.ofNullable(config.tap()).map(TapNetwork::new),
+        config.settings(), clock, metrics, events, key -> queue.get().enqueue(key));
+    controller = new Controller<>("node-agent", new VmReconciler(client, config.name(), host, events, config.settings(), clock),
+        Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
+    queue.set(controller);
     cpuSeconds = MultiGauge.builder("procurator.vm.cpu.seconds").description("CPU time of the VM's hypervisor process")
         .register(metrics);
     rss = MultiGauge.builder("procurator.vm.rss.bytes").description("resident memory of the VM's hypervisor process")
         .register(metrics);
-    http = new AgentHttp(config.listen(), client, reconciler::workDir,
+    http = new AgentHttp(config.listen(), client, key -> host.workDir(ObjectKey.parse(key)),
         dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges).start();
     registration = new NodeRegistration(client, config.name(), config.labels(),
         new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit());
-    registration.register(http.url(), 0, null);
+    boolean registered = true;
+    try {
+      registration.register(http.url(), 0, null);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      registered = false; // raced the node lifecycle controller: the first heartbeat registers at once
+    }
     controller.start(config.workers());
+    // machines left from before (adopted if still bound here, stopped if not), before the informer's first list
+    host.keysOnDisk().forEach(controller::enqueue);
     informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name())
         .inform(new ResourceEventHandler<>() {
           @Override
           public void onAdd(VM vm) {
-            controller.enqueue(Cache.metaNamespaceKeyFunc(vm));
+            controller.enqueue(ObjectKey.of(vm));
           }
 
           @Override
           public void onUpdate(VM oldVm, VM vm) {
-            controller.enqueue(Cache.metaNamespaceKeyFunc(vm));
+            controller.enqueue(ObjectKey.of(vm));
           }
 
           @Override
           public void onDelete(VM vm, boolean unknown) {
-            controller.enqueue(Cache.metaNamespaceKeyFunc(vm));
+            controller.enqueue(ObjectKey.of(vm));
           }
         }, 0);
-    // machines left from before (adopted if still bound here, stopped if not)
-    reconciler.keysOnDisk().forEach(controller::enqueue);
     long renewMs = registration.renewEvery().toMillis();
-    timer.scheduleWithFixedDelay(this::heartbeat, renewMs, renewMs, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::heartbeat, registered ? renewMs : 0, renewMs, TimeUnit.MILLISECONDS);
     log.info("node agent {} serving logs and metrics at {}", config.name(), http.url());
     return this;
   }
@@ -203,7 +221,7 @@ public final class NodeAgent implements AutoCloseable {
           mem += Quantities.bytes(vm.getSpec().memory());
         }
       }
-      registration.register(http.url(), reconciler.running().size(), Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi"));
+      registration.register(http.url(), host.running().size(), Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi"));
     } catch (RuntimeException e) {
       log.warn("node {}: heartbeat failed: {}", config.name(), e.getMessage());
     }
@@ -212,8 +230,8 @@ public final class NodeAgent implements AutoCloseable {
   private void refreshGauges() {
     List<MultiGauge.Row<?>> cpuRows = new ArrayList<>();
     List<MultiGauge.Row<?>> rssRows = new ArrayList<>();
-    reconciler.running().forEach((key, pid) -> {
-      Tags tags = Tags.of("namespace", key.substring(0, key.indexOf('/')), "vm", key.substring(key.indexOf('/') + 1));
+    host.running().forEach((key, pid) -> {
+      Tags tags = Tags.of("namespace", key.namespace(), "vm", key.name());
       ProcStats s = ProcStats.of(pid);
       cpuRows.add(MultiGauge.Row.of(tags, s.cpuSeconds()));
       rssRows.add(MultiGauge.Row.of(tags, s.rssBytes()));
@@ -230,8 +248,9 @@ public final class NodeAgent implements AutoCloseable {
     return http.url();
   }
 
-  public VmReconciler reconciler() {
-    return reconciler;
+  /** This host's VMs: their working directories and the machines that run. */
+  public VmHost host() {
+    return host;
   }
 
   @Override
@@ -242,6 +261,16 @@ public final class NodeAgent implements AutoCloseable {
     }
     if (controller != null) {
       controller.close();
+    }
+    if (host != null) {
+      try {
+        host.close();
+      } catch (IOException e) {
+        log.debug("closing the VM host: {}", e.toString());
+      }
+    }
+    if (events != null) {
+      events.close();
     }
     if (http != null) {
       http.close();

@@ -3,6 +3,7 @@ package dev.procurator.nodeagent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.RestartPolicy;
@@ -116,6 +117,10 @@ class NodeAgentIT {
         });
         VM web = get(c, "web");
         assertThat(web.getMetadata().getFinalizers()).contains(VmReconciler.FINALIZER);
+        // what happened is told as Events, as kubectl describe shows them
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
+            .withField("involvedObject.name", "web").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)
+            .contains("Starting", "Started", "Ready"));
         int port = web.getStatus().ports().getFirst().host();
         HttpResponse<String> healthz = HttpClient.newHttpClient().send(
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).timeout(Duration.ofSeconds(10)).build(),
@@ -176,6 +181,9 @@ class NodeAgentIT {
           assertThat(condition(uh, "Healthy").orElseThrow().getStatus()).isEqualTo("False");
           assertThat(uh.getStatus().restartCount()).isZero();
         });
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
+            .withField("involvedObject.name", "unhealthy").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)
+            .contains("Started", "Unhealthy"));
         assertThat(Files.exists(data.resolve("vms/default/unhealthy/qemu.pid"))
             && ProcessHandle.of(qemuPid("unhealthy")).map(ProcessHandle::isAlive).orElse(false)).isFalse();
         assertThat(vms.withName("noready").delete()).isNotEmpty();
@@ -198,8 +206,9 @@ class NodeAgentIT {
       long before = qemuPid("web");
       String console = Files.readString(data.resolve("vms/default/web/serial.log"));
       try (NodeAgent second = agent(c)) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> second.reconciler().running().containsKey("default/web"));
-        assertThat(second.reconciler().running().get("default/web")).isEqualTo(before);
+        ObjectKey web = ObjectKey.of("default", "web");
+        await().atMost(Duration.ofSeconds(10)).until(() -> second.host().running().containsKey(web));
+        assertThat(second.host().running().get(web)).isEqualTo(before);
         assertThat(get(c, "web").getStatus().phase()).isEqualTo(VMPhase.RUNNING);
         assertThat(Files.readString(data.resolve("vms/default/web/serial.log"))).startsWith(console);
 

@@ -1,6 +1,9 @@
 package dev.procurator.controllers.scheduler;
 
 import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.runtime.StatusWriter;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.Node;
@@ -8,12 +11,9 @@ import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMStatus;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,33 +31,36 @@ import java.util.function.Supplier;
  * looked at again when nodes or VMs change (the caller enqueues it) and at the latest after {@link
  * #RETRY_UNSCHEDULABLE}.
  */
-public final class SchedulerReconciler implements Reconciler<String> {
+public final class SchedulerReconciler implements Reconciler<ObjectKey> {
   public static final Duration RETRY_UNSCHEDULABLE = Duration.ofMinutes(1);
 
   private final KubernetesClient client;
   private final Clock clock;
   private final Supplier<List<Node>> nodes;
   private final Supplier<List<VM>> vms;
-  private final Map<String, VM> assumed = new ConcurrentHashMap<>();
+  private final EventRecorder events;
+  private final Map<ObjectKey, VM> assumed = new ConcurrentHashMap<>();
 
   /** A scheduler that lists nodes and VMs from the API server for every decision (for tests and small clusters). */
-  public SchedulerReconciler(KubernetesClient client, Clock clock) {
+  public SchedulerReconciler(KubernetesClient client, Clock clock, EventRecorder events) {
     this(client, clock, () -> client.resources(Node.class).list().getItems(),
-        () -> client.resources(VM.class).inAnyNamespace().list().getItems());
+        () -> client.resources(VM.class).inAnyNamespace().list().getItems(), events);
   }
 
-  public SchedulerReconciler(KubernetesClient client, Clock clock, Supplier<List<Node>> nodes, Supplier<List<VM>> vms) {
+  public SchedulerReconciler(KubernetesClient client, Clock clock, Supplier<List<Node>> nodes, Supplier<List<VM>> vms,
+      EventRecorder events) {
     this.client = client;
     this.clock = clock;
     this.nodes = nodes;
     this.vms = vms;
+    this.events = events;
   }
 
   /** Bound VMs as the cache shows them, plus this scheduler's bindings the cache does not show yet. */
   private List<VM> bound() {
-    Map<String, VM> byKey = new HashMap<>();
+    Map<ObjectKey, VM> byKey = new HashMap<>();
     for (VM v : vms.get()) {
-      byKey.put(v.getMetadata().getNamespace() + "/" + v.getMetadata().getName(), v);
+      byKey.put(ObjectKey.of(v), v);
     }
     assumed.entrySet().removeIf(e -> {
       VM seen = byKey.get(e.getKey());
@@ -68,10 +71,8 @@ public final class SchedulerReconciler implements Reconciler<String> {
   }
 
   @Override
-  public Result reconcile(String key) {
-    String ns = key.substring(0, key.indexOf('/'));
-    String name = key.substring(key.indexOf('/') + 1);
-    VM vm = client.resources(VM.class).inNamespace(ns).withName(name).get();
+  public Result reconcile(ObjectKey key) {
+    VM vm = client.resources(VM.class).inNamespace(key.namespace()).withName(key.name()).get();
     if (vm == null || vm.getMetadata().getDeletionTimestamp() != null) {
       return Result.done();
     }
@@ -80,26 +81,26 @@ public final class SchedulerReconciler implements Reconciler<String> {
     }
     Placement.Decision d = Placement.decide(vm, nodes.get(), bound());
     if (d.node().isEmpty()) {
-      writeStatus(vm, VMPhase.PENDING, "False", "Unschedulable", d.reason(), null);
+      // repeated as long as it does not fit; the recorder counts the repeats
+      events.warning(writeStatus(vm, VMPhase.PENDING, Conditions.FALSE, "Unschedulable", d.reason(), null), "FailedScheduling", d.reason());
       return Result.requeueAfter(RETRY_UNSCHEDULABLE);
     }
     // the status first: once the spec names the node, its agent writes status (Starting, Running)
     // and a later Scheduled from here would step the phase back; both writes carry the
     // resourceVersion, so a conflict in between makes this reconcile start over
-    VM marked = writeStatus(vm, VMPhase.SCHEDULED, "True", "Bound", d.reason(), d.node().get());
+    VM marked = writeStatus(vm, VMPhase.SCHEDULED, Conditions.TRUE, "Bound", d.reason(), d.node().get());
     marked.setSpec(marked.getSpec().withNodeName(d.node().get()));
-    VM updated = client.resources(VM.class).inNamespace(ns).resource(marked).update();
+    VM updated = client.resource(marked).update();
     assumed.put(key, updated);
+    events.normal(updated, "Scheduled", "assigned " + key + " to " + d.node().get());
     return Result.done();
   }
 
   private VM writeStatus(VM vm, VMPhase phase, String status, String reason, String message, String node) {
     VMStatus old = vm.getStatus();
-    String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
-    List<Condition> conditions = Conditions.set(old == null ? null : old.conditions(), new ConditionBuilder().withType("Scheduled")
-        .withStatus(status).withReason(reason).withMessage(message).withLastTransitionTime(now).build());
-    vm.setStatus(new VMStatus(phase, node, vm.getMetadata().getGeneration(), conditions, message,
-        old == null ? null : old.restartCount(), old == null ? null : old.ports()));
-    return client.resources(VM.class).inNamespace(vm.getMetadata().getNamespace()).resource(vm).updateStatus();
+    List<Condition> conditions = Conditions.set(old == null ? null : old.conditions(),
+        Conditions.of("Scheduled", status, reason, message, clock.instant()));
+    return StatusWriter.write(client, vm, new VMStatus(phase, node, vm.getMetadata().getGeneration(), conditions, message,
+        old == null ? null : old.restartCount(), old == null ? null : old.ports(), old == null ? null : old.backoff()));
   }
 }

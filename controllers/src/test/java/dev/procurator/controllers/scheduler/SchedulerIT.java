@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.NodeSpec;
@@ -58,9 +60,11 @@ class SchedulerIT {
       vm(c, "east", 1, "128Mi", Map.of("zone", "east"));
       vm(c, "huge", 2, "8Gi", null);
 
-      try (Controller<String> scheduler = new Controller<String>("scheduler", new SchedulerReconciler(c, Clock.systemUTC())).start(1)) {
+      try (EventRecorder events = new EventRecorder(c, "procurator.dev/scheduler", "test", Clock.systemUTC());
+          Controller<ObjectKey> scheduler = new Controller<ObjectKey>("scheduler", new SchedulerReconciler(c, Clock.systemUTC(), events))
+              .start(1)) {
         for (String n : List.of("one", "two", "east", "huge")) {
-          scheduler.enqueue("default/" + n);
+          scheduler.enqueue(ObjectKey.of("default", n));
         }
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
           assertThat(get(c, "one").getSpec().nodeName()).isNotNull();
@@ -84,6 +88,23 @@ class SchedulerIT {
           assertThat(cond.getStatus()).isEqualTo("False");
           assertThat(cond.getReason()).isEqualTo("Unschedulable");
           assertThat(cond.getMessage()).contains("0/3 nodes", "1 not Ready", "2 too little free memory");
+        });
+
+        // and each decision is an Event that kubectl describe shows (core v1, selected by the object it is about)
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+          var failed = c.v1().events().inNamespace("default").withField("involvedObject.name", "huge").list().getItems();
+          assertThat(failed).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("FailedScheduling");
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).contains("0/3 nodes");
+            assertThat(e.getInvolvedObject().getKind()).isEqualTo("VM");
+            assertThat(e.getSource().getComponent()).isEqualTo("procurator.dev/scheduler");
+          });
+          var scheduled = c.v1().events().inNamespace("default").withField("involvedObject.name", "east").list().getItems();
+          assertThat(scheduled).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("Scheduled");
+            assertThat(e.getMessage()).isEqualTo("assigned default/east to a");
+          });
         });
       }
     }

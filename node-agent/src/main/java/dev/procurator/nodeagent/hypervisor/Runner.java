@@ -28,6 +28,23 @@ public interface Runner {
    */
   java.util.Optional<String> state(RunningMachine machine);
 
-  /** Asks the guest to power off, waits up to {@code grace}, then ends the hypervisor forcefully. */
+  /**
+   * Asks the guest to power off, waits up to {@code grace}, then ends the hypervisor forcefully.
+   * Blocks until the machine is gone: call it off the reconcile workers.
+   */
   void stop(RunningMachine machine, Duration grace) throws IOException;
+
+  /**
+   * Calls {@code onChange} when the machine's state may have changed (the guest stopped, panicked
+   * or powered off) and once more when its process has exited, until the returned handle is
+   * closed. The default follows only the process, through {@link ProcessHandle#onExit}, which for
+   * a process that is not the caller's child notices an exit within seconds; runners that can be
+   * told sooner override it.
+   */
+  default AutoCloseable watch(RunningMachine machine, Runnable onChange) {
+    java.util.concurrent.CompletableFuture<ProcessHandle> exit = ProcessHandle.of(machine.pid()).map(ProcessHandle::onExit)
+        .orElse(java.util.concurrent.CompletableFuture.completedFuture(null));
+    exit.thenRun(onChange);
+    return () -> exit.cancel(false);
+  }
 }

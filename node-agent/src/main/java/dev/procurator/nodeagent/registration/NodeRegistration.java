@@ -5,19 +5,19 @@ import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.NodeSpec;
 import dev.procurator.api.v1alpha1.NodeStatus;
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.runtime.StatusWriter;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 
@@ -73,22 +73,10 @@ public final class NodeRegistration {
   /**
    * Creates or updates the Node (labels, the agent's endpoint) and its status: Ready, capacity,
    * what the VMs here use ({@code allocated}, {@code runningVMs}); renews the Lease. Safe to call
-   * again, and it is: this is the agent's periodic status report.
+   * again, and it is: this is the agent's periodic status report. A write that races the node
+   * lifecycle controller's fails with 409; the next report carries it.
    */
   public Node register(String agentEndpoint, int runningVMs, Map<String, String> allocated) {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return tryRegister(agentEndpoint, runningVMs, allocated);
-      } catch (KubernetesClientException e) {
-        // the node lifecycle controller may write the Node's status at the same moment
-        if (e.getCode() != 409 || attempt >= 5) {
-          throw e;
-        }
-      }
-    }
-  }
-
-  private Node tryRegister(String agentEndpoint, int runningVMs, Map<String, String> allocated) {
     var nodes = client.resources(Node.class);
     Node existing = nodes.withName(name).get();
     if (existing == null) {
@@ -103,25 +91,14 @@ public final class NodeRegistration {
       existing.setSpec(new NodeSpec(cordoned, agentEndpoint != null ? agentEndpoint : existing.getSpec().agentEndpoint()));
       existing = nodes.resource(existing).update();
     }
-    String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
-    Condition ready = new ConditionBuilder().withType("Ready").withStatus("True").withReason("AgentRunning")
-        .withMessage("the node agent is running and renewing its lease").withLastTransitionTime(now).build();
+    Condition ready = Conditions.of("Ready", Conditions.TRUE, "AgentRunning", "the node agent is running and renewing its lease",
+        clock.instant());
     Map<String, String> capacity = Map.of("cpu", Integer.toString(host.cpus()), "memory", host.memoryQuantity());
     NodeStatus old = existing.getStatus();
-    if (old != null && old.conditions() != null) {
-      for (Condition c : old.conditions()) {
-        if (c.getType().equals("Ready") && c.getStatus().equals("True")) {
-          ready.setLastTransitionTime(c.getLastTransitionTime());
-        }
-      }
-    }
     Map<String, String> allocatable = Map.of("cpu", Integer.toString(host.cpus() * cpuOvercommit), "memory", host.memoryQuantity());
-    NodeStatus next = new NodeStatus(capacity, allocatable, allocated, hypervisors, List.of(ready), kvm, runningVMs);
-    Node updated = existing;
-    if (!next.equals(old)) {
-      existing.setStatus(next);
-      updated = nodes.resource(existing).updateStatus();
-    }
+    NodeStatus next = new NodeStatus(capacity, allocatable, allocated, hypervisors,
+        Conditions.set(old == null ? null : old.conditions(), ready), kvm, runningVMs);
+    Node updated = StatusWriter.write(client, existing, next);
     renewLease();
     return updated;
   }

@@ -47,17 +47,28 @@ public final class BootResolver {
     return imagesDir;
   }
 
-  /** Whether resolving {@code boot} may take long (a closure that must be pulled first). */
-  public boolean needsPull(VMSpec.Boot boot) {
-    return boot.closure() != null && !Files.isDirectory(Path.of(boot.closure()));
+  /** Whether {@code boot} is on this host, must be pulled first, or cannot be had; looks at files only. */
+  public Observation.Boot check(VMSpec.Boot boot) {
+    if (boot.closure() != null && !Files.isDirectory(Path.of(boot.closure()))) {
+      return cache == null
+          ? new Observation.Boot.Missing("closure " + boot.closure() + " is not in this node's store and the agent has no binary cache configured")
+          : new Observation.Boot.NeedsPull(boot.closure());
+    }
+    try {
+      resolve(boot);
+      return new Observation.Boot.Present();
+    } catch (MissingException e) {
+      return new Observation.Boot.Missing(e.getMessage());
+    }
   }
 
+  /** The files to boot; a closure must be in the store already ({@link #pull} it first). */
   public BootFiles resolve(VMSpec.Boot boot) throws MissingException {
     String cmdline = boot.cmdline() == null ? "console=ttyS0" : boot.cmdline();
     if (boot.closure() != null) {
       Path closure = Path.of(boot.closure());
       if (!Files.isDirectory(closure)) {
-        pull(boot.closure());
+        throw new MissingException("closure " + closure + " is not in this node's store");
       }
       Path kernel = closure.resolve("kernel");
       Path initrd = closure.resolve("initrd");
@@ -88,7 +99,12 @@ public final class BootResolver {
     return path.isAbsolute() ? path : imagesDir.resolve(path).normalize();
   }
 
-  private void pull(String storePath) throws MissingException {
+  /**
+   * Copies {@code storePath}'s closure from the binary cache into the store with {@code nix copy
+   * --from}, checking signatures; blocks until it is there or has failed (at most the pull
+   * timeout): call it off the reconcile workers.
+   */
+  public void pull(String storePath) throws MissingException {
     if (cache == null) {
       throw new MissingException("closure " + storePath + " is not in this node's store and the agent has no binary cache configured");
     }
@@ -107,14 +123,21 @@ public final class BootResolver {
       if (cache.nixConfDir() != null) {
         pb.environment().put("NIX_CONF_DIR", cache.nixConfDir().toString());
       }
-      Process p = pb.start();
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(pullTimeout.toSeconds(), TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new MissingException("pulling closure " + storePath + " from " + redact(cache.url()) + " took longer than " + pullTimeout);
+      // nix's output goes to a file, so the timeout holds even if nix keeps its output open
+      Path log = Files.createTempFile("nix-copy", ".log");
+      Process p;
+      String msg;
+      try {
+        p = pb.redirectOutput(log.toFile()).start();
+        if (!p.waitFor(pullTimeout.toSeconds(), TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new MissingException("pulling closure " + storePath + " from " + redact(cache.url()) + " took longer than " + pullTimeout);
+        }
+        msg = tail(log, 4096);
+      } finally {
+        Files.deleteIfExists(log);
       }
       if (p.exitValue() != 0) {
-        String msg = new String(out, StandardCharsets.UTF_8).strip();
         throw new MissingException("closure " + storePath + " could not be pulled from " + redact(cache.url()) + ": "
             + msg.substring(Math.max(0, msg.length() - 400)));
       }
@@ -126,6 +149,11 @@ public final class BootResolver {
     } finally {
       lock.unlock();
     }
+  }
+
+  private static String tail(Path file, int bytes) throws IOException {
+    byte[] all = Files.readAllBytes(file);
+    return new String(all, Math.max(0, all.length - bytes), Math.min(all.length, bytes), StandardCharsets.UTF_8).strip();
   }
 
   private static String redact(String url) {

@@ -14,20 +14,28 @@ import java.time.Duration;
 
 /**
  * Runs one health check against a guest port forwarded to 127.0.0.1: {@code http} passes on a
- * 2xx or 3xx answer to GET, {@code tcp} on an accepted connection. Thread-safe.
+ * 2xx or 3xx answer to GET, {@code tcp} on an accepted connection. A check never takes longer than
+ * its timeout, and that timeout is capped at the check's period and at {@link #MAX_TIMEOUT}, so a
+ * guest that accepts and never answers cannot hold probes up. Thread-safe.
  */
 public final class HealthProbe {
   /** A check's outcome; {@code detail} says why it failed. */
   public record Outcome(boolean passed, String detail) {}
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /** The longest a single check may take, whatever its spec asks. */
+  public static final Duration MAX_TIMEOUT = Duration.ofSeconds(30);
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(MAX_TIMEOUT).build();
 
   public static Duration period(VMSpec.HealthCheck c) {
     return Duration.ofSeconds(c.periodSeconds() == null ? 10 : c.periodSeconds());
   }
 
+  /** The check's timeout (1 s by default), at most its period and at most {@link #MAX_TIMEOUT}. */
   public static Duration timeout(VMSpec.HealthCheck c) {
-    return Duration.ofSeconds(c.timeoutSeconds() == null ? 1 : c.timeoutSeconds());
+    Duration asked = Duration.ofSeconds(c.timeoutSeconds() == null ? 1 : c.timeoutSeconds());
+    Duration cap = period(c).compareTo(MAX_TIMEOUT) < 0 ? period(c) : MAX_TIMEOUT;
+    return asked.compareTo(cap) > 0 ? cap : asked;
   }
 
   public static int failureThreshold(VMSpec.HealthCheck c) {
@@ -38,10 +46,12 @@ public final class HealthProbe {
     Duration timeout = timeout(check);
     if (check.type() == HealthCheckType.TCP) {
       try (Socket s = new Socket()) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort), (int) timeout.toMillis());
         // user-mode networking accepts on the host side whatever the guest does, and closes
         // at once when the guest refuses: a connection that stays open (or speaks) is a listener
-        s.setSoTimeout((int) Math.min(timeout.toMillis(), 500));
+        long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+        s.setSoTimeout((int) Math.min(left, 500));
         try {
           if (s.getInputStream().read() < 0) {
             return new Outcome(false, "tcp port " + check.port() + ": connection closed, nothing listens in the guest");
@@ -57,22 +67,24 @@ public final class HealthProbe {
     if (check.type() == HealthCheckType.HTTP) {
       String path = check.path() == null ? "/" : check.path();
       URI uri = URI.create("http://127.0.0.1:" + hostPort + (path.startsWith("/") ? path : "/" + path));
+      // the deadline covers connecting, the answer's headers and its body
+      var answer = http.sendAsync(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(), HttpResponse.BodyHandlers.discarding());
       try {
-        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),
-            HttpResponse.BodyHandlers.discarding());
+        HttpResponse<Void> r = answer.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         boolean ok = r.statusCode() >= 200 && r.statusCode() < 400;
         return new Outcome(ok, "http GET " + path + " on port " + check.port() + " answered " + r.statusCode());
-      } catch (IOException e) {
-        return new Outcome(false, "http GET " + path + " on port " + check.port() + ": " + describe(e));
+      } catch (java.util.concurrent.ExecutionException e) {
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        return new Outcome(false, "http GET " + path + " on port " + check.port() + ": "
+            + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));
+      } catch (java.util.concurrent.TimeoutException e) {
+        answer.cancel(true);
+        return new Outcome(false, "http GET " + path + " on port " + check.port() + ": no answer within " + timeout.toMillis() + " ms");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return new Outcome(false, "interrupted");
       }
     }
     throw new IllegalArgumentException(check.type().wire() + " checks are not run by this agent");
-  }
-
-  private static String describe(IOException e) {
-    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
   }
 }

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.procurator.api.runtime.Backoff;
 import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Scheduler;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.VM;
@@ -26,6 +28,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,15 +111,17 @@ class GuestStateIT {
       VmReconciler.Settings settings = new VmReconciler.Settings(Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMillis(100),
           Duration.ofSeconds(1), 1 << 20, Duration.ofMillis(200));
       SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-      VmReconciler reconciler = new VmReconciler(c, "node-a", Map.of(Hypervisor.QEMU, runner), new BootResolver(dir, null, Duration.ofMinutes(1)),
-          dir.resolve("vms"), Optional.empty(), Optional.empty(), settings, Clock.systemUTC(), metrics);
-      try (Controller<String> controller = new Controller<>("agent", reconciler, Scheduler.system(),
-          new Backoff<>(Duration.ofMillis(100), Duration.ofSeconds(1))).start(1)) {
-        reconciler.onWake(controller::enqueue);
-        controller.enqueue("default/ghost");
+      AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
+      try (EventRecorder events = new EventRecorder(c, "procurator.dev/node-agent", "node-a", Clock.systemUTC());
+          VmHost host = new VmHost(Map.of(Hypervisor.QEMU, runner), new BootResolver(dir, null, Duration.ofMinutes(1)), dir.resolve("vms"),
+              Optional.empty(), Optional.empty(), settings, Clock.systemUTC(), metrics, events, k -> queue.get().enqueue(k));
+          Controller<ObjectKey> controller = new Controller<>("agent", new VmReconciler(c, "node-a", host, events, settings, Clock.systemUTC()),
+              Scheduler.system(), new Backoff<>(Duration.ofMillis(100), Duration.ofSeconds(1)))) {
+        queue.set(controller.start(1));
+        controller.enqueue(ObjectKey.of("default", "ghost"));
         await().atMost(Duration.ofSeconds(20)).until(() -> vms.withName("ghost").get().getStatus() != null
             && vms.withName("ghost").get().getStatus().phase() == VMPhase.RUNNING);
-        long pid = reconciler.running().get("default/ghost");
+        long pid = host.running().get(ObjectKey.of("default", "ghost"));
 
         // When the hypervisor reports the guest dead while its process lives on
         runner.state = "internal-error";
@@ -132,7 +137,7 @@ class GuestStateIT {
         assertThat(runner.started).hasSize(2);
         vms.withName("ghost").delete();
         await().atMost(Duration.ofSeconds(20)).until(() -> vms.withName("ghost").get() == null);
-        assertThat(reconciler.running()).isEmpty();
+        assertThat(host.running()).isEmpty();
       } finally {
         runner.started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
       }

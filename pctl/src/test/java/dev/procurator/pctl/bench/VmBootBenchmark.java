@@ -85,6 +85,10 @@ public final class VmBootBenchmark {
         System.out.printf("%d VMs created at once: all Running after %.1f s; QEMU RSS %d MiB in all (%d MiB each);"
             + " host MemAvailable down %d MiB%n", together, allMs / 1000, rss >> 20, (rss / together) >> 20, used >> 20);
 
+        double idle = cluster.agentCores(Duration.ofSeconds(Long.getLong("bench.idleSeconds", 60)));
+        System.out.printf("agent CPU with %d idle running VMs: %.4f cores (over %d s)%n", together, idle,
+            Long.getLong("bench.idleSeconds", 60));
+
         Map<String, Long> pids = cluster.pids(names);
         double adoptMs = cluster.restartAgent(names.size());
         Map<String, Long> after = cluster.pids(names);
@@ -300,6 +304,24 @@ public final class VmBootBenchmark {
         }
       }
       return false;
+    }
+
+    /** CPU the agent's JVM used over {@code window} (after a short settle), in cores. */
+    double agentCores(Duration window) throws Exception {
+      LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(5));
+      long before = cpuTicks(agent.pid());
+      long t0 = System.nanoTime();
+      LockSupport.parkNanos(window.toNanos());
+      long ticks = cpuTicks(agent.pid()) - before;
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      return ticks / 100.0 / seconds;
+    }
+
+    /** utime + stime of a process, in clock ticks (100 a second on Linux). */
+    static long cpuTicks(long pid) throws IOException {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
     /** kill -9 of the agent, a new one, and milliseconds from its exec until it logged adopting {@code count} machines. */

@@ -17,10 +17,17 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * QEMU's {@code microvm} machine: direct (PVH) kernel boot, modern virtio-mmio devices, user
- * networking with ports forwarded to 127.0.0.1, serial console to a file, QMP on a unix socket,
- * daemonized with a pidfile so that a restarted agent can find it again.
+ * networking with ports forwarded to 127.0.0.1, serial console to a file, daemonized with a
+ * pidfile so that a restarted agent can find it again. Two QMP monitors on unix sockets: one for
+ * commands ({@code qmp.sock}, held only for one exchange), one that the agent holds open to be
+ * told at once when the guest stops, panics or powers off and when QEMU exits ({@code
+ * qmp-events.sock}: QEMU closes it as it goes).
  */
 public final class QemuMicrovmRunner implements Runner {
+  /** How long a QMP command may take before the session is given up. */
+  private static final Duration QMP_DEADLINE = Duration.ofSeconds(3);
+  static final String EVENTS_SOCKET = "qmp-events.sock";
+
   private final String binary;
   private final String accelerator;
   private final long hostKhz;
@@ -107,6 +114,7 @@ public final class QemuMicrovmRunner implements Runner {
     }
     cmd.addAll(List.of(
         "-qmp", "unix:" + qmp + ",server=on,wait=off",
+        "-qmp", "unix:" + dir.resolve(EVENTS_SOCKET) + ",server=on,wait=off",
         "-daemonize", "-pidfile", pid.toString()));
     return new LaunchPlan(cmd, dir, pid, qmp, serial, accelerator);
   }
@@ -124,6 +132,7 @@ public final class QemuMicrovmRunner implements Runner {
       Files.move(plan.serialLog(), plan.previousSerialLog(), StandardCopyOption.REPLACE_EXISTING);
     }
     Files.deleteIfExists(plan.controlSocket());
+    Files.deleteIfExists(plan.workDir().resolve(EVENTS_SOCKET));
     Process launcher = new ProcessBuilder(plan.command()).redirectErrorStream(true)
         .redirectOutput(plan.workDir().resolve("qemu.out").toFile()).start();
     try {
@@ -161,7 +170,7 @@ public final class QemuMicrovmRunner implements Runner {
 
   /** The guest's run state as QMP reports it ({@code running}, {@code internal-error}, ...). */
   public String status(RunningMachine m) throws IOException {
-    try (Qmp qmp = Qmp.connect(m.plan().controlSocket())) {
+    try (Qmp qmp = Qmp.connect(m.plan().controlSocket(), QMP_DEADLINE)) {
       return qmp.execute("query-status").path("status").asText();
     }
   }
@@ -175,12 +184,51 @@ public final class QemuMicrovmRunner implements Runner {
     }
   }
 
+  /**
+   * Holds the machine's event monitor on a virtual thread: each event (STOP, SHUTDOWN,
+   * GUEST_PANICKED, ...) calls {@code onChange}, and so does QEMU's exit, which closes the monitor.
+   * A machine started without the event monitor is followed by its process alone.
+   */
+  @Override
+  public AutoCloseable watch(RunningMachine m, Runnable onChange) {
+    Path socket = m.plan().workDir().resolve(EVENTS_SOCKET);
+    Qmp events;
+    try {
+      events = Qmp.connectForEvents(socket);
+    } catch (IOException e) {
+      return Runner.super.watch(m, onChange);
+    }
+    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread.ofVirtual().name("qmp-events-" + m.pid()).start(() -> {
+      try {
+        events.readEvents(e -> onChange.run());
+      } catch (IOException e) {
+        // closed by us, or QEMU went
+      }
+      if (closed.get()) {
+        return;
+      }
+      // QEMU closes its monitors just before it exits: tell the caller once the process is gone
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (m.alive() && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
+      }
+      if (!closed.get()) {
+        onChange.run();
+      }
+    });
+    return () -> {
+      closed.set(true);
+      events.close();
+    };
+  }
+
   @Override
   public void stop(RunningMachine m, Duration grace) throws IOException {
     if (!m.alive()) {
       return;
     }
-    try (Qmp qmp = Qmp.connect(m.plan().controlSocket())) {
+    try (Qmp qmp = Qmp.connect(m.plan().controlSocket(), QMP_DEADLINE)) {
       qmp.execute("system_powerdown");
     } catch (IOException e) {
       // no control socket: fall through to the forceful end
@@ -191,7 +239,7 @@ public final class QemuMicrovmRunner implements Runner {
       LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
     }
     if (m.alive()) {
-      try (Qmp qmp = Qmp.connect(m.plan().controlSocket())) {
+      try (Qmp qmp = Qmp.connect(m.plan().controlSocket(), QMP_DEADLINE)) {
         qmp.execute("quit");
       } catch (IOException e) {
         // already gone, or QMP unusable

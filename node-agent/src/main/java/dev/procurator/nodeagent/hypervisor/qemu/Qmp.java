@@ -12,10 +12,17 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * One short QMP session: QEMU serves a single client at a time, so a session connects, sends
- * its commands and closes, never holding the socket idle.
+ * One QMP session: QEMU serves a single client per monitor, so a command session connects, sends
+ * its commands and closes, never holding the socket idle; an event session holds its own monitor
+ * (a second {@code -qmp} socket) and reads events until QEMU goes. A command session that gets no
+ * answer within its deadline is closed under the caller, who gets an IOException, so a wedged
+ * QEMU cannot hold a thread.
  */
 final class Qmp implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -27,15 +34,36 @@ final class Qmp implements AutoCloseable {
     this.channel = channel;
     this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
     this.out = Channels.newOutputStream(channel);
-    JsonNode greeting = JSON.readTree(in.readLine());
+    String first = in.readLine();
+    if (first == null) {
+      throw new IOException("QMP closed before its greeting");
+    }
+    JsonNode greeting = JSON.readTree(first);
     if (!greeting.has("QMP")) {
       throw new IOException("not a QMP greeting: " + greeting);
     }
     execute("qmp_capabilities");
   }
 
-  static Qmp connect(Path socket) throws IOException {
+  /** A command session that is cut off after {@code deadline}. */
+  static Qmp connect(Path socket, Duration deadline) throws IOException {
     SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+    CompletableFuture.delayedExecutor(deadline.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+      try {
+        c.close();
+      } catch (IOException ignored) {
+        // closed already
+      }
+    });
+    return open(c, socket);
+  }
+
+  /** A session with no deadline, for reading events. */
+  static Qmp connectForEvents(Path socket) throws IOException {
+    return open(SocketChannel.open(StandardProtocolFamily.UNIX), socket);
+  }
+
+  private static Qmp open(SocketChannel c, Path socket) throws IOException {
     try {
       c.connect(UnixDomainSocketAddress.of(socket));
       return new Qmp(c);
@@ -60,6 +88,17 @@ final class Qmp implements AutoCloseable {
       }
       if (n.has("error")) {
         throw new IOException("QMP " + command + ": " + n.get("error").path("desc").asText());
+      }
+    }
+  }
+
+  /** Hands every event to {@code onEvent} until QEMU closes the monitor (it exits) or the session is closed. */
+  void readEvents(Consumer<JsonNode> onEvent) throws IOException {
+    String line;
+    while ((line = in.readLine()) != null) {
+      JsonNode n = JSON.readTree(line);
+      if (n.has("event")) {
+        onEvent.accept(n);
       }
     }
   }

@@ -1,0 +1,402 @@
+package dev.procurator.nodeagent.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.v1alpha1.HealthCheckType;
+import dev.procurator.api.v1alpha1.NetworkMode;
+import dev.procurator.api.v1alpha1.RestartPolicy;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMPhase;
+import dev.procurator.api.v1alpha1.VMSpec;
+import dev.procurator.api.v1alpha1.VMStatus;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The VM lifecycle, row by row: each row is a VM (spec and status), what the host observes, and
+ * what {@link VmLifecycle#decide} must do about it. No I/O, no threads, no clock but the one given.
+ */
+class VmLifecycleTest {
+  static final Instant NOW = Instant.parse("2026-12-02T12:00:00Z");
+  static final VmReconciler.Settings SETTINGS = new VmReconciler.Settings(Duration.ofSeconds(120), Duration.ofSeconds(20),
+      Duration.ofSeconds(1), Duration.ofMinutes(5), 1 << 20, Duration.ofSeconds(30));
+  static final VMSpec.HealthCheck HTTP = new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, "/healthz", null, 1, 1, 3);
+
+  // ---- building rows ----
+
+  /** A VM bound to node-a, with our finalizer, generation 1, and the given status. */
+  static VM vm(Consumer<VmBuilder> how) {
+    VmBuilder b = new VmBuilder();
+    how.accept(b);
+    return b.build();
+  }
+
+  static final class VmBuilder {
+    RestartPolicy policy;
+    List<VMSpec.HealthCheck> checks;
+    NetworkMode network;
+    String closure;
+    boolean finalizer = true;
+    boolean deleting;
+    long generation = 1;
+    VMStatus status;
+
+    VmBuilder policy(RestartPolicy p) {
+      policy = p;
+      return this;
+    }
+
+    VmBuilder checks(VMSpec.HealthCheck... c) {
+      checks = List.of(c);
+      return this;
+    }
+
+    VmBuilder status(VMPhase phase, String bootedStatus, String bootedReason) {
+      return status(phase, bootedStatus, bootedReason, 0, null);
+    }
+
+    VmBuilder status(VMPhase phase, String bootedStatus, String bootedReason, int restarts, VMStatus.RestartBackoff backoff) {
+      List<Condition> conditions = new ArrayList<>();
+      conditions.add(Conditions.of("Booted", bootedStatus, bootedReason, bootedReason + " message", NOW.minusSeconds(300)));
+      status = new VMStatus(phase, "node-a", 1L, conditions, bootedReason + " message", restarts, null, backoff);
+      return this;
+    }
+
+    VM build() {
+      VM vm = new VM();
+      ObjectMetaBuilder meta = new ObjectMetaBuilder().withName("web").withNamespace("default").withGeneration(generation);
+      if (finalizer) {
+        meta.withFinalizers(VmLifecycle.FINALIZER);
+      }
+      if (deleting) {
+        meta.withDeletionTimestamp(NOW.minusSeconds(1).toString());
+      }
+      vm.setMetadata(meta.build());
+      VMSpec.Boot boot = closure != null ? new VMSpec.Boot(closure, null, null, null)
+          : new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0");
+      vm.setSpec(new VMSpec(1, "128Mi", null, boot, "node-a", null,
+          new VMSpec.Network(network, List.of(new VMSpec.PortForward(8080, null))), null, checks, policy, null));
+      vm.setStatus(status);
+      return vm;
+    }
+  }
+
+  /** What the host sees: by default no machine, nothing under way, the boot files present. */
+  static final class Seen {
+    Optional<String> hypervisor = Optional.of("qemu");
+    boolean tap = false;
+    boolean workDir = true;
+    Optional<Observation.Machine> machine = Optional.empty();
+    Launch launch;
+    boolean ready;
+    Observation.Boot boot = new Observation.Boot.Present();
+    Optional<Observation.Operation> inFlight = Optional.empty();
+    Optional<Observation.Failure> failure = Optional.empty();
+    List<Observation.Probe> probes = List.of();
+    boolean poweredOff;
+
+    Seen running(VM vm, Duration upFor) {
+      machine = Optional.of(new Observation.Machine(4242, NOW.minus(upFor), Optional.of("running")));
+      launch = Launch.of(vm.getSpec(), List.of(new VMSpec.PortForward(8080, 40001)));
+      return this;
+    }
+
+    Seen launched(VM vm) {
+      launch = Launch.of(vm.getSpec(), List.of(new VMSpec.PortForward(8080, 40001)));
+      return this;
+    }
+
+    Observation build() {
+      return new Observation(hypervisor, "tcg", tap, workDir, machine, launch, ready, boot, inFlight, failure, probes,
+          new Observation.Console(List.of("booting", "last line"), poweredOff));
+    }
+  }
+
+  static VmLifecycle.Decision decide(VM vm, Seen seen) {
+    return VmLifecycle.decide(vm, true, seen.build(), NOW, SETTINGS);
+  }
+
+  static Condition booted(VMStatus s) {
+    return Conditions.find(s.conditions(), "Booted").orElseThrow();
+  }
+
+  static List<String> eventReasons(VmLifecycle.Decision d) {
+    return d.events().stream().map(VmLifecycle.Event::reason).toList();
+  }
+
+  // ---- the table ----
+
+  record Row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, List<String> events) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static Row row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, String... events) {
+    return new Row(name, vm, seen, phase, bootedReason, actions, List.of(events));
+  }
+
+  static Stream<Arguments> rows() {
+    VM fresh = vm(b -> { });
+    VM starting = vm(b -> b.status(VMPhase.STARTING, "False", "Booting"));
+    VM running = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready"));
+    VM runningChecked = vm(b -> b.checks(HTTP).status(VMPhase.RUNNING, "True", "Ready"));
+    VM neverRunning = vm(b -> b.policy(RestartPolicy.NEVER).status(VMPhase.RUNNING, "True", "Ready"));
+    VM onFailureRunning = vm(b -> b.policy(RestartPolicy.ON_FAILURE).status(VMPhase.RUNNING, "True", "Ready"));
+    VM backingOff = vm(b -> b.status(VMPhase.FAILED, "False", "BackOff", 2, new VMStatus.RestartBackoff(2, NOW.plusSeconds(2).toString())));
+    VM backedOff = vm(b -> b.status(VMPhase.FAILED, "False", "BackOff", 2, new VMStatus.RestartBackoff(2, NOW.minusSeconds(1).toString())));
+    VM deletingRunning = vm(b -> { b.deleting = true; b.status(VMPhase.RUNNING, "True", "Ready"); });
+    VM deletingBooting = vm(b -> { b.deleting = true; b.status(VMPhase.STARTING, "False", "Booting"); });
+    VM deletingInBackoff = vm(b -> { b.deleting = true; b.status(VMPhase.FAILED, "False", "BackOff", 1,
+        new VMStatus.RestartBackoff(1, NOW.plusSeconds(30).toString())); });
+    VM finalFailed = vm(b -> b.policy(RestartPolicy.NEVER).status(VMPhase.FAILED, "False", "Crashed"));
+    VM finalFailedNewSpec = vm(b -> { b.policy(RestartPolicy.NEVER); b.status(VMPhase.FAILED, "False", "Crashed"); b.generation = 2; });
+    VM closure = vm(b -> b.closure = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    VM tapVm = vm(b -> b.network = NetworkMode.TAP);
+    VM noFinalizer = vm(b -> b.finalizer = false);
+    VM stopping = vm(b -> b.status(VMPhase.STOPPING, "False", "SpecChanged"));
+    VM crashedWhileStopping = vm(b -> b.status(VMPhase.FAILED, "False", "BackOff", 1, new VMStatus.RestartBackoff(1, NOW.plusSeconds(1).toString())));
+
+    Seen changedLaunch = new Seen().running(running, Duration.ofMinutes(5));
+    changedLaunch.launch = Launch.of(vm(b -> b.checks(HTTP)).getSpec(), List.of());
+    Seen failingProbe = new Seen().running(runningChecked, Duration.ofMinutes(5));
+    failingProbe.probes = List.of(new Observation.Probe(1, Optional.of("http GET /healthz answered 500"), false, true));
+    Seen deadProbe = new Seen().running(runningChecked, Duration.ofMinutes(5));
+    deadProbe.probes = List.of(new Observation.Probe(3, Optional.of("http GET /healthz answered 500"), false, true));
+    Seen passing = new Seen().running(runningChecked, Duration.ofMinutes(5));
+    passing.probes = List.of(new Observation.Probe(0, Optional.of("http GET /healthz answered 200"), true, true));
+    Seen internalError = new Seen().running(running, Duration.ofMinutes(5));
+    internalError.machine = Optional.of(new Observation.Machine(4242, NOW.minusSeconds(300), Optional.of("internal-error")));
+    Seen exitedClean = new Seen().launched(running);
+    exitedClean.poweredOff = true;
+    Seen pullFailed = new Seen();
+    pullFailed.boot = new Observation.Boot.NeedsPull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    pullFailed.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.PULL, "BootSourceMissing",
+        "closure could not be pulled: 404", NOW.minusSeconds(2)));
+    Seen needsPull = new Seen();
+    needsPull.boot = new Observation.Boot.NeedsPull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    Seen missing = new Seen();
+    missing.boot = new Observation.Boot.Missing("kernel /images/hello/vmlinux does not exist");
+    Seen noHypervisor = new Seen();
+    noHypervisor.hypervisor = Optional.empty();
+    Seen startFailed = new Seen();
+    startFailed.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.START, "InvalidSpec", "kernel is not a file",
+        NOW.minusSeconds(1)));
+    Seen stopUnderWay = new Seen().running(running, Duration.ofMinutes(5));
+    stopUnderWay.inFlight = Optional.of(new Observation.Operation.Stopping("Deleting"));
+    Seen startUnderWay = new Seen();
+    startUnderWay.inFlight = Optional.of(new Observation.Operation.Starting());
+    Seen readyNow = new Seen().running(starting, Duration.ofSeconds(3));
+    readyNow.ready = true;
+
+    return Stream.of(
+        row("a new VM gets the finalizer and boots", vm(b -> b.finalizer = false), new Seen(), VMPhase.STARTING, "Booting",
+            List.of(new VmAction.AddFinalizer(), new VmAction.Start(false)), "Starting"),
+        row("a new VM boots", fresh, new Seen(), VMPhase.STARTING, "Booting", List.of(new VmAction.Start(false)), "Starting"),
+        row("a boot under way waits for the ready line", starting, new Seen().running(starting, Duration.ofSeconds(3)),
+            VMPhase.STARTING, "Booting", List.of()),
+        row("the ready line makes it Running", starting, readyNow, VMPhase.RUNNING, "Ready", List.of(), "Ready"),
+        row("no ready line within the boot timeout: stopped, restarted after backoff", starting,
+            new Seen().running(starting, Duration.ofSeconds(121)), VMPhase.FAILED, "BackOff",
+            List.of(new VmAction.CountFailure("BootTimeout"), new VmAction.Stop("BootTimeout")), "BootTimeout", "BackOff"),
+        row("a running VM is left alone", running, new Seen().running(running, Duration.ofMinutes(5)), VMPhase.RUNNING, "Ready", List.of()),
+        row("a failing check below its threshold is reported, not acted on", runningChecked, failingProbe, VMPhase.RUNNING, "Ready",
+            List.of(new VmAction.WatchHealth(List.of(HTTP))), "Unhealthy"),
+        row("checks failing up to the threshold stop it and restart it", runningChecked, deadProbe, VMPhase.FAILED, "BackOff",
+            List.of(new VmAction.CountFailure("Unhealthy"), new VmAction.Stop("Unhealthy")), "Unhealthy", "BackOff"),
+        row("passing checks make it Healthy", runningChecked, passing, VMPhase.RUNNING, "Ready",
+            List.of(new VmAction.WatchHealth(List.of(HTTP)))),
+        row("a guest the hypervisor reports dead is a crash", running, internalError, VMPhase.FAILED, "BackOff",
+            List.of(new VmAction.CountFailure("Crashed"), new VmAction.Stop("Crashed")), "Crashed", "BackOff"),
+        row("a machine that went away without powering off crashed (Always: restart)", running, new Seen().launched(running),
+            VMPhase.FAILED, "BackOff", List.of(new VmAction.CountFailure("Crashed")), "Crashed", "BackOff"),
+        row("a crash under OnFailure restarts", onFailureRunning, new Seen().launched(onFailureRunning), VMPhase.FAILED, "BackOff",
+            List.of(new VmAction.CountFailure("Crashed")), "Crashed", "BackOff"),
+        row("a clean power-off under OnFailure stays Stopped", onFailureRunning, exitedClean(onFailureRunning), VMPhase.STOPPED, "Exited",
+            List.of(), "Exited"),
+        row("a clean power-off under Always restarts", running, exitedClean, VMPhase.STOPPED, "BackOff", List.of(), "Exited", "BackOff"),
+        row("a crash under Never stays Failed", neverRunning, new Seen().launched(neverRunning), VMPhase.FAILED, "Crashed",
+            List.of(new VmAction.CountFailure("Crashed")), "Crashed"),
+        row("within its backoff a failed VM waits", backingOff, new Seen().launched(backingOff), VMPhase.FAILED, "BackOff", List.of()),
+        row("after its backoff a failed VM restarts", backedOff, new Seen().launched(backedOff), VMPhase.STARTING, "Booting",
+            List.of(new VmAction.Start(true)), "Starting"),
+        row("a final failure stays down", finalFailed, new Seen().launched(finalFailed), VMPhase.FAILED, "Crashed", List.of()),
+        row("a final failure boots again once the spec changes", finalFailedNewSpec, new Seen().launched(finalFailedNewSpec),
+            VMPhase.STARTING, "Booting", List.of(new VmAction.Start(false)), "Starting"),
+        row("a spec change stops the machine to boot anew", running, changedLaunch, VMPhase.STOPPING, "SpecChanged",
+            List.of(new VmAction.Stop("SpecChanged")), "Killing"),
+        row("after the stop for a spec change it boots the new spec", stopping, new Seen().launched(stopping), VMPhase.STARTING, "Booting",
+            List.of(new VmAction.Start(false)), "Starting"),
+        row("a machine that runs while the status says it failed is stopped (an agent died mid-stop)", crashedWhileStopping,
+            new Seen().running(crashedWhileStopping, Duration.ofMinutes(1)), VMPhase.FAILED, "BackOff", List.of(new VmAction.Stop("BackOff"))),
+        row("deleting a running VM powers it off first", deletingRunning, new Seen().running(deletingRunning, Duration.ofMinutes(5)),
+            VMPhase.STOPPING, "Deleting", List.of(new VmAction.Stop("Deleting")), "Killing"),
+        row("deleting a VM during its boot powers it off first", deletingBooting, new Seen().running(deletingBooting, Duration.ofSeconds(1)),
+            VMPhase.STOPPING, "Deleting", List.of(new VmAction.Stop("Deleting")), "Killing"),
+        row("deleting while the stop is under way waits for it", deletingRunning, stopUnderWay, VMPhase.STOPPING, "Deleting", List.of()),
+        row("deleting while a start is under way waits for the machine", deletingBooting, startUnderWay, VMPhase.STOPPING, "Deleting",
+            List.of()),
+        row("deleting a VM waiting to restart releases it at once", deletingInBackoff, new Seen().launched(deletingInBackoff),
+            VMPhase.FAILED, "BackOff", List.of(new VmAction.Release(), new VmAction.RemoveFinalizer())),
+        row("a closure not in the store is pulled first", closure, needsPull, VMPhase.STARTING, "Pulling",
+            List.of(new VmAction.Pull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest")), "Pulling"),
+        row("a pull that failed is reported and tried again later", closure, pullFailed, VMPhase.FAILED, "BootSourceMissing",
+            List.of(new VmAction.CountFailure("BootSourceMissing")), "BootSourceMissing"),
+        row("a missing kernel fails with its path", fresh, missing, VMPhase.FAILED, "BootSourceMissing",
+            List.of(new VmAction.CountFailure("BootSourceMissing")), "BootSourceMissing"),
+        row("a node without the hypervisor fails it", fresh, noHypervisor, VMPhase.FAILED, "HypervisorUnavailable", List.of(),
+            "HypervisorUnavailable"),
+        row("tap networking without a bridge is refused", tapVm, new Seen(), VMPhase.FAILED, "Unsupported", List.of(), "Unsupported"),
+        row("a start refused for an invalid plan fails for good", starting, startFailed, VMPhase.FAILED, "InvalidSpec", List.of(),
+            "InvalidSpec"),
+        row("a VM without our finalizer gets it first", noFinalizer, new Seen(), VMPhase.STARTING, "Booting",
+            List.of(new VmAction.AddFinalizer(), new VmAction.Start(false)), "Starting"))
+        .map(Arguments::of);
+  }
+
+  static Seen exitedClean(VM vm) {
+    Seen s = new Seen().launched(vm);
+    s.poweredOff = true;
+    return s;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rows")
+  void decides(Row row) {
+    VmLifecycle.Decision d = decide(row.vm(), row.seen());
+    VMStatus status = d.status() != null ? d.status() : row.vm().getStatus();
+    assertThat(status.phase()).as("phase").isEqualTo(row.phase());
+    assertThat(booted(status).getReason()).as("Booted reason").isEqualTo(row.bootedReason());
+    assertThat(d.actions()).as("actions").containsExactlyElementsOf(row.actions());
+    assertThat(eventReasons(d)).as("events").containsExactlyElementsOf(row.events());
+  }
+
+  // ---- what the table cannot say in one line ----
+
+  @Test
+  void backoffDoublesWithEachFailureInARowAndIsKeptInStatus() {
+    VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 3, new VMStatus.RestartBackoff(3, NOW.minusSeconds(10).toString())));
+    VmLifecycle.Decision d = decide(vm, new Seen().launched(vm));
+    assertThat(d.status().backoff().failures()).isEqualTo(4);
+    assertThat(Instant.parse(d.status().backoff().restartAt())).isEqualTo(NOW.plusSeconds(8));
+    assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(8));
+    assertThat(d.status().message()).contains("restarting in 8.0 s");
+  }
+
+  @Test
+  void backoffStopsAtItsMaximum() {
+    VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 30, new VMStatus.RestartBackoff(30, NOW.minusSeconds(10).toString())));
+    assertThat(decide(vm, new Seen().launched(vm)).requeueAfter()).isEqualTo(Duration.ofMinutes(5));
+  }
+
+  @Test
+  void aVmThatRanWellForAMinuteStartsANewCount() {
+    VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 3, new VMStatus.RestartBackoff(3, NOW.minusSeconds(600).toString())));
+    Seen seen = new Seen().running(vm, Duration.ofMinutes(2));
+    seen.machine = Optional.of(new Observation.Machine(4242, NOW.minusSeconds(120), Optional.of("internal-error")));
+    VmLifecycle.Decision d = decide(vm, seen);
+    assertThat(d.status().backoff().failures()).isEqualTo(1);
+    assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void aRunningVmForgetsItsBackoffOnceStable() {
+    VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 3, new VMStatus.RestartBackoff(3, NOW.minusSeconds(600).toString())));
+    VmLifecycle.Decision young = decide(vm, new Seen().running(vm, Duration.ofSeconds(40)));
+    assertThat(young.status() == null ? vm.getStatus().backoff() : young.status().backoff()).isNotNull();
+    assertThat(young.requeueAfter()).isEqualTo(Duration.ofSeconds(20));
+    VmLifecycle.Decision stable = decide(vm, new Seen().running(vm, Duration.ofSeconds(61)));
+    assertThat(stable.status().backoff()).isNull();
+    assertThat(stable.status().restartCount()).isEqualTo(3);
+  }
+
+  @Test
+  void aRestartCountsAndKeepsTheBackoffUntilTheVmIsStable() {
+    VM vm = vm(b -> b.status(VMPhase.FAILED, "False", "BackOff", 2, new VMStatus.RestartBackoff(2, NOW.minusSeconds(1).toString())));
+    VmLifecycle.Decision d = decide(vm, new Seen().launched(vm));
+    assertThat(d.status().restartCount()).isEqualTo(3);
+    assertThat(d.status().backoff()).isEqualTo(new VMStatus.RestartBackoff(2, NOW.minusSeconds(1).toString()));
+  }
+
+  @Test
+  void unhealthyIsReportedAsTheCauseAndHealthyFalse() {
+    VM vm = vm(b -> b.checks(HTTP).policy(RestartPolicy.NEVER).status(VMPhase.RUNNING, "True", "Ready"));
+    Seen seen = new Seen().running(vm, Duration.ofMinutes(5));
+    seen.probes = List.of(new Observation.Probe(3, Optional.of("tcp port 9: connection refused"), false, true));
+    VmLifecycle.Decision d = decide(vm, seen);
+    assertThat(d.status().phase()).isEqualTo(VMPhase.FAILED);
+    assertThat(booted(d.status()).getReason()).isEqualTo("Unhealthy");
+    assertThat(d.status().message()).isEqualTo("health check failed 3 times in a row: tcp port 9: connection refused");
+    Condition healthy = Conditions.find(d.status().conditions(), "Healthy").orElseThrow();
+    assertThat(healthy.getStatus()).isEqualTo("False");
+    assertThat(healthy.getReason()).isEqualTo("Unhealthy");
+  }
+
+  @Test
+  void aBootTimeoutNamesTheLimitAndTheLastConsoleLines() {
+    VM vm = vm(b -> b.policy(RestartPolicy.ON_FAILURE).status(VMPhase.STARTING, "False", "Booting"));
+    VmLifecycle.Decision d = decide(vm, new Seen().running(vm, Duration.ofSeconds(130)));
+    assertThat(d.status().message()).startsWith("the guest did not print PROCURATOR-READY within 120 s; last console lines: booting | last line")
+        .contains("restarting in 1.0 s");
+  }
+
+  @Test
+  void aBootingVmIsLookedAtAgainAtItsDeadline() {
+    VM vm = vm(b -> b.status(VMPhase.STARTING, "False", "Booting"));
+    assertThat(decide(vm, new Seen().running(vm, Duration.ofSeconds(20))).requeueAfter()).isEqualTo(Duration.ofSeconds(100));
+  }
+
+  @Test
+  void theReadyLineSaysHowLongTheBootTookAndPublishesThePorts() {
+    VM vm = vm(b -> b.checks(HTTP).status(VMPhase.STARTING, "False", "Booting"));
+    Seen seen = new Seen().running(vm, Duration.ofMillis(2400));
+    seen.ready = true;
+    VmLifecycle.Decision d = decide(vm, seen);
+    assertThat(booted(d.status()).getMessage()).isEqualTo("the guest printed its ready line 2.4 s after start");
+    assertThat(d.status().ports()).containsExactly(new VMSpec.PortForward(8080, 40001));
+    assertThat(Conditions.find(d.status().conditions(), "Healthy").orElseThrow().getReason()).isEqualTo("NotYetChecked");
+    assertThat(d.actions()).containsExactly(new VmAction.WatchHealth(List.of(HTTP)));
+  }
+
+  @Test
+  void aBootSourceMissingIsCountedOncePerEpisode() {
+    VM vm = vm(b -> b.status(VMPhase.FAILED, "False", "BootSourceMissing"));
+    Seen missing = new Seen();
+    missing.boot = new Observation.Boot.Missing("kernel /images/hello/vmlinux does not exist");
+    VmLifecycle.Decision d = decide(vm, missing);
+    assertThat(d.actions()).isEmpty();
+    assertThat(d.requeueAfter()).isEqualTo(VmLifecycle.PULL_RETRY);
+  }
+
+  @Test
+  void aVmGoneOrBoundElsewhereHasItsMachineStoppedThenItsFilesRemoved() {
+    VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready"));
+    VmLifecycle.Decision stop = VmLifecycle.decide(null, false, new Seen().running(vm, Duration.ofMinutes(1)).build(), NOW, SETTINGS);
+    assertThat(stop.actions()).containsExactly(new VmAction.Stop("Released"));
+    assertThat(stop.status()).isNull();
+    VmLifecycle.Decision elsewhere = VmLifecycle.decide(vm, false, new Seen().launched(vm).build(), NOW, SETTINGS);
+    assertThat(elsewhere.actions()).containsExactly(new VmAction.Release());
+    assertThat(elsewhere.status()).as("the VM's status is its new node's to write").isNull();
+  }
+
+  @Test
+  void nothingChangedMeansNoStatusWrite() {
+    VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready"));
+    VM written = vm(b -> { });
+    written.setStatus(decide(vm, new Seen().running(vm, Duration.ofMinutes(5))).status());
+    assertThat(decide(written, new Seen().running(written, Duration.ofMinutes(5))).status()).isNull();
+  }
+}
