@@ -1,6 +1,7 @@
 package dev.procurator.pctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-/** Shows one object for a person: its metadata, spec and status, and its conditions as a table. */
+/**
+ * Shows one object for a person, as kubectl describe does: its metadata, spec and status, its
+ * conditions as a table, and the Events about it, oldest first, with repeats counted.
+ */
 @Command(name = "describe", mixinStandardHelpOptions = true, description = "Show one resource in detail.")
 final class DescribeCommand implements Callable<Integer> {
   @ParentCommand Pctl global;
@@ -39,9 +43,95 @@ final class DescribeCommand implements Callable<Integer> {
         System.out.println();
       }
       first = false;
-      describe(api.get(kind.path(ns, name)));
+      JsonNode o = api.get(kind.path(ns, name));
+      describe(o);
+      events(api, o);
     }
     return 0;
+  }
+
+  /** The Events about {@code o}, selected by its kind, name and uid, as kubectl describe prints them. */
+  private static void events(ApiClient api, JsonNode o) {
+    JsonNode m = o.path("metadata");
+    String selector = "involvedObject.kind=" + o.path("kind").asText() + ",involvedObject.name=" + m.path("name").asText()
+        + (m.hasNonNull("uid") ? ",involvedObject.uid=" + m.path("uid").asText() : "");
+    String where = m.hasNonNull("namespace") ? "/api/v1/namespaces/" + m.path("namespace").asText() + "/events" : "/api/v1/events";
+    Map<String, String> q = ApiClient.params();
+    q.put("fieldSelector", selector);
+    JsonNode list;
+    try {
+      list = api.get(where + ApiClient.query(q));
+    } catch (Errors.ServerError e) {
+      System.out.println("Events:           <unavailable: " + e.getMessage() + ">");
+      return;
+    }
+    List<JsonNode> items = new ArrayList<>();
+    list.path("items").forEach(items::add);
+    if (items.isEmpty()) {
+      System.out.println("Events:           <none>");
+      return;
+    }
+    items.sort(java.util.Comparator.comparing(e -> lastSeen(e)));
+    Instant now = Instant.now();
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"Type", "Reason", "Age", "From", "Message"});
+    rows.add(new String[] {"----", "------", "----", "----", "-------"});
+    for (JsonNode e : items) {
+      int count = e.path("count").asInt(1);
+      String age = age(lastSeen(e), now);
+      if (count > 1) {
+        age += " (x" + count + " over " + age(firstSeen(e), now) + ")";
+      }
+      String from = e.path("source").path("component").asText(e.path("reportingComponent").asText(""));
+      rows.add(new String[] {e.path("type").asText(), e.path("reason").asText(), age, from, e.path("message").asText()});
+    }
+    int[] widths = new int[4];
+    for (String[] r : rows) {
+      for (int i = 0; i < 4; i++) {
+        widths[i] = Math.max(widths[i], r[i].length());
+      }
+    }
+    System.out.println("Events:");
+    for (String[] r : rows) {
+      StringBuilder line = new StringBuilder("  ");
+      for (int i = 0; i < 4; i++) {
+        line.append(r[i]).append(" ".repeat(widths[i] - r[i].length() + 2));
+      }
+      System.out.println(line.append(r[4]).toString().stripTrailing());
+    }
+  }
+
+  private static Instant lastSeen(JsonNode e) {
+    return time(e.path("lastTimestamp").asText(e.path("eventTime").asText(e.path("metadata").path("creationTimestamp").asText(""))));
+  }
+
+  private static Instant firstSeen(JsonNode e) {
+    return time(e.path("firstTimestamp").asText(e.path("eventTime").asText(e.path("metadata").path("creationTimestamp").asText(""))));
+  }
+
+  private static Instant time(String t) {
+    try {
+      return Instant.parse(t);
+    } catch (java.time.format.DateTimeParseException ex) {
+      return Instant.EPOCH;
+    }
+  }
+
+  /** kubectl's short ages: 45s, 3m20s, 2h5m, 4d. */
+  static String age(Instant then, Instant now) {
+    long s = Math.max(0, java.time.Duration.between(then, now).getSeconds());
+    if (s < 120) {
+      return s + "s";
+    }
+    long m = s / 60;
+    if (m < 10) {
+      return s % 60 == 0 ? m + "m" : m + "m" + (s % 60) + "s";
+    }
+    if (m < 180) {
+      return m + "m";
+    }
+    long h = m / 60;
+    return h < 48 ? h + "h" : (h / 24) + "d";
   }
 
   private static void describe(JsonNode o) throws Exception {

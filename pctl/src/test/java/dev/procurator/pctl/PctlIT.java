@@ -170,6 +170,44 @@ class PctlIT {
   }
 
   @Test
+  void describeAndKubectlShowTheEventsAboutAnObject() throws Exception {
+    pctl("apply", "-n", "events-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    JsonNode web = new ObjectMapper().readTree(up.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/events-test/vms/web", null).body());
+    String uid = web.path("metadata").path("uid").asText();
+    String now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    String earlier = java.time.Instant.now().minusSeconds(300).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    for (String e : List.of(
+        event("web.1", uid, "Normal", "Started", "started qemu (tcg), pid 42", 1, earlier, earlier),
+        event("web.2", uid, "Warning", "BackOff", "back-off 4.0 s restarting the failed VM", 3, earlier, now),
+        event("other.1", "someone-else", "Normal", "Started", "not about web", 1, now, now))) {
+      assertThat(up.request("POST", "/api/v1/namespaces/events-test/events", e).statusCode()).isEqualTo(201);
+    }
+
+    Run r = pctl("describe", "vm", "web", "-n", "events-test");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("Events:", "Type", "Reason", "From", "Message", "started qemu (tcg), pid 42",
+        "back-off 4.0 s restarting the failed VM", "(x3 over 5m", "procurator.dev/node-agent").doesNotContain("not about web");
+    // oldest first, as kubectl prints them
+    assertThat(r.out().indexOf("Started")).isLessThan(r.out().indexOf("BackOff"));
+
+    Run get = kubectl("get", "events", "-n", "events-test");
+    assertThat(get.code()).as(get.err()).isZero();
+    assertThat(get.out()).contains("vm/web", "BackOff", "back-off 4.0 s restarting the failed VM");
+    Run describe = kubectl("describe", "vm", "web", "-n", "events-test");
+    assertThat(describe.code()).as(describe.err()).isZero();
+    assertThat(describe.out()).contains("Events:", "BackOff", "back-off 4.0 s restarting the failed VM");
+  }
+
+  private static String event(String name, String uid, String type, String reason, String message, int count, String first, String last) {
+    return """
+        {"apiVersion":"v1","kind":"Event","metadata":{"name":"%s"},
+         "involvedObject":{"apiVersion":"procurator.dev/v1alpha1","kind":"VM","namespace":"events-test","name":"%s","uid":"%s"},
+         "type":"%s","reason":"%s","message":"%s","count":%d,"firstTimestamp":"%s","lastTimestamp":"%s",
+         "source":{"component":"procurator.dev/node-agent","host":"node-a"}}"""
+        .formatted(name, name.startsWith("other") ? "other" : "web", uid, type, reason, message, count, first, last);
+  }
+
+  @Test
   void getWatchPrintsEachChange() throws Exception {
     pctl("apply", "-n", "watch-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
     Process p = new ProcessBuilder(PctlUp.java(), "-jar", PctlUp.jar().toString(), "--kubeconfig", up.kubeconfig().toString(),
