@@ -1,6 +1,7 @@
 package dev.procurator.pctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procurator.api.text.Ages;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -117,21 +118,8 @@ final class DescribeCommand implements Callable<Integer> {
     }
   }
 
-  /** kubectl's short ages: 45s, 3m20s, 2h5m, 4d. */
   static String age(Instant then, Instant now) {
-    long s = Math.max(0, java.time.Duration.between(then, now).getSeconds());
-    if (s < 120) {
-      return s + "s";
-    }
-    long m = s / 60;
-    if (m < 10) {
-      return s % 60 == 0 ? m + "m" : m + "m" + (s % 60) + "s";
-    }
-    if (m < 180) {
-      return m + "m";
-    }
-    long h = m / 60;
-    return h < 48 ? h + "h" : (h / 24) + "d";
+    return Ages.human(java.time.Duration.between(then, now));
   }
 
   private static void describe(JsonNode o) throws Exception {

@@ -3,6 +3,7 @@ package dev.procurator.apiserver.rest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.api.text.Ages;
 import dev.procurator.apiserver.registry.Json;
 import dev.procurator.apiserver.resource.ResourceType;
 import java.time.Clock;
@@ -124,49 +125,9 @@ final class TableConverter {
 
   private String age(String timestamp) {
     try {
-      return humanDuration(Duration.between(Instant.parse(timestamp), Instant.now(clock)));
+      return Ages.human(Duration.between(Instant.parse(timestamp), Instant.now(clock)));
     } catch (DateTimeParseException e) {
       return "<invalid>";
     }
-  }
-
-  /** Kubernetes' short durations: 45s, 3m20s, 2h5m, 4d, 2y30d. */
-  static String humanDuration(Duration d) {
-    long s = d.getSeconds();
-    if (s < -1) {
-      return "<invalid>";
-    }
-    if (s < 0) {
-      return "0s";
-    }
-    if (s < 120) {
-      return s + "s";
-    }
-    long m = s / 60;
-    if (m < 10) {
-      return s % 60 == 0 ? m + "m" : m + "m" + (s % 60) + "s";
-    }
-    if (m < 180) {
-      return m + "m";
-    }
-    long h = s / 3600;
-    if (h < 8) {
-      return m % 60 == 0 ? h + "h" : h + "h" + (m % 60) + "m";
-    }
-    if (h < 48) {
-      return h + "h";
-    }
-    if (h < 24 * 8) {
-      return h % 24 == 0 ? (h / 24) + "d" : (h / 24) + "d" + (h % 24) + "h";
-    }
-    if (h < 24 * 365 * 2) {
-      return (h / 24) + "d";
-    }
-    if (h < 24 * 365 * 8) {
-      long y = h / 24 / 365;
-      long days = (h / 24) % 365;
-      return days == 0 ? y + "y" : y + "y" + days + "d";
-    }
-    return (h / 24 / 365) + "y";
   }
 }
