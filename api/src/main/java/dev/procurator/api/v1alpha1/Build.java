@@ -21,4 +21,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 @AdditionalSelectableField(jsonPath = ".status.phase")
 public class Build extends CustomResource<BuildSpec, BuildStatus> implements Namespaced {
+  /** The schema requires a spec. */
+  @Override
+  @io.fabric8.generator.annotation.Required
+  public BuildSpec getSpec() {
+    return super.getSpec();
+  }
 }

@@ -19,4 +19,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.readyReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class Cluster extends CustomResource<ClusterSpec, ClusterStatus> implements Namespaced {
+  /** The schema requires a spec. */
+  @Override
+  @io.fabric8.generator.annotation.Required
+  public ClusterSpec getSpec() {
+    return super.getSpec();
+  }
 }

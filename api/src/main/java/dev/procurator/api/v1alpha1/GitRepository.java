@@ -19,4 +19,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Commit", jsonPath = ".status.lastAppliedCommit", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class GitRepository extends CustomResource<GitRepositorySpec, GitRepositoryStatus> implements Namespaced {
+  /** The schema requires a spec. */
+  @Override
+  @io.fabric8.generator.annotation.Required
+  public GitRepositorySpec getSpec() {
+    return super.getSpec();
+  }
 }

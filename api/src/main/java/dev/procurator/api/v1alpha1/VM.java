@@ -28,4 +28,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalSelectableField(jsonPath = ".spec.nodeName")
 @AdditionalSelectableField(jsonPath = ".status.phase")
 public class VM extends CustomResource<VMSpec, VMStatus> implements Namespaced {
+  /** A VM without a spec says nothing to run: the schema requires it. */
+  @Override
+  @io.fabric8.generator.annotation.Required
+  public VMSpec getSpec() {
+    return super.getSpec();
+  }
 }

@@ -81,7 +81,40 @@ final class MetadataValidation {
         }
       }
     }
+    ownerReferences(meta.path("ownerReferences"), errors);
     return errors;
+  }
+
+  /** As Kubernetes checks them: each names an owner completely, and at most one is the controller. */
+  private static void ownerReferences(JsonNode refs, List<FieldError> errors) {
+    if (!refs.isArray()) {
+      return; // absent; its type was checked when it was decoded
+    }
+    int controllers = 0;
+    for (int i = 0; i < refs.size(); i++) {
+      JsonNode r = refs.get(i);
+      String p = "metadata.ownerReferences[" + i + "]";
+      String apiVersion = r.path("apiVersion").asText("");
+      if (apiVersion.isEmpty()) {
+        errors.add(FieldError.required(p + ".apiVersion"));
+      } else if (apiVersion.endsWith("/") || apiVersion.startsWith("/") || apiVersion.split("/").length > 2) {
+        errors.add(FieldError.invalid(p + ".apiVersion", apiVersion, "must be GROUP/VERSION or VERSION"));
+      }
+      for (String f : List.of("kind", "name", "uid")) {
+        if (r.path(f).asText("").isEmpty()) {
+          errors.add(FieldError.required(p + "." + f));
+        }
+      }
+      if (!r.path("name").asText("").isEmpty() && !Names.isSubdomain(r.path("name").asText())) {
+        errors.add(FieldError.invalid(p + ".name", r.path("name").asText(), Names.SUBDOMAIN_MESSAGE));
+      }
+      if (r.path("controller").asBoolean(false)) {
+        controllers++;
+      }
+    }
+    if (controllers > 1) {
+      errors.add(FieldError.invalid("metadata.ownerReferences", refs.toString(), "Only one reference can have Controller set to true"));
+    }
   }
 
   /** {@code [prefix/]name}: prefix a DNS subdomain, name at most 63 characters. */

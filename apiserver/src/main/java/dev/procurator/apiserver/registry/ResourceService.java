@@ -167,7 +167,7 @@ public final class ResourceService {
   public CompletableFuture<Written> createAsync(ResourceType type, String namespace, ObjectNode body, WriteOptions options) {
     ObjectNode obj = body;
     checkTypeMeta(type, obj);
-    ObjectNode meta = metadata(obj);
+    ObjectNode meta = requestMetadata(obj);
     String ns = checkNamespace(type, namespace, meta);
     if (meta.hasNonNull("resourceVersion") && !meta.get("resourceVersion").asText().isEmpty()) {
       throw ApiException.badRequest("resourceVersion should not be set on objects to be created");
@@ -236,7 +236,7 @@ public final class ResourceService {
   /** PUT of the object ({@code status} false) or of its status subresource. */
   public Written update(ResourceType type, String namespace, String name, ObjectNode body, boolean status, WriteOptions options) {
     checkTypeMeta(type, body);
-    ObjectNode bodyMeta = metadata(body);
+    ObjectNode bodyMeta = requestMetadata(body);
     String bodyName = bodyMeta.path("name").asText("");
     if (!bodyName.isEmpty() && !bodyName.equals(name)) {
       throw ApiException.badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" + name + ")");
@@ -256,7 +256,7 @@ public final class ResourceService {
       WriteOptions options) {
     return guaranteedUpdate(type, namespace, name, current -> {
       ObjectNode patched = Patches.apply(contentType, served(type, current), patch);
-      ObjectNode meta = metadata(patched);
+      ObjectNode meta = requestMetadata(patched);
       Long precondition = resourceVersionOf(meta);
       if (precondition != null && precondition != current.modRevision()) {
         throw conflict(type, name);
@@ -457,9 +457,22 @@ public final class ResourceService {
     return warnings;
   }
 
+  /**
+   * The body's kind and apiVersion must be those of the URL: either absent (the URL's are filled
+   * in) or the same strings. A kind or apiVersion of another JSON type, or an empty apiVersion,
+   * is refused, as the Kubernetes decoder refuses it.
+   */
   private static void checkTypeMeta(ResourceType type, ObjectNode obj) {
-    String apiVersion = obj.path("apiVersion").asText("");
-    String kind = obj.path("kind").asText("");
+    JsonNode apiVersionNode = obj.get("apiVersion");
+    JsonNode kindNode = obj.get("kind");
+    if (apiVersionNode != null && (!apiVersionNode.isTextual() || apiVersionNode.asText().isEmpty())) {
+      throw ApiException.badRequest("apiVersion must be \"" + type.apiVersion() + "\", not " + apiVersionNode);
+    }
+    if (kindNode != null && (!kindNode.isTextual() || kindNode.asText().isEmpty())) {
+      throw ApiException.badRequest("kind must be \"" + type.kind() + "\", not " + kindNode);
+    }
+    String apiVersion = apiVersionNode == null ? "" : apiVersionNode.asText();
+    String kind = kindNode == null ? "" : kindNode.asText();
     if (!apiVersion.isEmpty() && !apiVersion.equals(type.apiVersion())) {
       throw ApiException.badRequest("the API version in the data (" + apiVersion + ") does not match the expected API version ("
           + type.apiVersion() + ")");
@@ -477,9 +490,16 @@ public final class ResourceService {
       return obj.putObject("metadata");
     }
     if (!meta.isObject()) {
-      throw ApiException.badRequest("metadata must be an object");
+      throw ApiException.badRequest("metadata must be an object, not " + meta.getNodeType().name().toLowerCase());
     }
     return (ObjectNode) meta;
+  }
+
+  /** The metadata of an object a client sent, checked to decode strictly as ObjectMeta. */
+  private static ObjectNode requestMetadata(ObjectNode obj) {
+    ObjectNode meta = metadata(obj);
+    StrictMetadata.check(meta);
+    return meta;
   }
 
   private static String checkNamespace(ResourceType type, String namespace, ObjectNode meta) {

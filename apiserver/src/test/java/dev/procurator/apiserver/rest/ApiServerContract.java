@@ -448,6 +448,51 @@ abstract class ApiServerContract {
   }
 
   @Test
+  void hostileBodiesKubernetesRefusesAreRefusedAndNothingIsStored() throws Exception {
+    String path = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms";
+    String spec = "\"spec\":{\"cpu\":1,\"memory\":\"128Mi\",\"boot\":{\"kernel\":\"k\"}}";
+    String[] metadata = {
+        "{\"name\":\"h1\",\"ownerReferences\":-1}",
+        "{\"name\":\"h2\",\"ownerReferences\":true}",
+        "{\"name\":\"h3\",\"ownerReferences\":\"owner\"}",
+        "{\"name\":\"h4\",\"ownerReferences\":123456789012345678901234567890}",
+        "{\"name\":\"h5\",\"resourceVersion\":{}}",
+        "{\"name\":\"h6\",\"resourceVersion\":[]}",
+        "{\"name\":\"h7\",\"namespace\":[\"" + ns + "\"]}",
+        "{\"name\":\"h8\",\"ownerReferences\":[{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"Cluster\",\"name\":\"c\",\"uid\":5}]}",
+        "{\"name\":\"h9\",\"ownerReferences\":[{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"Cluster\",\"name\":\"c\"}]}",
+        "{\"name\":\"h10\",\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"A\",\"name\":\"a\",\"uid\":\"1\",\"controller\":true},"
+            + "{\"apiVersion\":\"v1\",\"kind\":\"B\",\"name\":\"b\",\"uid\":\"2\",\"controller\":true}]}",
+        "{\"name\":\"h11\",\"generation\":\"1\"}",
+        "{\"name\":\"h12\",\"labels\":[\"a\"]}",
+    };
+    List<String> bodies = new ArrayList<>();
+    for (String m : metadata) {
+      bodies.add("{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"VM\",\"metadata\":" + m + "," + spec + "}");
+    }
+    bodies.add("{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":null,\"metadata\":{\"name\":\"t1\"}," + spec + "}");
+    bodies.add("{\"apiVersion\":[],\"kind\":\"VM\",\"metadata\":{\"name\":\"t2\"}," + spec + "}");
+    bodies.add("{\"apiVersion\":\"\",\"kind\":\"VM\",\"metadata\":{\"name\":\"t3\"}," + spec + "}");
+    bodies.add("{\"apiVersion\":\"procurator.dev/v1\",\"kind\":\"VM\",\"metadata\":{\"name\":\"t4\"}," + spec + "}");
+    bodies.add("{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"VM\",\"metadata\":{\"name\":\"t5\"},\"spec\":null}");
+    bodies.add("{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"VM\",\"metadata\":{\"name\":\"t6\"}}");
+    for (String body : bodies) {
+      HttpResponse<String> r = api.request("POST", path, "application/json", body);
+      assertThat(r.statusCode()).as(body + " → " + r.body()).isIn(400, 422);
+      JsonNode status = json(r);
+      assertThat(status.path("kind").asText()).as(body).isEqualTo("Status");
+      assertThat(status.path("message").asText()).as(body).isNotBlank().doesNotContain("Exception").doesNotContain("Source:");
+    }
+    assertThat(vms().inNamespace(ns).list().getItems()).as("nothing stored").isEmpty();
+    // the same fields are refused on an update too
+    vms().inNamespace(ns).resource(vm("target")).create();
+    HttpResponse<String> update = api.request("PUT", path + "/target", "application/json",
+        "{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"VM\",\"metadata\":{\"name\":\"target\",\"ownerReferences\":true}," + spec + "}");
+    assertThat(update.statusCode()).isEqualTo(400);
+    assertThat(json(update).path("message").asText()).contains("metadata.ownerReferences");
+  }
+
+  @Test
   void noInputYieldsAServerErrorOrAStackTrace() throws Exception {
     vms().inNamespace(ns).resource(vm("target")).create();
     String base = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms";
