@@ -55,9 +55,10 @@ ensure_maven() {
   fi
 }
 
-# Builds the jars when missing or older than any source file.
+# Builds the jars when missing or older than any source file (PROCURATOR_PREBUILT=1: use the jar as it is).
 ensure_built() {
   local jar="$PROCURATOR_ROOT/pctl/target/pctl.jar"
+  [ -n "${PROCURATOR_PREBUILT:-}" ] && [ -f "$jar" ] && return 0
   if [ ! -f "$jar" ] || [ -n "$(find "$PROCURATOR_ROOT" -name target -prune -o \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -newer "$jar" -print -quit)" ]; then
     ensure_maven
     say "building Procurator (first use or sources changed)..."

@@ -3,8 +3,14 @@ package dev.procurator.controllers;
 import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.Revisions;
 import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.controllers.clusters.CachePins;
+import dev.procurator.controllers.clusters.ClusterReconciler;
+import dev.procurator.controllers.gc.GarbageCollector;
+import dev.procurator.controllers.gc.GcKey;
 import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
 import dev.procurator.controllers.scheduler.SchedulerReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -19,6 +25,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -35,18 +42,31 @@ public final class ControllerManager implements AutoCloseable {
   public static final String LEASE_NAMESPACE = "procurator-system";
   public static final String LEASE_NAME = "procurator-controllers";
 
-  /** Leader election timings and the node grace period. */
-  public record Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod) {
+  /**
+   * Leader election timings, the node grace period, and the binary cache the Cluster controller
+   * pins revisions in (none: no pins).
+   */
+  public record Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
+      String cacheUrl, String cachePushToken) {
     public static Config defaults(String identity) {
-      return new Config(identity, Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(40));
+      return new Config(identity, Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(40), null, null);
     }
 
     public Config withNodeGracePeriod(Duration d) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken);
     }
 
     public Config withLeaderTimings(Duration lease, Duration renew, Duration retry) {
-      return new Config(identity, lease, renew, retry, nodeGracePeriod);
+      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken);
+    }
+
+    public Config withIdentity(String id) {
+      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken);
+    }
+
+    /** Pin every closure a live or kept Cluster revision boots in the cache at {@code url}, with its push token. */
+    public Config withCache(String url, String pushToken) {
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken);
     }
   }
 
@@ -98,7 +118,8 @@ public final class ControllerManager implements AutoCloseable {
   }
 
   private synchronized void startLeading() {
-    log.info("controllers: {} took the lead, starting the scheduler and the node lifecycle controller", config.identity());
+    log.info("controllers: {} took the lead, starting the scheduler, node lifecycle, cluster and garbage collection controllers",
+        config.identity());
     // informers first (unstarted), so the scheduler decides from their caches, not from lists of everything
     SharedIndexInformer<VM> vms = client.resources(VM.class).inAnyNamespace().runnableInformer(0);
     SharedIndexInformer<Node> nodes = client.resources(Node.class).runnableInformer(0);
@@ -147,8 +168,10 @@ public final class ControllerManager implements AutoCloseable {
       // a node that changed may now take VMs that did not fit before
       retryPending.run();
     }));
+    clusters(vms);
     nodes.run();
     vms.run();
+    garbageCollector();
     // decisions start once both caches hold everything: a half-filled cache would hide bound VMs
     scheduler.start(1);
     lifecycle.start(1);
@@ -156,6 +179,52 @@ public final class ControllerManager implements AutoCloseable {
         .inform(handler(l -> lifecycle.enqueue(ObjectKey.cluster(l.getMetadata().getName()))), 0);
     running.add(leases::close);
     leading = true;
+  }
+
+  /** The Cluster controller: a Cluster's changes and its VMs' changes put the Cluster on its queue. */
+  private void clusters(SharedIndexInformer<VM> vms) {
+    SharedIndexInformer<Cluster> clusters = client.resources(Cluster.class).inAnyNamespace().runnableInformer(0);
+    running.add(clusters::close);
+    EventRecorder clusterEvents = new EventRecorder(client, "procurator.dev/cluster-controller", config.identity(), clock);
+    running.add(clusterEvents);
+    Optional<CachePins> pins = config.cacheUrl() == null ? Optional.empty() : Optional.of(new CachePins(config.cacheUrl(), config.cachePushToken()));
+    Controller<ObjectKey> controller = new Controller<>("clusters",
+        new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list()));
+    running.add(controller);
+    clusters.addEventHandler(handler(c -> controller.enqueue(ObjectKey.of(c))));
+    vms.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(VM vm) {
+        owner(vm).ifPresent(controller::enqueue);
+      }
+
+      @Override
+      public void onUpdate(VM oldVm, VM vm) {
+        owner(vm).ifPresent(controller::enqueue);
+      }
+
+      @Override
+      public void onDelete(VM vm, boolean unknown) {
+        owner(vm).ifPresent(controller::enqueue);
+      }
+    });
+    clusters.run();
+    controller.start(2);
+  }
+
+  private static Optional<ObjectKey> owner(VM vm) {
+    String cluster = vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Revisions.CLUSTER_LABEL);
+    return cluster == null ? Optional.empty() : Optional.of(ObjectKey.of(vm.getMetadata().getNamespace(), cluster));
+  }
+
+  /** The garbage collector, over every kind the server serves. */
+  private void garbageCollector() {
+    GarbageCollector gc = new GarbageCollector(client, GarbageCollector.discover(client));
+    Controller<GcKey> controller = new Controller<>("garbage-collector", gc);
+    running.add(gc);
+    running.add(controller);
+    gc.start(controller);
+    controller.start(2);
   }
 
   private static boolean unbound(VM vm) {

@@ -90,10 +90,8 @@ class ControllerManagerIT {
       KubernetesClient c = api.client();
       var config = ControllerManager.Config.defaults("x").withNodeGracePeriod(Duration.ofSeconds(2))
           .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300));
-      ControllerManager one = new ControllerManager(c, new ControllerManager.Config("one", config.leaseDuration(),
-          config.renewDeadline(), config.retryPeriod(), config.nodeGracePeriod()), Clock.systemUTC()).start();
-      ControllerManager two = new ControllerManager(api.client(), new ControllerManager.Config("two", config.leaseDuration(),
-          config.renewDeadline(), config.retryPeriod(), config.nodeGracePeriod()), Clock.systemUTC()).start();
+      ControllerManager one = new ControllerManager(c, config.withIdentity("one"), Clock.systemUTC()).start();
+      ControllerManager two = new ControllerManager(api.client(), config.withIdentity("two"), Clock.systemUTC()).start();
       AtomicBoolean bothLed = new AtomicBoolean();
       Thread watcher = Thread.ofVirtual().start(() -> {
         while (!Thread.currentThread().isInterrupted()) {

@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -167,6 +168,11 @@ public final class NodeAgent implements AutoCloseable {
     controller = new Controller<>("node-agent", new VmReconciler(client, config.name(), host, events, config.settings(), clock),
         Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
     queue.set(controller);
+    // machines left from before are looked at first (adopted if still bound here, stopped if not):
+    // neither the Node's registration nor the informer's first list holds them up
+    List<ObjectKey> left = host.adoptRunning();
+    controller.start(config.workers());
+    left.forEach(controller::enqueue);
     cpuSeconds = MultiGauge.builder("procurator.vm.cpu.seconds").description("CPU time of the VM's hypervisor process")
         .register(metrics);
     rss = MultiGauge.builder("procurator.vm.rss.bytes").description("resident memory of the VM's hypervisor process")
@@ -184,9 +190,6 @@ public final class NodeAgent implements AutoCloseable {
       }
       registered = false; // raced the node lifecycle controller: the first heartbeat registers at once
     }
-    controller.start(config.workers());
-    // machines left from before (adopted if still bound here, stopped if not), before the informer's first list
-    host.keysOnDisk().forEach(controller::enqueue);
     informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name())
         .inform(new ResourceEventHandler<>() {
           @Override
@@ -196,7 +199,12 @@ public final class NodeAgent implements AutoCloseable {
 
           @Override
           public void onUpdate(VM oldVm, VM vm) {
-            controller.enqueue(ObjectKey.of(vm));
+            // a change of status alone is this agent's own write coming back: nothing to decide
+            if (!Objects.equals(oldVm.getSpec(), vm.getSpec())
+                || !Objects.equals(oldVm.getMetadata().getDeletionTimestamp(), vm.getMetadata().getDeletionTimestamp())
+                || !Objects.equals(oldVm.getMetadata().getFinalizers(), vm.getMetadata().getFinalizers())) {
+              controller.enqueue(ObjectKey.of(vm));
+            }
           }
 
           @Override

@@ -70,19 +70,25 @@ final class AgentCommand implements Callable<Integer> {
     } else if (netns != null) {
       throw new Errors.UserError("--netns needs --tap-bridge");
     }
-    NodeAgent agent = start(client, config);
-    System.out.println("Node agent " + agent.name() + " is up: logs and metrics at " + agent.endpoint());
-    System.out.flush();
+    // the hook first: a stop that comes while the agent starts still closes what it opened
     CountDownLatch stopped = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<NodeAgent> running = new java.util.concurrent.atomic.AtomicReference<>();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        agent.close();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      NodeAgent a = running.get();
+      if (a != null) {
+        try {
+          a.close();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
       client.close();
       stopped.countDown();
     }, "agent-shutdown"));
+    NodeAgent agent = start(client, config);
+    running.set(agent);
+    System.out.println("Node agent " + agent.name() + " is up: logs and metrics at " + agent.endpoint());
+    System.out.flush();
     stopped.await();
     return 0;
   }

@@ -13,7 +13,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** Runs a controller-manager replica in the foreground; replicas elect one leader among them. */
 @Command(name = "controllers", mixinStandardHelpOptions = true,
-    description = "Run the controllers (scheduler, node lifecycle) in the foreground; run several for failover.")
+    description = "Run the controllers (scheduler, node lifecycle, clusters, garbage collection) in the foreground; run several for failover.")
 final class ControllersCommand implements Callable<Integer> {
   @ParentCommand Pctl global;
 
@@ -24,10 +24,20 @@ final class ControllersCommand implements Callable<Integer> {
       description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
   int graceSeconds;
 
+  @Option(names = "--cache-url", description = "Binary cache in which Cluster revisions' closures are pinned, such as http://10.0.0.9:7444.")
+  String cacheUrl;
+
+  @Option(names = "--cache-token-file", description = "File holding the cache's push token (pins need it).")
+  java.nio.file.Path cacheTokenFile;
+
   @Override
   public Integer call() throws Exception {
+    if ((cacheUrl == null) != (cacheTokenFile == null)) {
+      throw new Errors.UserError("--cache-url and --cache-token-file go together");
+    }
+    String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
-    ControllerManager manager = start(client, id, graceSeconds);
+    ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token);
     System.out.println("Controllers are up; this replica takes part in leader election");
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
@@ -40,9 +50,9 @@ final class ControllersCommand implements Callable<Integer> {
     return 0;
   }
 
-  static ControllerManager start(KubernetesClient client, String id, int graceSeconds) {
+  static ControllerManager start(KubernetesClient client, String id, int graceSeconds, String cacheUrl, String cachePushToken) {
     String identity = id != null ? id : AgentCommand.hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     return new ControllerManager(client, ControllerManager.Config.defaults(identity)
-        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)), Clock.systemUTC()).start();
+        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken), Clock.systemUTC()).start();
   }
 }

@@ -25,6 +25,34 @@ final class KubeClients {
     }
   }
 
+  /** A client for pctl's own verbs: the kubeconfig as {@link ApiClient} finds it, with --server and --token over it. */
+  static KubernetesClient from(Pctl global) {
+    Path kubeconfig = kubeconfigOf(global);
+    Config c;
+    try {
+      c = Files.exists(kubeconfig) ? Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString()) : Config.empty();
+    } catch (IOException | RuntimeException e) {
+      throw new Errors.UserError("cannot read kubeconfig " + kubeconfig + ": " + e.getMessage());
+    }
+    if (!Files.exists(kubeconfig) && global.kubeconfig != null) {
+      throw new Errors.UserError("kubeconfig " + kubeconfig + " does not exist");
+    }
+    if (global.server != null) {
+      c.setMasterUrl(global.server);
+    }
+    if (global.token != null) {
+      c.setOauthToken(global.token);
+    }
+    if (c.getMasterUrl() == null || c.getMasterUrl().isEmpty() || !Files.exists(kubeconfig) && global.server == null) {
+      throw new Errors.UserError("no API server: start one with 'pctl up', or pass --kubeconfig or --server");
+    }
+    if (c.getNamespace() == null) {
+      c.setNamespace("default");
+    }
+    c.setRequestTimeout(30_000);
+    return new KubernetesClientBuilder().withConfig(c).build();
+  }
+
   static Path kubeconfigOf(Pctl global) {
     return global.kubeconfig != null ? Path.of(global.kubeconfig) : ApiClient.defaultKubeconfig();
   }

@@ -126,7 +126,10 @@ final class UpCommand implements Callable<Integer> {
     KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
     started.push(client);
     if (!noControllers) {
-      started.push(ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds));
+      // Cluster revisions are pinned in this host's own cache, with its push token
+      String pinUrl = cache == null ? null : cache.url();
+      String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
+      started.push(ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");

@@ -19,7 +19,7 @@ final class KindRules {
     }
     return switch (type.kind()) {
       case "VM" -> vm(object.path("spec"), "spec");
-      case "Cluster" -> cluster(object.path("spec"));
+      case "Cluster" -> cluster(object);
       default -> List.of();
     };
   }
@@ -64,14 +64,52 @@ final class KindRules {
     return errors;
   }
 
-  private static List<FieldError> cluster(JsonNode spec) {
+  private static List<FieldError> cluster(JsonNode object) {
+    JsonNode spec = object.path("spec");
     List<FieldError> errors = new ArrayList<>();
+    // the Cluster's and its templates' names label its VMs, whose names join them with a revision hash
+    String name = object.path("metadata").path("name").asText("");
+    if (name.length() > 63) {
+      errors.add(FieldError.invalid("metadata.name", name, "a Cluster's name labels its VMs: must be no more than 63 characters"));
+    }
+    JsonNode strategy = spec.path("strategy");
+    for (String f : List.of("maxSurge", "maxUnavailable")) {
+      JsonNode v = strategy.get(f);
+      if (v == null || v.isNull()) {
+        continue;
+      }
+      if (v.isIntegralNumber() ? v.asLong() < 0 : !v.isTextual() || !v.asText().matches("[0-9]+%")) {
+        errors.add(FieldError.invalid("spec.strategy." + f, v.asText(), "must be a count of 0 or more, or a percentage such as 25%"));
+      } else if (v.isTextual() && Integer.parseInt(v.asText().substring(0, v.asText().length() - 1)) > 100) {
+        errors.add(FieldError.invalid("spec.strategy." + f, v.asText(), "a percentage must be at most 100%"));
+      }
+    }
+    String type = strategy.path("type").asText("RollingUpdate");
+    JsonNode steps = strategy.path("steps");
+    if (steps.isArray() && !steps.isEmpty() && !type.equals("Canary")) {
+      errors.add(FieldError.forbidden("spec.strategy.steps", "steps are for strategy type Canary, not " + type));
+    }
+    for (int i = 0; i < steps.size(); i++) {
+      JsonNode st = steps.get(i);
+      int kinds = (st.hasNonNull("replicas") ? 1 : 0) + (st.hasNonNull("pause") ? 1 : 0) + (st.hasNonNull("analysis") ? 1 : 0);
+      if (kinds != 1) {
+        errors.add(FieldError.invalid("spec.strategy.steps[" + i + "]", st.toString(), "a step is exactly one of replicas, pause and analysis"));
+      }
+    }
+    for (String f : List.of("autoPromotion", "scaleDownDelaySeconds")) {
+      if (strategy.hasNonNull(f) && !type.equals("BlueGreen")) {
+        errors.add(FieldError.forbidden("spec.strategy." + f, f + " is for strategy type BlueGreen, not " + type));
+      }
+    }
     JsonNode templates = spec.path("templates");
+    if (templates.isArray() && templates.isEmpty()) {
+      errors.add(FieldError.required("spec.templates"));
+    }
     java.util.Set<String> names = new java.util.HashSet<>();
     for (int i = 0; i < templates.size(); i++) {
-      String name = templates.get(i).path("name").asText();
-      if (!names.add(name)) {
-        errors.add(new FieldError("spec.templates[" + i + "].name", "FieldValueDuplicate", "Duplicate value: \"" + name + "\""));
+      String template = templates.get(i).path("name").asText();
+      if (!names.add(template)) {
+        errors.add(new FieldError("spec.templates[" + i + "].name", "FieldValueDuplicate", "Duplicate value: \"" + template + "\""));
       }
       errors.addAll(vm(templates.get(i).path("spec"), "spec.templates[" + i + "].spec"));
     }

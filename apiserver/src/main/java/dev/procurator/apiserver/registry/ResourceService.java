@@ -1,6 +1,7 @@
 package dev.procurator.apiserver.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.apiserver.resource.FieldError;
 import dev.procurator.apiserver.resource.ResourceType;
@@ -399,9 +400,22 @@ public final class ResourceService {
 
   // ---- delete ----
 
-  /** DELETE: with finalizers the object is only marked; otherwise it is removed. */
+  /** The finalizer that holds an owner until the garbage collector has deleted its dependents. */
+  public static final String FOREGROUND_FINALIZER = "foregroundDeletion";
+  /** The finalizer that holds an owner until the garbage collector has released its dependents. */
+  public static final String ORPHAN_FINALIZER = "orphan";
+
+  /**
+   * DELETE: with finalizers the object is only marked; otherwise it is removed. The propagation
+   * policy says what happens to its dependents, as in Kubernetes: {@code Background} (the
+   * default) removes the object now and the garbage collector its dependents after; {@code
+   * Foreground} keeps it, with the {@value #FOREGROUND_FINALIZER} finalizer, until they are gone;
+   * {@code Orphan} keeps it, with the {@value #ORPHAN_FINALIZER} finalizer, until they no longer
+   * name it as their owner.
+   */
   public Written delete(ResourceType type, String namespace, String name, ObjectNode deleteOptions, boolean dryRun) {
     JsonNode pre = deleteOptions == null ? null : deleteOptions.path("preconditions");
+    String policy = propagationPolicy(type, name, deleteOptions);
     return guaranteedUpdate(type, namespace, name, current -> {
       ObjectNode obj = served(type, current);
       ObjectNode meta = metadata(obj);
@@ -417,6 +431,17 @@ public final class ResourceService {
       if (dryRun) {
         return new Written(obj, false, List.of());
       }
+      String held = switch (policy) {
+        case "Foreground" -> FOREGROUND_FINALIZER;
+        case "Orphan" -> ORPHAN_FINALIZER;
+        default -> null;
+      };
+      if (held != null && !meta.hasNonNull("deletionTimestamp")) {
+        ArrayNode finalizers = meta.path("finalizers") instanceof ArrayNode a ? a : meta.putArray("finalizers");
+        if (!contains(finalizers, Json.NODES.textNode(held))) {
+          finalizers.add(held);
+        }
+      }
       if (meta.path("finalizers").isArray() && !meta.path("finalizers").isEmpty()) {
         if (meta.hasNonNull("deletionTimestamp")) {
           return new Written(obj, false, List.of());
@@ -430,6 +455,22 @@ public final class ResourceService {
       storage.delete(current.key(), current.modRevision());
       return new Written(obj, false, List.of());
     });
+  }
+
+  /** The delete's propagation policy: {@code propagationPolicy}, else the deprecated {@code orphanDependents}, else Background. */
+  private static String propagationPolicy(ResourceType type, String name, ObjectNode options) {
+    if (options == null) {
+      return "Background";
+    }
+    JsonNode p = options.get("propagationPolicy");
+    if (p != null && !p.isNull()) {
+      if (!p.isTextual() || !List.of("Background", "Foreground", "Orphan").contains(p.asText())) {
+        throw ApiException.invalid(type, name, List.of(FieldError.unsupported("propagationPolicy", p,
+            "\"Background\", \"Foreground\", \"Orphan\"")));
+      }
+      return p.asText();
+    }
+    return options.path("orphanDependents").asBoolean(false) ? "Orphan" : "Background";
   }
 
   // ---- shared rules ----

@@ -48,6 +48,7 @@ public final class ResourceRegistry {
     types.add(namespace());
     types.add(coreEvent());
     types.add(event());
+    types.add(controllerRevision());
     return new ResourceRegistry(types);
   }
 
@@ -124,6 +125,18 @@ public final class ResourceRegistry {
             new ResourceType.PrinterColumn("Note", "string", null, "what happened", 0, ".note")),
         List.of("regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "reportingController", "type"))
         .storedAs("core/events", EventConversion.EVENTS_V1);
+  }
+
+  /**
+   * apps/v1 ControllerRevision: an immutable snapshot of what a controller rolled out (a Cluster
+   * keeps one per template revision), named and shaped as Kubernetes' own.
+   */
+  private static ResourceType controllerRevision() {
+    return new ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", List.of(), true, false,
+        null, List.of(new ResourceType.PrinterColumn("Controller", "string", "reference", "the object it belongs to", 0,
+                ".metadata.ownerReferences[0]"),
+            new ResourceType.PrinterColumn("Revision", "integer", null, "the revision's number", 0, ".revision")),
+        List.of());
   }
 
   public Optional<ResourceType> find(String group, String version, String plural) {

@@ -378,9 +378,7 @@ public final class HttpApi {
       if (status) {
         throw ApiException.methodNotAllowed("DELETE is not supported on the status subresource");
       }
-      byte[] raw = rawBody(ctx);
-      ObjectNode opts = raw.length == 0 ? null : Json.parseObject(raw, false);
-      Written w = service.delete(t.type, t.namespace, t.name, opts, dryRun(req));
+      Written w = service.delete(t.type, t.namespace, t.name, deleteOptions(ctx), dryRun(req));
       return Reply.of(200, w.object());
     }
     throw ApiException.methodNotAllowed(method + " is not supported");
@@ -396,15 +394,28 @@ public final class HttpApi {
     return new WriteOptions(dryRun(req), req.getParam("fieldValidation"));
   }
 
+  /** DeleteOptions from the body, with a propagationPolicy in the query as kubectl --cascade may send it. */
+  private static ObjectNode deleteOptions(RoutingContext ctx) {
+    byte[] raw = rawBody(ctx);
+    ObjectNode opts = raw.length == 0 ? null : Json.parseObject(raw, false);
+    String policy = ctx.request().getParam("propagationPolicy");
+    if (policy != null) {
+      opts = opts == null ? Json.object() : opts;
+      opts.put("propagationPolicy", policy);
+    }
+    return opts;
+  }
+
   private Reply deleteCollection(RoutingContext ctx, Target t) {
     HttpServerRequest req = ctx.request();
+    ObjectNode opts = deleteOptions(ctx);
     ListResult all = service.list(t.type, t.namespace, listOptions(req, t.type, true));
     List<ObjectNode> deleted = new ArrayList<>();
     for (byte[] item : all.items()) {
       ObjectNode o = Json.readStored(item);
       JsonNode meta = o.path("metadata");
       try {
-        deleted.add(service.delete(t.type, meta.path("namespace").asText(null), meta.path("name").asText(), null, dryRun(req)).object());
+        deleted.add(service.delete(t.type, meta.path("namespace").asText(null), meta.path("name").asText(), opts, dryRun(req)).object());
       } catch (ApiException e) {
         if (e.code() != 404) {
           throw e;

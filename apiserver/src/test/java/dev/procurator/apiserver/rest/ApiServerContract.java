@@ -493,6 +493,28 @@ abstract class ApiServerContract {
   }
 
   @Test
+  void badClusterSpecsAre422NamingTheField() throws Exception {
+    String path = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/clusters";
+    String vm = "{\"cpu\":1,\"memory\":\"128Mi\",\"boot\":{\"kernel\":\"k\"}}";
+    Map<String, String> cases = Map.of(
+        "spec.strategy.maxSurge", "{\"templates\":[{\"name\":\"web\",\"spec\":" + vm + "}],\"strategy\":{\"maxSurge\":-1}}",
+        "spec.strategy.maxUnavailable", "{\"templates\":[{\"name\":\"web\",\"spec\":" + vm + "}],\"strategy\":{\"maxUnavailable\":\"half\"}}",
+        "spec.strategy.steps", "{\"templates\":[{\"name\":\"web\",\"spec\":" + vm + "}],\"strategy\":{\"type\":\"RollingUpdate\","
+            + "\"steps\":[{\"replicas\":1}]}}",
+        "spec.strategy.steps[0]", "{\"templates\":[{\"name\":\"web\",\"spec\":" + vm + "}],\"strategy\":{\"type\":\"Canary\","
+            + "\"steps\":[{\"replicas\":1,\"pause\":{}}]}}",
+        "spec.templates[1].name", "{\"templates\":[{\"name\":\"web\",\"spec\":" + vm + "},{\"name\":\"web\",\"spec\":" + vm + "}]}",
+        "spec.templates[0].replicas", "{\"templates\":[{\"name\":\"web\",\"replicas\":101,\"spec\":" + vm + "}]}",
+        "spec.strategy.autoPromotion", "{\"templates\":[{\"name\":\"web\",\"spec\":" + vm + "}],\"strategy\":{\"autoPromotion\":false}}");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      HttpResponse<String> r = api.request("POST", path, "application/json",
+          "{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"Cluster\",\"metadata\":{\"name\":\"bad\"},\"spec\":" + c.getValue() + "}");
+      assertThat(r.statusCode()).as(c.getKey() + ": " + r.body()).isEqualTo(422);
+      assertThat(json(r).path("details").path("causes").findValuesAsText("field")).as(r.body()).contains(c.getKey());
+    }
+  }
+
+  @Test
   void noInputYieldsAServerErrorOrAStackTrace() throws Exception {
     vms().inNamespace(ns).resource(vm("target")).create();
     String base = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms";

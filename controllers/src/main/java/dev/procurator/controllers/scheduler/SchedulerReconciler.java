@@ -7,6 +7,7 @@ import dev.procurator.api.runtime.StatusWriter;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMStatus;
@@ -90,6 +91,11 @@ public final class SchedulerReconciler implements Reconciler<ObjectKey> {
     // resourceVersion, so a conflict in between makes this reconcile start over
     VM marked = writeStatus(vm, VMPhase.SCHEDULED, Conditions.TRUE, "Bound", d.reason(), d.node().get());
     marked.setSpec(marked.getSpec().withNodeName(d.node().get()));
+    // from the moment it is bound, a node agent may run it: the agent's finalizer comes with the
+    // binding, so the agent need not write it before it starts the VM
+    if (!marked.getMetadata().getFinalizers().contains(NodeAgreements.AGENT_FINALIZER)) {
+      marked.getMetadata().getFinalizers().add(NodeAgreements.AGENT_FINALIZER);
+    }
     VM updated = client.resource(marked).update();
     assumed.put(key, updated);
     events.normal(updated, "Scheduled", "assigned " + key + " to " + d.node().get());

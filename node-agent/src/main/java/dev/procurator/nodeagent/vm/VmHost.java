@@ -105,6 +105,25 @@ public final class VmHost implements AutoCloseable {
     return keys;
   }
 
+  /**
+   * Finds the machines that run in the VMs' working directories (left by a previous agent) and
+   * follows them from now on, before anything is asked of the API: a restarted agent holds its
+   * running VMs again within its own start-up, and their loops then decide to keep them (still
+   * bound here) or stop them (gone, or bound elsewhere). Returns their keys.
+   */
+  public List<ObjectKey> adoptRunning() throws IOException {
+    List<ObjectKey> keys = keysOnDisk();
+    for (ObjectKey key : keys) {
+      Path dir = workDir(key);
+      Launch launch = Launch.read(dir);
+      Runner runner = runners.get(launch == null ? Hypervisor.QEMU : launch.hypervisor());
+      if (runner != null) {
+        machine(key, dir, runner);
+      }
+    }
+    return keys;
+  }
+
   /** Process ids of the machines this host follows, by VM. */
   public Map<ObjectKey, Long> running() {
     Map<ObjectKey, Long> out = new HashMap<>();
@@ -278,7 +297,6 @@ public final class VmHost implements AutoCloseable {
     Runner runner = f != null ? f.runner() : runners.getOrDefault(launch == null ? Hypervisor.QEMU : launch.hypervisor(),
         runners.values().iterator().next());
     Optional<RunningMachine> m = f != null ? Optional.of(f.machine()) : runner.adopt(runner.files(dir));
-    unfollow(key);
     if (m.isPresent()) {
       try {
         runner.stop(m.get(), settings.stopGrace());
@@ -287,6 +305,8 @@ public final class VmHost implements AutoCloseable {
         log.warn("{}: stopping pid {} failed: {}", key, m.get().pid(), e.getMessage());
       }
     }
+    // followed until it is gone, so that no look at it meanwhile finds it again as a stranger
+    unfollow(key);
     cgroups.ifPresent(c -> c.remove(key.toString()));
   }
 

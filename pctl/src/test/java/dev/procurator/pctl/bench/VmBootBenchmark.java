@@ -46,7 +46,6 @@ public final class VmBootBenchmark {
   public static void main(String[] args) throws Exception {
     int sequential = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int together = args.length > 1 ? Integer.parseInt(args[1]) : 8;
-    Path jar = Path.of(args.length > 2 ? args[2] : "pctl/target/pctl.jar").toAbsolutePath();
     Path images = Guest.images();
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
     System.out.printf("# Procurator VM start-up benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
@@ -54,7 +53,7 @@ public final class VmBootBenchmark {
 
     Path work = Files.createTempDirectory("vm-bench");
     try {
-      try (Cluster cluster = Cluster.start(jar, work, images)) {
+      try (Cluster cluster = Cluster.start(work, images)) {
         // alternating, so that drift in the host's speed affects both the same
         List<Double> bare = new ArrayList<>();
         List<Double> viaApi = new ArrayList<>();
@@ -98,12 +97,16 @@ public final class VmBootBenchmark {
       }
     } finally {
       Guest.killMachines(work);
-      EtcdProcess.deleteTree(work);
+      if (Boolean.getBoolean("bench.keep")) {
+        System.out.println("logs kept in " + work);
+      } else {
+        EtcdProcess.deleteTree(work);
+      }
     }
   }
 
   /** Milliseconds from exec of the agent's own QEMU command line to the ready line on the console. */
-  private static double bare(QemuMicrovmRunner runner, Path images, Path work, int i) throws Exception {
+  static double bare(QemuMicrovmRunner runner, Path images, Path work, int i) throws Exception {
     {
       Path dir = work.resolve("bare-" + i);
       MachineSpec spec = new MachineSpec("bare-" + i, 1, 128, images.resolve("hello/vmlinux"), images.resolve("hello/initrd.cpio.gz"),
@@ -146,7 +149,6 @@ public final class VmBootBenchmark {
 
   /** pctl up (no agent) and pctl agent, in their own JVMs, and a watch recording when each VM turned Running. */
   static final class Cluster implements AutoCloseable {
-    private final Path jar;
     private final Path dir;
     private final Path images;
     private final int port;
@@ -157,8 +159,7 @@ public final class VmBootBenchmark {
     private final Map<String, Long> runningAt = new ConcurrentHashMap<>();
     private final Thread watch;
 
-    private Cluster(Path jar, Path dir, Path images, int port, Process up) throws Exception {
-      this.jar = jar;
+    private Cluster(Path dir, Path images, int port, Process up) throws Exception {
       this.dir = dir;
       this.images = images;
       this.port = port;
@@ -169,12 +170,14 @@ public final class VmBootBenchmark {
       this.watch = Thread.ofPlatform().daemon().start(this::watchLoop);
     }
 
-    static Cluster start(Path jar, Path work, Path images) throws Exception {
+    static Cluster start(Path work, Path images) throws Exception {
       int port = EtcdProcess.freePort();
       Path upDir = work.resolve("up");
       Files.createDirectories(upDir);
-      Process up = new ProcessBuilder(java(), "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "up", "--data-dir", upDir.toString(),
-          "--listen", "127.0.0.1:" + port, "--cache-listen", "none", "--no-agent")
+      ProcessBuilder upCommand = new ProcessBuilder(pctl(), "up", "--data-dir", upDir.toString(),
+          "--listen", "127.0.0.1:" + port, "--cache-listen", "none", "--no-agent");
+      upCommand.environment().put("PROCURATOR_PREBUILT", "1");
+      Process up = upCommand
           .redirectErrorStream(true).redirectOutput(work.resolve("up.log").toFile()).start();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (!Files.exists(upDir.resolve("kubeconfig")) || !Files.readString(work.resolve("up.log")).contains("Procurator is up")) {
@@ -183,20 +186,23 @@ public final class VmBootBenchmark {
         }
         LockSupport.parkNanos(50_000_000);
       }
-      Cluster c = new Cluster(jar, work, images, port, up);
+      Cluster c = new Cluster(work, images, port, up);
       c.startAgent("agent-1.log");
       return c;
     }
 
-    private static String java() {
-      return ProcessHandle.current().info().command().orElse("java");
+    /** bin/pctl, which runs the jar with the JVM options users get (it execs java, so its pid is the JVM's). */
+    private static String pctl() {
+      return Guest.repoRoot().resolve("bin/pctl").toString();
     }
 
     private long startAgent(String log) throws Exception {
       long t0 = System.nanoTime();
-      agent = new ProcessBuilder(java(), "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "--kubeconfig",
+      ProcessBuilder command = new ProcessBuilder(pctl(), "--kubeconfig",
           dir.resolve("up/kubeconfig").toString(), "agent", "--name", "bench", "--data-dir", dir.resolve("agent").toString(),
-          "--images-dir", images.toString()).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile()).start();
+          "--images-dir", images.toString()).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile());
+      command.environment().put("PROCURATOR_PREBUILT", "1");
+      agent = command.start();
       return t0;
     }
 

@@ -1,0 +1,207 @@
+package dev.procurator.controllers.clusters;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.runtime.Reconciler;
+import dev.procurator.api.runtime.Result;
+import dev.procurator.api.runtime.StatusWriter;
+import dev.procurator.api.v1alpha1.Cluster;
+import dev.procurator.api.v1alpha1.ClusterSpec;
+import dev.procurator.api.v1alpha1.Revisions;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMSpec;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rolls one Cluster (key {@code namespace/name}) toward its spec: reads the Cluster, the VMs and
+ * ControllerRevisions it owns (straight from the API, so a VM created a moment ago is never
+ * missed and never made twice), lets {@link ClusterRollout#decide} choose, writes the status once
+ * when it changed, then acts. A write that lost a race sends the key back to the queue; every
+ * create is idempotent in effect because the next look counts what exists.
+ */
+public final class ClusterReconciler implements Reconciler<ObjectKey> {
+  private static final Logger log = LoggerFactory.getLogger(ClusterReconciler.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final KubernetesClient client;
+  private final Clock clock;
+  private final EventRecorder events;
+  private final Optional<CachePins> pins;
+  private final Supplier<List<Cluster>> allClusters;
+
+  /**
+   * @param pins the binary cache to pin closures in, if there is one
+   * @param allClusters every Cluster (an informer's cache), to see which closures others still pin
+   */
+  public ClusterReconciler(KubernetesClient client, Clock clock, EventRecorder events, Optional<CachePins> pins,
+      Supplier<List<Cluster>> allClusters) {
+    this.client = client;
+    this.clock = clock;
+    this.events = events;
+    this.pins = pins;
+    this.allClusters = allClusters;
+  }
+
+  @Override
+  public Result reconcile(ObjectKey key) throws IOException {
+    Cluster cluster = client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get();
+    if (cluster == null || cluster.getMetadata().getDeletionTimestamp() != null) {
+      return Result.done(); // its VMs and revisions go with it (garbage collection)
+    }
+    String uid = cluster.getMetadata().getUid();
+    List<VM> vms = client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name()).list()
+        .getItems().stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
+    List<Revision> history = client.resources(ControllerRevision.class).inNamespace(key.namespace())
+        .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems().stream()
+        .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterReconciler::revision).toList();
+    Set<String> elsewhere = pins.isPresent() ? pinnedByOthers(cluster) : null;
+    ClusterRollout.Plan plan = ClusterRollout.decide(cluster, vms, history, elsewhere, clock.instant());
+    if (plan.status() != null) {
+      cluster = StatusWriter.write(client, cluster, plan.status());
+    }
+    for (RolloutAction a : plan.actions()) {
+      act(cluster, a);
+    }
+    for (ClusterRollout.Event e : plan.events()) {
+      events.record(cluster, e.type(), e.reason(), e.note());
+    }
+    return plan.requeueAfter() == null ? Result.done() : Result.requeueAfter(plan.requeueAfter());
+  }
+
+  private Set<String> pinnedByOthers(Cluster self) {
+    Set<String> out = new HashSet<>();
+    for (Cluster c : allClusters.get()) {
+      if (!c.getMetadata().getUid().equals(self.getMetadata().getUid()) && c.getStatus() != null && c.getStatus().pinnedClosures() != null) {
+        out.addAll(c.getStatus().pinnedClosures());
+      }
+    }
+    return out;
+  }
+
+  private void act(Cluster cluster, RolloutAction a) throws IOException {
+    String ns = cluster.getMetadata().getNamespace();
+    String name = cluster.getMetadata().getName();
+    switch (a) {
+      case RolloutAction.CreateVm c -> {
+        VM vm = new VM();
+        vm.setMetadata(new ObjectMetaBuilder().withGenerateName(Revisions.vmPrefix(name, c.template(), c.hash())).withNamespace(ns)
+            .withLabels(labels(name, c.template(), c.hash())).withOwnerReferences(owner(cluster)).build());
+        vm.setSpec(c.spec());
+        VM created = client.resource(vm).create();
+        log.info("cluster {}/{}: created VM {} of revision {}", ns, name, created.getMetadata().getName(), c.hash());
+      }
+      case RolloutAction.DeleteVm d -> {
+        client.resources(VM.class).inNamespace(ns).withName(d.name()).delete();
+        log.info("cluster {}/{}: deleting VM {}: {}", ns, name, d.name(), d.why());
+        events.normal(cluster, "ScalingDown", "deleting VM " + d.name() + ": " + d.why());
+      }
+      case RolloutAction.CreateRevision r -> createRevision(cluster, r);
+      case RolloutAction.MarkRevision m -> {
+        try {
+          client.resources(ControllerRevision.class).inNamespace(ns).withName(m.name()).edit(cr -> {
+            Map<String, String> ann = cr.getMetadata().getAnnotations() == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(cr.getMetadata().getAnnotations());
+            ann.put(Revisions.OUTCOME_ANNOTATION, m.outcome());
+            ann.put(Revisions.FAILURE_ANNOTATION, m.outcome().equals("Failed") ? m.message() : "");
+            ann.values().removeIf(String::isEmpty);
+            cr.getMetadata().setAnnotations(ann);
+            return cr;
+          });
+        } catch (KubernetesClientException e) {
+          if (e.getCode() != 404) {
+            throw e;
+          }
+        }
+      }
+      case RolloutAction.DeleteRevision r -> client.resources(ControllerRevision.class).inNamespace(ns).withName(r.name()).delete();
+      case RolloutAction.Pin p -> {
+        if (pins.isPresent()) {
+          pins.get().pin(p.closure());
+        }
+      }
+      case RolloutAction.Unpin p -> {
+        if (pins.isPresent()) {
+          pins.get().unpin(p.closure());
+        }
+      }
+    }
+  }
+
+  private void createRevision(Cluster cluster, RolloutAction.CreateRevision r) {
+    String ns = cluster.getMetadata().getNamespace();
+    String name = cluster.getMetadata().getName();
+    ControllerRevision cr = new ControllerRevision();
+    Map<String, String> annotations = new LinkedHashMap<>();
+    String commit = cluster.getMetadata().getAnnotations() == null ? null : cluster.getMetadata().getAnnotations().get(Cluster.GIT_COMMIT);
+    if (commit != null) {
+      annotations.put(Cluster.GIT_COMMIT, commit);
+    }
+    cr.setMetadata(new ObjectMetaBuilder().withName(Revisions.revisionName(name, r.template(), r.hash())).withNamespace(ns)
+        .withLabels(labels(name, r.template(), r.hash())).withAnnotations(annotations).withOwnerReferences(owner(cluster)).build());
+    cr.setRevision(r.number());
+    Map<String, Object> data = new LinkedHashMap<>();
+    int replicas = cluster.getSpec().templates().stream().filter(t -> t.name().equals(r.template())).findFirst()
+        .map(ClusterSpec.Template::replicas).orElse(1);
+    data.put("template", JSON.convertValue(new ClusterSpec.Template(r.template(), replicas, r.spec()), Map.class));
+    if (r.spec().boot() != null && r.spec().boot().closure() != null) {
+      data.put("closure", r.spec().boot().closure());
+    }
+    cr.setData(data);
+    try {
+      client.resource(cr).create();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e; // 409: another leader, or an earlier pass, recorded it already
+      }
+    }
+  }
+
+  static Map<String, String> labels(String cluster, String template, String hash) {
+    return Map.of(Revisions.CLUSTER_LABEL, cluster, Revisions.TEMPLATE_LABEL, template, Revisions.REVISION_LABEL, hash);
+  }
+
+  static OwnerReference owner(Cluster c) {
+    return new OwnerReferenceBuilder().withApiVersion(c.getApiVersion()).withKind(c.getKind()).withName(c.getMetadata().getName())
+        .withUid(c.getMetadata().getUid()).withController(true).withBlockOwnerDeletion(true).build();
+  }
+
+  private static boolean ownedBy(List<OwnerReference> refs, String uid) {
+    return refs != null && refs.stream().anyMatch(r -> uid.equals(r.getUid()));
+  }
+
+  /** A ControllerRevision as the decision reads it. */
+  static Revision revision(ControllerRevision cr) {
+    Map<String, String> labels = cr.getMetadata().getLabels() == null ? Map.of() : cr.getMetadata().getLabels();
+    Map<String, String> ann = cr.getMetadata().getAnnotations() == null ? Map.of() : cr.getMetadata().getAnnotations();
+    VMSpec spec = null;
+    Object data = cr.getData();
+    if (data != null) {
+      Object template = JSON.convertValue(data, Map.class).get("template");
+      if (template != null) {
+        spec = JSON.convertValue(template, ClusterSpec.Template.class).spec();
+      }
+    }
+    Instant created = ClusterRollout.time(cr.getMetadata().getCreationTimestamp(), Instant.EPOCH);
+    return new Revision(cr.getMetadata().getName(), labels.get(Revisions.TEMPLATE_LABEL), labels.get(Revisions.REVISION_LABEL),
+        cr.getRevision() == null ? 0 : cr.getRevision(), spec, ann.get(Revisions.OUTCOME_ANNOTATION), created);
+  }
+}

@@ -1,0 +1,222 @@
+package dev.procurator.controllers.gc;
+
+import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.runtime.Reconciler;
+import dev.procurator.api.runtime.Result;
+import io.fabric8.kubernetes.api.model.APIGroup;
+import io.fabric8.kubernetes.api.model.APIResource;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The garbage collector for every kind the server serves (but Events): it follows them all with
+ * informers, keeps an index of who owns whom, and for each object that changed (and its owners
+ * and dependents) lets {@link Collection#decide} say what to delete, orphan or release. An owner
+ * that looks gone in the caches is looked up in the API before anything is deleted for it. All
+ * its state is in the API (owner references, finalizers), so a collector that restarts in the
+ * middle of a cascade finishes it.
+ */
+public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(GarbageCollector.class);
+
+  private final KubernetesClient client;
+  private final List<GcKind> kinds;
+  private final Map<GcKind, SharedIndexInformer<GenericKubernetesResource>> informers = new HashMap<>();
+  /** uid → the object's key; owner uid → its dependents. */
+  private final Map<String, GcKey> byUid = new ConcurrentHashMap<>();
+  private final Map<String, Set<GcKey>> dependents = new ConcurrentHashMap<>();
+  private final Map<GcKey, List<String>> ownersOf = new ConcurrentHashMap<>();
+  private Controller<GcKey> controller;
+
+  public GarbageCollector(KubernetesClient client, List<GcKind> kinds) {
+    this.client = client;
+    this.kinds = List.copyOf(kinds);
+  }
+
+  /** Every listable, deletable kind the server serves, but Events (many, and owned by nothing). */
+  public static List<GcKind> discover(KubernetesClient client) {
+    List<GcKind> out = new ArrayList<>();
+    addKinds(out, "", "v1", client.getApiResources("v1").getResources());
+    for (APIGroup g : client.getApiGroups().getGroups()) {
+      String gv = g.getPreferredVersion().getGroupVersion();
+      addKinds(out, g.getName(), g.getPreferredVersion().getVersion(), client.getApiResources(gv).getResources());
+    }
+    return out;
+  }
+
+  private static void addKinds(List<GcKind> out, String group, String version, List<APIResource> resources) {
+    for (APIResource r : resources) {
+      if (r.getName().contains("/") || r.getKind().equals("Event") || r.getVerbs() == null
+          || !r.getVerbs().containsAll(List.of("list", "watch", "delete"))) {
+        continue;
+      }
+      out.add(new GcKind(group, version, r.getKind(), r.getName(), Boolean.TRUE.equals(r.getNamespaced())));
+    }
+  }
+
+  /** Starts following every kind, feeding {@code controller}; returns once all caches are filled. */
+  public void start(Controller<GcKey> controller) {
+    this.controller = controller;
+    for (GcKind kind : kinds) {
+      var ops = client.genericKubernetesResources(kind.context());
+      SharedIndexInformer<GenericKubernetesResource> informer = (kind.namespaced() ? ops.inAnyNamespace() : ops).runnableInformer(0);
+      informer.addEventHandler(new ResourceEventHandler<>() {
+        @Override
+        public void onAdd(GenericKubernetesResource o) {
+          changed(kind, o, false);
+        }
+
+        @Override
+        public void onUpdate(GenericKubernetesResource old, GenericKubernetesResource o) {
+          changed(kind, o, false);
+        }
+
+        @Override
+        public void onDelete(GenericKubernetesResource o, boolean unknown) {
+          changed(kind, o, true);
+        }
+      });
+      informers.put(kind, informer);
+    }
+    informers.values().forEach(SharedIndexInformer::run);
+  }
+
+  private void changed(GcKind kind, GenericKubernetesResource o, boolean deleted) {
+    GcKey key = new GcKey(kind, ObjectKey.of(o));
+    String uid = o.getMetadata().getUid();
+    List<String> owners = o.getMetadata().getOwnerReferences() == null ? List.of()
+        : o.getMetadata().getOwnerReferences().stream().map(OwnerReference::getUid).filter(Objects::nonNull).toList();
+    List<String> before = ownersOf.remove(key);
+    if (before != null) {
+      before.forEach(u -> dependents.computeIfPresent(u, (k, s) -> {
+        s.remove(key);
+        return s.isEmpty() ? null : s;
+      }));
+    }
+    if (deleted) {
+      byUid.remove(uid);
+    } else {
+      byUid.put(uid, key);
+      ownersOf.put(key, owners);
+      owners.forEach(u -> dependents.computeIfAbsent(u, k -> ConcurrentHashMap.newKeySet()).add(key));
+    }
+    // this object, the owners that may now be released, and the dependents that may now be orphans
+    if (!deleted && (!owners.isEmpty() || o.getMetadata().getDeletionTimestamp() != null)) {
+      controller.enqueue(key);
+    }
+    // owners it names now, and owners it named before (one that let it go may now be released)
+    owners.stream().map(byUid::get).filter(Objects::nonNull).forEach(controller::enqueue);
+    if (before != null) {
+      before.stream().filter(u -> !owners.contains(u)).map(byUid::get).filter(Objects::nonNull).forEach(controller::enqueue);
+    }
+    if (deleted || o.getMetadata().getDeletionTimestamp() != null) {
+      dependents.getOrDefault(uid, Set.of()).forEach(controller::enqueue);
+    }
+  }
+
+  private GenericKubernetesResource cached(GcKey key) {
+    SharedIndexInformer<GenericKubernetesResource> inf = informers.get(key.kind());
+    return inf == null ? null : inf.getStore().getByKey(key.key().toString());
+  }
+
+  private Resource<GenericKubernetesResource> resource(GcKey key) {
+    var ops = client.genericKubernetesResources(key.kind().context());
+    return key.kind().namespaced() ? ops.inNamespace(key.key().namespace()).withName(key.key().name()) : ops.withName(key.key().name());
+  }
+
+  @Override
+  public Result reconcile(GcKey key) {
+    GenericKubernetesResource o = cached(key);
+    if (o == null) {
+      return Result.done();
+    }
+    Map<String, Collection.Owner> owners = new HashMap<>();
+    if (o.getMetadata().getOwnerReferences() != null) {
+      for (OwnerReference ref : o.getMetadata().getOwnerReferences()) {
+        owners.put(ref.getUid(), owner(key, ref));
+      }
+    }
+    List<Collection.Dependent> deps = new ArrayList<>();
+    for (GcKey d : dependents.getOrDefault(o.getMetadata().getUid(), Set.of())) {
+      GenericKubernetesResource dep = cached(d);
+      if (dep != null) {
+        deps.add(new Collection.Dependent(d, dep.getMetadata().getDeletionTimestamp() != null));
+      }
+    }
+    for (Collection.Action a : Collection.decide(o, owners, deps)) {
+      act(key, o, a);
+    }
+    return Result.done();
+  }
+
+  /** Whether an owner exists: from the caches when they show it, else from the API itself. */
+  private Collection.Owner owner(GcKey dependent, OwnerReference ref) {
+    GcKey cachedOwner = byUid.get(ref.getUid());
+    if (cachedOwner != null) {
+      return Collection.Owner.PRESENT;
+    }
+    GcKind kind = kinds.stream().filter(k -> k.matches(ref.getApiVersion(), ref.getKind())).findFirst().orElse(null);
+    if (kind == null) {
+      return Collection.Owner.UNKNOWN;
+    }
+    String ns = kind.namespaced() ? dependent.key().namespace() : null;
+    if (kind.namespaced() && ns == null) {
+      return Collection.Owner.UNKNOWN; // a cluster-scoped object cannot be owned by a namespaced one
+    }
+    GenericKubernetesResource live = resource(new GcKey(kind, new ObjectKey(ns, ref.getName()))).get();
+    return live != null && ref.getUid().equals(live.getMetadata().getUid()) ? Collection.Owner.PRESENT : Collection.Owner.ABSENT;
+  }
+
+  private void act(GcKey key, GenericKubernetesResource o, Collection.Action a) {
+    try {
+      switch (a) {
+        case Collection.Action.DeleteSelf d -> {
+          log.info("garbage collector: deleting {}: {}", key, d.why());
+          resource(key).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+        }
+        case Collection.Action.DeleteDependent d -> {
+          log.info("garbage collector: deleting {} before its owner {}", d.dependent(), key);
+          resource(d.dependent()).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+        }
+        case Collection.Action.Orphan d -> resource(d.dependent()).edit(dep -> {
+          if (dep.getMetadata().getOwnerReferences() != null) {
+            dep.getMetadata().getOwnerReferences().removeIf(r -> o.getMetadata().getUid().equals(r.getUid()));
+          }
+          return dep;
+        });
+        case Collection.Action.RemoveFinalizer f -> {
+          log.info("garbage collector: {} is released ({} done)", key, f.finalizer());
+          resource(key).edit(obj -> {
+            obj.getMetadata().getFinalizers().remove(f.finalizer());
+            return obj;
+          });
+        }
+      }
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    informers.values().forEach(SharedIndexInformer::close);
+  }
+}
