@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class ClusterReconciler implements Reconciler<ObjectKey> {
   private static final Logger log = LoggerFactory.getLogger(ClusterReconciler.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Held by a Cluster that has closures pinned, so that they are unpinned before it goes. */
+  public static final String PINS_FINALIZER = "procurator.dev/cluster-pins";
 
   private final KubernetesClient client;
   private final Clock clock;
@@ -64,8 +66,12 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
   @Override
   public Result reconcile(ObjectKey key) throws IOException {
     Cluster cluster = client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get();
-    if (cluster == null || cluster.getMetadata().getDeletionTimestamp() != null) {
+    if (cluster == null) {
       return Result.done(); // its VMs and revisions go with it (garbage collection)
+    }
+    if (cluster.getMetadata().getDeletionTimestamp() != null) {
+      release(cluster);
+      return Result.done();
     }
     String uid = cluster.getMetadata().getUid();
     List<VM> vms = client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name()).list()
@@ -75,6 +81,11 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
         .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterReconciler::revision).toList();
     Set<String> elsewhere = pins.isPresent() ? pinnedByOthers(cluster) : null;
     ClusterRollout.Plan plan = ClusterRollout.decide(cluster, vms, history, elsewhere, clock.instant());
+    var pinned = plan.status() != null ? plan.status().pinnedClosures() : cluster.getStatus() == null ? null : cluster.getStatus().pinnedClosures();
+    if (pins.isPresent() && pinned != null && !pinned.isEmpty() && !cluster.getMetadata().getFinalizers().contains(PINS_FINALIZER)) {
+      cluster.getMetadata().getFinalizers().add(PINS_FINALIZER);
+      cluster = client.resource(cluster).update();
+    }
     if (plan.status() != null) {
       cluster = StatusWriter.write(client, cluster, plan.status());
     }
@@ -87,10 +98,34 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
     return plan.requeueAfter() == null ? Result.done() : Result.requeueAfter(plan.requeueAfter());
   }
 
+  /** A Cluster being deleted: its closures are unpinned (unless another Cluster keeps them), then it may go. */
+  private void release(Cluster cluster) throws IOException {
+    if (!cluster.getMetadata().getFinalizers().contains(PINS_FINALIZER)) {
+      return;
+    }
+    if (pins.isPresent() && cluster.getStatus() != null && cluster.getStatus().pinnedClosures() != null) {
+      Set<String> others = pinnedByOthers(cluster);
+      for (String closure : cluster.getStatus().pinnedClosures()) {
+        if (!others.contains(closure)) {
+          pins.get().unpin(closure);
+        }
+      }
+    }
+    cluster.getMetadata().getFinalizers().remove(PINS_FINALIZER);
+    try {
+      client.resource(cluster).update();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+    }
+  }
+
   private Set<String> pinnedByOthers(Cluster self) {
     Set<String> out = new HashSet<>();
     for (Cluster c : allClusters.get()) {
-      if (!c.getMetadata().getUid().equals(self.getMetadata().getUid()) && c.getStatus() != null && c.getStatus().pinnedClosures() != null) {
+      if (!c.getMetadata().getUid().equals(self.getMetadata().getUid()) && c.getMetadata().getDeletionTimestamp() == null
+          && c.getStatus() != null && c.getStatus().pinnedClosures() != null) {
         out.addAll(c.getStatus().pinnedClosures());
       }
     }
