@@ -118,7 +118,7 @@ class NodeAgentIT {
         VM web = get(c, "web");
         assertThat(web.getMetadata().getFinalizers()).contains(VmReconciler.FINALIZER);
         // what happened is told as Events, as kubectl describe shows them
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
             .withField("involvedObject.name", "web").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)
             .contains("Starting", "Started", "Ready"));
         int port = web.getStatus().ports().getFirst().host();
@@ -181,7 +181,7 @@ class NodeAgentIT {
           assertThat(condition(uh, "Healthy").orElseThrow().getStatus()).isEqualTo("False");
           assertThat(uh.getStatus().restartCount()).isZero();
         });
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
             .withField("involvedObject.name", "unhealthy").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)
             .contains("Started", "Unhealthy"));
         assertThat(Files.exists(data.resolve("vms/default/unhealthy/qemu.pid"))

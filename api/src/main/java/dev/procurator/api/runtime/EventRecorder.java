@@ -42,6 +42,9 @@ public final class EventRecorder implements AutoCloseable {
   static final int BURST = 25;
   static final Duration REFILL = Duration.ofSeconds(10);
   private static final int REMEMBERED = 4096;
+  private static final int ATTEMPTS = 4;
+  private static final Duration RETRY_BASE = Duration.ofMillis(200);
+  private static final Duration RETRY_MAX = Duration.ofSeconds(2);
   private static final DateTimeFormatter MICRO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
 
   /** What makes two events the same for counting. */
@@ -70,6 +73,7 @@ public final class EventRecorder implements AutoCloseable {
   private final ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("event-recorder").factory());
   private final Map<Key, Series> series = lru();
   private final Map<String, Bucket> buckets = lru();
+  private final java.util.concurrent.atomic.AtomicLong lastNanos = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param controller the reporting controller, for example {@code procurator.dev/node-agent}
@@ -130,7 +134,7 @@ public final class EventRecorder implements AutoCloseable {
         s.first = now;
         s.last = now;
         s.namespace = ref.getNamespace() == null ? "default" : ref.getNamespace();
-        s.eventName = ref.getName() + "." + Long.toHexString(now.toEpochMilli() * 1_000_000 + now.getNano() % 1_000_000);
+        s.eventName = eventName(ref, now);
         series.put(key, s);
         create = true;
       }
@@ -170,37 +174,72 @@ public final class EventRecorder implements AutoCloseable {
       last = s.last;
     }
     var events = client.resources(Event.class).inNamespace(s.namespace);
-    try {
-      Event current = create ? null : events.withName(s.eventName).get();
-      if (current == null) {
-        Event e = new Event();
-        e.setMetadata(new ObjectMetaBuilder().withName(s.eventName).withNamespace(s.namespace).build());
-        e.setRegarding(ref);
-        e.setType(type);
-        e.setReason(reason);
-        e.setNote(note);
-        e.setAction(reason);
-        e.setReportingController(controller);
-        e.setReportingInstance(instance);
-        e.setEventTime(new MicroTime(MICRO.format(first)));
-        if (count > 1) {
-          e.setSeries(new EventSeries(count, new MicroTime(MICRO.format(last))));
+    boolean creating = create;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        Event current = creating ? null : events.withName(s.eventName).get();
+        if (current == null) {
+          Event e = new Event();
+          e.setMetadata(new ObjectMetaBuilder().withName(s.eventName).withNamespace(s.namespace).build());
+          e.setRegarding(ref);
+          e.setType(type);
+          e.setReason(reason);
+          e.setNote(note);
+          e.setAction(reason);
+          e.setReportingController(controller);
+          e.setReportingInstance(instance);
+          e.setEventTime(new MicroTime(MICRO.format(first)));
+          if (count > 1) {
+            e.setSeries(new EventSeries(count, new MicroTime(MICRO.format(last))));
+          }
+          events.resource(e).create();
+        } else {
+          current.setSeries(new EventSeries(count, new MicroTime(MICRO.format(last))));
+          events.resource(current).update();
         }
-        events.resource(e).create();
-      } else {
-        current.setSeries(new EventSeries(count, new MicroTime(MICRO.format(last))));
-        events.resource(current).update();
-      }
-    } catch (KubernetesClientException e) {
-      log.debug("event {} {} about {}/{} not recorded: {}", type, reason, ref.getKind(), ref.getName(), e.getMessage());
-      if (e.getCode() == 404 || e.getCode() == 409) {
-        synchronized (this) {
-          series.values().remove(s); // the next occurrence starts a new Event
+        return;
+      } catch (KubernetesClientException e) {
+        boolean nameTaken = creating && e.getCode() == 409;
+        boolean gone = !creating && e.getCode() == 404;
+        boolean transient_ = e.getCode() == 0 || e.getCode() == 429 || e.getCode() >= 500 || (!creating && e.getCode() == 409);
+        if (attempt >= ATTEMPTS || !(nameTaken || gone || transient_)) {
+          log.warn("event {} {} about {}/{} not recorded: {}", type, reason, ref.getKind(), ref.getName(), e.getMessage());
+          synchronized (this) {
+            series.values().remove(s); // the next occurrence starts a new Event
+          }
+          return;
         }
+        if (nameTaken || gone) {
+          synchronized (this) {
+            s.eventName = eventName(ref, clock.instant()); // another writer holds the name, or the Event expired
+          }
+          creating = true;
+        }
+        if (transient_ && !pause(attempt)) {
+          return;
+        }
+      } catch (RuntimeException e) {
+        log.warn("event {} {} about {}/{} not recorded: {}", type, reason, ref.getKind(), ref.getName(), e.toString());
+        return;
       }
-    } catch (RuntimeException e) {
-      log.debug("event {} {} about {}/{} not recorded: {}", type, reason, ref.getKind(), ref.getName(), e.toString());
     }
+  }
+
+  private static boolean pause(int attempt) {
+    try {
+      Thread.sleep(Backoff.delay(RETRY_BASE, RETRY_MAX, attempt).toMillis()); // the writer's own thread, never a worker's
+      return true;
+    } catch (InterruptedException stop) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** Kubernetes' rule, the object's name and the time in nanoseconds, made unique within this process. */
+  private String eventName(ObjectReference ref, Instant now) {
+    long nanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    long unique = lastNanos.updateAndGet(prev -> Math.max(prev + 1, nanos));
+    return ref.getName() + "." + Long.toHexString(unique);
   }
 
   /** A reference to {@code o} as Events carry it. */

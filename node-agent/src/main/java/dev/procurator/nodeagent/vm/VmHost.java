@@ -170,6 +170,10 @@ public final class VmHost implements AutoCloseable {
     if (f != null) {
       unfollow(key);
     }
+    if (inFlight.get(key) instanceof Observation.Operation.Starting) {
+      // a start under way writes its pidfile before QEMU is done starting; that start follows the machine, not this look
+      return Optional.empty();
+    }
     Optional<RunningMachine> found = runner.adopt(runner.files(dir));
     found.ifPresent(m -> {
       follow(key, dir, runner, m);
