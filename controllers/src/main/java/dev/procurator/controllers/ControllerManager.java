@@ -4,6 +4,7 @@ import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Cluster;
+import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.Revisions;
 import dev.procurator.api.v1alpha1.VM;
@@ -11,6 +12,7 @@ import dev.procurator.controllers.clusters.CachePins;
 import dev.procurator.controllers.clusters.ClusterReconciler;
 import dev.procurator.controllers.gc.GarbageCollector;
 import dev.procurator.controllers.gc.GcKey;
+import dev.procurator.controllers.gitops.GitRepositoryReconciler;
 import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
 import dev.procurator.controllers.scheduler.SchedulerReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -47,26 +49,37 @@ public final class ControllerManager implements AutoCloseable {
    * pins revisions in (none: no pins).
    */
   public record Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
-      String cacheUrl, String cachePushToken) {
+      String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir) {
+    public Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
+        String cacheUrl, String cachePushToken) {
+      this(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken,
+          java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "procurator-gitops-" + ProcessHandle.current().pid()));
+    }
+
     public static Config defaults(String identity) {
       return new Config(identity, Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(40), null, null);
     }
 
+    /** Where the GitOps controller mirrors GitRepositories' remotes (a cache: safe to delete). */
+    public Config withGitCacheDir(java.nio.file.Path dir) {
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, dir);
+    }
+
     public Config withNodeGracePeriod(Duration d) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken, gitCacheDir);
     }
 
     public Config withLeaderTimings(Duration lease, Duration renew, Duration retry) {
-      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken);
+      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir);
     }
 
     public Config withIdentity(String id) {
-      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken);
+      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir);
     }
 
     /** Pin every closure a live or kept Cluster revision boots in the cache at {@code url}, with its push token. */
     public Config withCache(String url, String pushToken) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken, gitCacheDir);
     }
   }
 
@@ -169,6 +182,7 @@ public final class ControllerManager implements AutoCloseable {
       retryPending.run();
     }));
     clusters(vms);
+    gitRepositories();
     nodes.run();
     vms.run();
     garbageCollector();
@@ -215,6 +229,45 @@ public final class ControllerManager implements AutoCloseable {
   private static Optional<ObjectKey> owner(VM vm) {
     String cluster = vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Revisions.CLUSTER_LABEL);
     return cluster == null ? Optional.empty() : Optional.of(ObjectKey.of(vm.getMetadata().getNamespace(), cluster));
+  }
+
+  /** The GitOps controller: a GitRepository's changes put it on its queue; its syncs run off the workers. */
+  private void gitRepositories() {
+    SharedIndexInformer<GitRepository> repos = client.resources(GitRepository.class).inAnyNamespace().runnableInformer(0);
+    running.add(repos::close);
+    EventRecorder gitEvents = new EventRecorder(client, "procurator.dev/gitops-controller", config.identity(), clock);
+    running.add(gitEvents);
+    java.util.concurrent.atomic.AtomicReference<Controller<ObjectKey>> self = new java.util.concurrent.atomic.AtomicReference<>();
+    GitRepositoryReconciler reconciler = new GitRepositoryReconciler(client, config.gitCacheDir(), gitEvents, clock,
+        key -> self.get().enqueue(key));
+    Controller<ObjectKey> controller = new Controller<>("gitrepositories", reconciler);
+    self.set(controller);
+    running.add(reconciler);
+    running.add(controller);
+    repos.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(GitRepository r) {
+        controller.enqueue(ObjectKey.of(r));
+      }
+
+      @Override
+      public void onUpdate(GitRepository before, GitRepository after) {
+        // its own status writes need no look; a spec, annotation, finalizer or deletion change does
+        if (before.getMetadata().getGeneration() == null || !java.util.Objects.equals(before.getMetadata().getGeneration(), after.getMetadata().getGeneration())
+            || !java.util.Objects.equals(before.getMetadata().getAnnotations(), after.getMetadata().getAnnotations())
+            || !java.util.Objects.equals(before.getMetadata().getFinalizers(), after.getMetadata().getFinalizers())
+            || after.getMetadata().getDeletionTimestamp() != null) {
+          controller.enqueue(ObjectKey.of(after));
+        }
+      }
+
+      @Override
+      public void onDelete(GitRepository r, boolean unknown) {
+        controller.enqueue(ObjectKey.of(r));
+      }
+    });
+    repos.run();
+    controller.start(2);
   }
 
   /** The garbage collector, over every kind the server serves. */

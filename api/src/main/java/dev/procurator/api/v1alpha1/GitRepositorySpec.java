@@ -1,15 +1,97 @@
 package dev.procurator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 
-/** Where the desired state lives. */
+/**
+ * Where the desired state lives, and how it is kept.
+ *
+ * @param url {@code file://} (a bare repository on the controller's host), {@code http(s)://} (smart HTTP) or {@code ssh://}
+ * @param ref a branch ({@code main} or {@code refs/heads/main}), a tag ({@code v1.2} or {@code refs/tags/v1.2}) or a
+ *     full commit SHA; a short name is looked up as a branch first, then as a tag
+ * @param path the folder whose {@code .yaml}, {@code .yml} and {@code .json} files, recursively, are the manifests
+ * @param intervalSeconds how often the remote is fetched (default 60); a webhook call syncs at once
+ * @param prune delete what an earlier commit applied and this one no longer has, and everything on deletion
+ * @param secretRef a Secret in the same namespace: {@code username}/{@code password} for HTTPS, or
+ *     {@code identity}/{@code known_hosts} for SSH
+ * @param suspend stop syncing, leaving what was applied in place
+ * @param driftPolicy {@code Correct} (default) puts back fields git sets that someone changed; {@code Detect} only reports them
+ * @param targetNamespace the namespace of manifests that name none (default: the GitRepository's own)
+ * @param webhookSecretRef a Secret in the same namespace whose {@code token} signs webhook calls (HMAC-SHA256 of the body)
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GitRepositorySpec(
     @Required String url,
     @Default("main") String ref,
     @Default(".") String path,
     @Min(1) Integer intervalSeconds,
-    @Default("true") Boolean prune) {}
+    @Default("true") Boolean prune,
+    SecretRef secretRef,
+    Boolean suspend,
+    DriftPolicy driftPolicy,
+    @Pattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") String targetNamespace,
+    SecretRef webhookSecretRef) {
+
+  public static final int DEFAULT_INTERVAL_SECONDS = 60;
+
+  /** Short form for tests and tools: url, ref, path, interval and prune. */
+  public GitRepositorySpec(String url, String ref, String path, Integer intervalSeconds, Boolean prune) {
+    this(url, ref, path, intervalSeconds, prune, null, null, null, null, null);
+  }
+
+  /** A Secret in the GitRepository's namespace. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record SecretRef(@Required String name) {}
+
+  /** What a sync does about fields git sets that were changed by someone else. */
+  public enum DriftPolicy {
+    @JsonProperty("Correct") CORRECT,
+    @JsonProperty("Detect") DETECT
+  }
+
+  public GitRepositorySpec withRef(String newRef) {
+    return new GitRepositorySpec(url, newRef, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef);
+  }
+
+  public GitRepositorySpec withSuspend(Boolean s) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, s, driftPolicy, targetNamespace, webhookSecretRef);
+  }
+
+  public GitRepositorySpec withDriftPolicy(DriftPolicy d) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, d, targetNamespace, webhookSecretRef);
+  }
+
+  public GitRepositorySpec withSecretRef(String name) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, name == null ? null : new SecretRef(name), suspend, driftPolicy,
+        targetNamespace, webhookSecretRef);
+  }
+
+  public GitRepositorySpec withWebhookSecretRef(String name) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace,
+        name == null ? null : new SecretRef(name));
+  }
+
+  public GitRepositorySpec withTargetNamespace(String ns) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, ns, webhookSecretRef);
+  }
+
+  public int interval() {
+    return intervalSeconds == null ? DEFAULT_INTERVAL_SECONDS : intervalSeconds;
+  }
+
+  public boolean pruning() {
+    return prune == null || prune;
+  }
+
+  public boolean suspended() {
+    return Boolean.TRUE.equals(suspend);
+  }
+
+  public boolean correctsDrift() {
+    return driftPolicy != DriftPolicy.DETECT;
+  }
+}

@@ -2,6 +2,7 @@ package dev.procurator.apiserver.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.procurator.api.fields.FieldManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.apiserver.resource.FieldError;
 import dev.procurator.apiserver.resource.ResourceType;
@@ -166,6 +167,12 @@ public final class ResourceService {
    * storage refuses fails the future with one. Never blocks.
    */
   public CompletableFuture<Written> createAsync(ResourceType type, String namespace, ObjectNode body, WriteOptions options) {
+    return createAsync(type, namespace, body, options, null);
+  }
+
+  /** A create whose managedFields are {@code managed} (an apply's), or tracked from the request when null. */
+  private CompletableFuture<Written> createAsync(ResourceType type, String namespace, ObjectNode body, WriteOptions options,
+      JsonNode managed) {
     ObjectNode obj = body;
     checkTypeMeta(type, obj);
     ObjectNode meta = requestMetadata(obj);
@@ -182,7 +189,16 @@ public final class ResourceService {
     if (type.statusSubresource()) {
       obj.remove("status");
     }
+    JsonNode fields = managed != null ? managed
+        : FieldManager.update(null, obj, options.fieldManager(), options.named(), nowSeconds(), obj.path("apiVersion").asText(null));
+    if (fields != null && !fields.isEmpty()) {
+      meta.set("managedFields", fields);
+    }
     return createAttempt(type, ns, obj, generated ? generateName : null, options, 0);
+  }
+
+  private String nowSeconds() {
+    return java.time.format.DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
   }
 
   /** One try at storing {@code obj}; with generateName, a name that is taken is drawn again, up to 8 times. */
@@ -249,7 +265,7 @@ public final class ResourceService {
       if (precondition != null && precondition != current.modRevision()) {
         throw conflict(type, name);
       }
-      return replace(type, namespace, name, current, body.deepCopy(), status, options);
+      return replace(type, namespace, name, current, body.deepCopy(), status, options, null);
     });
   }
 
@@ -267,8 +283,120 @@ public final class ResourceService {
       }
       checkTypeMeta(type, patched);
       checkNamespace(type, namespace, meta);
-      return replace(type, namespace, name, current, patched, status, options);
+      return replace(type, namespace, name, current, patched, status, options, null);
     });
+  }
+
+  /**
+   * Server-side apply (PATCH with {@code application/apply-patch+yaml}): merges {@code body}, the
+   * fields the manager wants set, into the object, creating it when it does not exist. Fields
+   * other managers own and the body sets to other values fail the request with 409 and one cause
+   * per field, unless the request forces them over.
+   */
+  public Written apply(ResourceType type, String namespace, String name, byte[] body, WriteOptions options) {
+    if (!options.named()) {
+      throw ApiException.badRequest("fieldManager is required for apply requests");
+    }
+    ObjectNode config = applyConfig(body);
+    if (!config.hasNonNull("apiVersion") || !config.hasNonNull("kind")) {
+      throw ApiException.badRequest("an apply request's body must set apiVersion and kind");
+    }
+    checkTypeMeta(type, config);
+    ObjectNode meta = requestMetadata(config);
+    String bodyName = meta.path("name").asText("");
+    if (!bodyName.isEmpty() && !bodyName.equals(name)) {
+      throw ApiException.badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" + name + ")");
+    }
+    meta.put("name", name);
+    checkNamespace(type, namespace, meta);
+    if (meta.has("managedFields") && !meta.get("managedFields").isNull()) {
+      throw ApiException.badRequest("metadata.managedFields must be nil in an apply request");
+    }
+    Long precondition = resourceVersionOf(meta);
+    meta.remove("resourceVersion");
+    for (int tries = 0; ; tries++) {
+      KeyValue current = call(() -> storage.get(type.key(namespace, name))).orElse(null);
+      if (current == null) {
+        if (precondition != null) {
+          throw ApiException.notFound(type, name);
+        }
+        FieldManager.Applied a = FieldManager.apply(null, config, options.fieldManager(), options.force(), nowSeconds());
+        ObjectNode created = a.object();
+        JsonNode managed = metadata(created).remove("managedFields");
+        metadata(created).put("name", name);
+        if (namespace != null) {
+          metadata(created).put("namespace", namespace);
+        }
+        try {
+          return await(createAsync(type, namespace, created, options, managed));
+        } catch (ApiException e) {
+          if (e.code() != 409 || tries >= MAX_RETRIES) {
+            throw e;
+          }
+          continue; // created by someone else meanwhile: apply onto theirs
+        }
+      }
+      if (precondition != null && precondition != current.modRevision()) {
+        throw conflict(type, name);
+      }
+      FieldManager.Applied a = FieldManager.apply(served(type, current), config, options.fieldManager(), options.force(), nowSeconds());
+      if (a.object() == null) {
+        throw applyConflicts(type, name, config.path("apiVersion").asText(), a.conflicts());
+      }
+      try {
+        return replace(type, namespace, name, current, a.object(), false, options, metadata(a.object()).get("managedFields"));
+      } catch (StorageException.NotFound e) {
+        if (tries >= MAX_RETRIES) {
+          throw ApiException.notFound(type, name);
+        }
+      } catch (StorageException.Conflict e) {
+        if (tries >= MAX_RETRIES) {
+          throw conflict(type, name);
+        }
+      } catch (StorageException e) {
+        throw translate(e, type, name);
+      }
+    }
+  }
+
+  private static ObjectNode applyConfig(byte[] body) {
+    if (body == null || body.length == 0) {
+      throw ApiException.badRequest("an apply request needs a body");
+    }
+    JsonNode n;
+    try {
+      n = YAML.readTree(body);
+    } catch (java.io.IOException e) {
+      if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j && j.getLocation() != null) {
+        throw ApiException.badRequest("the apply body is not valid YAML or JSON at line " + j.getLocation().getLineNr()
+            + ", column " + j.getLocation().getColumnNr() + ": " + j.getOriginalMessage());
+      }
+      throw ApiException.badRequest("the apply body is not valid YAML or JSON: " + e.getMessage());
+    }
+    if (n == null || !n.isObject()) {
+      throw ApiException.badRequest("the apply body must be one object");
+    }
+    return (ObjectNode) n;
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper YAML =
+      new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+
+  /** 409 with a cause per field, as Kubernetes answers a conflicting apply. */
+  private static ApiException applyConflicts(ResourceType type, String name, String apiVersion, List<FieldManager.Conflict> conflicts) {
+    ObjectNode d = Json.object();
+    d.put("name", name);
+    d.put("group", type.group());
+    d.put("kind", type.plural());
+    ArrayNode causes = d.putArray("causes");
+    StringBuilder msg = new StringBuilder("Apply failed with " + conflicts.size() + (conflicts.size() == 1 ? " conflict:" : " conflicts:"));
+    for (FieldManager.Conflict c : conflicts) {
+      String who = "conflict with \"" + c.manager() + "\" using " + apiVersion;
+      causes.addObject().put("type", "FieldManagerConflict").put("message", who).put("field", c.path().toString());
+      msg.append(' ').append(who).append(": ").append(c.path()).append(';');
+    }
+    msg.setLength(msg.length() - 1);
+    return new ApiException(409, "Conflict", msg.toString(), d);
   }
 
   /**
@@ -301,7 +429,7 @@ public final class ResourceService {
 
   /** Writes {@code desired} over {@code current}; throws StorageException.Conflict when it lost a race. */
   private Written replace(ResourceType type, String namespace, String name, KeyValue current, ObjectNode desired,
-      boolean status, WriteOptions options) {
+      boolean status, WriteOptions options, JsonNode applied) {
     ObjectNode old = served(type, current);
     ObjectNode next;
     if (status) {
@@ -341,6 +469,12 @@ public final class ResourceService {
     long generation = oldMeta.path("generation").asLong(1);
     meta.put("generation", generation);
     List<String> warnings = admit(type, name, next, options);
+    JsonNode managed = applied != null ? applied
+        : status ? oldMeta.get("managedFields")
+        : FieldManager.update(old, next, options.fieldManager(), options.named(), nowSeconds(), next.path("apiVersion").asText(null));
+    if (managed != null && !managed.isEmpty()) {
+      meta.set("managedFields", managed);
+    }
     if (!status && specChanged(old, next)) {
       meta.put("generation", generation + 1);
     }

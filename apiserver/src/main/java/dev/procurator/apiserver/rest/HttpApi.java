@@ -59,6 +59,7 @@ public final class HttpApi {
   private final String serverAddress;
   private final int watchQueueLimit;
   private final LogProxy logs;
+  private final GitWebhook webhook;
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
@@ -73,6 +74,7 @@ public final class HttpApi {
     this.watchQueueLimit = watchQueueLimit;
     this.discovery = new Discovery(registry, version);
     this.logs = new LogProxy(vertx, service, registry);
+    this.webhook = new GitWebhook(registry, service, executor, clock);
   }
 
   public Router router() {
@@ -81,6 +83,9 @@ public final class HttpApi {
     router.route("/livez").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
     router.route("/readyz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
     router.get("/version").handler(ctx -> json(ctx.response(), 200, discovery.version()));
+    // a git server's push notification: signed, not authenticated by a token
+    router.post(GitWebhook.PATH).handler(BodyHandler.create(false).setBodyLimit(GitWebhook.MAX_BODY_BYTES).setHandleFileUploads(false))
+        .handler(webhook::handle);
     router.route().handler(this::authenticate);
     router.route().handler(this::webSocketWatch);
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
@@ -370,7 +375,11 @@ public final class HttpApi {
             + " use application/merge-patch+json or application/json-patch+json");
       }
       if (contentType.startsWith("application/apply-patch")) {
-        throw ApiException.unsupportedMediaType("server-side apply is not supported yet; use client-side apply or a merge patch");
+        if (status) {
+          throw ApiException.methodNotAllowed("server-side apply of the status subresource is not supported");
+        }
+        Written w = service.apply(t.type, t.namespace, t.name, rawBody(ctx), options);
+        return new Reply(w.created() ? 201 : 200, Json.bytes(w.object()), w.warnings());
       }
       Written w = service.patch(t.type, t.namespace, t.name, contentType, rawBody(ctx), status, options);
       return new Reply(200, Json.bytes(w.object()), w.warnings());
@@ -391,7 +400,12 @@ public final class HttpApi {
   }
 
   private static WriteOptions writeOptions(HttpServerRequest req) {
-    return new WriteOptions(dryRun(req), req.getParam("fieldValidation"));
+    String force = req.getParam("force");
+    if (force != null && !force.equals("true") && !force.equals("false")) {
+      throw ApiException.badRequest("force must be true or false, not \"" + force + "\"");
+    }
+    return WriteOptions.of(dryRun(req), req.getParam("fieldValidation"), req.getParam("fieldManager"),
+        req.getHeader("User-Agent"), "true".equals(force));
   }
 
   /** DeleteOptions from the body, with a propagationPolicy in the query as kubectl --cascade may send it. */

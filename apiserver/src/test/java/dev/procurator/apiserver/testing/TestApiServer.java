@@ -82,6 +82,36 @@ public final class TestApiServer implements AutoCloseable {
     return client;
   }
 
+  /** What a kubectl run printed (stdout and stderr together) and how it exited. */
+  public record Kubectl(int exit, String output) {}
+
+  /** Runs kubectl against this server; it must end within a minute. Input, if any, is given on stdin. */
+  public Kubectl kubectl(String stdin, String... args) throws Exception {
+    List<String> all = new java.util.ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig().toString()));
+    all.addAll(List.of(args));
+    Path out = Files.createTempFile(dir, "kubectl", ".out");
+    ProcessBuilder pb = new ProcessBuilder(all).redirectErrorStream(true).redirectOutput(out.toFile());
+    Path in = null;
+    if (stdin != null) {
+      in = Files.createTempFile(dir, "kubectl", ".in");
+      Files.writeString(in, stdin);
+      pb.redirectInput(in.toFile());
+    }
+    Process p = pb.start();
+    try {
+      if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor();
+        throw new IllegalStateException(String.join(" ", args) + " did not end: " + Files.readString(out));
+      }
+      return new Kubectl(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+    } finally {
+      Files.deleteIfExists(out);
+      if (in != null) {
+        Files.deleteIfExists(in);
+      }
+    }
+  }
+
   /** A kubeconfig for kubectl. */
   public Path kubeconfig() throws IOException {
     Path file = dir.resolve("kubeconfig");
@@ -110,8 +140,15 @@ public final class TestApiServer implements AutoCloseable {
   }
 
   public HttpResponse<String> request(String method, String path, String contentType, String body, String token) throws Exception {
+    return request(method, path, contentType, body, token, java.util.Map.of());
+  }
+
+  /** A request with extra headers; {@code token} null sends none. */
+  public HttpResponse<String> request(String method, String path, String contentType, String body, String token,
+      java.util.Map<String, String> headers) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(30))
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(b::header);
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }

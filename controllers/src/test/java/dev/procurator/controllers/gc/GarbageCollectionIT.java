@@ -13,11 +13,9 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,22 +55,9 @@ class GarbageCollectionIT {
   }
 
   private String kubectl(String... args) throws Exception {
-    String[] all = new String[args.length + 3];
-    all[0] = "kubectl";
-    all[1] = "--kubeconfig";
-    all[2] = api.kubeconfig().toString();
-    System.arraycopy(args, 0, all, 3, args.length);
-    java.nio.file.Path log = java.nio.file.Files.createTempFile("kubectl", ".out");
-    Process p = new ProcessBuilder(all).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    boolean ended = p.waitFor(60, TimeUnit.SECONDS);
-    if (!ended) {
-      p.destroyForcibly().waitFor();
-    }
-    String out = java.nio.file.Files.readString(log, StandardCharsets.UTF_8);
-    java.nio.file.Files.delete(log);
-    assertThat(ended).as(String.join(" ", args) + " did not end: " + out).isTrue();
-    assertThat(p.exitValue()).as(String.join(" ", args) + ": " + out).isZero();
-    return out;
+    TestApiServer.Kubectl run = api.kubectl(null, args);
+    assertThat(run.exit()).as(String.join(" ", args) + ": " + run.output()).isZero();
+    return run.output();
   }
 
   /** A Cluster of {@code replicas} VMs, once its controller has made them and recorded its revision. */

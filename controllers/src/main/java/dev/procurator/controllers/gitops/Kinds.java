@@ -1,0 +1,70 @@
+package dev.procurator.controllers.gitops;
+
+import io.fabric8.kubernetes.api.model.APIGroup;
+import io.fabric8.kubernetes.api.model.APIResource;
+import io.fabric8.kubernetes.api.model.APIResourceList;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** What the API server serves, from its discovery documents: a kind's resource name and scope. Lives for one sync. */
+final class Kinds {
+  private final KubernetesClient client;
+  private final Map<String, Map<String, APIResource>> byGroupVersion = new HashMap<>();
+  private final Map<String, Optional<String>> preferred = new HashMap<>();
+
+  Kinds(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /** The resource of {@code kind} in {@code apiVersion}, if the server serves it. */
+  Optional<ResourceDefinitionContext> of(String apiVersion, String kind) {
+    Map<String, APIResource> resources = byGroupVersion.computeIfAbsent(apiVersion, this::load);
+    APIResource r = resources.get(kind);
+    if (r == null) {
+      return Optional.empty();
+    }
+    String group = apiVersion.contains("/") ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
+    String version = apiVersion.contains("/") ? apiVersion.substring(apiVersion.indexOf('/') + 1) : apiVersion;
+    return Optional.of(new ResourceDefinitionContext.Builder().withGroup(group).withVersion(version).withKind(kind)
+        .withPlural(r.getName()).withNamespaced(Boolean.TRUE.equals(r.getNamespaced())).build());
+  }
+
+  /** The resource of {@code kind} in {@code group}'s preferred version: for objects known only by group and kind. */
+  Optional<ResourceDefinitionContext> ofGroup(String group, String kind) {
+    Optional<String> version = group == null || group.isEmpty() ? Optional.of("v1")
+        : preferred.computeIfAbsent(group, g -> {
+          try {
+            APIGroup apiGroup = client.getApiGroup(g);
+            return apiGroup == null || apiGroup.getPreferredVersion() == null ? Optional.empty()
+                : Optional.of(apiGroup.getPreferredVersion().getGroupVersion());
+          } catch (KubernetesClientException e) {
+            return Optional.empty();
+          }
+        });
+    return version.flatMap(v -> of(v.contains("/") || group == null || group.isEmpty() ? v : group + "/" + v, kind));
+  }
+
+  private Map<String, APIResource> load(String apiVersion) {
+    Map<String, APIResource> out = new HashMap<>();
+    try {
+      APIResourceList list = apiVersion.contains("/") ? client.getApiResources(apiVersion)
+          : client.getKubernetesSerialization().unmarshal(client.raw("/api/" + apiVersion), APIResourceList.class);
+      if (list != null && list.getResources() != null) {
+        for (APIResource r : list.getResources()) {
+          if (!r.getName().contains("/")) {
+            out.put(r.getKind(), r);
+          }
+        }
+      }
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,454 @@
+package dev.procurator.controllers.gitops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.runtime.StatusWriter;
+import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.GitRepositorySpec;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus.InventoryEntry;
+import dev.procurator.api.v1alpha1.Secret;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One sync of a GitRepository, the slow part of its loop: fetch, read the commit, validate every
+ * object with a server-side dry run, apply them with server-side apply as {@link GitSync#MANAGER},
+ * prune, and write the status. Runs off the controller's workers; one at a time per GitRepository.
+ */
+final class Syncer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Syncer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Requests in flight at once during a dry run or an apply. */
+  private static final int PARALLEL = 16;
+
+  private final KubernetesClient client;
+  private final Path cacheDir;
+  private final EventRecorder events;
+  private final Clock clock;
+  private final ExecutorService requests = Executors.newFixedThreadPool(PARALLEL, Thread.ofVirtual().name("gitops-request-", 0).factory());
+  private final Map<ObjectKey, GitSource> sources = new ConcurrentHashMap<>();
+  /** Parsed manifests per commit and path: a sync of an unchanged commit reads nothing again. */
+  private final Map<ObjectKey, Parsed> parsed = new ConcurrentHashMap<>();
+
+  private record Parsed(String commit, String path, Manifests.Parsed manifests) {}
+
+  /** An object as the controller applies it, with where it came from and where it goes. */
+  record Desired(Manifests.Manifest manifest, ObjectNode config, ResourceDefinitionContext resource, String namespace,
+      InventoryEntry entry) {
+    String display() {
+      return manifest.display();
+    }
+  }
+
+  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock) {
+    this.client = client;
+    this.cacheDir = cacheDir;
+    this.events = events;
+    this.clock = clock;
+  }
+
+  // ---- sync ----
+
+  void sync(GitRepository repo, String why) {
+    ObjectKey key = ObjectKey.of(repo);
+    GitRepositorySpec spec = repo.getSpec();
+    String handled = annotation(repo, GitSync.REQUESTED_AT, repo.getStatus() == null ? null : repo.getStatus().lastHandledRequest());
+    GitSource source;
+    String commit;
+    try {
+      source = sources.computeIfAbsent(key, k -> open(k));
+      commit = source.fetch(spec.url(), spec.ref(), credentials(repo));
+    } catch (GitSource.FetchException e) {
+      fail(repo, null, e.reason(), "fetching " + spec.url() + " failed: " + e.getMessage(), handled);
+      return;
+    } catch (SecretMissing e) {
+      fail(repo, null, "SecretNotFound", e.getMessage(), handled);
+      return;
+    } catch (RuntimeException e) {
+      fail(repo, null, "FetchFailed", "fetching " + spec.url() + " failed: " + e, handled);
+      return;
+    }
+    String ref = spec.ref() == null ? "main" : spec.ref();
+    String path = spec.path() == null ? "." : spec.path();
+    Manifests.Parsed manifests;
+    try {
+      Parsed cached = parsed.get(key);
+      if (cached != null && cached.commit().equals(commit) && cached.path().equals(path)) {
+        manifests = cached.manifests();
+      } else {
+        if (!source.hasFolder(commit, path)) {
+          fail(repo, commit, "PathNotFound", "commit " + commit + " has no folder \"" + path + "\"", handled);
+          return;
+        }
+        manifests = Manifests.parse(source.manifests(commit, path));
+        parsed.put(key, new Parsed(commit, path, manifests));
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + e.getMessage(), handled);
+      return;
+    }
+    if (!manifests.errors().isEmpty()) {
+      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(manifests.errors()), handled);
+      return;
+    }
+    Kinds kinds = new Kinds(client);
+    List<String> errors = new ArrayList<>();
+    List<Desired> desired = desired(repo, manifests.manifests(), kinds, errors);
+    if (!errors.isEmpty()) {
+      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
+      return;
+    }
+    GitRepositoryStatus s = repo.getStatus();
+    boolean sameCommit = s != null && commit.equals(s.lastAppliedCommit()) && java.util.Objects.equals(s.observedGeneration(),
+        repo.getMetadata().getGeneration()) && java.util.Objects.equals(handled, s.lastHandledRequest());
+    List<InventoryEntry> inventory = desired.stream().map(Desired::entry).toList();
+    if (sameCommit) {
+      check(repo, commit, ref, desired, inventory, handled);
+      return;
+    }
+    // a new commit (or a new spec, or a request): validate all of it before applying any of it
+    List<Attempt> dry = run(desired, d -> apply(d, true, true));
+    for (int i = 0; i < desired.size(); i++) {
+      if (dry.get(i).failed()) {
+        errors.add(desired.get(i).manifest().where() + ": " + dry.get(i).error());
+      }
+    }
+    if (!errors.isEmpty()) {
+      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
+      return;
+    }
+    log.info("{}: applying {}@{} ({} objects, {})", key, ref, commit.substring(0, 12), desired.size(), why);
+    List<InventoryEntry> before = s == null || s.inventory() == null ? List.of() : s.inventory();
+    repo = StatusWriter.write(client, repo, GitSync.applying(repo, commit, ref, GitSync.union(before, inventory), clock.instant()));
+    boolean correcting = spec.correctsDrift();
+    List<Attempt> applied = run(desired, d -> apply(d, false, correcting));
+    List<String> changes = new ArrayList<>();
+    List<String> drifted = new ArrayList<>();
+    int created = 0;
+    int updated = 0;
+    int unchanged = 0;
+    for (int i = 0; i < desired.size(); i++) {
+      Desired d = desired.get(i);
+      Attempt result = applied.get(i);
+      if (result.failed()) {
+        String error = result.error();
+        if (!correcting && error != null && error.contains("conflict")) {
+          drifted.add(d.display() + " " + error);
+          continue;
+        }
+        fail(repo, commit, "ApplyFailed", "commit " + commit + ": " + d.manifest().where() + ": " + error, handled);
+        return;
+      }
+      String rvBefore = dry.get(i).object().path("metadata").path("resourceVersion").asText("");
+      String rvAfter = result.object().path("metadata").path("resourceVersion").asText("");
+      if (rvBefore.isEmpty()) {
+        created++;
+        changes.add(d.display() + " created");
+      } else if (!rvBefore.equals(rvAfter)) {
+        updated++;
+        changes.add(d.display() + " configured");
+      } else {
+        unchanged++;
+      }
+    }
+    int pruned = 0;
+    if (spec.pruning()) {
+      for (InventoryEntry gone : GitSync.prunable(before, inventory)) {
+        if (prune(repo, kinds, gone)) {
+          pruned++;
+          changes.add(gone.kind().toLowerCase(java.util.Locale.ROOT) + "/" + gone.name() + " pruned");
+        }
+      }
+    }
+    var outcome = new GitSync.Outcome(commit, created, updated, unchanged, pruned, changes);
+    StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
+    events.normal(repo, "Synced", "applied " + ref + "@" + commit.substring(0, 12) + ": " + created + " created, " + updated + " configured, "
+        + unchanged + " unchanged, " + pruned + " pruned");
+    log.info("{}: applied {}@{}: {} created, {} configured, {} unchanged, {} pruned", key, ref, commit.substring(0, 12), created,
+        updated, unchanged, pruned);
+  }
+
+  /** The commit is in force already: look for drift, and put back what git sets under {@code Correct}. */
+  private void check(GitRepository repo, String commit, String ref, List<Desired> desired, List<InventoryEntry> inventory, String handled) {
+    Map<String, JsonNode> live = live(repo, desired);
+    List<String> drifted = new ArrayList<>();
+    List<Desired> toFix = new ArrayList<>();
+    for (Desired d : desired) {
+      List<String> fields = GitSync.drift(d.config(), live.get(id(d.entry())));
+      if (!fields.isEmpty()) {
+        drifted.add(d.display() + " " + String.join(", ", fields));
+        toFix.add(d);
+      }
+    }
+    boolean correcting = repo.getSpec().correctsDrift();
+    List<String> changes = new ArrayList<>();
+    int created = 0;
+    int updated = 0;
+    if (correcting && !toFix.isEmpty()) {
+      List<Attempt> fixed = run(toFix, d -> apply(d, false, true));
+      for (int i = 0; i < toFix.size(); i++) {
+        Desired d = toFix.get(i);
+        if (fixed.get(i).failed()) {
+          fail(repo, commit, "ApplyFailed", "correcting drift: " + d.manifest().where() + ": " + fixed.get(i).error(), handled);
+          return;
+        }
+        if (live.get(id(d.entry())) == null) {
+          created++;
+          changes.add(d.display() + " created");
+        } else {
+          updated++;
+          changes.add(d.display() + " configured");
+        }
+      }
+      log.info("{}: corrected drift in {} objects: {}", ObjectKey.of(repo), toFix.size(), drifted);
+      events.normal(repo, "DriftCorrected", "put back what git sets: " + String.join("; ", drifted));
+    } else if (!drifted.isEmpty()) {
+      events.warning(repo, "DriftDetected", "changed outside git: " + String.join("; ", drifted));
+    }
+    var outcome = new GitSync.Outcome(commit, created, updated, desired.size() - created - updated, 0, changes);
+    StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
+  }
+
+  // ---- finalize ----
+
+  /** The GitRepository is going: delete what it applied (when it prunes), then release it. */
+  void finalizeRepo(GitRepository repo, boolean prune) {
+    ObjectKey key = ObjectKey.of(repo);
+    if (prune && repo.getStatus() != null && repo.getStatus().inventory() != null) {
+      Kinds kinds = new Kinds(client);
+      List<InventoryEntry> all = new ArrayList<>(repo.getStatus().inventory());
+      java.util.Collections.reverse(all);
+      int pruned = 0;
+      for (InventoryEntry e : all) {
+        if (prune(repo, kinds, e)) {
+          pruned++;
+        }
+      }
+      log.info("{}: deleted, pruned the {} objects it applied", key, pruned);
+    }
+    GitSource s = sources.remove(key);
+    if (s != null) {
+      s.close();
+    }
+    parsed.remove(key);
+    client.resources(GitRepository.class).inNamespace(key.namespace()).withName(key.name()).edit(r -> {
+      r.getMetadata().getFinalizers().remove(GitSync.FINALIZER);
+      return r;
+    });
+  }
+
+  // ---- the objects ----
+
+  private List<Desired> desired(GitRepository repo, List<Manifests.Manifest> manifests, Kinds kinds, List<String> errors) {
+    String ns = repo.getMetadata().getNamespace();
+    String target = repo.getSpec().targetNamespace() != null ? repo.getSpec().targetNamespace() : ns;
+    List<Desired> out = new ArrayList<>();
+    List<Desired> namespaces = new ArrayList<>();
+    for (Manifests.Manifest m : manifests) {
+      Optional<ResourceDefinitionContext> resource = kinds.of(m.apiVersion(), m.kind());
+      if (resource.isEmpty()) {
+        errors.add(m.where() + ": the server serves no kind \"" + m.kind() + "\" in \"" + m.apiVersion() + "\"");
+        continue;
+      }
+      ObjectNode config = m.object().deepCopy();
+      ObjectNode meta = (ObjectNode) config.get("metadata");
+      meta.remove(List.of("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"));
+      config.remove("status");
+      ObjectNode labels = meta.has("labels") && meta.get("labels").isObject() ? (ObjectNode) meta.get("labels") : meta.putObject("labels");
+      labels.put(GitSync.LABEL_NAME, repo.getMetadata().getName());
+      labels.put(GitSync.LABEL_NAMESPACE, ns);
+      String objectNs = null;
+      if (resource.get().isNamespaceScoped()) {
+        objectNs = meta.path("namespace").asText("").isEmpty() ? target : meta.get("namespace").asText();
+        meta.put("namespace", objectNs);
+      } else {
+        meta.remove("namespace");
+      }
+      Desired d = new Desired(m, config, resource.get(), objectNs, GitSync.entry(m.apiVersion(), m.kind(), objectNs, m.name()));
+      (m.kind().equals("Namespace") ? namespaces : out).add(d);
+    }
+    namespaces.addAll(out); // namespaces first, as kubectl orders them
+    return namespaces;
+  }
+
+  /** What the server answered to one apply: the object, or its message. */
+  record Attempt(ObjectNode object, String error) {
+    boolean failed() {
+      return object == null;
+    }
+  }
+
+  /** Applies (or dry-runs) one object. */
+  private Attempt apply(Desired d, boolean dryRun, boolean force) {
+    try {
+      GenericKubernetesResource r = client.getKubernetesSerialization().convertValue(d.config(), GenericKubernetesResource.class);
+      var op = client.genericKubernetesResources(d.resource());
+      var resource = d.namespace() == null ? op.resource(r) : op.inNamespace(d.namespace()).resource(r);
+      var apply = resource.dryRun(dryRun).fieldManager(GitSync.MANAGER);
+      GenericKubernetesResource out = (force ? apply.forceConflicts() : apply).serverSideApply();
+      return new Attempt(JSON.valueToTree(out), null);
+    } catch (KubernetesClientException e) {
+      String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
+      return new Attempt(null, message);
+    }
+  }
+
+  /** Runs {@code work} over {@code items}, {@link #PARALLEL} at a time, answers in their order. */
+  private <T> List<Attempt> run(List<T> items, java.util.function.Function<T, Attempt> work) {
+    List<Future<Attempt>> futures = new ArrayList<>(items.size());
+    for (T item : items) {
+      futures.add(requests.submit(() -> work.apply(item)));
+    }
+    List<Attempt> out = new ArrayList<>(items.size());
+    for (Future<Attempt> f : futures) {
+      try {
+        out.add(f.get());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(e.getCause());
+      }
+    }
+    return out;
+  }
+
+  /** The objects this GitRepository labelled, as the server has them, by {@link #id}. */
+  private Map<String, JsonNode> live(GitRepository repo, List<Desired> desired) {
+    Map<String, ResourceDefinitionContext> resources = new LinkedHashMap<>();
+    for (Desired d : desired) {
+      resources.putIfAbsent(d.resource().getGroup() + "/" + d.resource().getKind(), d.resource());
+    }
+    Map<String, JsonNode> out = new HashMap<>();
+    for (ResourceDefinitionContext rc : resources.values()) {
+      var op = client.genericKubernetesResources(rc);
+      var selected = (rc.isNamespaceScoped() ? op.inAnyNamespace() : op).withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName())
+          .withLabel(GitSync.LABEL_NAMESPACE, repo.getMetadata().getNamespace());
+      for (GenericKubernetesResource r : selected.list().getItems()) {
+        out.put(id(GitSync.entry(r.getApiVersion(), rc.getKind(), r.getMetadata().getNamespace(), r.getMetadata().getName())),
+            JSON.valueToTree(r));
+      }
+    }
+    return out;
+  }
+
+  private static String id(InventoryEntry e) {
+    return e.group() + "/" + e.kind() + "/" + (e.namespace() == null ? "" : e.namespace()) + "/" + e.name();
+  }
+
+  /** Deletes {@code e} if it still carries this GitRepository's labels; true if it was there to delete. */
+  private boolean prune(GitRepository repo, Kinds kinds, InventoryEntry e) {
+    Optional<ResourceDefinitionContext> rc = kinds.ofGroup(e.group(), e.kind());
+    if (rc.isEmpty()) {
+      log.warn("{}: cannot prune {}: the server no longer serves its kind", ObjectKey.of(repo), e);
+      return false;
+    }
+    var op = client.genericKubernetesResources(rc.get());
+    var res = e.namespace() == null || !rc.get().isNamespaceScoped() ? op.withName(e.name()) : op.inNamespace(e.namespace()).withName(e.name());
+    GenericKubernetesResource live = res.get();
+    if (live == null) {
+      return false;
+    }
+    if (!GitSync.ownedBy(JSON.valueToTree(live), repo.getMetadata().getNamespace(), repo.getMetadata().getName())) {
+      log.info("{}: not pruning {}: it no longer carries this GitRepository's labels", ObjectKey.of(repo), e);
+      return false;
+    }
+    res.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+    return true;
+  }
+
+  // ---- credentials ----
+
+  private static final class SecretMissing extends Exception {
+    SecretMissing(String message) {
+      super(message);
+    }
+  }
+
+  private GitSource.Credentials credentials(GitRepository repo) throws SecretMissing {
+    GitRepositorySpec.SecretRef ref = repo.getSpec().secretRef();
+    if (ref == null) {
+      return null;
+    }
+    Secret secret = client.resources(Secret.class).inNamespace(repo.getMetadata().getNamespace()).withName(ref.name()).get();
+    if (secret == null || secret.getSpec() == null) {
+      throw new SecretMissing("secretRef names Secret \"" + ref.name() + "\", which does not exist in namespace "
+          + repo.getMetadata().getNamespace());
+    }
+    Optional<String> user = value(secret, "username");
+    Optional<String> password = value(secret, "password");
+    if (user.isEmpty() || password.isEmpty()) {
+      throw new SecretMissing("Secret \"" + ref.name() + "\" must hold username and password for an HTTPS remote");
+    }
+    return new GitSource.Credentials(user.get(), password.get());
+  }
+
+  /** A value of a Secret: from {@code data} (base64) or {@code stringData}. */
+  static Optional<String> value(Secret secret, String key) {
+    var spec = secret.getSpec();
+    if (spec.data() != null && spec.data().containsKey(key)) {
+      return Optional.of(new String(Base64.getDecoder().decode(spec.data().get(key)), StandardCharsets.UTF_8));
+    }
+    return spec.stringData() == null ? Optional.empty() : Optional.ofNullable(spec.stringData().get(key));
+  }
+
+  // ---- status ----
+
+  private void fail(GitRepository repo, String commit, String reason, String message, String handled) {
+    log.info("{}: {}: {}", ObjectKey.of(repo), reason, message);
+    GitRepositoryStatus before = repo.getStatus();
+    GitRepository written = StatusWriter.write(client, repo, GitSync.failed(repo, commit, reason, message, handled, clock.instant()));
+    if (written.getStatus() != before) {
+      events.warning(repo, reason, message);
+    }
+  }
+
+  private static String summary(List<String> errors) {
+    String first = String.join("; ", errors.size() > 5 ? errors.subList(0, 5) : errors);
+    return errors.size() > 5 ? first + "; and " + (errors.size() - 5) + " more" : first;
+  }
+
+  private static String annotation(GitRepository repo, String key, String otherwise) {
+    Map<String, String> a = repo.getMetadata().getAnnotations();
+    return a != null && a.containsKey(key) ? a.get(key) : otherwise;
+  }
+
+  private GitSource open(ObjectKey key) {
+    try {
+      return new GitSource(cacheDir.resolve(key.namespace()).resolve(key.name() + ".git"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    requests.shutdownNow();
+    sources.values().forEach(GitSource::close);
+    sources.clear();
+  }
+}

@@ -1,0 +1,345 @@
+package dev.procurator.controllers.gitops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.GitRepositorySpec;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus;
+import dev.procurator.api.v1alpha1.Secret;
+import dev.procurator.api.v1alpha1.SecretSpec;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.controllers.ControllerManager;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The GitOps controller against real git repositories (bare, over file:// and over smart HTTP from
+ * {@code git http-backend}) and the API server: commits applied, bad commits refused whole, drift
+ * corrected or reported, the webhook, and private remotes.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GitOpsIT {
+  private TestApiServer api;
+  private KubernetesClient client;
+  private ControllerManager controllers;
+  private String ns;
+  private Remote remote;
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  void start() throws Exception {
+    api = TestApiServer.embedded();
+    client = api.client();
+    Path cache = Files.createTempDirectory("gitops-it-cache");
+    controllers = new ControllerManager(client, ControllerManager.Config.defaults("gitops-it")
+        .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300)).withGitCacheDir(cache), Clock.systemUTC())
+        .start();
+    await().atMost(Duration.ofSeconds(20)).until(controllers::leading);
+  }
+
+  @AfterAll
+  void stop() {
+    controllers.close();
+    api.close();
+  }
+
+  @BeforeEach
+  void fresh() throws Exception {
+    ns = "git" + System.nanoTime();
+    remote = new Remote(dir, "fleet");
+  }
+
+  @AfterEach
+  void cleanUp() {
+    remote.close();
+    client.resources(GitRepository.class).inNamespace(ns).delete();
+  }
+
+  static String vm(String name, int cpu) {
+    return """
+        apiVersion: procurator.dev/v1alpha1
+        kind: VM
+        metadata:
+          name: %s
+        spec:
+          cpu: %d
+          memory: 128Mi
+          boot:
+            kernel: hello/vmlinux
+        """.formatted(name, cpu);
+  }
+
+  private GitRepository repo(String name, GitRepositorySpec spec) {
+    GitRepository r = new GitRepository();
+    r.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+    r.setSpec(spec);
+    return client.resource(r).create();
+  }
+
+  private GitRepository get(String name) {
+    return client.resources(GitRepository.class).inNamespace(ns).withName(name).get();
+  }
+
+  private VM vmNamed(String name) {
+    return client.resources(VM.class).inNamespace(ns).withName(name).get();
+  }
+
+  private static Condition condition(GitRepository r, String type) {
+    return r.getStatus() == null ? null : Conditions.find(r.getStatus().conditions(), type).orElse(null);
+  }
+
+  private GitRepository awaitApplied(String name, String commit) {
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      GitRepository r = get(name);
+      assertThat(r.getStatus()).isNotNull();
+      assertThat(r.getStatus().lastAppliedCommit()).as("status: %s", r.getStatus()).isEqualTo(commit);
+      assertThat(condition(r, "Ready").getStatus()).isEqualTo("True");
+    });
+    return get(name);
+  }
+
+  @Test
+  void aCommitThatAddsChangesAndRemovesManifestsEndsAppliedUpdatedAndPruned() throws Exception {
+    String first = remote.push("two VMs", Map.of("vms/a.yaml", vm("a", 1), "vms/b.yaml", vm("b", 1), "README.md", "not a manifest"));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", "vms", 1, true));
+    GitRepository r = awaitApplied("fleet", first);
+    assertThat(vmNamed("a").getMetadata().getLabels()).containsEntry(GitSync.LABEL_NAME, "fleet").containsEntry(GitSync.LABEL_NAMESPACE, ns);
+    assertThat(r.getStatus().inventory()).extracting(GitRepositoryStatus.InventoryEntry::name).containsExactly("a", "b");
+    assertThat(r.getStatus().inventory().getFirst().group()).isEqualTo("procurator.dev");
+    assertThat(r.getStatus().lastSync().created()).isEqualTo(2);
+
+    Map<String, String> change = new HashMap<>();
+    change.put("vms/a.yaml", vm("a", 2));
+    change.put("vms/b.yaml", null);
+    change.put("vms/more/c.yaml", vm("c", 1) + "---\n" + vm("d", 1));
+    String second = remote.push("a grows, b goes, c and d come", change);
+    r = awaitApplied("fleet", second);
+    assertThat(vmNamed("a").getSpec().cpu()).isEqualTo(2);
+    assertThat(vmNamed("b")).isNull();
+    assertThat(vmNamed("c")).isNotNull();
+    assertThat(vmNamed("d")).isNotNull();
+    assertThat(r.getStatus().lastSync().changes()).contains("vm/a configured", "vm/b pruned", "vm/c created", "vm/d created");
+    assertThat(r.getStatus().lastSync().updated()).isEqualTo(1);
+    assertThat(r.getStatus().lastSync().pruned()).isEqualTo(1);
+    assertThat(r.getStatus().lastAttemptedCommit()).isEqualTo(second);
+  }
+
+  @Test
+  void aCommitWithAYamlErrorOrASchemaViolationAppliesNothingAndNamesTheFile() throws Exception {
+    String good = remote.push("one VM", Map.of("a.yaml", vm("a", 1)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 1, true));
+    awaitApplied("fleet", good);
+
+    String broken = remote.push("a typo", Map.of("b.yaml", vm("b", 1), "c.yaml", "apiVersion: procurator.dev/v1alpha1\nkind: VM\nmetadata: {name: c\nspec: {}\n"));
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      GitRepository r = get("fleet");
+      Condition ready = condition(r, "Ready");
+      assertThat(ready.getStatus()).isEqualTo("False");
+      assertThat(ready.getReason()).isEqualTo("ValidationFailed");
+      assertThat(ready.getMessage()).contains("c.yaml").contains("line");
+      assertThat(r.getStatus().lastAttemptedCommit()).isEqualTo(broken);
+      assertThat(r.getStatus().lastAppliedCommit()).isEqualTo(good);
+    });
+    assertThat(vmNamed("b")).as("nothing of a bad commit is applied").isNull();
+
+    String invalid = remote.push("a schema violation", Map.of("c.yaml", vm("c", -3)));
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      GitRepository r = get("fleet");
+      assertThat(r.getStatus().lastAttemptedCommit()).isEqualTo(invalid);
+      Condition ready = condition(r, "Ready");
+      assertThat(ready.getReason()).isEqualTo("ValidationFailed");
+      assertThat(ready.getMessage()).contains("c.yaml, document 1").contains("spec.cpu");
+    });
+    assertThat(vmNamed("b")).isNull();
+    assertThat(vmNamed("c")).isNull();
+
+    String fixed = remote.push("fixed", Map.of("c.yaml", vm("c", 1)));
+    awaitApplied("fleet", fixed);
+    assertThat(vmNamed("b")).isNotNull();
+    assertThat(vmNamed("c")).isNotNull();
+  }
+
+  @Test
+  void aKubectlEditOfAFieldGitSetsIsPutBack() throws Exception {
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 1, true));
+    awaitApplied("fleet", c);
+    var edit = api.kubectl(null, "patch", "vm", "web", "-n", ns, "--type", "merge", "-p", "{\"spec\":{\"cpu\":4}}");
+    assertThat(edit.exit()).as(edit.output()).isZero();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(1));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      Condition drifted = condition(get("fleet"), "Drifted");
+      assertThat(drifted.getReason()).isIn("Corrected", "InSync");
+    });
+  }
+
+  @Test
+  void underDetectADriftedFieldIsReportedAndLeftAlone() throws Exception {
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 1, true).withDriftPolicy(GitRepositorySpec.DriftPolicy.DETECT));
+    awaitApplied("fleet", c);
+    var edit = api.kubectl(null, "patch", "vm", "web", "-n", ns, "--type", "merge", "-p", "{\"spec\":{\"cpu\":4}}");
+    assertThat(edit.exit()).as(edit.output()).isZero();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      Condition drifted = condition(get("fleet"), "Drifted");
+      assertThat(drifted.getStatus()).isEqualTo("True");
+      assertThat(drifted.getMessage()).contains("vm/web").contains(".spec.cpu");
+    });
+    assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(4);
+  }
+
+  @Test
+  void anObjectWithServerDefaultsIsNeverDriftedOverTenSyncs() throws Exception {
+    // restartPolicy, network and the boot command line are left to the server's defaults
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 3600, true));
+    awaitApplied("fleet", c);
+    String version = vmNamed("web").getMetadata().getResourceVersion();
+    for (int i = 0; i < 10; i++) {
+      String at = "sync-" + i;
+      client.resources(GitRepository.class).inNamespace(ns).withName("fleet")
+          .edit(r -> {
+            if (r.getMetadata().getAnnotations() == null) {
+              r.getMetadata().setAnnotations(new HashMap<>());
+            }
+            r.getMetadata().getAnnotations().put(GitSync.REQUESTED_AT, at);
+            return r;
+          });
+      await().atMost(Duration.ofSeconds(15)).until(() -> at.equals(get("fleet").getStatus().lastHandledRequest()));
+      GitRepository r = get("fleet");
+      assertThat(condition(r, "Drifted").getStatus()).isEqualTo("False");
+      assertThat(condition(r, "Ready").getStatus()).isEqualTo("True");
+    }
+    assertThat(vmNamed("web").getMetadata().getResourceVersion()).as("ten syncs wrote nothing").isEqualTo(version);
+  }
+
+  private static String sign(String secret, byte[] body) throws Exception {
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    return HexFormat.of().formatHex(mac.doFinal(body));
+  }
+
+  private void secret(String name, Map<String, String> values) {
+    Secret s = new Secret();
+    s.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+    Map<String, String> data = new HashMap<>();
+    values.forEach((k, v) -> data.put(k, java.util.Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+    s.setSpec(new SecretSpec(data, null));
+    client.resource(s).create();
+  }
+
+  @Test
+  void aSignedWebhookCallSyncsAtOnceAndABadSignatureIsRefused() throws Exception {
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    secret("hook", Map.of("token", "s3cret"));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 3600, true).withWebhookSecretRef("hook"));
+    awaitApplied("fleet", c);
+    String next = remote.push("more", Map.of("db.yaml", vm("db", 1)));
+    byte[] body = "{\"ref\":\"refs/heads/main\"}".getBytes(StandardCharsets.UTF_8);
+    String path = "/hooks/gitrepositories/" + ns + "/fleet";
+
+    HttpResponse<String> bad = api.request("POST", path, "application/json", new String(body, StandardCharsets.UTF_8).replace("main", "evil"),
+        null, Map.of("X-Hub-Signature-256", "sha256=" + sign("s3cret", body)));
+    assertThat(bad.statusCode()).isEqualTo(401);
+    HttpResponse<String> unsigned = api.request("POST", path, "application/json", new String(body, StandardCharsets.UTF_8), null, Map.of());
+    assertThat(unsigned.statusCode()).isEqualTo(401);
+    assertThat(get("fleet").getMetadata().getAnnotations()).doesNotContainKey(GitSync.REQUESTED_AT);
+
+    HttpResponse<String> good = api.request("POST", path, "application/json", new String(body, StandardCharsets.UTF_8), null,
+        Map.of("X-Gitea-Signature", sign("s3cret", body)));
+    assertThat(good.statusCode()).as(good.body()).isEqualTo(202);
+    // the interval is an hour: only the webhook can have brought this commit
+    awaitApplied("fleet", next);
+    assertThat(vmNamed("db")).isNotNull();
+  }
+
+  @Test
+  void aPrivateHttpRemoteWorksWithItsSecretAndFailsClearlyWithout() throws Exception {
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    try (GitServer http = new GitServer(dir, "deploy", "pa55word")) {
+      repo("fleet", new GitRepositorySpec(http.url("fleet.git"), "main", ".", 1, true));
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        Condition ready = condition(get("fleet"), "Ready");
+        assertThat(ready.getStatus()).isEqualTo("False");
+        assertThat(ready.getReason()).isEqualTo("AuthenticationFailed");
+        assertThat(ready.getMessage()).contains("no secretRef");
+      });
+      secret("git-creds", Map.of("username", "deploy", "password", "pa55word"));
+      client.resources(GitRepository.class).inNamespace(ns).withName("fleet").edit(r -> {
+        r.setSpec(r.getSpec().withSecretRef("git-creds"));
+        return r;
+      });
+      awaitApplied("fleet", c);
+      assertThat(vmNamed("web")).isNotNull();
+    }
+  }
+
+  @Test
+  void aTagOrACommitCanBeTheRef() throws Exception {
+    String v1 = remote.push("v1", Map.of("web.yaml", vm("web", 1)));
+    remote.tag("v1");
+    remote.push("v2", Map.of("web.yaml", vm("web", 2)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "v1", ".", 1, true));
+    awaitApplied("fleet", v1);
+    assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(1);
+    client.resources(GitRepository.class).inNamespace(ns).withName("fleet").edit(r -> {
+      r.setSpec(r.getSpec().withRef(v1));
+      return r;
+    });
+    await().atMost(Duration.ofSeconds(30)).until(() -> get("fleet").getStatus().observedGeneration() == 2L);
+    assertThat(get("fleet").getStatus().lastAppliedCommit()).isEqualTo(v1);
+  }
+
+  @Test
+  void deletingTheGitRepositoryPrunesWhatItAppliedAndNothingElse() throws Exception {
+    String c = remote.push("two", Map.of("a.yaml", vm("a", 1), "b.yaml", vm("b", 1)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 1, true));
+    awaitApplied("fleet", c);
+    // someone takes b out of git's hands: it no longer carries the GitRepository's labels
+    var unlabel = api.kubectl(null, "label", "vm", "b", "-n", ns, GitSync.LABEL_NAME + "-", GitSync.LABEL_NAMESPACE + "-");
+    assertThat(unlabel.exit()).as(unlabel.output()).isZero();
+    client.resources(GitRepository.class).inNamespace(ns).withName("fleet").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> get("fleet") == null);
+    assertThat(vmNamed("a")).isNull();
+    assertThat(vmNamed("b")).as("an object git no longer owns is never touched").isNotNull();
+  }
+
+  @Test
+  void suspendStopsSyncing() throws Exception {
+    String c = remote.push("one", Map.of("a.yaml", vm("a", 1)));
+    repo("fleet", new GitRepositorySpec(remote.fileUrl(), "main", ".", 1, true));
+    awaitApplied("fleet", c);
+    client.resources(GitRepository.class).inNamespace(ns).withName("fleet").edit(r -> {
+      r.setSpec(r.getSpec().withSuspend(true));
+      return r;
+    });
+    await().atMost(Duration.ofSeconds(15)).until(() -> "Suspended".equals(condition(get("fleet"), "Reconciling").getReason()));
+    remote.push("two", Map.of("b.yaml", vm("b", 1)));
+    // a sync would come within the 1 s interval; several intervals pass with none
+    await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> vmNamed("b") == null);
+    assertThat(get("fleet").getStatus().lastAppliedCommit()).isEqualTo(c);
+  }
+}
