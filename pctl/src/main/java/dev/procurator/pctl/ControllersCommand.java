@@ -30,6 +30,9 @@ final class ControllersCommand implements Callable<Integer> {
   @Option(names = "--cache-token-file", description = "File holding the cache's push token (pins need it).")
   java.nio.file.Path cacheTokenFile;
 
+  @Option(names = "--git-cache-dir", description = "Where GitRepositories' remotes are mirrored (default: ~/.procurator/git-cache).")
+  java.nio.file.Path gitCacheDir;
+
   @Override
   public Integer call() throws Exception {
     if ((cacheUrl == null) != (cacheTokenFile == null)) {
@@ -37,7 +40,8 @@ final class ControllersCommand implements Callable<Integer> {
     }
     String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
-    ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token);
+    java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : java.nio.file.Path.of(System.getProperty("user.home"), ".procurator", "git-cache");
+    ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token, git);
     System.out.println("Controllers are up; this replica takes part in leader election");
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
@@ -50,9 +54,11 @@ final class ControllersCommand implements Callable<Integer> {
     return 0;
   }
 
-  static ControllerManager start(KubernetesClient client, String id, int graceSeconds, String cacheUrl, String cachePushToken) {
+  static ControllerManager start(KubernetesClient client, String id, int graceSeconds, String cacheUrl, String cachePushToken,
+      java.nio.file.Path gitCacheDir) {
     String identity = id != null ? id : AgentCommand.hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     return new ControllerManager(client, ControllerManager.Config.defaults(identity)
-        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken), Clock.systemUTC()).start();
+        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken).withGitCacheDir(gitCacheDir),
+        Clock.systemUTC()).start();
   }
 }

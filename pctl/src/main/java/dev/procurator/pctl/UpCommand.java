@@ -129,7 +129,7 @@ final class UpCommand implements Callable<Integer> {
       // Cluster revisions are pinned in this host's own cache, with its push token
       String pinUrl = cache == null ? null : cache.url();
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
-      started.push(ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken));
+      started.push(ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken, dir.resolve("git-cache")));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");

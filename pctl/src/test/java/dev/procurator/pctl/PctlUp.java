@@ -39,6 +39,15 @@ final class PctlUp implements AutoCloseable {
     return up;
   }
 
+  /** The API server, the cache and the controllers, with no node agent. */
+  static PctlUp withControllers(String... extraArgs) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--no-agent"));
+    args.addAll(List.of(extraArgs));
+    PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), args);
+    up.launch();
+    return up;
+  }
+
   /** Everything, as the quick start runs it: controllers and a node agent too. */
   static PctlUp system(String... extraArgs) throws Exception {
     PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), List.of(extraArgs));
