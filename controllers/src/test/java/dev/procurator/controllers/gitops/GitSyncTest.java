@@ -1,0 +1,143 @@
+package dev.procurator.controllers.gitops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.api.fields.FieldManager;
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.GitRepositorySpec;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus.InventoryEntry;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+class GitSyncTest {
+  private static final Instant NOW = Instant.parse("2026-12-03T08:00:00Z");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static GitRepository repo(boolean finalizer, boolean deleting, Boolean suspend, Long observed, Long generation,
+      String requested, String handled) {
+    GitRepository r = new GitRepository();
+    var meta = new ObjectMetaBuilder().withName("fleet").withNamespace("default").withGeneration(generation);
+    if (finalizer) {
+      meta.withFinalizers(GitSync.FINALIZER);
+    }
+    if (deleting) {
+      meta.withDeletionTimestamp("2026-12-03T07:59:00Z");
+    }
+    if (requested != null) {
+      meta.withAnnotations(Map.of(GitSync.REQUESTED_AT, requested));
+    }
+    r.setMetadata(meta.build());
+    r.setSpec(new GitRepositorySpec("file:///r.git", "main", ".", 60, true).withSuspend(suspend));
+    if (observed != null) {
+      r.setStatus(new GitRepositoryStatus(observed, "abc", "abc", List.of(), List.of(), null, handled));
+    }
+    return r;
+  }
+
+  static Stream<Arguments> decisions() {
+    Instant recent = NOW.minusSeconds(10);
+    Instant old = NOW.minusSeconds(61);
+    return Stream.of(
+        Arguments.of("a new GitRepository gets its finalizer first", repo(false, false, null, null, 1L, null, null), false, null,
+            GitSync.Action.AddFinalizer.class, null),
+        Arguments.of("never synced: the spec is new", repo(true, false, null, null, 1L, null, null), false, null, GitSync.Action.Sync.class, null),
+        Arguments.of("a changed spec syncs at once", repo(true, false, null, 1L, 2L, null, null), false, recent, GitSync.Action.Sync.class, null),
+        Arguments.of("a request syncs at once", repo(true, false, null, 1L, 1L, "t1", null), false, recent, GitSync.Action.Sync.class, null),
+        Arguments.of("an answered request waits for the interval", repo(true, false, null, 1L, 1L, "t1", "t1"), false, recent,
+            GitSync.Action.None.class, Duration.ofSeconds(50)),
+        Arguments.of("the interval passed", repo(true, false, null, 1L, 1L, null, null), false, old, GitSync.Action.Sync.class, null),
+        Arguments.of("first look after a controller restart", repo(true, false, null, 1L, 1L, null, null), false, null,
+            GitSync.Action.Sync.class, null),
+        Arguments.of("one sync at a time", repo(true, false, null, 1L, 2L, "t2", null), true, old, GitSync.Action.None.class, null),
+        Arguments.of("suspended: nothing runs", repo(true, false, true, 1L, 1L, "t3", null), false, old, GitSync.Action.None.class, null),
+        Arguments.of("deleted: prune and release", repo(true, true, null, 1L, 1L, null, null), false, recent, GitSync.Action.Finalize.class,
+            null),
+        Arguments.of("deleted during a sync: wait for it", repo(true, true, null, 1L, 1L, null, null), true, recent, GitSync.Action.None.class,
+            null),
+        Arguments.of("deleted, already released", repo(false, true, null, 1L, 1L, null, null), false, recent, GitSync.Action.None.class, null));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("decisions")
+  void decides(String name, GitRepository repo, boolean inFlight, Instant lastSync, Class<?> action, Duration requeue) {
+    GitSync.Decision d = GitSync.decide(repo, inFlight, lastSync, NOW);
+    assertThat(d.action()).isInstanceOf(action);
+    assertThat(d.requeueAfter()).isEqualTo(requeue);
+  }
+
+  @Test
+  void suspendingSaysSoInReconciling() {
+    GitSync.Decision d = GitSync.decide(repo(true, false, true, 1L, 1L, null, null), false, null, NOW);
+    assertThat(Conditions.reason(d.status().conditions(), GitSync.RECONCILING)).isEqualTo("Suspended");
+  }
+
+  @Test
+  void pruningTakesWhatTheNewInventoryLacksIgnoringTheVersion() {
+    var a = GitSync.entry("procurator.dev/v1alpha1", "VM", "default", "a");
+    var b = GitSync.entry("procurator.dev/v1alpha1", "VM", "default", "b");
+    var bNewVersion = GitSync.entry("procurator.dev/v1beta1", "VM", "default", "b");
+    assertThat(GitSync.prunable(List.of(a, b), List.of(bNewVersion))).containsExactly(a);
+    assertThat(GitSync.prunable(List.of(a, b), List.of())).containsExactly(b, a);
+    assertThat(GitSync.union(List.of(a), List.of(a, b))).containsExactly(a, b);
+    assertThat(new InventoryEntry("procurator.dev", "VM", "default", "a").toString()).isEqualTo("VM.procurator.dev/default/a");
+  }
+
+  private static ObjectNode json(String s) throws Exception {
+    return (ObjectNode) JSON.readTree(s.replace('\'', '"'));
+  }
+
+  @Test
+  void driftIsAFieldGitSetsThatAnotherManagerTookNeverADefault() throws Exception {
+    ObjectNode config = json("{'apiVersion':'v1','kind':'VM','metadata':{'name':'a','labels':{'x':'1'}},'spec':{'cpu':1}}");
+    ObjectNode live = FieldManager.apply(null, config, GitSync.MANAGER, false, "t").object();
+    ((ObjectNode) live.get("spec")).put("restartPolicy", "Always"); // a server default
+    ((ObjectNode) live.get("spec")).put("nodeName", "n1"); // written by the scheduler
+    assertThat(GitSync.drift(config, live)).isEmpty();
+
+    ObjectNode edited = live.deepCopy();
+    ((ObjectNode) edited.get("spec")).put("cpu", 4);
+    ((ObjectNode) edited.get("metadata")).set("managedFields", FieldManager.update(live, edited, "kubectl-edit", true, "t2", "v1"));
+    assertThat(GitSync.drift(config, edited)).containsExactly(".spec.cpu");
+    assertThat(GitSync.drift(config, null)).containsExactly("(deleted)");
+  }
+
+  @Test
+  void aFailedCommitKeepsTheLastGoodOneInForce() {
+    GitRepository r = repo(true, false, null, 1L, 1L, null, null);
+    r.setStatus(new GitRepositoryStatus(1L, "0123456789abcdef0123456789abcdef01234567", null, List.of(), List.of(), null, null));
+    GitRepositoryStatus s = GitSync.failed(r, "ffff", "ValidationFailed", "a.yaml, document 1: bad", null, NOW);
+    assertThat(s.lastAppliedCommit()).isEqualTo("0123456789abcdef0123456789abcdef01234567");
+    assertThat(s.lastAttemptedCommit()).isEqualTo("ffff");
+    assertThat(Conditions.find(s.conditions(), GitSync.READY).orElseThrow().getMessage())
+        .contains("a.yaml, document 1: bad").contains("0123456789ab stays applied");
+  }
+
+  @Test
+  void manifestsAreReadInFileOrderWithTheirErrorsPlaced() {
+    var files = List.of(
+        new GitSource.File("a.yaml", "apiVersion: v1\nkind: VM\nmetadata: {name: x}\n---\n---\napiVersion: v1\nkind: VM\nmetadata: {name: y}\n"
+            .getBytes(StandardCharsets.UTF_8)),
+        new GitSource.File("b.json", "{\"apiVersion\":\"v1\",\"kind\":\"VM\",\"metadata\":{\"name\":\"x\"}}".getBytes(StandardCharsets.UTF_8)),
+        new GitSource.File("c.yaml", "kind: VM\nmetadata: {name: z}\n".getBytes(StandardCharsets.UTF_8)),
+        new GitSource.File("d.yml", "a: [1\n".getBytes(StandardCharsets.UTF_8)));
+    Manifests.Parsed p = Manifests.parse(files);
+    assertThat(p.manifests()).extracting(Manifests.Manifest::where).containsExactly("a.yaml, document 1", "a.yaml, document 3");
+    assertThat(p.errors()).hasSize(3);
+    assertThat(p.errors().get(0)).startsWith("b.json, document 1").contains("also defined in a.yaml, document 1");
+    assertThat(p.errors().get(1)).startsWith("c.yaml, document 1").contains("apiVersion is not set");
+    assertThat(p.errors().get(2)).startsWith("d.yml, document 1").contains("invalid YAML at line");
+  }
+}
