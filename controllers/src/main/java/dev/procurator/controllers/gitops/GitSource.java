@@ -36,8 +36,12 @@ public final class GitSource implements AutoCloseable {
   /** Credentials for the remote, from the GitRepository's secretRef. */
   public record Credentials(String username, String password) {}
 
-  /** A manifest file at a commit: its path under the repository's root and its bytes. */
-  public record File(String path, byte[] bytes) {}
+  /** A manifest file at a commit: its path under the repository's root, its bytes, and its blob's id (null: not from git). */
+  public record File(String path, byte[] bytes, String blob) {
+    public File(String path, byte[] bytes) {
+      this(path, bytes, null);
+    }
+  }
 
   /** The remote could not be fetched, or the ref not found: the reason names which. */
   public static final class FetchException extends Exception {
@@ -133,7 +137,7 @@ public final class GitSource implements AutoCloseable {
           if (loader.getSize() > MAX_FILE_BYTES) {
             throw new IOException(p + " is larger than " + (MAX_FILE_BYTES >> 20) + " MiB");
           }
-          out.add(new File(p, loader.getBytes()));
+          out.add(new File(p, loader.getBytes(), tw.getObjectId(0).name()));
         }
       }
     }

@@ -52,42 +52,57 @@ public final class Manifests {
   public record Parsed(List<Manifest> manifests, List<String> errors) {}
 
   public static Parsed parse(List<GitSource.File> files) {
+    return combine(files.stream().map(Manifests::parseFile).toList());
+  }
+
+  /** The documents of one file, unchecked against other files. Its result depends on the file's path and bytes only. */
+  public static Parsed parseFile(GitSource.File f) {
+    List<Manifest> out = new ArrayList<>();
+    List<String> errors = new ArrayList<>();
+    boolean json = f.path().endsWith(".json");
+    int index = 0;
+    try (MappingIterator<JsonNode> docs = (json ? JSON : YAML).readerFor(JsonNode.class).readValues(f.bytes())) {
+      while (docs.hasNextValue()) {
+        JsonNode doc = docs.nextValue();
+        index++;
+        if (doc == null || doc.isNull() || doc.isMissingNode() || doc.isEmpty() && doc.isObject()) {
+          continue; // an empty document between separators
+        }
+        for (JsonNode item : items(doc)) {
+          String problem = check(item);
+          if (problem != null) {
+            errors.add(f.path() + ", document " + index + ": " + problem);
+            continue;
+          }
+          out.add(new Manifest(f.path(), index, (ObjectNode) item));
+        }
+      }
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      errors.add(f.path() + ", document " + (index + 1) + ": " + (json ? "invalid JSON" : "invalid YAML")
+          + (at != null ? " at line " + at.getLineNr() + ", column " + at.getColumnNr() : "") + ": " + e.getOriginalMessage());
+    } catch (IOException | RuntimeException e) {
+      errors.add(f.path() + ": cannot be read: " + e.getMessage());
+    }
+    return new Parsed(out, errors);
+  }
+
+  /** The files' documents in order, with an object defined twice refused. */
+  public static Parsed combine(List<Parsed> files) {
     List<Manifest> out = new ArrayList<>();
     List<String> errors = new ArrayList<>();
     Map<String, String> seen = new HashMap<>();
-    for (GitSource.File f : files) {
-      boolean json = f.path().endsWith(".json");
-      int index = 0;
-      try (MappingIterator<JsonNode> docs = (json ? JSON : YAML).readerFor(JsonNode.class).readValues(f.bytes())) {
-        while (docs.hasNextValue()) {
-          JsonNode doc = docs.nextValue();
-          index++;
-          if (doc == null || doc.isNull() || doc.isMissingNode() || doc.isEmpty() && doc.isObject()) {
-            continue; // an empty document between separators
-          }
-          for (JsonNode item : items(doc)) {
-            String problem = check(item);
-            if (problem != null) {
-              errors.add(f.path() + ", document " + index + ": " + problem);
-              continue;
-            }
-            Manifest m = new Manifest(f.path(), index, (ObjectNode) item);
-            String identity = m.apiVersion().replaceAll("/.*", "") + "/" + m.kind() + "/"
-                + m.object().path("metadata").path("namespace").asText("") + "/" + m.name();
-            String first = seen.putIfAbsent(identity, m.where());
-            if (first != null) {
-              errors.add(m.where() + ": " + m.kind() + " \"" + m.name() + "\" is also defined in " + first);
-              continue;
-            }
-            out.add(m);
-          }
+    for (Parsed p : files) {
+      errors.addAll(p.errors());
+      for (Manifest m : p.manifests()) {
+        String identity = m.apiVersion().replaceAll("/.*", "") + "/" + m.kind() + "/"
+            + m.object().path("metadata").path("namespace").asText("") + "/" + m.name();
+        String first = seen.putIfAbsent(identity, m.where());
+        if (first != null) {
+          errors.add(m.where() + ": " + m.kind() + " \"" + m.name() + "\" is also defined in " + first);
+          continue;
         }
-      } catch (JsonProcessingException e) {
-        JsonLocation at = e.getLocation();
-        errors.add(f.path() + ", document " + (index + 1) + ": " + (json ? "invalid JSON" : "invalid YAML")
-            + (at != null ? " at line " + at.getLineNr() + ", column " + at.getColumnNr() : "") + ": " + e.getOriginalMessage());
-      } catch (IOException | RuntimeException e) {
-        errors.add(f.path() + ": cannot be read: " + e.getMessage());
+        out.add(m);
       }
     }
     return new Parsed(out, errors);

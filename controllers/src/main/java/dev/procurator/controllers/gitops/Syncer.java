@@ -104,7 +104,7 @@ final class Syncer implements AutoCloseable {
           fail(repo, commit, "PathNotFound", "commit " + commit + " has no folder \"" + path + "\"", handled);
           return;
         }
-        manifests = Manifests.parse(source.manifests(commit, path));
+        manifests = Manifests.combine(source.manifests(commit, path).stream().map(this::parseFile).toList());
         parsed.put(key, new Parsed(commit, path, manifests));
       }
     } catch (IOException | IllegalArgumentException e) {
@@ -124,13 +124,19 @@ final class Syncer implements AutoCloseable {
     }
     GitRepositoryStatus s = repo.getStatus();
     boolean sameCommit = s != null && commit.equals(s.lastAppliedCommit()) && java.util.Objects.equals(s.observedGeneration(),
-        repo.getMetadata().getGeneration()) && java.util.Objects.equals(handled, s.lastHandledRequest());
+        repo.getMetadata().getGeneration());
     List<InventoryEntry> inventory = desired.stream().map(Desired::entry).toList();
     if (sameCommit) {
       check(repo, commit, ref, desired, inventory, handled);
       return;
     }
-    // a new commit (or a new spec, or a request): validate all of it before applying any of it
+    // a new commit or a new spec: what changed since the commit in force is validated whole before any of it is
+    // applied; what did not change was validated and applied then (and its drift is the interval check's)
+    AppliedSet previous = lastApplied.get(key);
+    boolean incremental = previous != null && s != null && previous.commit().equals(s.lastAppliedCommit());
+    List<Desired> all = desired;
+    desired = incremental ? all.stream().filter(d -> !d.config().toString().equals(previous.configs().get(id(d.entry())))).toList() : all;
+    int same = all.size() - desired.size();
     List<Attempt> dry = run(desired, d -> apply(d, true, true));
     for (int i = 0; i < desired.size(); i++) {
       if (dry.get(i).failed()) {
@@ -141,7 +147,7 @@ final class Syncer implements AutoCloseable {
       fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
       return;
     }
-    log.info("{}: applying {}@{} ({} objects, {})", key, ref, commit.substring(0, 12), desired.size(), why);
+    log.info("{}: applying {}@{} ({} of {} objects changed, {})", key, ref, commit.substring(0, 12), desired.size(), all.size(), why);
     List<InventoryEntry> before = s == null || s.inventory() == null ? List.of() : s.inventory();
     repo = StatusWriter.write(client, repo, GitSync.applying(repo, commit, ref, GitSync.union(before, inventory), clock.instant()));
     boolean correcting = spec.correctsDrift();
@@ -150,7 +156,7 @@ final class Syncer implements AutoCloseable {
     List<String> drifted = new ArrayList<>();
     int created = 0;
     int updated = 0;
-    int unchanged = 0;
+    int unchanged = same;
     for (int i = 0; i < desired.size(); i++) {
       Desired d = desired.get(i);
       Attempt result = applied.get(i);
@@ -186,6 +192,7 @@ final class Syncer implements AutoCloseable {
     }
     var outcome = new GitSync.Outcome(commit, created, updated, unchanged, pruned, changes);
     StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
+    remember(key, commit, all);
     events.normal(repo, "Synced", "applied " + ref + "@" + commit.substring(0, 12) + ": " + created + " created, " + updated + " configured, "
         + unchanged + " unchanged, " + pruned + " pruned");
     log.info("{}: applied {}@{}: {} created, {} configured, {} unchanged, {} pruned", key, ref, commit.substring(0, 12), created,
@@ -231,7 +238,47 @@ final class Syncer implements AutoCloseable {
     }
     var outcome = new GitSync.Outcome(commit, created, updated, desired.size() - created - updated, 0, changes);
     StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
+    if (correcting || drifted.isEmpty()) {
+      remember(ObjectKey.of(repo), commit, desired);
+    }
   }
+
+  /** What a commit's objects were applied as: the next commit applies only what differs from them. */
+  private record AppliedSet(String commit, Map<String, String> configs) {}
+
+  private final Map<ObjectKey, AppliedSet> lastApplied = new ConcurrentHashMap<>();
+
+  private void remember(ObjectKey key, String commit, List<Desired> desired) {
+    Map<String, String> configs = new HashMap<>();
+    desired.forEach(d -> configs.put(id(d.entry()), d.config().toString()));
+    lastApplied.put(key, new AppliedSet(commit, configs));
+  }
+
+  /** A file's documents, read once per blob: a new commit parses only the files it changed. */
+  private Manifests.Parsed parseFile(GitSource.File f) {
+    if (f.blob() == null) {
+      return Manifests.parseFile(f);
+    }
+    String k = f.blob() + "\u0000" + f.path();
+    synchronized (byBlob) {
+      Manifests.Parsed p = byBlob.get(k);
+      if (p != null) {
+        return p;
+      }
+    }
+    Manifests.Parsed p = Manifests.parseFile(f);
+    synchronized (byBlob) {
+      byBlob.put(k, p);
+    }
+    return p;
+  }
+
+  private final Map<String, Manifests.Parsed> byBlob = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Manifests.Parsed> eldest) {
+      return size() > 50_000;
+    }
+  };
 
   // ---- finalize ----
 
@@ -255,6 +302,7 @@ final class Syncer implements AutoCloseable {
       s.close();
     }
     parsed.remove(key);
+    lastApplied.remove(key);
     client.resources(GitRepository.class).inNamespace(key.namespace()).withName(key.name()).edit(r -> {
       r.getMetadata().getFinalizers().remove(GitSync.FINALIZER);
       return r;
