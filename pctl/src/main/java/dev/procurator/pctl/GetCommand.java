@@ -58,7 +58,7 @@ final class GetCommand implements Callable<Integer> {
   @Parameters(index = "1..*", paramLabel = "NAME", description = "Names; all when none are given.")
   List<String> names = new ArrayList<>();
 
-  @Option(names = {"-o", "--output"}, description = "yaml, json, wide or name.")
+  @Option(names = {"-o", "--output"}, description = "yaml, json, wide, name, jsonpath=TEMPLATE or custom-columns=HEADER:JSONPATH,...")
   String output;
 
   @Option(names = {"-w", "--watch"}, description = "After listing, print every change.")
@@ -76,11 +76,15 @@ final class GetCommand implements Callable<Integer> {
   @Option(names = {"-A", "--all-namespaces"}, description = "List across all namespaces.")
   boolean allNamespaces;
 
+  private Output custom;
+
   @Override
   public Integer call() {
-    if (output != null && !List.of("yaml", "json", "wide", "name").contains(output)) {
-      throw new Errors.UserError("unknown output format \"" + output + "\": use yaml, json, wide or name");
+    if (output != null && !List.of("yaml", "json", "wide", "name").contains(output) && !Output.handles(output)) {
+      throw new Errors.UserError("unknown output format \"" + output + "\": use yaml, json, wide, name, jsonpath=TEMPLATE or"
+          + " custom-columns=HEADER:JSONPATH,...");
     }
+    custom = Output.handles(output) ? Output.of(output) : null;
     ApiClient api = ApiClient.from(global);
     ApiClient.Kind kind = api.resolve(type);
     String ns = kind.namespaced() && !allNamespaces ? (namespace != null ? namespace : api.defaultNamespace()) : null;
@@ -112,6 +116,13 @@ final class GetCommand implements Callable<Integer> {
       }
     } else if (output.equals("name")) {
       list.path("items").forEach(i -> System.out.println(kind.singular() + "/" + i.path("metadata").path("name").asText()));
+    } else if (custom != null) {
+      ObjectNode l = ApiClient.object();
+      l.put("apiVersion", "v1");
+      l.put("kind", "List");
+      ArrayNode items = l.putArray("items");
+      list.path("items").forEach(items::add);
+      custom.list(System.out, l);
     } else {
       ObjectNode l = ApiClient.object();
       l.put("apiVersion", "v1");
@@ -173,7 +184,9 @@ final class GetCommand implements Callable<Integer> {
 
   private void print(JsonNode obj, ApiClient.Kind kind) {
     try {
-      if ("json".equals(output)) {
+      if (custom != null) {
+        custom.object(System.out, obj);
+      } else if ("json".equals(output)) {
         System.out.println(ApiClient.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(ordered(obj)));
       } else if ("name".equals(output)) {
         System.out.println(kind.singular() + "/" + obj.path("metadata").path("name").asText());

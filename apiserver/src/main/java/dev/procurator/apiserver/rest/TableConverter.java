@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.text.Ages;
+import dev.procurator.api.text.JsonPath;
 import dev.procurator.apiserver.registry.Json;
 import dev.procurator.apiserver.resource.ResourceType;
 import java.time.Clock;

@@ -70,11 +70,20 @@ public final class RolloutBenchmark {
         Map<String, Long> healthyAt = new ConcurrentHashMap<>();
         Set<String> seen = ConcurrentHashMap.newKeySet();
         long[] lastHealthy = {0};
+        long[] roundStart = {System.nanoTime()};
+        Map<String, String> states = new ConcurrentHashMap<>();
+        List<String> timeline = new CopyOnWriteArrayList<>();
         try (Watch w = client.resources(VM.class).inNamespace("default").watch(new Watcher<>() {
           @Override
           public void eventReceived(Action action, VM vm) {
             long now = System.nanoTime();
             String name = vm.getMetadata().getName();
+            String state = action == Action.DELETED ? "gone" : vm.getMetadata().getDeletionTimestamp() != null ? "deleting"
+                : (vm.getStatus() == null || vm.getStatus().phase() == null ? "new" : vm.getStatus().phase().toString())
+                + (vm.getStatus() != null && Conditions.isTrue(vm.getStatus().conditions(), "Healthy") ? "+Healthy" : "");
+            if (!state.equals(states.put(name, state))) {
+              timeline.add(String.format("%8.0f ms  %-28s %s", (now - roundStart[0]) / 1e6, name, state));
+            }
             boolean healthy = vm.getStatus() != null && Conditions.isTrue(vm.getStatus().conditions(), "Healthy");
             if (healthy && healthyAt.putIfAbsent(name, now) == null) {
               lastHealthy[0] = now;
@@ -94,13 +103,19 @@ public final class RolloutBenchmark {
           List<Double> walls = new ArrayList<>();
           for (int r = 1; r <= rounds; r++) {
             lastHealthy[0] = 0;
+            timeline.clear();
             long t0 = System.nanoTime();
+            roundStart[0] = t0;
             update(client, spec(Integer.toString(r)));
             awaitComplete(client);
             walls.add((System.nanoTime() - t0) / 1e6);
           }
           List<Double> ms = reactions.stream().map(n -> n / 1e6).toList();
           System.out.println();
+          if (Boolean.getBoolean("bench.timeline")) {
+            System.out.println("the last rollout, as the watch saw it:");
+            timeline.forEach(System.out::println);
+          }
           System.out.printf("bare boot of the guest, exec → ready line: p50 %.0f ms (of %d)%n", bareP50, bare.size());
           System.out.printf("rolling update of 6 VMs (maxSurge 2, maxUnavailable 0), change → RolloutComplete: %s ms; median %.0f ms%n",
               walls.stream().map(d -> String.format("%.0f", d)).toList(), VmBootBenchmark.percentile(walls, 50));

@@ -1,14 +1,15 @@
-package dev.procurator.apiserver.rest;
+package dev.procurator.api.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The part of Kubernetes JSONPath that printer columns use: {@code .a.b}, {@code .a[0]},
- * {@code .a[*]} and {@code .a[?(@.f=="v")]} (also {@code !=}).
+ * The part of Kubernetes JSONPath that printer columns, {@code -o jsonpath} and {@code -o
+ * custom-columns} use: {@code .a.b}, {@code .a[0]}, {@code .a[*]} and {@code .a[?(@.f=="v")]}
+ * (also {@code !=}).
  */
-final class JsonPath {
+public final class JsonPath {
   private sealed interface Step {}
 
   private record Field(String name) implements Step {}
@@ -25,12 +26,12 @@ final class JsonPath {
     this.steps = steps;
   }
 
-  static JsonPath compile(String expression) {
+  public static JsonPath compile(String expression) {
     String e = expression.trim();
     if (e.startsWith("{") && e.endsWith("}")) {
       e = e.substring(1, e.length() - 1);
     }
-    if (e.startsWith("$")) {
+    if (e.startsWith("$") || e.startsWith("@")) {
       e = e.substring(1);
     }
     List<Step> steps = new ArrayList<>();
@@ -86,7 +87,7 @@ final class JsonPath {
     return new Index(Integer.parseInt(inner.trim()));
   }
 
-  List<JsonNode> evaluate(JsonNode root) {
+  public List<JsonNode> evaluate(JsonNode root) {
     List<JsonNode> current = List.of(root);
     for (Step step : steps) {
       List<JsonNode> next = new ArrayList<>();
