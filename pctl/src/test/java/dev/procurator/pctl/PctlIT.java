@@ -308,4 +308,49 @@ class PctlIT {
     assertThat(delete.code()).as(delete.err()).isZero();
     assertThat(kubectl("get", "vm", "web", "-n", "kubectl-test").code()).isNotZero();
   }
+
+  @Test
+  void getPrintsJsonPathTemplatesAndCustomColumns() {
+    assertThat(pctl("apply", "-n", "output-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString()).code()).isZero();
+    assertThat(pctl("apply", "-n", "output-test", "-f", EXAMPLES.resolve("vm-hello.yaml").toString()).code()).isZero();
+
+    Run one = pctl("get", "vm", "web", "-n", "output-test", "-o", "jsonpath={.spec.cpu} {.spec.memory}");
+    assertThat(one.code()).as(one.err()).isZero();
+    assertThat(one.out()).isEqualTo("1 128Mi");
+
+    Run range = pctl("get", "vms", "-n", "output-test", "-o", "jsonpath={range .items[*]}{.metadata.name}:{.spec.cpu}{\"\\n\"}{end}");
+    assertThat(range.out()).isEqualTo("hello:1\nweb:1\n");
+
+    Run columns = pctl("get", "vms", "-n", "output-test", "-o", "custom-columns=NAME:.metadata.name,APP:.metadata.labels.app,NODE:.spec.nodeName");
+    assertThat(columns.out().lines().toList()).containsExactly("NAME    APP     NODE", "hello   hello   <none>", "web     web     <none>");
+
+    Run bad = pctl("get", "vms", "-n", "output-test", "-o", "jsonpath={.spec");
+    assertThat(bad.code()).isEqualTo(1);
+    assertThat(bad.err()).contains("unclosed {");
+  }
+
+  @Test
+  void waitReturnsWhenTheConditionHoldsAndFailsAtItsTimeout() throws Exception {
+    assertThat(pctl("apply", "-n", "wait-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString()).code()).isZero();
+    Run timedOut = pctl("wait", "--for=condition=Healthy", "vm/web", "-n", "wait-test", "--timeout=2s");
+    assertThat(timedOut.code()).isEqualTo(1);
+    assertThat(timedOut.err()).contains("timed out waiting for the condition Healthy=True on vms/web");
+
+    // the condition arrives while pctl waits, as the node agent would write it
+    var waiting = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> pctl("wait", "--for=condition=Healthy", "vm/web", "-n", "wait-test", "--timeout=60s"));
+    try (var client = KubeClients.fromKubeconfig(up.kubeconfig())) {
+      var vms = client.resources(dev.procurator.api.v1alpha1.VM.class).inNamespace("wait-test");
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        var vm = vms.withName("web").get();
+        vm.setStatus(new dev.procurator.api.v1alpha1.VMStatus(dev.procurator.api.v1alpha1.VMPhase.RUNNING, null, null,
+            java.util.List.of(dev.procurator.api.runtime.Conditions.of("Healthy", "True", "Passing", "probes pass", java.time.Instant.now())),
+            null, null, null));
+        vms.resource(vm).updateStatus();
+      });
+    }
+    Run met = waiting.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(met.code()).as(met.err()).isZero();
+    assertThat(met.out()).contains("vms/web condition met");
+  }
 }

@@ -39,7 +39,7 @@ public final class ResourceRegistry {
         if (in == null) {
           throw new IllegalStateException("missing generated CRD " + resource);
         }
-        types.addAll(fromCrd(YAML.readValue(in, CustomResourceDefinition.class)));
+        types.addAll(fromCrd(inDeclaredOrder(YAML.readValue(in, CustomResourceDefinition.class), kind)));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -50,6 +50,23 @@ public final class ResourceRegistry {
     types.add(event());
     types.add(controllerRevision());
     return new ResourceRegistry(types);
+  }
+
+  /**
+   * The CRD generator writes printer columns sorted by their JSONPath; tables show them in the
+   * order the type declares them (CPU before CPU Used, Phase before Message).
+   */
+  static CustomResourceDefinition inDeclaredOrder(CustomResourceDefinition crd, Class<?> kind) {
+    List<String> order = java.util.Arrays.stream(kind.getAnnotationsByType(io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.class))
+        .map(io.fabric8.crd.generator.annotation.AdditionalPrinterColumn::name).toList();
+    for (var v : crd.getSpec().getVersions()) {
+      if (v.getAdditionalPrinterColumns() != null) {
+        List<io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition> cols = new ArrayList<>(v.getAdditionalPrinterColumns());
+        cols.sort(java.util.Comparator.comparingInt(c -> order.indexOf(c.getName()) < 0 ? Integer.MAX_VALUE : order.indexOf(c.getName())));
+        v.setAdditionalPrinterColumns(cols);
+      }
+    }
+    return crd;
   }
 
   /** Every served version of a CRD as a resource type. */
