@@ -9,7 +9,7 @@ import java.net.http.HttpResponse;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** kubectl get shows a kind's columns in the order its type declares them, not the generator's sorted order. */
+/** kubectl get shows a kind's columns in the order its type declares them (Age last), not the generator's sorted order. */
 class TableColumnsIT {
   private static final String TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 
@@ -26,9 +26,9 @@ class TableColumnsIT {
       assertThat(columns(api, "/apis/procurator.dev/v1alpha1/nodes"))
           .containsSubsequence("Name", "Ready", "CPU", "Memory", "CPU Used", "Memory Used", "VMs", "Hypervisors", "Age");
       assertThat(columns(api, "/apis/procurator.dev/v1alpha1/vms"))
-          .containsSubsequence("Name", "Phase", "Node", "CPU", "Memory", "Age", "Hypervisor", "Message");
+          .containsSubsequence("Name", "Phase", "Node", "CPU", "Memory", "Hypervisor", "Message", "Age");
       assertThat(columns(api, "/apis/procurator.dev/v1alpha1/gitrepositories"))
-          .containsSubsequence("Name", "URL", "Commit", "Ready", "Age", "Message");
+          .containsSubsequence("Name", "URL", "Commit", "Ready", "Message", "Age");
     }
   }
 }
