@@ -78,6 +78,7 @@ public final class ApiServer implements AutoCloseable {
     executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("api-", 0).factory());
     vertx = Vertx.vertx();
     ResourceService service = new ResourceService(storage, clock);
+    publishCrds(registry, service);
     eventExpiry = new EventExpiry(service, registry.find("", "v1", "events").orElseThrow(), EVENT_TTL, clock);
     scheduler.scheduleWithFixedDelay(this::expireEvents, 1, 1, TimeUnit.MINUTES);
     HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
@@ -116,6 +117,44 @@ public final class ApiServer implements AutoCloseable {
   }
 
   /** Keeps one compaction interval of history: each run compacts to the revision the previous run saw. */
+  /**
+   * Writes the CRDs of the kinds this server serves, so that {@code kubectl get crd} lists them;
+   * one that is stored already is replaced only when it changed (a newer server).
+   */
+  private static void publishCrds(ResourceRegistry registry, ResourceService service) {
+    ResourceType type = registry.find(ResourceRegistry.CRD_GROUP, "v1", "customresourcedefinitions").orElseThrow();
+    for (var crd : registry.crds()) {
+      com.fasterxml.jackson.databind.node.ObjectNode body = dev.procurator.apiserver.registry.Json.MAPPER.valueToTree(crd);
+      body.put("apiVersion", ResourceRegistry.CRD_GROUP + "/v1").put("kind", "CustomResourceDefinition");
+      body.remove("status");
+      String name = crd.getMetadata().getName();
+      for (int attempt = 0; attempt < 3; attempt++) {
+        try {
+          com.fasterxml.jackson.databind.node.ObjectNode stored = service.get(type, null, name);
+          if (stored.path("spec").equals(body.path("spec"))) {
+            break;
+          }
+          service.update(type, null, name, body.deepCopy(), false, dev.procurator.apiserver.registry.WriteOptions.DEFAULT);
+          break;
+        } catch (dev.procurator.apiserver.registry.ApiException e) {
+          if (e.code() != 404 && e.code() != 409) {
+            throw e;
+          }
+          if (e.code() == 404) {
+            try {
+              service.create(type, null, body.deepCopy(), dev.procurator.apiserver.registry.WriteOptions.DEFAULT);
+              break;
+            } catch (dev.procurator.apiserver.registry.ApiException again) {
+              if (again.code() != 409) {
+                throw again;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
   private void scheduleCompaction() {
     AtomicLong previous = new AtomicLong(0);
     long every = config.compactionInterval().toMillis();

@@ -23,23 +23,52 @@ public final class ResourceRegistry {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Map<String, ResourceType> byPath = new LinkedHashMap<>();
+  private final List<CustomResourceDefinition> crds;
 
   public ResourceRegistry(Collection<ResourceType> types) {
+    this(types, List.of());
+  }
+
+  private ResourceRegistry(Collection<ResourceType> types, List<CustomResourceDefinition> crds) {
     for (ResourceType t : types) {
       byPath.put(t.group() + "/" + t.version() + "/" + t.plural(), t);
     }
+    this.crds = List.copyOf(crds);
+  }
+
+  /** The CRDs of the kinds this server was built with, as it serves them read-only. */
+  public List<CustomResourceDefinition> crds() {
+    return crds;
+  }
+
+  /** apiextensions.k8s.io/v1 CustomResourceDefinition: read-only, so that kubectl get crd shows what is served. */
+  public static final String CRD_GROUP = "apiextensions.k8s.io";
+
+  private static ResourceType customResourceDefinitions() {
+    return new ResourceType(CRD_GROUP, "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition",
+        List.of("crd", "crds"), false, false, null,
+        List.of(new ResourceType.PrinterColumn("Created At", "date", null, "when it was first served", 0, ".metadata.creationTimestamp")),
+        List.of());
+  }
+
+  /** Whether writes of {@code type} come only from the server itself. */
+  public static boolean readOnly(ResourceType type) {
+    return CRD_GROUP.equals(type.group()) && type.plural().equals("customresourcedefinitions");
   }
 
   /** The Procurator kinds, from the CRDs generated into the api jar, plus the built-in kinds. */
   public static ResourceRegistry standard() {
     List<ResourceType> types = new ArrayList<>();
+    List<CustomResourceDefinition> crds = new ArrayList<>();
     for (Class<? extends HasMetadata> kind : Kinds.ALL) {
       String resource = "META-INF/fabric8/" + HasMetadata.getPlural(kind) + "." + HasMetadata.getGroup(kind) + "-v1.yml";
       try (InputStream in = kind.getClassLoader().getResourceAsStream(resource)) {
         if (in == null) {
           throw new IllegalStateException("missing generated CRD " + resource);
         }
-        types.addAll(fromCrd(inDeclaredOrder(YAML.readValue(in, CustomResourceDefinition.class), kind)));
+        CustomResourceDefinition crd = inDeclaredOrder(YAML.readValue(in, CustomResourceDefinition.class), kind);
+        crds.add(crd);
+        types.addAll(fromCrd(crd));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -49,7 +78,8 @@ public final class ResourceRegistry {
     types.add(coreEvent());
     types.add(event());
     types.add(controllerRevision());
-    return new ResourceRegistry(types);
+    types.add(customResourceDefinitions());
+    return new ResourceRegistry(types, crds);
   }
 
   /**
