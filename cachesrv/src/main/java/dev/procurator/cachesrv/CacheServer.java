@@ -17,6 +17,8 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -112,7 +114,7 @@ public final class CacheServer implements AutoCloseable {
     vertx = Vertx.vertx();
     http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
             .setHandle100ContinueAutomatically(true).setIdleTimeout(120))
-        .requestHandler(this::handle)
+        .requestHandler(router())
         .listen().await();
     log.info("binary cache listening on http://{}:{} ({}), key {}", config.host(), http.actualPort(), config.dir(),
         config.key().publicText());
@@ -133,7 +135,62 @@ public final class CacheServer implements AutoCloseable {
 
   // ---- dispatch ----
 
-  private void handle(HttpServerRequest req) {
+  /**
+   * The cache's routes. Every request is timed, then checked: reads need a token unless anonymous
+   * reads are on, writes need a write token. Each route is one kind of cache object.
+   */
+  private Router router() {
+    Router router = Router.router(vertx);
+    router.route().handler(this::admit);
+    router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+      ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      send(ctx.request(), metrics.scrape());
+    });
+    router.route("/pins").method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(ctx -> send(ctx.request(), String.join("\n", retention.pins()) + "\n"));
+    router.routeWithRegex(PIN.pattern()).method(HttpMethod.PUT).method(HttpMethod.DELETE).handler(ctx -> {
+      HttpServerRequest req = ctx.request();
+      String hash = ctx.pathParam("param0");
+      req.body().compose(b -> vertx.executeBlocking(() -> {
+        if (req.method() == HttpMethod.PUT) {
+          retention.pin(hash);
+        } else {
+          retention.unpin(hash);
+        }
+        return null;
+      }, false)).onComplete(ar -> answerUpload(req, ar, "pin " + hash));
+    });
+    router.route("/nix-cache-info").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+      ctx.response().putHeader("Content-Type", "text/x-nix-cache-info");
+      send(ctx.request(), "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
+    });
+    // nix copy writes nix-cache-info first; the cache's own stays as it is
+    router.route("/nix-cache-info").method(HttpMethod.PUT).handler(ctx -> ctx.request().body().onComplete(b -> text(ctx.response(), 200, "ok")));
+    router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(ctx -> getNarInfo(ctx.request(), ctx.pathParam("param0")));
+    router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.PUT).handler(ctx -> putNarInfo(ctx.request(), ctx.pathParam("param0")));
+    router.routeWithRegex(NAR.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(ctx -> sendFile(ctx.request(), "nar/" + ctx.pathParam("param0"), "application/x-nix-nar"));
+    router.routeWithRegex(NAR.pattern()).method(HttpMethod.PUT)
+        .handler(ctx -> putNar(ctx.request(), ctx.pathParam("param0"), ctx.pathParam("param1")));
+    router.routeWithRegex(LOG.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(ctx -> sendFile(ctx.request(), "log/" + ctx.pathParam("param0"), "text/plain; charset=utf-8"));
+    router.routeWithRegex(LOG.pattern()).method(HttpMethod.PUT).handler(ctx -> putLog(ctx.request(), ctx.pathParam("param0")));
+    router.route().handler(ctx -> {
+      HttpServerRequest req = ctx.request();
+      boolean read = req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD;
+      if (!read) {
+        req.body().onComplete(b -> text(req.response(), 404, "no such cache object: " + req.path()));
+      } else {
+        text(req.response(), 404, "no such cache object: " + req.path());
+      }
+    });
+    return router;
+  }
+
+  /** Times the request, and lets it on only with the method and token its kind of request needs. */
+  private void admit(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
     long started = System.nanoTime();
     req.response().endHandler(v -> Timer.builder("cache_request")
         .tag("method", req.method().name()).tag("status", Integer.toString(req.response().getStatusCode()))
@@ -161,55 +218,7 @@ public final class CacheServer implements AutoCloseable {
         return;
       }
     }
-    String path = req.path();
-    Matcher mm;
-    if (path.equals("/metrics") && read) {
-      req.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      send(req, metrics.scrape());
-    } else if (path.equals("/pins") && read) {
-      send(req, String.join("\n", retention.pins()) + "\n");
-    } else if ((mm = PIN.matcher(path)).matches() && !read) {
-      String hash = mm.group(1);
-      req.body().compose(b -> vertx.executeBlocking(() -> {
-        if (m == HttpMethod.PUT) {
-          retention.pin(hash);
-        } else {
-          retention.unpin(hash);
-        }
-        return null;
-      }, false)).onComplete(ar -> answerUpload(req, ar, "pin " + hash));
-    } else if (path.equals("/nix-cache-info")) {
-      if (read) {
-        req.response().putHeader("Content-Type", "text/x-nix-cache-info");
-        send(req, "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
-      } else {
-        req.body().onComplete(b -> text(req.response(), 200, "ok"));
-      }
-    } else if ((mm = NARINFO.matcher(path)).matches()) {
-      if (read) {
-        getNarInfo(req, mm.group(1));
-      } else {
-        putNarInfo(req, mm.group(1));
-      }
-    } else if ((mm = NAR.matcher(path)).matches()) {
-      if (read) {
-        sendFile(req, "nar/" + mm.group(1), "application/x-nix-nar");
-      } else {
-        putNar(req, mm.group(1), mm.group(2));
-      }
-    } else if ((mm = LOG.matcher(path)).matches()) {
-      if (read) {
-        sendFile(req, "log/" + mm.group(1), "text/plain; charset=utf-8");
-      } else {
-        putLog(req, mm.group(1));
-      }
-    } else {
-      if (!read) {
-        req.body().onComplete(b -> text(req.response(), 404, "no such cache object: " + path));
-      } else {
-        text(req.response(), 404, "no such cache object: " + path);
-      }
-    }
+    ctx.next();
   }
 
   private Optional<Access> authenticate(String header) {

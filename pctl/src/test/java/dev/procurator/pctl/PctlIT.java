@@ -310,6 +310,32 @@ class PctlIT {
   }
 
   @Test
+  void kubectlCreatesANamespaceWithItsProtobufBody() throws Exception {
+    Run create = kubectl("create", "namespace", "proto-test", "--dry-run=none");
+    assertThat(create.code()).as(create.err()).isZero();
+    assertThat(create.out()).contains("namespace/proto-test created");
+    Run labelled = kubectl("create", "namespace", "proto-test-2", "-o", "json");
+    assertThat(labelled.code()).as(labelled.err()).isZero();
+    Run get = kubectl("get", "namespace", "proto-test", "-o", "jsonpath={.metadata.name}");
+    assertThat(get.out()).isEqualTo("proto-test");
+    Run again = kubectl("create", "namespace", "proto-test");
+    assertThat(again.code()).isNotZero();
+    assertThat(again.err()).contains("AlreadyExists");
+  }
+
+  @Test
+  void kubectlGetCrdListsTheServedKindsReadOnly() throws Exception {
+    Run list = kubectl("get", "crd");
+    assertThat(list.code()).as(list.err()).isZero();
+    assertThat(list.out()).contains("NAME", "CREATED AT", "vms.procurator.dev", "gitrepositories.procurator.dev", "clusters.procurator.dev");
+    Run one = kubectl("get", "crd", "vms.procurator.dev", "-o", "jsonpath={.spec.names.kind} {.spec.scope}");
+    assertThat(one.out()).isEqualTo("VM Namespaced");
+    Run delete = kubectl("delete", "crd", "vms.procurator.dev");
+    assertThat(delete.code()).isNotZero();
+    assertThat(delete.err()).contains("read-only");
+  }
+
+  @Test
   void getPrintsJsonPathTemplatesAndCustomColumns() {
     assertThat(pctl("apply", "-n", "output-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString()).code()).isZero();
     assertThat(pctl("apply", "-n", "output-test", "-f", EXAMPLES.resolve("vm-hello.yaml").toString()).code()).isZero();

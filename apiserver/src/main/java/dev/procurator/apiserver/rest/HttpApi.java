@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.v1alpha1.Names;
 import dev.procurator.apiserver.auth.Authenticator;
 import dev.procurator.apiserver.registry.ApiException;
+import dev.procurator.apiserver.registry.Codec;
 import dev.procurator.apiserver.registry.FieldSelector;
 import dev.procurator.apiserver.registry.Json;
 import dev.procurator.apiserver.registry.LabelSelector;
 import dev.procurator.apiserver.registry.ListOptions;
 import dev.procurator.apiserver.registry.ListResult;
+import dev.procurator.apiserver.registry.Protobuf;
 import dev.procurator.apiserver.registry.ResourceService;
 import dev.procurator.apiserver.registry.WriteOptions;
 import dev.procurator.apiserver.registry.Written;
@@ -169,34 +171,14 @@ public final class HttpApi {
   /** A parsed resource path. */
   private record Target(ResourceType type, String namespace, String name, String subresource) {}
 
-  private Target parse(String path) {
-    String[] p = path.substring(1).split("/");
-    // /apis/GROUP/VERSION/... or /api/v1/... (the core group, whose name is empty)
-    boolean core = p[0].equals("api");
-    if (core) {
-      String[] shifted = new String[p.length + 1];
-      shifted[0] = "api";
-      shifted[1] = "";
-      System.arraycopy(p, 1, shifted, 2, p.length - 1);
-      p = shifted;
-    }
-    if (p.length <= 3) {
-      return null;
-    }
-    String group = p[1];
-    String version = p[2];
-    int i = 3;
-    String namespace = null;
-    if (p[i].equals("namespaces") && p.length >= i + 3) {
-      namespace = p[i + 1];
-      i += 2;
-    }
-    String plural = p[i];
-    String name = p.length > i + 1 ? p[i + 1] : null;
-    String sub = p.length > i + 2 ? p[i + 2] : null;
-    if (p.length > i + 3) {
-      throw ApiException.notFound("the server could not find the requested resource (" + path + ")");
-    }
+  /** The resource {@code t} names, resolved against the registry. */
+  private Target resolve(RequestTarget t) {
+    String group = t.group();
+    String version = t.version();
+    String plural = t.resource();
+    String namespace = t.namespace();
+    String name = t.name();
+    String sub = t.subresource();
     ResourceType type = registry.find(group, version, plural).orElseThrow(() -> ApiException.notFound(
         "the server could not find the requested resource: no " + plural + " in " + (group.isEmpty() ? version : group + "/" + version)));
     if (type.namespaced() && namespace == null && name != null) {
@@ -215,38 +197,30 @@ public final class HttpApi {
   private void resource(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
     String path = req.path();
-    if (path.endsWith("/") && path.length() > 1) {
-      path = path.substring(0, path.length() - 1);
-    }
-    String[] parts = path.substring(1).split("/");
-    if (parts[0].equals("apis") && parts.length == 2) {
-      ObjectNode g = discovery.group(parts[1]);
-      if (g == null) {
-        fail(ctx.response(), ApiException.notFound("the server could not find the requested resource: no API group " + parts[1]));
-      } else {
-        json(ctx.response(), 200, g);
-      }
-      return;
-    }
-    if (parts[0].equals("apis") && parts.length == 3) {
-      ObjectNode r = discovery.resources(parts[1], parts[2]);
-      if (r == null) {
-        fail(ctx.response(), ApiException.notFound("the server could not find the requested resource: no API " + parts[1] + "/" + parts[2]));
-      } else {
-        json(ctx.response(), 200, r);
-      }
-      return;
-    }
     Target target;
     try {
-      target = parse(path);
-      if (target == null) {
-        throw ApiException.notFound("the server could not find the requested resource (" + path + ")");
-      }
-      if (target.namespace != null) {
-        if (!Names.isLabel(target.namespace)) {
-          throw ApiException.badRequest("invalid namespace \"" + target.namespace + "\": a namespace must be a lowercase RFC 1123 label");
+      RequestTarget rt = RequestTarget.parse(path);
+      if (rt.kind() == RequestTarget.Kind.GROUP) {
+        ObjectNode g = discovery.group(rt.group());
+        if (g == null) {
+          throw ApiException.notFound("the server could not find the requested resource: no API group " + rt.group());
         }
+        json(ctx.response(), 200, g);
+        return;
+      }
+      if (rt.kind() == RequestTarget.Kind.VERSION) {
+        ObjectNode r = rt.group().isEmpty() ? (rt.version().equals("v1") ? discovery.coreResources() : null)
+            : discovery.resources(rt.group(), rt.version());
+        if (r == null) {
+          throw ApiException.notFound("the server could not find the requested resource: no API "
+              + (rt.group().isEmpty() ? rt.version() : rt.group() + "/" + rt.version()));
+        }
+        json(ctx.response(), 200, r);
+        return;
+      }
+      target = resolve(rt);
+      if (target.namespace != null && !Names.isLabel(target.namespace)) {
+        throw ApiException.badRequest("invalid namespace \"" + target.namespace + "\": a namespace must be a lowercase RFC 1123 label");
       }
     } catch (ApiException e) {
       fail(ctx.response(), e);
@@ -394,6 +368,10 @@ public final class HttpApi {
   }
 
   private static void checkWritable(Target t, HttpMethod method) {
+    if (ResourceRegistry.readOnly(t.type) && method != HttpMethod.GET) {
+      throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are read-only here: they are the kinds this server was built"
+          + " with (crds/ in its source)");
+    }
     if (t.type.namespaced() && t.namespace == null && method != HttpMethod.GET) {
       throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are namespaced: " + method + " needs /namespaces/NAMESPACE/ in the path");
     }
@@ -467,6 +445,9 @@ public final class HttpApi {
   private static ObjectNode body(RoutingContext ctx) {
     String ct = contentType(ctx.request());
     boolean yaml = ct.startsWith("application/yaml") || ct.startsWith("application/x-yaml") || ct.startsWith("text/yaml");
+    if (ct.startsWith(Protobuf.CONTENT_TYPE)) {
+      return Protobuf.decode(rawBody(ctx)); // kubectl's typed clients send core kinds so
+    }
     if (!yaml && !ct.startsWith("application/json") && !ct.startsWith("*/*")) {
       throw ApiException.unsupportedMediaType("the body's content type \"" + ct + "\" is not supported; use application/json or application/yaml");
     }
@@ -503,32 +484,8 @@ public final class HttpApi {
       return Reply.of(200, table(t.type).table(objects, Long.toString(r.resourceVersion()), r.continueToken(),
           req.getParam("includeObject")));
     }
-    StringBuilder head = new StringBuilder();
-    head.append("{\"apiVersion\":\"").append(t.type.apiVersion()).append("\",\"kind\":\"").append(t.type.kind())
-        .append("List\",\"metadata\":{\"resourceVersion\":\"").append(r.resourceVersion()).append('"');
-    if (r.continueToken() != null) {
-      head.append(",\"continue\":\"").append(r.continueToken()).append('"');
-    }
-    head.append("},\"items\":[");
-    byte[] headBytes = head.toString().getBytes(StandardCharsets.UTF_8);
-    int size = headBytes.length + 2 + r.items().size();
-    for (byte[] item : r.items()) {
-      size += item.length;
-    }
-    byte[] out = new byte[size];
-    System.arraycopy(headBytes, 0, out, 0, headBytes.length);
-    int pos = headBytes.length;
-    for (int i = 0; i < r.items().size(); i++) {
-      if (i > 0) {
-        out[pos++] = ',';
-      }
-      byte[] item = r.items().get(i);
-      System.arraycopy(item, 0, out, pos, item.length);
-      pos += item.length;
-    }
-    out[pos++] = ']';
-    out[pos++] = '}';
-    return new Reply(200, java.util.Arrays.copyOf(out, pos), List.of());
+    return new Reply(200, Codec.list(t.type.apiVersion(), t.type.kind() + "List", r.resourceVersion(), r.continueToken(), r.items()),
+        List.of());
   }
 
   // ---- watch ----
@@ -570,7 +527,8 @@ public final class HttpApi {
     }
     WatchRequest w;
     try {
-      Target t = parse(req.path());
+      RequestTarget rt = RequestTarget.parse(req.path());
+      Target t = rt.kind() == RequestTarget.Kind.RESOURCE ? resolve(rt) : null;
       if (t == null || t.subresource != null) {
         throw ApiException.notFound("the server could not find the requested resource (" + req.path() + ")");
       }
