@@ -3,20 +3,14 @@ package dev.procurator.pctl;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,9 +20,9 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * A small Kubernetes API client for pctl's generic verbs: kubeconfig resolution (through fabric8's
- * {@link Config}), discovery of kinds and their names, requests that fail with the server's
- * {@code Status} message, and line-by-line watch streams.
+ * pctl's generic verbs over fabric8's client (the same one the agent and controllers use, with
+ * the kubeconfig's server, CA and credentials): discovery of kinds and their names, requests that
+ * fail with the server's {@code Status} message, tables, and line-by-line watch streams.
  */
 final class ApiClient {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -64,20 +58,16 @@ final class ApiClient {
   }
 
   private final String server;
-  private final String token;
   private final String defaultNamespace;
-  private final HttpClient http;
+  private final io.fabric8.kubernetes.client.http.HttpClient http;
   private List<Kind> kinds;
 
-  private ApiClient(String server, String token, String defaultNamespace, String caPem, boolean insecure) {
-    this.server = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
-    this.token = token;
-    this.defaultNamespace = defaultNamespace == null || defaultNamespace.isEmpty() ? "default" : defaultNamespace;
-    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
-    if (caPem != null || insecure) {
-      b.sslContext(Tls.context(caPem, insecure));
-    }
-    this.http = b.build();
+  private ApiClient(KubernetesClient client) {
+    String url = client.getMasterUrl().toString();
+    this.server = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    this.defaultNamespace = client.getNamespace() == null || client.getNamespace().isEmpty() ? "default" : client.getNamespace();
+    // fabric8's HTTP client, with the kubeconfig's server, CA and credentials: pctl's one client
+    this.http = client.getHttpClient();
   }
 
   /** The kubeconfig pctl reads when none is named: $KUBECONFIG, else the one 'pctl up' wrote. */
@@ -89,35 +79,21 @@ final class ApiClient {
     return Path.of(System.getProperty("user.home"), ".procurator", "kubeconfig");
   }
 
+  /** One fabric8 client per kubeconfig, server and token, kept for the process (pctl's tests run many commands in one). */
+  private static final Map<String, KubernetesClient> CLIENTS = new java.util.concurrent.ConcurrentHashMap<>();
+
   static ApiClient from(Pctl global) {
-    Path kubeconfig = global.kubeconfig != null ? Path.of(global.kubeconfig) : defaultKubeconfig();
-    String server = global.server;
-    String token = global.token;
-    String namespace = null;
-    String caPem = null;
-    boolean insecure = false;
-    if (Files.exists(kubeconfig)) {
-      try {
-        Config c = Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString());
-        server = server != null ? server : c.getMasterUrl();
-        token = token != null ? token : c.getAutoOAuthToken() != null ? c.getAutoOAuthToken() : c.getOauthToken();
-        namespace = c.getNamespace();
-        insecure = c.isTrustCerts();
-        if (c.getCaCertData() != null) {
-          caPem = new String(java.util.Base64.getDecoder().decode(c.getCaCertData()), StandardCharsets.UTF_8);
-        } else if (c.getCaCertFile() != null) {
-          caPem = Files.readString(Path.of(c.getCaCertFile()));
-        }
-      } catch (IOException | RuntimeException e) {
-        throw new Errors.UserError("cannot read kubeconfig " + kubeconfig + ": " + e.getMessage());
+    String key = global.kubeconfig + "\u0000" + global.server + "\u0000" + global.token + "\u0000" + System.getenv("KUBECONFIG");
+    KubernetesClient client = CLIENTS.get(key);
+    if (client == null) {
+      client = KubeClients.from(global);
+      KubernetesClient raced = CLIENTS.putIfAbsent(key, client);
+      if (raced != null) {
+        client.close();
+        client = raced;
       }
-    } else if (global.kubeconfig != null) {
-      throw new Errors.UserError("kubeconfig " + kubeconfig + " does not exist");
     }
-    if (server == null) {
-      throw new Errors.UserError("no API server: start one with 'pctl up', or pass --kubeconfig or --server");
-    }
-    return new ApiClient(server, token, namespace, caPem, insecure);
+    return new ApiClient(client);
   }
 
   String server() {
@@ -128,30 +104,30 @@ final class ApiClient {
     return defaultNamespace;
   }
 
-  private HttpRequest.Builder request(String pathAndQuery, String accept) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server + pathAndQuery)).header("Accept", accept);
-    if (token != null && !token.isEmpty()) {
-      b.header("Authorization", "Bearer " + token);
-    }
-    return b;
+  private io.fabric8.kubernetes.client.http.HttpRequest.Builder request(String pathAndQuery, String accept) {
+    return http.newHttpRequestBuilder().uri(server + pathAndQuery).header("Accept", accept);
   }
 
-  Response send(String method, String pathAndQuery, String contentType, byte[] body, String accept) {
-    HttpRequest.Builder b = request(pathAndQuery, accept).timeout(Duration.ofSeconds(60));
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
-    if (contentType != null) {
-      b.header("Content-Type", contentType);
-    }
+  private <T> io.fabric8.kubernetes.client.http.HttpResponse<T> await(io.fabric8.kubernetes.client.http.HttpRequest req, Class<T> type) {
     try {
-      HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-      return new Response(r.statusCode(), r.body());
-    } catch (IOException e) {
-      throw new Errors.UserError("cannot reach the API server at " + server + ": "
-          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+      return http.sendAsync(req, type).get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Errors.UserError("interrupted");
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause();
+      throw new Errors.UserError("cannot reach the API server at " + server + ": "
+          + (c == null || c.getMessage() == null ? String.valueOf(c) : c.getMessage()));
     }
+  }
+
+  Response send(String method, String pathAndQuery, String contentType, byte[] body, String accept) {
+    var b = request(pathAndQuery, accept).timeout(60, java.util.concurrent.TimeUnit.SECONDS);
+    if (body != null || !method.equals("GET")) {
+      b.method(method, contentType == null ? "application/json" : contentType, body == null ? "" : new String(body, StandardCharsets.UTF_8));
+    }
+    var r = await(b.build(), byte[].class);
+    return new Response(r.code(), r.body() == null ? new byte[0] : r.body());
   }
 
   /** Sends and returns the body of a 2xx answer; anything else fails with the server's message. */
@@ -180,50 +156,43 @@ final class ApiClient {
     return new Errors.ServerError("Error from server (" + r.code + "): " + (text.length() > 200 ? text.substring(0, 200) : text));
   }
 
+  /** A long-lived answer (a console, a watch) as a stream; a non-200 answer fails with the server's message. */
+  private InputStream open(String pathAndQuery, String accept) throws IOException {
+    var req = request(pathAndQuery, accept).forStreaming().timeout(365, java.util.concurrent.TimeUnit.DAYS).build();
+    var r = await(req, InputStream.class);
+    if (r.code() != 200) {
+      try (InputStream in = r.body()) {
+        throw serverError(new Response(r.code(), in == null ? new byte[0] : in.readAllBytes()));
+      }
+    }
+    return r.body();
+  }
+
   /** Copies a plain-text answer (a VM's console) to {@code out} as it arrives, flushing each piece. */
   void copy(String pathAndQuery, java.io.OutputStream out) {
-    HttpRequest req = request(pathAndQuery, "text/plain, application/json").GET().build();
-    try {
-      HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-      if (r.statusCode() != 200) {
-        throw serverError(new Response(r.statusCode(), r.body().readAllBytes()));
-      }
-      try (InputStream in = r.body()) {
-        byte[] buf = new byte[16 * 1024];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          out.write(buf, 0, n);
-          out.flush();
-        }
+    try (InputStream in = open(pathAndQuery, "text/plain, application/json")) {
+      byte[] buf = new byte[16 * 1024];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        out.write(buf, 0, n);
+        out.flush();
       }
     } catch (IOException e) {
       throw new Errors.UserError("the log stream broke: " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new Errors.UserError("interrupted");
     }
   }
 
   /** Streams a watch, one JSON event a line, until the server ends it or {@code handler} throws. */
   void stream(String pathAndQuery, String accept, Consumer<JsonNode> handler) {
-    HttpRequest req = request(pathAndQuery, accept).GET().build();
-    try {
-      HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-      if (r.statusCode() != 200) {
-        throw serverError(new Response(r.statusCode(), r.body().readAllBytes()));
-      }
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = in.readLine()) != null) {
-          if (!line.isBlank()) {
-            handler.accept(JSON.readTree(line));
-          }
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(open(pathAndQuery, accept), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (!line.isBlank()) {
+          handler.accept(JSON.readTree(line));
         }
       }
     } catch (IOException e) {
       throw new Errors.UserError("the watch stream broke: " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 
@@ -234,6 +203,14 @@ final class ApiClient {
       return kinds;
     }
     List<Kind> out = new ArrayList<>();
+    for (JsonNode r : get("/api/v1").path("resources")) {
+      String name = r.path("name").asText();
+      if (!name.contains("/")) {
+        List<String> shortNames = new ArrayList<>();
+        r.path("shortNames").forEach(sn -> shortNames.add(sn.asText()));
+        out.add(new Kind("", "v1", r.path("kind").asText(), name, r.path("singularName").asText(), shortNames, r.path("namespaced").asBoolean()));
+      }
+    }
     JsonNode groups = get("/apis");
     for (JsonNode g : groups.path("groups")) {
       String gv = g.path("preferredVersion").path("groupVersion").asText();

@@ -237,6 +237,38 @@ class PctlIT {
   }
 
   @Test
+  void getOneObjectWithWatchFollowsOnlyThatObject() throws Exception {
+    pctl("apply", "-n", "watch-one", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    pctl("apply", "-n", "watch-one", "-f", EXAMPLES.resolve("vm-hello.yaml").toString());
+    Process p = new ProcessBuilder(PctlUp.java(), "-jar", PctlUp.jar().toString(), "--kubeconfig", up.kubeconfig().toString(),
+        "get", "vm", "web", "-n", "watch-one", "-w", "-o", "jsonpath={.spec.cpu}{\"\\n\"}").redirectErrorStream(true).start();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    Thread reader = Thread.ofVirtual().start(() -> {
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = in.readLine()) != null) {
+          lines.add(line);
+        }
+      } catch (Exception ignored) {
+        // the process was stopped
+      }
+    });
+    try {
+      await().atMost(Duration.ofSeconds(30)).until(() -> lines.contains("1"));
+      assertThat(up.request("PATCH", "/apis/procurator.dev/v1alpha1/namespaces/watch-one/vms/hello", "application/merge-patch+json",
+          "{\"spec\":{\"cpu\":3}}").statusCode()).isEqualTo(200);
+      assertThat(up.request("PATCH", "/apis/procurator.dev/v1alpha1/namespaces/watch-one/vms/web", "application/merge-patch+json",
+          "{\"spec\":{\"cpu\":2}}").statusCode()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(30)).until(() -> lines.contains("2"));
+      assertThat(lines).as("hello's change is not web's").doesNotContain("3");
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+      reader.join(5000);
+    }
+  }
+
+  @Test
   void upStopsCleanlyOnSigtermAndKeepsItsTokenAcrossRestarts() throws Exception {
     try (PctlUp other = PctlUp.start()) {
       String token = other.token();

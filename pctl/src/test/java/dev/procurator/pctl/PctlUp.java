@@ -117,11 +117,15 @@ final class PctlUp implements AutoCloseable {
   }
 
   HttpResponse<String> request(String method, String path, String jsonBody) throws Exception {
+    return request(method, path, "application/json", jsonBody);
+  }
+
+  HttpResponse<String> request(String method, String path, String contentType, String body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(20))
         .header("Authorization", "Bearer " + token())
-        .method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
-    if (jsonBody != null) {
-      b.header("Content-Type", "application/json");
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) {
+      b.header("Content-Type", contentType);
     }
     return http().send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
