@@ -23,8 +23,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -199,25 +197,12 @@ class ClusterRolloutIT {
     }
   }
 
-  private record Run(int code, String out, String err) {}
 
-  private synchronized Run pctl(String... args) throws Exception {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      String[] all = new String[args.length + 2];
-      all[0] = "--kubeconfig";
-      all[1] = api.kubeconfig().toString();
-      System.arraycopy(args, 0, all, 2, args.length);
-      return new Run(Pctl.run(all), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
+  record Run(int code, String out, String err) {}
+
+  private Run pctl(String... args) throws Exception {
+    PctlRun r = PctlRun.run(api.kubeconfig(), args);
+    return new Run(r.code(), r.out(), r.err());
   }
 
   // ---- the tests ----

@@ -3,8 +3,6 @@ package dev.procurator.pctl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,25 +75,12 @@ class GitOpsPctlIT {
     return git(work, "rev-parse", "HEAD").trim();
   }
 
+
   record Run(int code, String out, String err) {}
 
-  private synchronized Run pctl(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      String[] all = new String[args.length + 2];
-      all[0] = "--kubeconfig";
-      all[1] = up.kubeconfig().toString();
-      System.arraycopy(args, 0, all, 2, args.length);
-      return new Run(Pctl.run(all), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
+  private Run pctl(String... args) {
+    PctlRun r = PctlRun.run(up.kubeconfig(), args);
+    return new Run(r.code(), r.out(), r.err());
   }
 
   private static String vm(String name, int cpu) {

@@ -6,9 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,26 +36,12 @@ class PctlIT {
     up.close();
   }
 
+
   record Run(int code, String out, String err) {}
 
-  private synchronized Run pctl(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      String[] all = new String[args.length + 2];
-      all[0] = "--kubeconfig";
-      all[1] = up.kubeconfig().toString();
-      System.arraycopy(args, 0, all, 2, args.length);
-      int code = Pctl.run(all);
-      return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
+  private Run pctl(String... args) {
+    PctlRun r = PctlRun.run(up.kubeconfig(), args);
+    return new Run(r.code(), r.out(), r.err());
   }
 
   private Run kubectl(String... args) throws Exception {
@@ -207,11 +191,21 @@ class PctlIT {
         .formatted(name, name.startsWith("other") ? "other" : "web", uid, type, reason, message, count, first, last);
   }
 
-  @Test
-  void getWatchPrintsEachChange() throws Exception {
-    pctl("apply", "-n", "watch-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
-    Process p = new ProcessBuilder(PctlUp.java(), "-jar", PctlUp.jar().toString(), "--kubeconfig", up.kubeconfig().toString(),
-        "get", "vms", "-n", "watch-test", "-w").redirectErrorStream(true).start();
+  /** A pctl process that keeps printing (get -w), and the lines it printed so far. */
+  record Following(Process process, Thread reader, List<String> lines) implements AutoCloseable {
+    @Override
+    public void close() throws InterruptedException {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+      reader.join(5000);
+    }
+  }
+
+  private Following follow(String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of(PctlUp.java(), "-jar", PctlUp.jar().toString(), "--kubeconfig",
+        up.kubeconfig().toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     List<String> lines = new CopyOnWriteArrayList<>();
     Thread reader = Thread.ofVirtual().start(() -> {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -223,16 +217,19 @@ class PctlIT {
         // the process was stopped
       }
     });
-    try {
+    return new Following(p, reader, lines);
+  }
+
+  @Test
+  void getWatchPrintsEachChange() throws Exception {
+    pctl("apply", "-n", "watch-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    try (Following f = follow("get", "vms", "-n", "watch-test", "-w")) {
+      List<String> lines = f.lines();
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("web ")));
       assertThat(up.request("POST", "/apis/procurator.dev/v1alpha1/namespaces/watch-test/vms", """
           {"apiVersion":"procurator.dev/v1alpha1","kind":"VM","metadata":{"name":"second"},
            "spec":{"cpu":2,"memory":"256Mi","boot":{"kernel":"k"}}}""").statusCode()).isEqualTo(201);
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("second ")));
-    } finally {
-      p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-      reader.join(5000);
     }
   }
 
@@ -240,20 +237,8 @@ class PctlIT {
   void getOneObjectWithWatchFollowsOnlyThatObject() throws Exception {
     pctl("apply", "-n", "watch-one", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
     pctl("apply", "-n", "watch-one", "-f", EXAMPLES.resolve("vm-hello.yaml").toString());
-    Process p = new ProcessBuilder(PctlUp.java(), "-jar", PctlUp.jar().toString(), "--kubeconfig", up.kubeconfig().toString(),
-        "get", "vm", "web", "-n", "watch-one", "-w", "-o", "jsonpath={.spec.cpu}{\"\\n\"}").redirectErrorStream(true).start();
-    List<String> lines = new CopyOnWriteArrayList<>();
-    Thread reader = Thread.ofVirtual().start(() -> {
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = in.readLine()) != null) {
-          lines.add(line);
-        }
-      } catch (Exception ignored) {
-        // the process was stopped
-      }
-    });
-    try {
+    try (Following f = follow("get", "vm", "web", "-n", "watch-one", "-w", "-o", "jsonpath={.spec.cpu}{\"\\n\"}")) {
+      List<String> lines = f.lines();
       await().atMost(Duration.ofSeconds(30)).until(() -> lines.contains("1"));
       assertThat(up.request("PATCH", "/apis/procurator.dev/v1alpha1/namespaces/watch-one/vms/hello", "application/merge-patch+json",
           "{\"spec\":{\"cpu\":3}}").statusCode()).isEqualTo(200);
@@ -261,10 +246,6 @@ class PctlIT {
           "{\"spec\":{\"cpu\":2}}").statusCode()).isEqualTo(200);
       await().atMost(Duration.ofSeconds(30)).until(() -> lines.contains("2"));
       assertThat(lines).as("hello's change is not web's").doesNotContain("3");
-    } finally {
-      p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-      reader.join(5000);
     }
   }
 

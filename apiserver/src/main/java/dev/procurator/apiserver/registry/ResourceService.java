@@ -250,16 +250,22 @@ public final class ResourceService {
 
   // ---- update and patch ----
 
-  /** PUT of the object ({@code status} false) or of its status subresource. */
-  public Written update(ResourceType type, String namespace, String name, ObjectNode body, boolean status, WriteOptions options) {
+  /** The metadata of a body written to {@code name}'s URL: its kind, name and namespace must be the URL's (a missing name is taken from it). */
+  private static ObjectNode namedAsTheUrl(ResourceType type, String namespace, String name, ObjectNode body) {
     checkTypeMeta(type, body);
-    ObjectNode bodyMeta = requestMetadata(body);
-    String bodyName = bodyMeta.path("name").asText("");
+    ObjectNode meta = requestMetadata(body);
+    String bodyName = meta.path("name").asText("");
     if (!bodyName.isEmpty() && !bodyName.equals(name)) {
       throw ApiException.badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" + name + ")");
     }
-    bodyMeta.put("name", name);
-    checkNamespace(type, namespace, bodyMeta);
+    meta.put("name", name);
+    checkNamespace(type, namespace, meta);
+    return meta;
+  }
+
+  /** PUT of the object ({@code status} false) or of its status subresource. */
+  public Written update(ResourceType type, String namespace, String name, ObjectNode body, boolean status, WriteOptions options) {
+    ObjectNode bodyMeta = namedAsTheUrl(type, namespace, name, body);
     Long precondition = resourceVersionOf(bodyMeta);
     return guaranteedUpdate(type, namespace, name, current -> {
       if (precondition != null && precondition != current.modRevision()) {
@@ -301,14 +307,7 @@ public final class ResourceService {
     if (!config.hasNonNull("apiVersion") || !config.hasNonNull("kind")) {
       throw ApiException.badRequest("an apply request's body must set apiVersion and kind");
     }
-    checkTypeMeta(type, config);
-    ObjectNode meta = requestMetadata(config);
-    String bodyName = meta.path("name").asText("");
-    if (!bodyName.isEmpty() && !bodyName.equals(name)) {
-      throw ApiException.badRequest("the name of the object (" + bodyName + ") does not match the name on the URL (" + name + ")");
-    }
-    meta.put("name", name);
-    checkNamespace(type, namespace, meta);
+    ObjectNode meta = namedAsTheUrl(type, namespace, name, config);
     if (meta.has("managedFields") && !meta.get("managedFields").isNull()) {
       throw ApiException.badRequest("metadata.managedFields must be nil in an apply request");
     }

@@ -5,15 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.v1alpha1.Names;
 import dev.procurator.apiserver.auth.Authenticator;
 import dev.procurator.apiserver.registry.ApiException;
-import dev.procurator.apiserver.registry.Codec;
 import dev.procurator.apiserver.registry.FieldSelector;
 import dev.procurator.apiserver.registry.Json;
 import dev.procurator.apiserver.registry.LabelSelector;
 import dev.procurator.apiserver.registry.ListOptions;
 import dev.procurator.apiserver.registry.ListResult;
-import dev.procurator.apiserver.registry.Protobuf;
 import dev.procurator.apiserver.registry.ResourceService;
-import dev.procurator.apiserver.registry.WriteOptions;
 import dev.procurator.apiserver.registry.Written;
 import dev.procurator.apiserver.resource.ResourceRegistry;
 import dev.procurator.apiserver.resource.ResourceType;
@@ -28,10 +25,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -57,7 +52,8 @@ public final class HttpApi {
   private final Discovery discovery;
   private final Clock clock;
   private final ExecutorService executor;
-  private final Map<ResourceType, TableConverter> tables = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Reads reads;
+  private final Writes writes;
   private final String serverAddress;
   private final int watchQueueLimit;
   private final LogProxy logs;
@@ -77,6 +73,8 @@ public final class HttpApi {
     this.discovery = new Discovery(registry, version);
     this.logs = new LogProxy(vertx, service, registry);
     this.webhook = new GitWebhook(registry, service, executor, clock);
+    this.reads = new Reads(service, clock);
+    this.writes = new Writes(service);
   }
 
   public Router router() {
@@ -168,8 +166,6 @@ public final class HttpApi {
 
   // ---- resources ----
 
-  /** A parsed resource path. */
-  private record Target(ResourceType type, String namespace, String name, String subresource) {}
 
   /** The resource {@code t} names, resolved against the registry. */
   private Target resolve(RequestTarget t) {
@@ -219,21 +215,21 @@ public final class HttpApi {
         return;
       }
       target = resolve(rt);
-      if (target.namespace != null && !Names.isLabel(target.namespace)) {
-        throw ApiException.badRequest("invalid namespace \"" + target.namespace + "\": a namespace must be a lowercase RFC 1123 label");
+      if (target.namespace() != null && !Names.isLabel(target.namespace())) {
+        throw ApiException.badRequest("invalid namespace \"" + target.namespace() + "\": a namespace must be a lowercase RFC 1123 label");
       }
     } catch (ApiException e) {
       fail(ctx.response(), e);
       return;
     }
     HttpMethod method = req.method();
-    if ("log".equals(target.subresource)) {
+    if ("log".equals(target.subresource())) {
       if (method != HttpMethod.GET) {
         fail(ctx.response(), ApiException.methodNotAllowed(method + " is not supported on the log subresource"));
         return;
       }
       Context context = vertx.getOrCreateContext();
-      executor.execute(() -> guarded(ctx, context, () -> logs.handle(ctx, context, target.namespace, target.name)));
+      executor.execute(() -> guarded(ctx, context, () -> logs.handle(ctx, context, target.namespace(), target.name())));
       return;
     }
     boolean watch = "true".equals(req.getParam("watch")) || "1".equals(req.getParam("watch"));
@@ -243,7 +239,7 @@ public final class HttpApi {
       return;
     }
     Context context = vertx.getOrCreateContext();
-    if (method == HttpMethod.POST && target.name == null && smallJson(ctx)) {
+    if (method == HttpMethod.POST && target.name() == null && Requests.smallJson(ctx)) {
       createOnEventLoop(ctx, context, target);
       return;
     }
@@ -254,16 +250,8 @@ public final class HttpApi {
   }
 
   private static void send(RoutingContext ctx, Reply reply) {
-    reply.warnings.forEach(w -> ctx.response().headers().add("Warning", "299 - \"" + w.replace("\"", "\\\"") + "\""));
-    bytes(ctx.response(), reply.code, reply.body);
-  }
-
-  /** Bodies this small parse in microseconds, so they may be handled on the event loop. */
-  private static final int EVENT_LOOP_BODY_BYTES = 64 * 1024;
-
-  private static boolean smallJson(RoutingContext ctx) {
-    Buffer b = ctx.body().buffer();
-    return contentType(ctx.request()).startsWith("application/json") && (b == null || b.length() <= EVENT_LOOP_BODY_BYTES);
+    reply.warnings().forEach(w -> ctx.response().headers().add("Warning", "299 - \"" + w.replace("\"", "\\\"") + "\""));
+    bytes(ctx.response(), reply.code(), reply.body());
   }
 
   /**
@@ -274,8 +262,7 @@ public final class HttpApi {
   private void createOnEventLoop(RoutingContext ctx, Context context, Target t) {
     CompletableFuture<Written> created;
     try {
-      checkWritable(t, HttpMethod.POST);
-      created = service.createAsync(t.type, t.namespace, body(ctx), writeOptions(ctx.request()));
+      created = writes.createAsync(ctx, t);
     } catch (RuntimeException e) {
       fail(ctx.response(), apiError(ctx, e));
       return;
@@ -301,10 +288,14 @@ public final class HttpApi {
     };
   }
 
-  private record Reply(int code, byte[] body, List<String> warnings) {
-    static Reply of(int code, JsonNode body) {
-      return new Reply(code, Json.bytes(body), List.of());
+
+  /** GET of one object or a collection (as a Table when asked); every other verb is a write. */
+  private Reply dispatch(RoutingContext ctx, HttpMethod method, Target t) {
+    Writes.checkWritable(t, method);
+    if (method == HttpMethod.GET) {
+      return t.name() == null ? reads.list(ctx, t) : reads.get(ctx, t);
     }
+    return writes.handle(ctx, method, t);
   }
 
   /** Runs request work off the event loop; a failure is answered on the request's context. */
@@ -317,177 +308,6 @@ public final class HttpApi {
     }
   }
 
-  private Reply dispatch(RoutingContext ctx, HttpMethod method, Target t) {
-    HttpServerRequest req = ctx.request();
-    boolean status = "status".equals(t.subresource);
-    checkWritable(t, method);
-    WriteOptions options = writeOptions(req);
-    if (t.name == null) {
-      if (method == HttpMethod.GET) {
-        return list(ctx, t);
-      } else if (method == HttpMethod.POST) {
-        Written w = service.create(t.type, t.namespace, body(ctx), options);
-        return new Reply(201, w.bytes(), w.warnings());
-      } else if (method == HttpMethod.DELETE) {
-        return deleteCollection(ctx, t);
-      }
-      throw ApiException.methodNotAllowed(method + " is not supported on a collection");
-    }
-    if (method == HttpMethod.GET) {
-      ObjectNode o = service.get(t.type, t.namespace, t.name);
-      if (wantsTable(req)) {
-        return Reply.of(200, table(t.type).table(List.of(o), null, null, req.getParam("includeObject")));
-      }
-      return Reply.of(200, o);
-    } else if (method == HttpMethod.PUT) {
-      Written w = service.update(t.type, t.namespace, t.name, body(ctx), status, options);
-      return new Reply(200, Json.bytes(w.object()), w.warnings());
-    } else if (method == HttpMethod.PATCH) {
-      String contentType = contentType(req);
-      if (contentType.startsWith("application/strategic-merge-patch+json")) {
-        throw ApiException.unsupportedMediaType("strategic merge patch is not supported for custom resources;"
-            + " use application/merge-patch+json or application/json-patch+json");
-      }
-      if (contentType.startsWith("application/apply-patch")) {
-        if (status) {
-          throw ApiException.methodNotAllowed("server-side apply of the status subresource is not supported");
-        }
-        Written w = service.apply(t.type, t.namespace, t.name, rawBody(ctx), options);
-        return new Reply(w.created() ? 201 : 200, Json.bytes(w.object()), w.warnings());
-      }
-      Written w = service.patch(t.type, t.namespace, t.name, contentType, rawBody(ctx), status, options);
-      return new Reply(200, Json.bytes(w.object()), w.warnings());
-    } else if (method == HttpMethod.DELETE) {
-      if (status) {
-        throw ApiException.methodNotAllowed("DELETE is not supported on the status subresource");
-      }
-      Written w = service.delete(t.type, t.namespace, t.name, deleteOptions(ctx), dryRun(req));
-      return Reply.of(200, w.object());
-    }
-    throw ApiException.methodNotAllowed(method + " is not supported");
-  }
-
-  private static void checkWritable(Target t, HttpMethod method) {
-    if (ResourceRegistry.readOnly(t.type) && method != HttpMethod.GET) {
-      throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are read-only here: they are the kinds this server was built"
-          + " with (crds/ in its source)");
-    }
-    if (t.type.namespaced() && t.namespace == null && method != HttpMethod.GET) {
-      throw ApiException.methodNotAllowed(t.type.qualifiedResource() + " are namespaced: " + method + " needs /namespaces/NAMESPACE/ in the path");
-    }
-  }
-
-  private static WriteOptions writeOptions(HttpServerRequest req) {
-    String force = req.getParam("force");
-    if (force != null && !force.equals("true") && !force.equals("false")) {
-      throw ApiException.badRequest("force must be true or false, not \"" + force + "\"");
-    }
-    return WriteOptions.of(dryRun(req), req.getParam("fieldValidation"), req.getParam("fieldManager"),
-        req.getHeader("User-Agent"), "true".equals(force));
-  }
-
-  /** DeleteOptions from the body, with a propagationPolicy in the query as kubectl --cascade may send it. */
-  private static ObjectNode deleteOptions(RoutingContext ctx) {
-    byte[] raw = rawBody(ctx);
-    ObjectNode opts = raw.length == 0 ? null : Json.parseObject(raw, false);
-    String policy = ctx.request().getParam("propagationPolicy");
-    if (policy != null) {
-      opts = opts == null ? Json.object() : opts;
-      opts.put("propagationPolicy", policy);
-    }
-    return opts;
-  }
-
-  private Reply deleteCollection(RoutingContext ctx, Target t) {
-    HttpServerRequest req = ctx.request();
-    ObjectNode opts = deleteOptions(ctx);
-    ListResult all = service.list(t.type, t.namespace, listOptions(req, t.type, true));
-    List<ObjectNode> deleted = new ArrayList<>();
-    for (byte[] item : all.items()) {
-      ObjectNode o = Json.readStored(item);
-      JsonNode meta = o.path("metadata");
-      try {
-        deleted.add(service.delete(t.type, meta.path("namespace").asText(null), meta.path("name").asText(), opts, dryRun(req)).object());
-      } catch (ApiException e) {
-        if (e.code() != 404) {
-          throw e;
-        }
-      }
-    }
-    ObjectNode list = Json.object();
-    list.put("apiVersion", t.type.apiVersion());
-    list.put("kind", t.type.kind() + "List");
-    list.putObject("metadata");
-    list.putArray("items").addAll(deleted);
-    return Reply.of(200, list);
-  }
-
-  private static boolean dryRun(HttpServerRequest req) {
-    List<String> values = req.params().getAll("dryRun");
-    for (String v : values) {
-      if (!v.equals("All")) {
-        throw ApiException.badRequest("dryRun must be All, not \"" + v + "\"");
-      }
-    }
-    return !values.isEmpty();
-  }
-
-  private static String contentType(HttpServerRequest req) {
-    String ct = req.getHeader("Content-Type");
-    return ct == null ? "application/json" : ct.toLowerCase().trim();
-  }
-
-  private static byte[] rawBody(RoutingContext ctx) {
-    Buffer b = ctx.body().buffer();
-    return b == null ? new byte[0] : b.getBytes();
-  }
-
-  private static ObjectNode body(RoutingContext ctx) {
-    String ct = contentType(ctx.request());
-    boolean yaml = ct.startsWith("application/yaml") || ct.startsWith("application/x-yaml") || ct.startsWith("text/yaml");
-    if (ct.startsWith(Protobuf.CONTENT_TYPE)) {
-      return Protobuf.decode(rawBody(ctx)); // kubectl's typed clients send core kinds so
-    }
-    if (!yaml && !ct.startsWith("application/json") && !ct.startsWith("*/*")) {
-      throw ApiException.unsupportedMediaType("the body's content type \"" + ct + "\" is not supported; use application/json or application/yaml");
-    }
-    return Json.parseObject(rawBody(ctx), yaml);
-  }
-
-  private static boolean wantsTable(HttpServerRequest req) {
-    String accept = req.getHeader("Accept");
-    return accept != null && accept.contains("as=Table");
-  }
-
-  private TableConverter table(ResourceType type) {
-    return tables.computeIfAbsent(type, t -> new TableConverter(t, clock));
-  }
-
-  private static ListOptions listOptions(HttpServerRequest req, ResourceType type, boolean ignorePaging) {
-    String limit = req.getParam("limit");
-    int n;
-    try {
-      n = limit == null || limit.isEmpty() || ignorePaging ? 0 : Integer.parseInt(limit);
-    } catch (NumberFormatException e) {
-      throw ApiException.badRequest("limit must be a number, not \"" + limit + "\"");
-    }
-    return new ListOptions(LabelSelector.parse(req.getParam("labelSelector")),
-        FieldSelector.parse(req.getParam("fieldSelector"), type), Math.max(n, 0),
-        ignorePaging ? null : req.getParam("continue"), req.getParam("resourceVersion"));
-  }
-
-  private Reply list(RoutingContext ctx, Target t) {
-    HttpServerRequest req = ctx.request();
-    ListResult r = service.list(t.type, t.namespace, listOptions(req, t.type, false));
-    if (wantsTable(req)) {
-      List<ObjectNode> objects = r.items().stream().map(Json::readStored).toList();
-      return Reply.of(200, table(t.type).table(objects, Long.toString(r.resourceVersion()), r.continueToken(),
-          req.getParam("includeObject")));
-    }
-    return new Reply(200, Codec.list(t.type.apiVersion(), t.type.kind() + "List", r.resourceVersion(), r.continueToken(), r.items()),
-        List.of());
-  }
-
   // ---- watch ----
 
   /** What a watch request asks for, checked before anything is streamed. */
@@ -497,10 +317,10 @@ public final class HttpApi {
   private WatchRequest watchRequest(HttpServerRequest req, Target t) {
     LabelSelector labels = LabelSelector.parse(req.getParam("labelSelector"));
     String fieldSelector = req.getParam("fieldSelector");
-    if (t.name != null) {
-      fieldSelector = (fieldSelector == null || fieldSelector.isEmpty() ? "" : fieldSelector + ",") + "metadata.name=" + t.name;
+    if (t.name() != null) {
+      fieldSelector = (fieldSelector == null || fieldSelector.isEmpty() ? "" : fieldSelector + ",") + "metadata.name=" + t.name();
     }
-    FieldSelector fields = FieldSelector.parse(fieldSelector, t.type);
+    FieldSelector fields = FieldSelector.parse(fieldSelector, t.type());
     String rvParam = req.getParam("resourceVersion");
     boolean fromNow = rvParam == null || rvParam.isEmpty() || rvParam.equals("0");
     long after = 0;
@@ -511,7 +331,7 @@ public final class HttpApi {
         throw ApiException.badRequest("resourceVersion \"" + rvParam + "\" is not a resource version this server issued");
       }
     }
-    return new WatchRequest(t, labels, fields, fromNow, after, wantsTable(req) ? table(t.type) : null,
+    return new WatchRequest(t, labels, fields, fromNow, after, Requests.wantsTable(req) ? reads.table(t.type()) : null,
         req.getParam("includeObject"), "true".equals(req.getParam("allowWatchBookmarks")),
         parseTimeout(req.getParam("timeoutSeconds")));
   }
@@ -529,7 +349,7 @@ public final class HttpApi {
     try {
       RequestTarget rt = RequestTarget.parse(req.path());
       Target t = rt.kind() == RequestTarget.Kind.RESOURCE ? resolve(rt) : null;
-      if (t == null || t.subresource != null) {
+      if (t == null || t.subresource() != null) {
         throw ApiException.notFound("the server could not find the requested resource (" + req.path() + ")");
       }
       w = watchRequest(req, t);
@@ -562,13 +382,13 @@ public final class HttpApi {
     long after = r.after;
     List<byte[]> initial = List.of();
     if (r.fromNow) {
-      ListResult list = service.list(t.type, t.namespace, new ListOptions(r.labels, r.fields, 0, null, null));
+      ListResult list = service.list(t.type(), t.namespace(), new ListOptions(r.labels, r.fields, 0, null, null));
       after = list.resourceVersion();
       initial = list.items();
     }
-    HttpWatch w = new HttpWatch(sink, context, t.type.keyPrefix(t.namespace), r.labels, r.fields, r.table,
-        r.includeObject, r.bookmarks, t.type.apiVersion(), t.type.kind(), watchQueueLimit + initial.size(), after);
-    WatchCache.Watch upstream = caches.get(t.type).watch(w, after);
+    HttpWatch w = new HttpWatch(sink, context, t.type().keyPrefix(t.namespace()), r.labels, r.fields, r.table,
+        r.includeObject, r.bookmarks, t.type().apiVersion(), t.type().kind(), watchQueueLimit + initial.size(), after);
+    WatchCache.Watch upstream = caches.get(t.type()).watch(w, after);
     context.runOnContext(v -> {
       w.open();
       long timer = vertx.setTimer(Duration.ofSeconds(r.timeoutSeconds).toMillis(), id -> w.close());
