@@ -11,7 +11,7 @@ set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 # bump when the guest changes, so images built by an older script are built again
-version=2
+version=4
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
@@ -80,11 +80,17 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in
     procurator.ip=*) addr=${arg#procurator.ip=}; gw= ;;
     procurator.gw=*) gw=${arg#procurator.gw=} ;;
+    procurator.probe=*) probe=${arg#procurator.probe=} ;;
   esac
 done
 if ip link set eth0 up 2>/dev/null; then
   ip addr add "$addr" dev eth0
   [ -z "$gw" ] || ip route add default via "$gw"
+fi
+# procurator.probe=HOST:PORT: says on the console whether the guest can open HOST:PORT (isolation tests)
+if [ -n "$probe" ]; then
+  if echo | nc -w 3 "${probe%:*}" "${probe##*:}" >/dev/null 2>&1; then r=reachable; else r=unreachable; fi
+  echo "PROCURATOR-PROBE $probe $r" > /dev/ttyS0
 fi
 httpd -p 8080 -h /www
 # acpid must run before readiness is announced, or a power button press is lost

@@ -151,7 +151,7 @@ public final class CacheServer implements AutoCloseable {
     router.routeWithRegex(PIN.pattern()).method(HttpMethod.PUT).method(HttpMethod.DELETE).handler(ctx -> {
       HttpServerRequest req = ctx.request();
       String hash = ctx.pathParam("param0");
-      req.body().compose(b -> vertx.executeBlocking(() -> {
+      boundedBody(req, MAX_SMALL_BODY).compose(b -> vertx.executeBlocking(() -> {
         if (req.method() == HttpMethod.PUT) {
           retention.pin(hash);
         } else {
@@ -165,7 +165,8 @@ public final class CacheServer implements AutoCloseable {
       send(ctx.request(), "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
     });
     // nix copy writes nix-cache-info first; the cache's own stays as it is
-    router.route("/nix-cache-info").method(HttpMethod.PUT).handler(ctx -> ctx.request().body().onComplete(b -> text(ctx.response(), 200, "ok")));
+    router.route("/nix-cache-info").method(HttpMethod.PUT).handler(ctx -> boundedBody(ctx.request(), MAX_SMALL_BODY)
+        .onComplete(ar -> answerUpload(ctx.request(), ar, "nix-cache-info")));
     router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(ctx -> getNarInfo(ctx.request(), ctx.pathParam("param0")));
     router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.PUT).handler(ctx -> putNarInfo(ctx.request(), ctx.pathParam("param0")));
@@ -180,7 +181,13 @@ public final class CacheServer implements AutoCloseable {
       HttpServerRequest req = ctx.request();
       boolean read = req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD;
       if (!read) {
-        req.body().onComplete(b -> text(req.response(), 404, "no such cache object: " + req.path()));
+        boundedBody(req, MAX_SMALL_BODY).onComplete(b -> {
+          if (b.failed()) {
+            answerUpload(req, b, req.path());
+          } else {
+            text(req.response(), 404, "no such cache object: " + req.path());
+          }
+        });
       } else {
         text(req.response(), 404, "no such cache object: " + req.path());
       }
@@ -386,7 +393,7 @@ public final class CacheServer implements AutoCloseable {
       // a NAR must be a NAR: decompress it as its extension says and check the archive
       NarVerifier.Measured m;
       try (InputStream in = Files.newInputStream(temp)) {
-        m = NarVerifier.verify(in, compressionOf(fileName));
+        m = NarVerifier.verify(in, compressionOf(fileName), Files.size(temp));
       } catch (IOException | RuntimeException e) {
         deleteQuietly(temp);
         throw e instanceof IllegalArgumentException ia ? ia : new IllegalArgumentException(e.getMessage(), e);
@@ -398,10 +405,7 @@ public final class CacheServer implements AutoCloseable {
   }
 
   private void putNarInfo(HttpServerRequest req, String hash) {
-    req.body().compose(body -> vertx.executeBlocking(() -> {
-      if (body.length() > MAX_NARINFO) {
-        throw new IllegalArgumentException("a narinfo larger than 1 MiB");
-      }
+    boundedBody(req, MAX_NARINFO).compose(body -> vertx.executeBlocking(() -> {
       NarInfo info = NarInfo.parse(body.toString(StandardCharsets.UTF_8));
       if (!info.hashPart().equals(hash)) {
         throw new IllegalArgumentException("StorePath " + info.storePath() + " does not belong at /" + hash + ".narinfo");
@@ -432,7 +436,7 @@ public final class CacheServer implements AutoCloseable {
       NarVerifier.Measured m = measured.getIfPresent(fileName);
       if (m == null) {
         try (InputStream in = store.open(info.url(), 0, narFileSize)) {
-          m = NarVerifier.verify(in, info.compression());
+          m = NarVerifier.verify(in, info.compression(), narFileSize);
         }
       }
       if (!MessageDigest.isEqual(m.narHash(), NarInfo.parseSha256(info.narHash(), "NarHash"))) {
@@ -468,6 +472,48 @@ public final class CacheServer implements AutoCloseable {
     }, false)).onComplete(ar -> answerUpload(req, ar, "log " + name));
   }
 
+  /** Bodies of pins, nix-cache-info and unknown paths: small by nature. */
+  private static final int MAX_SMALL_BODY = 64 * 1024;
+
+  /** A body over its limit: answered 413 as soon as the limit is passed, and the rest is not read. */
+  static final class TooLarge extends RuntimeException {
+    TooLarge(long max) {
+      super("the body is larger than " + max + " bytes", null, false, false);
+    }
+  }
+
+  /**
+   * The request's body, at most {@code max} bytes: a larger Content-Length fails at once, and a
+   * chunked body fails at the chunk that passes the limit, without buffering the rest.
+   */
+  private Future<Buffer> boundedBody(HttpServerRequest req, int max) {
+    String length = req.getHeader("Content-Length");
+    try {
+      if (length != null && Long.parseLong(length.trim()) > max) {
+        return Future.failedFuture(new TooLarge(max));
+      }
+    } catch (NumberFormatException e) {
+      return Future.failedFuture(new IllegalArgumentException("Content-Length is not a number"));
+    }
+    io.vertx.core.Promise<Buffer> done = io.vertx.core.Promise.promise();
+    Buffer body = Buffer.buffer();
+    req.handler(chunk -> {
+      if (done.future().isComplete()) {
+        return;
+      }
+      if (body.length() + chunk.length() > max) {
+        req.pause();
+        done.tryFail(new TooLarge(max));
+      } else {
+        body.appendBuffer(chunk);
+      }
+    });
+    req.exceptionHandler(done::tryFail);
+    req.endHandler(v -> done.tryComplete(body));
+    req.resume();
+    return done.future();
+  }
+
   private void answerUpload(HttpServerRequest req, io.vertx.core.AsyncResult<?> ar, String what) {
     bytesReceived.increment(req.bytesRead());
     if (ar.succeeded()) {
@@ -475,6 +521,20 @@ public final class CacheServer implements AutoCloseable {
       return;
     }
     Throwable e = ar.cause();
+    if (e instanceof TooLarge) {
+      log.info("rejected {}: {}", what, e.getMessage());
+      // the unread rest of the body is not waited for: the connection closes with the answer
+      if (!req.response().ended()) {
+        boolean http1 = req.version() != io.vertx.core.http.HttpVersion.HTTP_2;
+        req.response().setStatusCode(413).putHeader("Content-Type", "text/plain; charset=utf-8")
+            .end("rejected " + what + ": " + e.getMessage() + "\n").onComplete(v -> {
+              if (http1) {
+                req.connection().close(); // HTTP/2 resets only the stream; HTTP/1.1 has no other way to skip the rest
+              }
+            });
+      }
+      return;
+    }
     if (e instanceof IllegalArgumentException || e instanceof org.tukaani.xz.XZIOException
         || e instanceof java.io.EOFException || e instanceof com.github.luben.zstd.ZstdIOException) {
       log.info("rejected {}: {}", what, e.getMessage());

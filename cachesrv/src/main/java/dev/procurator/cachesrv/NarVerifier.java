@@ -36,8 +36,13 @@ public final class NarVerifier {
     this.in = in;
   }
 
-  /** Decompresses {@code compressed} as {@code compression} ("none", "xz", "zstd") and verifies it. */
-  public static Measured verify(InputStream compressed, String compression) throws IOException {
+  /** The most a NAR may expand to per compressed byte: more is a decompression bomb, not a store path. */
+  public static final long MAX_RATIO = 1000;
+  /** The largest NAR (uncompressed) accepted, whatever its compression. */
+  public static final long MAX_NAR_BYTES = 64L << 30;
+
+  /** Decompresses {@code compressed} ({@code compressedSize} bytes) as {@code compression} ("none", "xz", "zstd") and verifies it. */
+  public static Measured verify(InputStream compressed, String compression, long compressedSize) throws IOException {
     try (InputStream raw = new BufferedInputStream(compressed, 64 * 1024)) {
       InputStream plain = switch (compression) {
         case "none", "" -> raw;
@@ -45,7 +50,48 @@ public final class NarVerifier {
         case "zstd" -> new ZstdInputStream(raw);
         default -> throw new IllegalArgumentException("compression \"" + compression + "\" is not supported (use xz, zstd or none)");
       };
-      return verify(plain);
+      long limit = compression.equals("none") || compression.isEmpty() || compressedSize > MAX_NAR_BYTES / MAX_RATIO ? MAX_NAR_BYTES
+          : Math.max(1L << 20, compressedSize * MAX_RATIO);
+      return verify(new Bounded(plain, limit, compression));
+    }
+  }
+
+  /** Fails the read that would go past {@code limit} bytes, before decompressing further. */
+  private static final class Bounded extends java.io.FilterInputStream {
+    private final long limit;
+    private final String compression;
+    private long read;
+
+    Bounded(InputStream in, long limit, String compression) {
+      super(in);
+      this.limit = limit;
+      this.compression = compression;
+    }
+
+    private void check(long n) {
+      read += n;
+      if (read > limit) {
+        throw new IllegalArgumentException("the NAR expands past " + limit + " bytes" + (compression.equals("none") || compression.isEmpty()
+            ? "" : " (" + MAX_RATIO + " times its " + compression + " size at most)") + ": refused as a decompression bomb");
+      }
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        check(1);
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, (int) Math.min(len, Math.max(1, limit - read + 1)));
+      if (n > 0) {
+        check(n);
+      }
+      return n;
     }
   }
 

@@ -148,4 +148,68 @@ class UploadValidationIT {
     assertThat(send("PUT", "/nar/" + sha(new byte[0]) + ".nar", new byte[0], null).statusCode()).isEqualTo(401);
     assertThat(send("DELETE", "/nix-cache-info", null, TOKEN).statusCode()).isEqualTo(405);
   }
+
+  /** A NAR of one regular file of {@code size} zero bytes, zstd-compressed: a few KiB that expand to {@code size}. */
+  private static byte[] zeroNarZstd(long size) throws Exception {
+    java.io.ByteArrayOutputStream compressed = new java.io.ByteArrayOutputStream();
+    try (var z = new com.github.luben.zstd.ZstdOutputStream(compressed)) {
+      for (String part : new String[] {"nix-archive-1", "(", "type", "regular", "contents"}) {
+        writeString(z, part.getBytes(StandardCharsets.UTF_8));
+      }
+      writeLong(z, size);
+      byte[] zeros = new byte[1 << 20];
+      for (long left = size; left > 0; left -= zeros.length) {
+        z.write(zeros, 0, (int) Math.min(zeros.length, left));
+      }
+      writeString(z, ")".getBytes(StandardCharsets.UTF_8));
+    }
+    return compressed.toByteArray();
+  }
+
+  private static void writeLong(java.io.OutputStream out, long n) throws java.io.IOException {
+    for (int i = 0; i < 8; i++) {
+      out.write((int) (n >>> (8 * i)) & 0xff);
+    }
+  }
+
+  private static void writeString(java.io.OutputStream out, byte[] b) throws java.io.IOException {
+    writeLong(out, b.length);
+    out.write(b);
+    out.write(new byte[(int) ((8 - b.length % 8) % 8)]);
+  }
+
+  @Test
+  void aDecompressionBombIsRefusedAsOne() throws Exception {
+    byte[] bomb = zeroNarZstd(256L << 20);
+    assertThat(bomb.length).isLessThan(64 * 1024);
+    HttpResponse<String> r = send("PUT", "/nar/" + sha(bomb) + ".nar.zst", bomb, TOKEN);
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("decompression bomb");
+    assertThat(send("GET", "/nar/" + sha(bomb) + ".nar.zst", null, "r").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aWellCompressedNarWithinTheRatioIsStored() throws Exception {
+    byte[] nar = zeroNarZstd(512 << 10);
+    assertThat(send("PUT", "/nar/" + sha(nar) + ".nar.zst", nar, TOKEN).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void oversizedNarinfosAndPinsGet413WithoutBeingBuffered() throws Exception {
+    byte[] big = new byte[2 << 20];
+    java.util.Arrays.fill(big, (byte) 'x');
+    HttpResponse<String> narinfo = send("PUT", "/" + HASH + ".narinfo", big, TOKEN);
+    assertThat(narinfo.statusCode()).isEqualTo(413);
+    assertThat(narinfo.body()).contains("larger than");
+    // without a Content-Length (chunked), the body is cut off at the limit too
+    HttpResponse<String> chunked = http.send(HttpRequest.newBuilder(URI.create(cache.url() + "/" + HASH + ".narinfo"))
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("nix:" + TOKEN).getBytes(StandardCharsets.UTF_8)))
+        .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(chunked.statusCode()).isEqualTo(413);
+    HttpResponse<String> pin = send("PUT", "/pins/" + HASH, big, TOKEN);
+    assertThat(pin.statusCode()).isEqualTo(413);
+    assertThat(send("GET", "/pins", null, "r").body()).doesNotContain(HASH);
+    // the cache still answers afterwards
+    assertThat(send("GET", "/nix-cache-info", null, "r").statusCode()).isEqualTo(200);
+  }
 }

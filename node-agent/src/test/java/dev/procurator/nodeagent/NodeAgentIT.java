@@ -220,4 +220,71 @@ class NodeAgentIT {
       }
     }
   }
+
+  @Test
+  void aVmThatNamesAHostFileOutsideItsRootsFailsAndQemuNeverSeesThePath() throws Exception {
+    Path secret = Files.writeString(data.resolve("host-secret.key"), "not for guests");
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient c = api.client();
+      var vms = c.resources(VM.class).inNamespace("default");
+      vms.resource(vm("escape", new VMSpec.Boot(null, "hello/vmlinux", secret.toString(), "console=ttyS0"), null, RestartPolicy.NEVER, null))
+          .create();
+      NodeAgent agent = agent(c);
+      try {
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+          VM vm = get(c, "escape");
+          assertThat(vm.getStatus().phase()).isEqualTo(VMPhase.FAILED);
+          Condition booted = condition(vm, "Booted").orElseThrow();
+          assertThat(booted.getReason()).isEqualTo("BootPathForbidden");
+          assertThat(booted.getMessage()).contains(secret.toString()).contains("outside the roots");
+        });
+        Path dir = data.resolve("vms/default/escape");
+        assertThat(dir.resolve("qemu.pid")).doesNotExist();
+        if (Files.exists(dir.resolve("launch.json"))) {
+          assertThat(Files.readString(dir.resolve("launch.json"))).doesNotContain(secret.toString());
+        }
+      } finally {
+        agent.close();
+      }
+    }
+  }
+
+  @Test
+  void aGuestCannotReachAPortOnTheHostsLoopback() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+    com.sun.net.httpserver.HttpServer host = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    host.createContext("/", ex -> {
+      requests.incrementAndGet();
+      ex.sendResponseHeaders(200, -1);
+      ex.close();
+    });
+    host.start();
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient c = api.client();
+      int port = host.getAddress().getPort();
+      // QEMU's user network shows the host's 127.0.0.1 to the guest as 10.0.2.2
+      c.resources(VM.class).inNamespace("default").resource(vm("prober",
+          hello("console=ttyS0 procurator.probe=10.0.2.2:" + port), null, RestartPolicy.NEVER, null)).create();
+      NodeAgent agent = agent(c);
+      try {
+        Path console = data.resolve("vms/default/prober/serial.log");
+        await().atMost(Duration.ofSeconds(90)).until(() -> Files.exists(console) && Files.readString(console).contains("PROCURATOR-PROBE"));
+        assertThat(Files.readString(console)).contains("PROCURATOR-PROBE 10.0.2.2:" + port + " unreachable");
+        assertThat(requests.get()).as("requests that reached the host's loopback from the guest").isZero();
+        // the forwarded port still reaches the guest
+        await().atMost(Duration.ofSeconds(60)).until(() -> get(c, "prober").getStatus() != null
+            && get(c, "prober").getStatus().phase() == VMPhase.RUNNING);
+        int forwarded = get(c, "prober").getStatus().ports().getFirst().host();
+        HttpResponse<String> r = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + forwarded + "/healthz")).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+      } finally {
+        agent.close();
+      }
+    } finally {
+      host.stop(0);
+    }
+  }
 }

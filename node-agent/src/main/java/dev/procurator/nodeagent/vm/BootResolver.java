@@ -25,10 +25,27 @@ public final class BootResolver {
   /** Files to boot. */
   public record BootFiles(Path kernel, Path initrd, String cmdline) {}
 
-  /** The boot source is not here and cannot be fetched; the message names the path. */
+  /** The condition reason of a boot source that is not here. */
+  public static final String MISSING = "BootSourceMissing";
+  /** The condition reason of a boot file outside the roots a VM may boot from. */
+  public static final String FORBIDDEN = "BootPathForbidden";
+
+  /** The boot source is not here and cannot be fetched, or may not be used; the message names the path. */
   public static final class MissingException extends Exception {
+    private final String reason;
+
     public MissingException(String message) {
+      this(MISSING, message);
+    }
+
+    public MissingException(String reason, String message) {
       super(message);
+      this.reason = reason;
+    }
+
+    /** {@link #MISSING} or {@link #FORBIDDEN}. */
+    public String reason() {
+      return reason;
     }
   }
 
@@ -58,7 +75,7 @@ public final class BootResolver {
       resolve(boot);
       return new Observation.Boot.Present();
     } catch (MissingException e) {
-      return new Observation.Boot.Missing(e.getMessage());
+      return new Observation.Boot.Missing(e.reason(), e.getMessage());
     }
   }
 
@@ -78,7 +95,7 @@ public final class BootResolver {
           throw new MissingException("closure " + closure + " has no " + p.getFileName() + " (" + p + ")");
         }
       }
-      return new BootFiles(kernel, initrd, cmdline + " init=" + init);
+      return new BootFiles(confined("kernel", kernel), confined("initrd", initrd), cmdline + " init=" + init);
     }
     if (boot.kernel() == null) {
       throw new MissingException("spec.boot names neither a closure nor a kernel");
@@ -91,12 +108,40 @@ public final class BootResolver {
     if (initrd != null && !Files.isRegularFile(initrd)) {
       throw new MissingException("initrd " + initrd + " does not exist");
     }
-    return new BootFiles(kernel, initrd, cmdline);
+    return new BootFiles(confined("kernel", kernel), initrd == null ? null : confined("initrd", initrd), cmdline);
   }
 
   private Path local(String p) {
     Path path = Path.of(p);
     return path.isAbsolute() ? path : imagesDir.resolve(path).normalize();
+  }
+
+  /** The roots a VM may boot from: the images directory and the Nix store, as real paths. */
+  private static final Path STORE = Path.of("/nix/store");
+
+  /**
+   * {@code file} with every symlink followed, if it lies under the images directory or the Nix
+   * store; anything else ({@code ../pki/ca.key}, {@code /etc/shadow}, a symlink out) is refused, and
+   * only the real path, never the one the VM named, reaches the hypervisor.
+   */
+  private Path confined(String what, Path file) throws MissingException {
+    Path real;
+    try {
+      real = file.toRealPath();
+    } catch (IOException e) {
+      throw new MissingException(what + " " + file + " does not exist");
+    }
+    for (Path root : List.of(imagesDir, STORE)) {
+      try {
+        if (Files.isDirectory(root) && real.startsWith(root.toRealPath())) {
+          return real;
+        }
+      } catch (IOException e) {
+        // a root that cannot be resolved holds nothing
+      }
+    }
+    throw new MissingException(FORBIDDEN, what + " " + file + " is outside the roots VMs may boot from (" + imagesDir + " and " + STORE
+        + "); the agent will not hand it to the hypervisor");
   }
 
   /**

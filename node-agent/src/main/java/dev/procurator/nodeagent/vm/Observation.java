@@ -53,7 +53,12 @@ public record Observation(
     record NeedsPull(String closure) implements Boot {}
 
     /** Not here and not to be fetched; the message names the path. */
-    record Missing(String message) implements Boot {}
+    record Missing(String reason, String message) implements Boot {
+      /** The boot source is not here ({@code BootSourceMissing}). */
+      public Missing(String message) {
+        this(BootResolver.MISSING, message);
+      }
+    }
   }
 
   /** A slow step under way off the worker threads; its end puts the VM back on the queue. */

@@ -287,7 +287,7 @@ public final class VmHost implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       failures.put(key, new Observation.Failure(Observation.Failure.Kind.START, "InvalidSpec", e.getMessage(), clock.instant()));
     } catch (BootResolver.MissingException e) {
-      failures.put(key, new Observation.Failure(Observation.Failure.Kind.START, "BootSourceMissing", e.getMessage(), clock.instant()));
+      failures.put(key, new Observation.Failure(Observation.Failure.Kind.START, e.reason(), e.getMessage(), clock.instant()));
     } catch (IOException e) {
       failures.put(key, new Observation.Failure(Observation.Failure.Kind.START, "StartFailed",
           runner.name() + " did not start: " + e.getMessage(), clock.instant()));

@@ -323,11 +323,11 @@ public final class VmLifecycle {
       String booted = old == null ? "" : Conditions.reason(old.conditions(), "Booted");
       switch (o.boot()) {
         case Observation.Boot.Missing missing -> {
-          if (!booted.equals("BootSourceMissing")) {
-            actions.add(new VmAction.CountFailure("BootSourceMissing"));
-            events.add(Event.warning("BootSourceMissing", missing.message()));
+          if (!booted.equals(missing.reason())) {
+            actions.add(new VmAction.CountFailure(missing.reason()));
+            events.add(Event.warning(missing.reason(), missing.message()));
           }
-          status(VMPhase.FAILED, booted(Conditions.FALSE, "BootSourceMissing", missing.message()), null);
+          status(VMPhase.FAILED, booted(Conditions.FALSE, missing.reason(), missing.message()), null);
           // the file may yet appear (an image being built, a closure being pushed): look again
           requeue = PULL_RETRY;
           return;

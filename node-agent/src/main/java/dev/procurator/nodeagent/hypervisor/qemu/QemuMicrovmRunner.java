@@ -106,7 +106,9 @@ public final class QemuMicrovmRunner implements Runner {
       cmd.addAll(List.of("-netdev", "tap,id=n0,ifname=" + spec.tap().device() + ",script=no,downscript=no",
           "-device", "virtio-net-device,netdev=n0,mac=" + spec.tap().mac()));
     } else {
-      StringBuilder netdev = new StringBuilder("user,id=n0");
+      // restrict=on: the guest reaches nothing through QEMU's user network, not the host's 127.0.0.1
+      // (etcd, the cache, the agent) at 10.0.2.2 nor anything beyond; only the forwarded ports reach it
+      StringBuilder netdev = new StringBuilder("user,id=n0,restrict=on");
       for (MachineSpec.PortForward p : spec.ports()) {
         netdev.append(",hostfwd=tcp:127.0.0.1:").append(p.host()).append("-:").append(p.guest());
       }
