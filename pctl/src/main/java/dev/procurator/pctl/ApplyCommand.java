@@ -27,14 +27,21 @@ final class ApplyCommand implements Callable<Integer> {
   @Option(names = {"-n", "--namespace"}, description = "Namespace for manifests that name none.")
   String namespace;
 
+  @Option(names = {"-o", "--output"}, description = "name: print only TYPE/NAME of each object.")
+  String output;
+
   @Override
   public Integer call() {
+    if (output != null && !output.equals("name")) {
+      throw new Errors.UserError("apply prints -o name only, not \"" + output + "\"");
+    }
     List<Manifests.Doc> docs = Manifests.read(files, System.in);
     ApiClient api = ApiClient.from(global);
     int failures = 0;
     for (Manifests.Doc doc : docs) {
       try {
-        System.out.println(apply(api, doc.object()));
+        String done = apply(api, doc.object());
+        System.out.println("name".equals(output) ? done.substring(0, done.lastIndexOf(' ')) : done);
       } catch (Errors.ServerError | Errors.UserError e) {
         System.err.println(Errors.describe(e) + " (" + doc.source() + ")");
         failures++;

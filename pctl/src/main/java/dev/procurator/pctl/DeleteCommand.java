@@ -23,6 +23,9 @@ final class DeleteCommand implements Callable<Integer> {
   @Option(names = {"-n", "--namespace"}, description = "Namespace (default: the kubeconfig's, else default).")
   String namespace;
 
+  @Option(names = {"-o", "--output"}, description = "name: print only TYPE/NAME of each object.")
+  String output;
+
   @Option(names = "--ignore-not-found", description = "Succeed when an object is already gone.")
   boolean ignoreNotFound;
 
@@ -37,6 +40,9 @@ final class DeleteCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (output != null && !output.equals("name")) {
+      throw new Errors.UserError("delete prints -o name only, not \"" + output + "\"");
+    }
     if (files.isEmpty() && args.size() < 2) {
       throw new Errors.UserError("give a type and at least one name, or -f with manifests");
     }
@@ -87,7 +93,7 @@ final class DeleteCommand implements Callable<Integer> {
   private int delete(ApiClient api, ApiClient.Kind kind, String ns, String name) {
     ApiClient.Response r = api.send("DELETE", kind.path(ns, name), null, null, "application/json");
     if (r.code() / 100 == 2) {
-      System.out.println(kind.singular() + "/" + name + " deleted");
+      System.out.println(kind.singular() + "/" + name + ("name".equals(output) ? "" : " deleted"));
       pending.add(kind.path(ns, name));
       return 0;
     }

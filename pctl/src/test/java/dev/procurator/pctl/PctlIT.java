@@ -363,6 +363,12 @@ class PctlIT {
     Run columns = pctl("get", "vms", "-n", "output-test", "-o", "custom-columns=NAME:.metadata.name,APP:.metadata.labels.app,NODE:.spec.nodeName");
     assertThat(columns.out().lines().toList()).containsExactly("NAME    APP     NODE", "hello   hello   <none>", "web     web     <none>");
 
+    Run names = pctl("apply", "-n", "output-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString(), "-o", "name");
+    assertThat(names.out().trim()).isEqualTo("vm/web");
+    assertThat(pctl("get", "vms", "-n", "output-test", "-o", "name").out().lines().toList()).containsExactly("vm/hello", "vm/web");
+    Run deleted = pctl("delete", "vm", "hello", "-n", "output-test", "-o", "name");
+    assertThat(deleted.out().trim()).isEqualTo("vm/hello");
+
     Run bad = pctl("get", "vms", "-n", "output-test", "-o", "jsonpath={.spec");
     assertThat(bad.code()).isEqualTo(1);
     assertThat(bad.err()).contains("unclosed {");
