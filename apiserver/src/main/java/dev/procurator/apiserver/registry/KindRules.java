@@ -10,6 +10,26 @@ import java.util.List;
 final class KindRules {
   private KindRules() {}
 
+  /**
+   * What the server changes in an object of these kinds before it validates it: a Secret's
+   * {@code spec.stringData} is merged into {@code spec.data} (base64), overriding keys there, and
+   * is never stored, as Kubernetes does.
+   */
+  static void mutate(ResourceType type, com.fasterxml.jackson.databind.node.ObjectNode object) {
+    if (!"procurator.dev".equals(type.group()) || !type.kind().equals("Secret") || !object.path("spec").isObject()) {
+      return;
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode spec = (com.fasterxml.jackson.databind.node.ObjectNode) object.get("spec");
+    JsonNode plain = spec.remove("stringData");
+    if (plain == null || !plain.isObject() || plain.isEmpty()) {
+      return;
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode data = spec.path("data").isObject()
+        ? (com.fasterxml.jackson.databind.node.ObjectNode) spec.get("data") : spec.putObject("data");
+    plain.properties().forEach(e -> data.put(e.getKey(), java.util.Base64.getEncoder()
+        .encodeToString(e.getValue().asText().getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+  }
+
   static List<FieldError> validate(ResourceType type, JsonNode object) {
     if (type.kind().equals("Event")) {
       return event(object, type.group().isEmpty() ? "involvedObject" : "regarding");
@@ -20,8 +40,26 @@ final class KindRules {
     return switch (type.kind()) {
       case "VM" -> vm(object.path("spec"), "spec");
       case "Cluster" -> cluster(object);
+      case "Secret" -> secret(object.path("spec"));
       default -> List.of();
     };
+  }
+
+  /** A Secret's data values are base64, and its keys the names Kubernetes allows for them. */
+  private static List<FieldError> secret(JsonNode spec) {
+    List<FieldError> errors = new ArrayList<>();
+    spec.path("data").properties().forEach(e -> {
+      String path = "spec.data[" + e.getKey() + "]";
+      if (!e.getKey().matches("[-._a-zA-Z0-9]+") || e.getKey().length() > 253) {
+        errors.add(FieldError.invalid(path, e.getKey(), "a key must consist of alphanumeric characters, '-', '_' or '.'"));
+      }
+      try {
+        java.util.Base64.getDecoder().decode(e.getValue().asText());
+      } catch (IllegalArgumentException bad) {
+        errors.add(FieldError.invalid(path, "<value>", "must be base64 (put plain text in spec.stringData)"));
+      }
+    });
+    return errors;
   }
 
   private static List<FieldError> vm(JsonNode spec, String path) {

@@ -610,6 +610,7 @@ public final class ResourceService {
 
   /** Defaults, prunes and validates; returns warnings, throws on invalid input. */
   private List<String> admit(ResourceType type, String name, ObjectNode obj, WriteOptions options) {
+    KindRules.mutate(type, obj);
     List<FieldError> errors = new ArrayList<>(MetadataValidation.validate(obj.path("metadata")));
     StructuralSchema.Result r = StructuralSchema.apply(obj, type.schema());
     List<String> warnings = new ArrayList<>();

@@ -596,4 +596,24 @@ abstract class ApiServerContract {
         "builds", "secrets", "gitrepositories");
     assertThat(json(api.request("GET", "/openapi/v3", null, null)).at("/paths").has("apis/procurator.dev/v1alpha1")).isTrue();
   }
+
+  @Test
+  void aSecretsStringDataIsMergedIntoDataAndNeverStored() throws Exception {
+    String path = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/secrets";
+    String a = java.util.Base64.getEncoder().encodeToString("one".getBytes());
+    HttpResponse<String> created = api.request("POST", path, "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"creds"},
+         "spec":{"data":{"a":"%s","b":"%s"},"stringData":{"b":"two","c":"three"}}}""".formatted(a, a));
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    JsonNode got = JSON.readTree(api.request("GET", path + "/creds", null, null).body());
+    assertThat(got.path("spec").has("stringData")).isFalse();
+    assertThat(got.path("spec").path("data").path("a").asText()).isEqualTo(a);
+    assertThat(new String(java.util.Base64.getDecoder().decode(got.path("spec").path("data").path("b").asText()))).isEqualTo("two");
+    assertThat(new String(java.util.Base64.getDecoder().decode(got.path("spec").path("data").path("c").asText()))).isEqualTo("three");
+
+    HttpResponse<String> bad = api.request("POST", path, "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"bad"},"spec":{"data":{"x":"not base64!"}}}""");
+    assertThat(bad.statusCode()).isEqualTo(422);
+    assertThat(bad.body()).contains("spec.data[x]").contains("base64");
+  }
 }
