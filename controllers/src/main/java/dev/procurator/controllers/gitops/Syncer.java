@@ -437,9 +437,16 @@ final class Syncer implements AutoCloseable {
     }
   }
 
+  /**
+   * The remote's credentials from secretRef ({@code username}/{@code password}), and the CA its
+   * HTTPS certificate is signed by ({@code ca.crt}), trusted for that remote only.
+   */
   private GitSource.Credentials credentials(GitRepository repo) throws SecretMissing {
     GitRepositorySpec.SecretRef ref = repo.getSpec().secretRef();
+    String url = repo.getSpec().url();
+    boolean https = url.startsWith("https://");
     if (ref == null) {
+      trust(url, https, null);
       return null;
     }
     Secret secret = client.resources(Secret.class).inNamespace(repo.getMetadata().getNamespace()).withName(ref.name()).get();
@@ -447,12 +454,27 @@ final class Syncer implements AutoCloseable {
       throw new SecretMissing("secretRef names Secret \"" + ref.name() + "\", which does not exist in namespace "
           + repo.getMetadata().getNamespace());
     }
+    trust(url, https, value(secret, "ca.crt").orElse(null));
     Optional<String> user = value(secret, "username");
     Optional<String> password = value(secret, "password");
+    if (user.isEmpty() && password.isEmpty()) {
+      return null; // a CA alone: a public repository behind a private CA
+    }
     if (user.isEmpty() || password.isEmpty()) {
-      throw new SecretMissing("Secret \"" + ref.name() + "\" must hold username and password for an HTTPS remote");
+      throw new SecretMissing("Secret \"" + ref.name() + "\" must hold both username and password for an HTTPS remote");
     }
     return new GitSource.Credentials(user.get(), password.get());
+  }
+
+  private static void trust(String url, boolean https, String caPem) throws SecretMissing {
+    if (!https) {
+      return;
+    }
+    try {
+      GitTls.trust(url, caPem);
+    } catch (java.security.GeneralSecurityException | IOException e) {
+      throw new SecretMissing("the secret's ca.crt cannot be used: " + e.getMessage());
+    }
   }
 
   /** A value of a Secret: from {@code data} (base64) or {@code stringData}. */

@@ -116,6 +116,7 @@ class GitOpsIT {
       GitRepository r = get(name);
       assertThat(r.getStatus()).isNotNull();
       assertThat(r.getStatus().lastAppliedCommit()).as("status: %s", r.getStatus()).isEqualTo(commit);
+      assertThat(condition(r, "Ready")).isNotNull();
       assertThat(condition(r, "Ready").getStatus()).isEqualTo("True");
     });
     return get(name);
@@ -157,6 +158,7 @@ class GitOpsIT {
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       GitRepository r = get("fleet");
       Condition ready = condition(r, "Ready");
+      assertThat(ready).as("condition").isNotNull();
       assertThat(ready.getStatus()).isEqualTo("False");
       assertThat(ready.getReason()).isEqualTo("ValidationFailed");
       assertThat(ready.getMessage()).contains("c.yaml").contains("line");
@@ -170,6 +172,7 @@ class GitOpsIT {
       GitRepository r = get("fleet");
       assertThat(r.getStatus().lastAttemptedCommit()).isEqualTo(invalid);
       Condition ready = condition(r, "Ready");
+      assertThat(ready).as("condition").isNotNull();
       assertThat(ready.getReason()).isEqualTo("ValidationFailed");
       assertThat(ready.getMessage()).contains("c.yaml, document 1").contains("spec.cpu");
     });
@@ -192,6 +195,7 @@ class GitOpsIT {
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(1));
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       Condition drifted = condition(get("fleet"), "Drifted");
+      assertThat(drifted).as("condition").isNotNull();
       assertThat(drifted.getReason()).isIn("Corrected", "InSync");
     });
   }
@@ -205,6 +209,7 @@ class GitOpsIT {
     assertThat(edit.exit()).as(edit.output()).isZero();
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       Condition drifted = condition(get("fleet"), "Drifted");
+      assertThat(drifted).as("condition").isNotNull();
       assertThat(drifted.getStatus()).isEqualTo("True");
       assertThat(drifted.getMessage()).contains("vm/web").contains(".spec.cpu");
     });
@@ -283,6 +288,7 @@ class GitOpsIT {
       repo("fleet", new GitRepositorySpec(http.url("fleet.git"), "main", ".", 1, true));
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
         Condition ready = condition(get("fleet"), "Ready");
+        assertThat(ready).as("condition").isNotNull();
         assertThat(ready.getStatus()).isEqualTo("False");
         assertThat(ready.getReason()).isEqualTo("AuthenticationFailed");
         assertThat(ready.getMessage()).contains("no secretRef");
@@ -291,6 +297,31 @@ class GitOpsIT {
       client.resources(GitRepository.class).inNamespace(ns).withName("fleet").edit(r -> {
         r.setSpec(r.getSpec().withSecretRef("git-creds"));
         return r;
+      });
+      awaitApplied("fleet", c);
+      assertThat(vmNamed("web")).isNotNull();
+    }
+  }
+
+  @Test
+  void aPrivateHttpsRemoteSignedByAPrivateCaWorksWithTheCaInItsSecret() throws Exception {
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    dev.procurator.apiserver.auth.Pki pki = dev.procurator.apiserver.auth.Pki.ensure(dir.resolve("git-pki"), java.util.List.of("127.0.0.1"));
+    try (GitServer https = new GitServer(dir, "deploy", "pa55word", pki)) {
+      secret("git-creds", Map.of("username", "deploy", "password", "pa55word"));
+      repo("fleet", new GitRepositorySpec(https.url("fleet.git"), "main", ".", 1, true).withSecretRef("git-creds"));
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        Condition ready = condition(get("fleet"), "Ready");
+        assertThat(ready).as("condition").isNotNull();
+        assertThat(ready.getStatus()).isEqualTo("False");
+        assertThat(ready.getReason()).isEqualTo("FetchFailed");
+      });
+      String caPem = pki.caPem();
+      client.resources(Secret.class).inNamespace(ns).withName("git-creds").edit(sec -> {
+        Map<String, String> data = new HashMap<>(sec.getSpec().data());
+        data.put("ca.crt", java.util.Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.UTF_8)));
+        sec.setSpec(new SecretSpec(data, null));
+        return sec;
       });
       awaitApplied("fleet", c);
       assertThat(vmNamed("web")).isNotNull();
@@ -336,7 +367,8 @@ class GitOpsIT {
       r.setSpec(r.getSpec().withSuspend(true));
       return r;
     });
-    await().atMost(Duration.ofSeconds(15)).until(() -> "Suspended".equals(condition(get("fleet"), "Reconciling").getReason()));
+    await().atMost(Duration.ofSeconds(15)).until(() -> condition(get("fleet"), "Reconciling") != null
+        && "Suspended".equals(condition(get("fleet"), "Reconciling").getReason()));
     remote.push("two", Map.of("b.yaml", vm("b", 1)));
     // a sync would come within the 1 s interval; several intervals pass with none
     await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> vmNamed("b") == null);

@@ -26,12 +26,26 @@ final class GitServer implements AutoCloseable {
   private final String user;
   private final String password;
 
+  private final boolean https;
+
   /** Serves the bare repositories under {@code root}; with a user, only to requests that authenticate as it. */
   GitServer(Path root, String user, String password) throws IOException {
+    this(root, user, password, null);
+  }
+
+  /** The same over HTTPS, with the serving certificate and key of {@code pki} (a private CA's). */
+  GitServer(Path root, String user, String password, dev.procurator.apiserver.auth.Pki pki) throws IOException {
     this.root = root;
     this.user = user;
     this.password = password;
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    this.https = pki != null;
+    if (pki != null) {
+      com.sun.net.httpserver.HttpsServer s = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      s.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(serving(pki)));
+      server = s;
+    } else {
+      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    }
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server.createContext("/", this::serve);
     server.start();
@@ -39,7 +53,28 @@ final class GitServer implements AutoCloseable {
 
   /** The URL of the bare repository {@code name} under the root. */
   String url(String name) {
-    return "http://127.0.0.1:" + server.getAddress().getPort() + "/" + name;
+    return (https ? "https" : "http") + "://127.0.0.1:" + server.getAddress().getPort() + "/" + name;
+  }
+
+  /** A server SSLContext from the PKI's serving certificate and PKCS#8 key. */
+  private static javax.net.ssl.SSLContext serving(dev.procurator.apiserver.auth.Pki pki) throws IOException {
+    try (var reader = new org.bouncycastle.openssl.PEMParser(java.nio.file.Files.newBufferedReader(pki.serverKey()))) {
+      Object o = reader.readObject();
+      java.security.PrivateKey key = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter()
+          .getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) o);
+      java.security.cert.Certificate[] chain = java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificates(java.nio.file.Files.newInputStream(pki.serverCert())).toArray(new java.security.cert.Certificate[0]);
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      ks.setKeyEntry("server", key, new char[0], chain);
+      javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, new char[0]);
+      javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+      ctx.init(kmf.getKeyManagers(), null, null);
+      return ctx;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException(e);
+    }
   }
 
   private void serve(HttpExchange ex) throws IOException {
