@@ -11,7 +11,7 @@ set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 # bump when the guest changes, so images built by an older script are built again
-version=4
+version=5
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
@@ -45,7 +45,9 @@ mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,www,etc/acpi/PWRF,lib/modules,run}
 cp /bin/busybox "$root/bin/busybox"
 for m in kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio_mmio.ko \
          kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko \
-         kernel/drivers/char/virtio_console.ko kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko; do
+         kernel/drivers/char/virtio_console.ko kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko \
+         kernel/fs/netfs/netfs.ko kernel/fs/fscache/fscache.ko kernel/net/9p/9pnet.ko kernel/net/9p/9pnet_virtio.ko \
+         kernel/fs/9p/9p.ko; do
   f="$work/k/lib/modules/$release/$m"
   if [ -f "$f" ]; then
     cp "$f" "$root/lib/modules/"
@@ -69,7 +71,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net virtio_console button evdev; do
+for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net virtio_console button evdev netfs fscache 9pnet 9pnet_virtio 9p; do
   [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done
 ip link set lo up
@@ -81,7 +83,14 @@ for arg in $(cat /proc/cmdline); do
     procurator.ip=*) addr=${arg#procurator.ip=}; gw= ;;
     procurator.gw=*) gw=${arg#procurator.gw=} ;;
     procurator.probe=*) probe=${arg#procurator.probe=} ;;
+    procurator.mount=*) mounts="$mounts ${arg#procurator.mount=}" ;;
   esac
+done
+# procurator.mount=TAG:PATH: a host folder (the VM's Secrets) shared read-only over virtio-9p
+for m in $mounts; do
+  mkdir -p "${m#*:}"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=none "${m%%:*}" "${m#*:}" \
+    || echo "PROCURATOR-MOUNT-FAILED $m" > /dev/ttyS0
 done
 if ip link set eth0 up 2>/dev/null; then
   ip addr add "$addr" dev eth0

@@ -119,6 +119,8 @@ public final class NodeAgent implements AutoCloseable {
   private EventRecorder events;
   private Controller<ObjectKey> controller;
   private SharedIndexInformer<VM> informer;
+  private volatile SharedIndexInformer<dev.procurator.api.v1alpha1.Secret> secretInformer;
+  private dev.procurator.nodeagent.vm.SecretFiles secretFiles;
   private AgentHttp http;
   private NodeRegistration registration;
   private MultiGauge cpuSeconds;
@@ -165,6 +167,8 @@ public final class NodeAgent implements AutoCloseable {
     AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     host = new VmHost(runners, boot, config.dataDir().resolve("vms"), cg.cgroups(), Optional.ofNullable(config.tap()).map(TapNetwork::new),
         config.settings(), clock, metrics, events, key -> queue.get().enqueue(key));
+    secretFiles = new dev.procurator.nodeagent.vm.SecretFiles(secretsRoot(config));
+    host.withSecrets(secretFiles, this::readSecret);
     controller = new Controller<>("node-agent", new VmReconciler(client, config.name(), host, events, config.settings(), clock),
         Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
     queue.set(controller);
@@ -212,10 +216,71 @@ public final class NodeAgent implements AutoCloseable {
             controller.enqueue(ObjectKey.of(vm));
           }
         }, 0);
+    // a Secret's change reaches the VMs here that mount it: their next pass rewrites its files
+    secretInformer = client.resources(dev.procurator.api.v1alpha1.Secret.class).inAnyNamespace()
+        .inform(new ResourceEventHandler<>() {
+          @Override
+          public void onAdd(dev.procurator.api.v1alpha1.Secret secret) {
+            wakeMounting(secret);
+          }
+
+          @Override
+          public void onUpdate(dev.procurator.api.v1alpha1.Secret before, dev.procurator.api.v1alpha1.Secret secret) {
+            wakeMounting(secret);
+          }
+
+          @Override
+          public void onDelete(dev.procurator.api.v1alpha1.Secret secret, boolean unknown) {
+            wakeMounting(secret);
+          }
+        }, 0);
     long renewMs = registration.renewEvery().toMillis();
     timer.scheduleWithFixedDelay(this::heartbeat, registered ? renewMs : 0, renewMs, TimeUnit.MILLISECONDS);
     log.info("node agent {} serving logs and metrics at {}", config.name(), http.url());
     return this;
+  }
+
+  /** The VMs bound here that mount {@code secret} go back on the queue. */
+  private void wakeMounting(dev.procurator.api.v1alpha1.Secret secret) {
+    String ns = secret.getMetadata().getNamespace();
+    String name = secret.getMetadata().getName();
+    for (VM vm : informer.getStore().list()) {
+      if (ns.equals(vm.getMetadata().getNamespace()) && vm.getSpec().secrets() != null
+          && vm.getSpec().secrets().stream().anyMatch(m -> name.equals(m.name()))) {
+        controller.enqueue(ObjectKey.of(vm));
+      }
+    }
+  }
+
+  /** A Secret's values, decoded; from the informer's cache once it runs. */
+  private Optional<Map<String, byte[]>> readSecret(ObjectKey key) {
+    dev.procurator.api.v1alpha1.Secret s = secretInformer != null
+        ? secretInformer.getStore().getByKey(key.namespace() + "/" + key.name())
+        : client.resources(dev.procurator.api.v1alpha1.Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
+    if (s == null && secretInformer != null) {
+      s = client.resources(dev.procurator.api.v1alpha1.Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
+    }
+    if (s == null || s.getSpec() == null) {
+      return Optional.empty();
+    }
+    Map<String, byte[]> out = new java.util.TreeMap<>();
+    if (s.getSpec().data() != null) {
+      s.getSpec().data().forEach((k, v) -> out.put(k, java.util.Base64.getDecoder().decode(v)));
+    }
+    if (s.getSpec().stringData() != null) {
+      s.getSpec().stringData().forEach((k, v) -> out.put(k, v.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+    return Optional.of(out);
+  }
+
+  /**
+   * Where VMs' Secrets are written: a tmpfs ({@code /dev/shm}) when the host has one, so that
+   * values stay in memory; one folder per agent data directory.
+   */
+  private static Path secretsRoot(Config config) {
+    Path shm = Path.of("/dev/shm");
+    String id = Integer.toHexString(config.dataDir().toAbsolutePath().toString().hashCode());
+    return Files.isDirectory(shm) ? shm.resolve("procurator-secrets-" + config.name() + "-" + id) : config.dataDir().resolve("secrets");
   }
 
   /** Renews the Lease and reports what runs here in the Node's status. */
@@ -261,11 +326,19 @@ public final class NodeAgent implements AutoCloseable {
     return host;
   }
 
+  /** Where this agent writes VMs' Secrets for their guests. */
+  public Path secretsDir() {
+    return secretFiles.root();
+  }
+
   @Override
   public void close() throws InterruptedException {
     timer.shutdownNow();
     if (informer != null) {
       informer.close();
+    }
+    if (secretInformer != null) {
+      secretInformer.close();
     }
     if (controller != null) {
       controller.close();

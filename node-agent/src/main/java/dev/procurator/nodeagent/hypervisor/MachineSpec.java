@@ -10,7 +10,25 @@ import java.util.Objects;
  * VM's own working directory (pidfile, control socket, serial log).
  */
 public record MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Path initrd, String cmdline,
-    List<PortForward> ports, Path workDir, Tap tap, String netns) {
+    List<PortForward> ports, Path workDir, Tap tap, String netns, List<Share> shares) {
+
+  /** A host folder shown to the guest read-only (virtio-9p), under {@code tag}; the guest mounts it at {@code guestPath}. */
+  public record Share(String tag, Path hostDir, String guestPath) {
+    public Share {
+      if (!tag.matches("[a-z0-9]{1,31}")) {
+        throw new IllegalArgumentException("a share's tag must be 1-31 lowercase letters or digits, not " + tag);
+      }
+      if (!guestPath.matches("/[A-Za-z0-9._/-]*") || guestPath.contains("..")) {
+        throw new IllegalArgumentException("a share's guest path must be an absolute path of letters, digits, '.', '_', '-' and '/', not "
+            + guestPath);
+      }
+    }
+  }
+
+  public MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Path initrd, String cmdline, List<PortForward> ports,
+      Path workDir, Tap tap, String netns) {
+    this(name, cpus, memoryMiB, kernel, initrd, cmdline, ports, workDir, tap, netns, List.of());
+  }
 
   /** A tap device (already created and on its bridge) and the guest's MAC address on it. */
   public record Tap(String device, String mac) {
@@ -44,6 +62,7 @@ public record MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Pa
     Objects.requireNonNull(kernel);
     Objects.requireNonNull(workDir);
     ports = List.copyOf(ports);
+    shares = shares == null ? List.of() : List.copyOf(shares);
     if (cpus < 1 || cpus > 64) {
       throw new IllegalArgumentException("cpus must be 1-64, not " + cpus);
     }

@@ -35,10 +35,20 @@ public record Observation(
     Optional<Operation> inFlight,
     Optional<Failure> lastFailure,
     List<Probe> probes,
-    Console console) {
+    Console console,
+    List<String> missingSecrets) {
 
   public Observation {
     probes = List.copyOf(probes);
+    missingSecrets = missingSecrets == null ? List.of() : List.copyOf(missingSecrets);
+  }
+
+  /** An observation in which every Secret the VM mounts is there. */
+  public Observation(Optional<String> hypervisor, String accelerator, boolean tapAvailable, boolean hasWorkDir, Optional<Machine> machine,
+      Launch launch, boolean readySeen, Boot boot, Optional<Operation> inFlight, Optional<Failure> lastFailure, List<Probe> probes,
+      Console console) {
+    this(hypervisor, accelerator, tapAvailable, hasWorkDir, machine, launch, readySeen, boot, inFlight, lastFailure, probes, console,
+        List.of());
   }
 
   /** A hypervisor process that runs: since when, and the guest's state as the hypervisor reports it. */

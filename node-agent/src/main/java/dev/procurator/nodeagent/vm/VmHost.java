@@ -84,6 +84,57 @@ public final class VmHost implements AutoCloseable {
     this.health = new HealthMonitor(new HealthProbe(), wake);
   }
 
+  /** Reads a Secret's values (namespace/name), or empty when there is no such Secret. */
+  public interface SecretReader {
+    Optional<Map<String, byte[]>> read(ObjectKey secret);
+  }
+
+  private volatile SecretFiles secretFiles;
+  private volatile SecretReader secretReader;
+
+  /** VMs' Secrets reach their guests through files under {@code files}, read with {@code reader}. */
+  public VmHost withSecrets(SecretFiles files, SecretReader reader) {
+    this.secretFiles = files;
+    this.secretReader = reader;
+    return this;
+  }
+
+  /** The Secrets {@code vm} mounts that do not exist, by name. */
+  private List<String> missingSecrets(VM vm) {
+    if (vm == null || vm.getSpec().secrets() == null || vm.getSpec().secrets().isEmpty()) {
+      return List.of();
+    }
+    if (secretReader == null) {
+      return vm.getSpec().secrets().stream().map(VMSpec.SecretMount::name).toList();
+    }
+    return vm.getSpec().secrets().stream().map(VMSpec.SecretMount::name).distinct()
+        .filter(n -> secretReader.read(ObjectKey.of(vm.getMetadata().getNamespace(), n)).isEmpty()).toList();
+  }
+
+  /**
+   * Writes {@code vm}'s Secrets into its folders (only what changed) and returns them as shares for
+   * the hypervisor. A running guest sees a changed value at once: its folder is shared live.
+   */
+  public List<MachineSpec.Share> syncSecrets(ObjectKey key, VM vm) throws IOException {
+    List<VMSpec.SecretMount> mounts = vm.getSpec().secrets() == null ? List.of() : vm.getSpec().secrets();
+    if (mounts.isEmpty() || secretFiles == null || secretReader == null) {
+      return List.of();
+    }
+    List<MachineSpec.Share> shares = new ArrayList<>();
+    for (int i = 0; i < mounts.size(); i++) {
+      VMSpec.SecretMount m = mounts.get(i);
+      Optional<Map<String, byte[]>> data = secretReader.read(ObjectKey.of(key.namespace(), m.name()));
+      if (data.isEmpty()) {
+        continue; // the decision keeps such a VM Pending; a running one keeps its last values
+      }
+      if (secretFiles.write(key, i, data.get())) {
+        log.info("{}: wrote Secret {} for the guest ({} keys)", key, m.name(), data.get().size());
+      }
+      shares.add(new MachineSpec.Share("sec" + i, secretFiles.dir(key, i), m.mountPath()));
+    }
+    return shares;
+  }
+
   /** The working directory of VM {@code key}. */
   public Path workDir(ObjectKey key) {
     return vmsDir.resolve(key.namespace()).resolve(key.name());
@@ -154,7 +205,8 @@ public final class VmHost implements AutoCloseable {
     ConsoleLog console = new ConsoleLog(files.serialLog(), files.previousSerialLog());
     return new Observation(Optional.ofNullable(runner).map(Runner::name), runner == null ? null : accelerator(runner), taps.isPresent(),
         Files.isDirectory(dir), seen, launch, ready, bootState, Optional.ofNullable(inFlight.get(key)),
-        Optional.ofNullable(failures.get(key)), probes, new Observation.Console(console.lastLines(5), console.poweredOff()));
+        Optional.ofNullable(failures.get(key)), probes, new Observation.Console(console.lastLines(5), console.poweredOff()),
+        missingSecrets(vm));
   }
 
   private static String accelerator(Runner runner) {
@@ -272,10 +324,11 @@ public final class VmHost implements AutoCloseable {
         device = new MachineSpec.Tap(TapNetwork.deviceFor(key.toString()), TapNetwork.macFor(key.toString()));
         taps.get().ensure(device.device());
       }
+      List<MachineSpec.Share> shares = syncSecrets(key, vm);
       LaunchPlan plan = runner.plan(new MachineSpec(key.namespace() + "." + key.name(), spec.cpu(),
           Quantities.bytes(spec.memory()) >> 20, files.kernel(), files.initrd(), files.cmdline(),
           ports.stream().map(p -> new MachineSpec.PortForward(p.host(), p.guest())).toList(), dir, device,
-          tap ? taps.get().netns() : null));
+          tap ? taps.get().netns() : null, shares));
       Launch.of(spec, ports).write(dir);
       consoles.reset(key);
       RunningMachine m = runner.start(plan);
@@ -316,6 +369,13 @@ public final class VmHost implements AutoCloseable {
 
   /** Forgets {@code key} and removes everything it had on this host; its machine is already gone. */
   private void release(ObjectKey key) {
+    if (secretFiles != null) {
+      try {
+        secretFiles.remove(key);
+      } catch (IOException e) {
+        log.warn("{}: removing its Secrets' files failed: {}", key, e.toString());
+      }
+    }
     health.forget(key);
     consoles.forget(key);
     unfollow(key);

@@ -320,6 +320,21 @@ public final class VmLifecycle {
             + " use network mode user");
         return;
       }
+      if (!o.missingSecrets().isEmpty()) {
+        // not a failure: the VM waits, as a pod waits for its Secret, and starts when it appears
+        String names = String.join(", ", o.missingSecrets());
+        String message = "waiting for Secret" + (o.missingSecrets().size() == 1 ? " " : "s ") + names + " in namespace "
+            + vm.getMetadata().getNamespace();
+        if (!Conditions.reason(old == null ? null : old.conditions(), "SecretsReady").equals("SecretNotFound")) {
+          events.add(Event.warning("SecretNotFound", message));
+        }
+        status(VMPhase.PENDING, Conditions.of("SecretsReady", Conditions.FALSE, "SecretNotFound", message, now), null);
+        requeue = PULL_RETRY;
+        return;
+      }
+      if (vm.getSpec().secrets() != null && !vm.getSpec().secrets().isEmpty() && next != null) {
+        next = withCondition(next, Conditions.of("SecretsReady", Conditions.TRUE, "Found", "every Secret the VM mounts is here", now));
+      }
       String booted = old == null ? "" : Conditions.reason(old.conditions(), "Booted");
       switch (o.boot()) {
         case Observation.Boot.Missing missing -> {

@@ -20,6 +20,8 @@ import java.time.Duration;
  * end.
  */
 public final class VmReconciler implements Reconciler<ObjectKey> {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VmReconciler.class);
+
   public static final String FINALIZER = VmLifecycle.FINALIZER;
 
   /** Timeouts and limits; the VM's own {@code bootTimeoutSeconds} wins over {@link #bootTimeout}. */
@@ -65,6 +67,13 @@ public final class VmReconciler implements Reconciler<ObjectKey> {
         case VmAction.AddFinalizer add -> { }
         case VmAction.RemoveFinalizer remove -> removeFinalizer(vm);
         default -> host.execute(key, vm, a);
+      }
+    }
+    if (bound && vm.getMetadata().getDeletionTimestamp() == null && host.running().containsKey(key)) {
+      try {
+        host.syncSecrets(key, vm); // a running guest's Secrets follow their objects
+      } catch (java.io.IOException e) {
+        log.warn("{}: writing its Secrets failed: {}", key, e.toString());
       }
     }
     for (VmLifecycle.Event e : d.events()) {

@@ -106,6 +106,7 @@ class VmLifecycleTest {
     Optional<Observation.Failure> failure = Optional.empty();
     List<Observation.Probe> probes = List.of();
     boolean poweredOff;
+    List<String> missingSecrets = List.of();
 
     Seen running(VM vm, Duration upFor) {
       machine = Optional.of(new Observation.Machine(4242, NOW.minus(upFor), Optional.of("running")));
@@ -120,7 +121,7 @@ class VmLifecycleTest {
 
     Observation build() {
       return new Observation(hypervisor, "tcg", tap, workDir, machine, launch, ready, boot, inFlight, failure, probes,
-          new Observation.Console(List.of("booting", "last line"), poweredOff));
+          new Observation.Console(List.of("booting", "last line"), poweredOff), missingSecrets);
     }
   }
 
@@ -285,6 +286,31 @@ class VmLifecycleTest {
   }
 
   // ---- what the table cannot say in one line ----
+
+  @Test
+  void aVmWhoseSecretIsMissingWaitsPendingNamingItAndDoesNotStart() {
+    Seen seen = new Seen();
+    seen.missingSecrets = List.of("db-creds");
+    VmLifecycle.Decision d = decide(vm(b -> { }), seen);
+    assertThat(d.status().phase()).isEqualTo(VMPhase.PENDING);
+    Condition c = Conditions.find(d.status().conditions(), "SecretsReady").orElseThrow();
+    assertThat(c.getStatus()).isEqualTo("False");
+    assertThat(c.getReason()).isEqualTo("SecretNotFound");
+    assertThat(c.getMessage()).contains("db-creds").contains("default");
+    assertThat(d.actions()).noneMatch(a -> a instanceof VmAction.Start);
+    assertThat(eventReasons(d)).containsExactly("SecretNotFound");
+    assertThat(d.requeueAfter()).isNotNull();
+  }
+
+  @Test
+  void aWaitingVmSaysSoOnceNotOnEveryLook() {
+    Seen seen = new Seen();
+    seen.missingSecrets = List.of("db-creds");
+    VmLifecycle.Decision first = decide(vm(b -> { }), seen);
+    VM waiting = vm(b -> b.status = first.status());
+    VmLifecycle.Decision again = decide(waiting, seen);
+    assertThat(eventReasons(again)).isEmpty();
+  }
 
   @Test
   void backoffDoublesWithEachFailureInARowAndIsKeptInStatus() {

@@ -81,6 +81,10 @@ public final class QemuMicrovmRunner implements Runner {
       // without it microvm under TCG sometimes hangs calibrating against the PIT
       cmdline += " tsc_early_khz=" + hostKhz;
     }
+    for (MachineSpec.Share share : spec.shares()) {
+      // the guest mounts each share read-only at its path (examples/guest: procurator.mount=TAG:PATH)
+      cmdline += " procurator.mount=" + share.tag() + ":" + share.guestPath();
+    }
     List<String> cmd = new ArrayList<>();
     if (spec.netns() != null) {
       cmd.addAll(List.of("ip", "netns", "exec", spec.netns()));
@@ -113,6 +117,11 @@ public final class QemuMicrovmRunner implements Runner {
         netdev.append(",hostfwd=tcp:127.0.0.1:").append(p.host()).append("-:").append(p.guest());
       }
       cmd.addAll(List.of("-netdev", netdev.toString(), "-device", "virtio-net-device,netdev=n0"));
+    }
+    for (int i = 0; i < spec.shares().size(); i++) {
+      MachineSpec.Share share = spec.shares().get(i);
+      cmd.addAll(List.of("-fsdev", "local,id=fs" + i + ",path=" + share.hostDir() + ",security_model=none,readonly=on",
+          "-device", "virtio-9p-device,fsdev=fs" + i + ",mount_tag=" + share.tag()));
     }
     cmd.addAll(List.of(
         "-qmp", "unix:" + qmp + ",server=on,wait=off",

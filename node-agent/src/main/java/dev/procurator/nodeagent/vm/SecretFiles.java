@@ -1,0 +1,96 @@
+package dev.procurator.nodeagent.vm;
+
+import dev.procurator.api.runtime.ObjectKey;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The files a VM's Secrets become on this host, one folder per mounted Secret, shared read-only
+ * into the guest: a file per key (its value, mode 0400) and {@code .env} with {@code KEY=value}
+ * lines for the keys that are valid variable names. The root should be a tmpfs (the agent uses
+ * {@code /dev/shm}), so that values never reach a disk. A changed value replaces its file by
+ * rename, so the guest never reads half of one. Thread-safe per VM.
+ */
+public final class SecretFiles {
+  private final Path root;
+
+  public SecretFiles(Path root) {
+    this.root = root;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** The folder of the {@code index}-th Secret of {@code vm}. */
+  public Path dir(ObjectKey vm, int index) {
+    return root.resolve(vm.namespace()).resolve(vm.name()).resolve(Integer.toString(index));
+  }
+
+  /** Makes the folder hold exactly {@code data}; writes only what changed. Returns whether anything did. */
+  public synchronized boolean write(ObjectKey vm, int index, Map<String, byte[]> data) throws IOException {
+    Path dir = dir(vm, index);
+    Files.createDirectories(dir);
+    for (Path p = dir; p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+    }
+    Map<String, byte[]> want = new TreeMap<>(data);
+    StringBuilder env = new StringBuilder();
+    want.forEach((k, v) -> {
+      if (k.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        env.append(k).append('=').append(quote(new String(v, StandardCharsets.UTF_8))).append('\n');
+      }
+    });
+    Map<String, byte[]> files = new TreeMap<>(want);
+    files.put(".env", env.toString().getBytes(StandardCharsets.UTF_8));
+    boolean changed = false;
+    try (Stream<Path> present = Files.list(dir)) {
+      for (Path p : present.toList()) {
+        String name = p.getFileName().toString();
+        if (!files.containsKey(name)) {
+          Files.deleteIfExists(p);
+          changed = true;
+        }
+      }
+    }
+    for (Map.Entry<String, byte[]> e : files.entrySet()) {
+      Path target = dir.resolve(e.getKey());
+      if (Files.isRegularFile(target) && Arrays.equals(Files.readAllBytes(target), e.getValue())) {
+        continue;
+      }
+      Path temp = Files.createTempFile(dir, ".new-", "");
+      Files.write(temp, e.getValue());
+      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("r--------"));
+      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Removes every file of {@code vm}. */
+  public synchronized void remove(ObjectKey vm) throws IOException {
+    Path dir = root.resolve(vm.namespace()).resolve(vm.name());
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /** A value as an env-file line keeps it: single quotes, with a quote inside written as '\''. */
+  static String quote(String v) {
+    return "'" + v.replace("'", "'\\''") + "'";
+  }
+}

@@ -1,0 +1,134 @@
+package dev.procurator.nodeagent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.v1alpha1.RestartPolicy;
+import dev.procurator.api.v1alpha1.Secret;
+import dev.procurator.api.v1alpha1.SecretSpec;
+import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMPhase;
+import dev.procurator.api.v1alpha1.VMSpec;
+import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.nodeagent.testing.Guest;
+import dev.procurator.nodeagent.vm.VmReconciler;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A VM's Secrets inside its guest, with a real agent and QEMU: files under the mount path (shared
+ * read-only over virtio-9p from a tmpfs on the host), a changed value seen by the running guest,
+ * a missing Secret holding the VM Pending, and the files gone with the VM.
+ */
+class SecretsIT {
+  private static Path images;
+  @TempDir Path data;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void guest() throws Exception {
+    images = Guest.images();
+  }
+
+  @AfterEach
+  void killLeftovers() throws Exception {
+    Guest.killMachines(data);
+  }
+
+  private NodeAgent agent(KubernetesClient c) throws Exception {
+    VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
+        Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
+    return new NodeAgent(c, NodeAgent.Config.of("node-s", data).withImagesDir(images).withSettings(s), Clock.systemUTC()).start();
+  }
+
+  private static VM vm(String name, String secret) {
+    VM v = new VM();
+    v.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    v.setSpec(new VMSpec(1, "128Mi", null, new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0"), "node-s",
+        null, new VMSpec.Network(null, List.of(new VMSpec.PortForward(8080, null))), List.of(new VMSpec.SecretMount(secret, "/www/secrets")),
+        null, RestartPolicy.NEVER, null));
+    return v;
+  }
+
+  private static Secret secret(String name, Map<String, String> values) {
+    Secret s = new Secret();
+    s.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    s.setSpec(new SecretSpec(null, values));
+    return s;
+  }
+
+  private String fetch(KubernetesClient c, String vm, String path) throws Exception {
+    int port = c.resources(VM.class).inNamespace("default").withName(vm).get().getStatus().ports().getFirst().host();
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    return r.statusCode() + " " + r.body();
+  }
+
+  @Test
+  void aGuestSeesItsSecretsAndTheirChangesAndAMissingOneWaits() throws Exception {
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient c = api.client();
+      var vms = c.resources(VM.class).inNamespace("default");
+      c.resource(secret("app", Map.of("password", "s3cret", "API_KEY", "k'1"))).create();
+      vms.resource(vm("web", "app")).create();
+      vms.resource(vm("waiting", "absent")).create();
+      NodeAgent agent = agent(c);
+      try {
+        // the guest's web server shows the files the Secret became
+        await().atMost(Duration.ofSeconds(120)).until(() -> vms.withName("web").get().getStatus() != null
+            && vms.withName("web").get().getStatus().phase() == VMPhase.RUNNING);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fetch(c, "web", "/secrets/password").equals("200 s3cret"));
+        assertThat(fetch(c, "web", "/secrets/.env")).contains("API_KEY='k'\\''1'").contains("password='s3cret'");
+        Path onHost = agent.secretsDir().resolve("default/web/0");
+        assertThat(onHost.resolve("password")).hasContent("s3cret");
+        assertThat(agent.secretsDir().toString()).startsWith("/dev/shm/");
+
+        // a changed value reaches the running guest, without a reboot
+        long pid = agent.host().running().get(dev.procurator.api.runtime.ObjectKey.of("default", "web"));
+        c.resources(Secret.class).inNamespace("default").withName("app").edit(s -> {
+          s.setSpec(new SecretSpec(null, Map.of("password", "n3w", "API_KEY", "k'1")));
+          return s;
+        });
+        await().atMost(Duration.ofSeconds(20)).until(() -> fetch(c, "web", "/secrets/password").equals("200 n3w"));
+        assertThat(agent.host().running().get(dev.procurator.api.runtime.ObjectKey.of("default", "web"))).isEqualTo(pid);
+
+        // a VM whose Secret does not exist waits, saying which, and starts once it does
+        VM waiting = vms.withName("waiting").get();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+          VM w = vms.withName("waiting").get();
+          assertThat(w.getStatus()).isNotNull();
+          assertThat(w.getStatus().phase()).isEqualTo(VMPhase.PENDING);
+          var cond = Conditions.find(w.getStatus().conditions(), "SecretsReady").orElseThrow();
+          assertThat(cond.getReason()).isEqualTo("SecretNotFound");
+          assertThat(cond.getMessage()).contains("absent");
+        });
+        assertThat(waiting).isNotNull();
+        c.resource(secret("absent", Map.of("token", "t"))).create();
+        await().atMost(Duration.ofSeconds(120)).until(() -> vms.withName("waiting").get().getStatus().phase() == VMPhase.RUNNING);
+
+        // the files go with the VM
+        vms.withName("web").delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> vms.withName("web").get() == null);
+        assertThat(agent.secretsDir().resolve("default/web")).doesNotExist();
+      } finally {
+        agent.close();
+        Files.walk(agent.secretsDir()).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+}
