@@ -45,9 +45,17 @@ final class KindRules {
     };
   }
 
-  /** A Secret's data values are base64, and its keys the names Kubernetes allows for them. */
+  /** The most a Secret may hold, decoded, as in Kubernetes. */
+  static final int MAX_SECRET_BYTES = 1 << 20;
+
+  /** A Secret's data values are base64, its keys the names Kubernetes allows for them, and all of it at most 1 MiB. */
   private static List<FieldError> secret(JsonNode spec) {
     List<FieldError> errors = new ArrayList<>();
+    long[] total = {0};
+    spec.path("data").properties().forEach(e -> total[0] += e.getKey().length() + e.getValue().asText().length() * 3L / 4);
+    if (total[0] > MAX_SECRET_BYTES) {
+      errors.add(FieldError.tooLong("spec.data", MAX_SECRET_BYTES));
+    }
     spec.path("data").properties().forEach(e -> {
       String path = "spec.data[" + e.getKey() + "]";
       if (!e.getKey().matches("[-._a-zA-Z0-9]+") || e.getKey().length() > 253) {

@@ -615,5 +615,17 @@ abstract class ApiServerContract {
         {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"bad"},"spec":{"data":{"x":"not base64!"}}}""");
     assertThat(bad.statusCode()).isEqualTo(422);
     assertThat(bad.body()).contains("spec.data[x]").contains("base64");
+
+    HttpResponse<String> badKey = api.request("POST", path, "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"badkey"},"spec":{"stringData":{"../etc":"x"}}}""");
+    assertThat(badKey.statusCode()).isEqualTo(422);
+    assertThat(badKey.body()).contains("spec.data[../etc]");
+
+    String huge = "x".repeat((1 << 20) + 1);
+    HttpResponse<String> tooBig = api.request("POST", path, "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"big"},"spec":{"stringData":{"blob":"%s"}}}"""
+        .formatted(huge));
+    assertThat(tooBig.statusCode()).isEqualTo(422);
+    assertThat(tooBig.body()).contains("spec.data").contains("1048576");
   }
 }
