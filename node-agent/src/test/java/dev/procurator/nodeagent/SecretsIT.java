@@ -97,6 +97,10 @@ class SecretsIT {
         Path onHost = agent.secretsDir().resolve("default/web/0");
         assertThat(onHost.resolve("password")).hasContent("s3cret");
         assertThat(agent.secretsDir().toString()).startsWith("/dev/shm/");
+        assertThat(java.nio.file.Files.getPosixFilePermissions(agent.secretsDir()))
+            .containsExactlyInAnyOrderElementsOf(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        assertThat(java.nio.file.Files.getPosixFilePermissions(onHost.resolve("password")))
+            .containsExactlyInAnyOrderElementsOf(java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
 
         // a changed value reaches the running guest, without a reboot
         long pid = agent.host().running().get(dev.procurator.api.runtime.ObjectKey.of("default", "web"));

@@ -40,7 +40,7 @@ public final class SecretFiles {
   public synchronized boolean write(ObjectKey vm, int index, Map<String, byte[]> data) throws IOException {
     Path dir = dir(vm, index);
     Files.createDirectories(dir);
-    for (Path p = dir; p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+    for (Path p = dir; p != null && p.startsWith(root); p = p.getParent()) {
       Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
     }
     Map<String, byte[]> want = new TreeMap<>(data);
