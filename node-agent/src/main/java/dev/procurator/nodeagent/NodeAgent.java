@@ -252,25 +252,14 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
-  /** A Secret's values, decoded; from the informer's cache once it runs. */
+  /** A Secret's values, decoded. */
   private Optional<Map<String, byte[]>> readSecret(ObjectKey key) {
-    dev.procurator.api.v1alpha1.Secret s = secretInformer != null
-        ? secretInformer.getStore().getByKey(key.namespace() + "/" + key.name())
+    // the informer's cache once it holds every Secret; before that, the API
+    var informed = secretInformer;
+    dev.procurator.api.v1alpha1.Secret s = informed != null && informed.hasSynced()
+        ? informed.getStore().getByKey(key.namespace() + "/" + key.name())
         : client.resources(dev.procurator.api.v1alpha1.Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
-    if (s == null && secretInformer != null) {
-      s = client.resources(dev.procurator.api.v1alpha1.Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
-    }
-    if (s == null || s.getSpec() == null) {
-      return Optional.empty();
-    }
-    Map<String, byte[]> out = new java.util.TreeMap<>();
-    if (s.getSpec().data() != null) {
-      s.getSpec().data().forEach((k, v) -> out.put(k, java.util.Base64.getDecoder().decode(v)));
-    }
-    if (s.getSpec().stringData() != null) {
-      s.getSpec().stringData().forEach((k, v) -> out.put(k, v.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    }
-    return Optional.of(out);
+    return s == null || s.getSpec() == null ? Optional.empty() : Optional.of(s.getSpec().decoded());
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.procurator.apiserver.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.api.v1alpha1.SecretSpec;
 import dev.procurator.apiserver.registry.ApiException;
 import dev.procurator.apiserver.registry.Json;
 import dev.procurator.apiserver.registry.ResourceService;
@@ -11,12 +12,10 @@ import dev.procurator.apiserver.resource.ResourceType;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
-import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.concurrent.ExecutorService;
 import javax.crypto.Mac;
@@ -120,12 +119,12 @@ final class GitWebhook {
   }
 
   private static byte[] token(JsonNode secret) {
-    JsonNode data = secret.path("spec").path("data").path("token");
-    if (data.isTextual()) {
-      return Base64.getDecoder().decode(data.asText());
+    try {
+      SecretSpec spec = Json.MAPPER.treeToValue(secret.path("spec"), SecretSpec.class);
+      return spec == null ? null : spec.decoded().get("token");
+    } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+      return null;
     }
-    JsonNode plain = secret.path("spec").path("stringData").path("token");
-    return plain.isTextual() ? plain.asText().getBytes(StandardCharsets.UTF_8) : null;
   }
 
   /** Whether {@code signature} ({@code sha256=HEX} or {@code HEX}) is the HMAC-SHA256 of {@code body} under {@code key}. */

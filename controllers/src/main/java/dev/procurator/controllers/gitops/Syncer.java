@@ -17,11 +17,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -454,9 +452,9 @@ final class Syncer implements AutoCloseable {
       throw new SecretMissing("secretRef names Secret \"" + ref.name() + "\", which does not exist in namespace "
           + repo.getMetadata().getNamespace());
     }
-    trust(url, https, value(secret, "ca.crt").orElse(null));
-    Optional<String> user = value(secret, "username");
-    Optional<String> password = value(secret, "password");
+    trust(url, https, secret.getSpec().text("ca.crt").orElse(null));
+    Optional<String> user = secret.getSpec().text("username");
+    Optional<String> password = secret.getSpec().text("password");
     if (user.isEmpty() && password.isEmpty()) {
       return null; // a CA alone: a public repository behind a private CA
     }
@@ -475,15 +473,6 @@ final class Syncer implements AutoCloseable {
     } catch (java.security.GeneralSecurityException | IOException e) {
       throw new SecretMissing("the secret's ca.crt cannot be used: " + e.getMessage());
     }
-  }
-
-  /** A value of a Secret: from {@code data} (base64) or {@code stringData}. */
-  static Optional<String> value(Secret secret, String key) {
-    var spec = secret.getSpec();
-    if (spec.data() != null && spec.data().containsKey(key)) {
-      return Optional.of(new String(Base64.getDecoder().decode(spec.data().get(key)), StandardCharsets.UTF_8));
-    }
-    return spec.stringData() == null ? Optional.empty() : Optional.ofNullable(spec.stringData().get(key));
   }
 
   // ---- status ----
