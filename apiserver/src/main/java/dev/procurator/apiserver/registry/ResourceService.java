@@ -314,8 +314,7 @@ public final class ResourceService {
     Long precondition = resourceVersionOf(meta);
     meta.remove("resourceVersion");
     for (int tries = 0; ; tries++) {
-      KeyValue current = call(() -> storage.get(type.key(namespace, name))).orElse(null);
-      if (current == null) {
+      if (call(() -> storage.get(type.key(namespace, name))).isEmpty()) {
         if (precondition != null) {
           throw ApiException.notFound(type, name);
         }
@@ -335,25 +334,22 @@ public final class ResourceService {
           continue; // created by someone else meanwhile: apply onto theirs
         }
       }
-      if (precondition != null && precondition != current.modRevision()) {
-        throw conflict(type, name);
-      }
-      FieldManager.Applied a = FieldManager.apply(served(type, current), config, options.fieldManager(), options.force(), nowSeconds());
-      if (a.object() == null) {
-        throw applyConflicts(type, name, config.path("apiVersion").asText(), a.conflicts());
-      }
       try {
-        return replace(type, namespace, name, current, a.object(), false, options, metadata(a.object()).get("managedFields"));
-      } catch (StorageException.NotFound e) {
-        if (tries >= MAX_RETRIES) {
-          throw ApiException.notFound(type, name);
+        return guaranteedUpdate(type, namespace, name, latest -> {
+          if (precondition != null && precondition != latest.modRevision()) {
+            throw conflict(type, name);
+          }
+          FieldManager.Applied a = FieldManager.apply(served(type, latest), config, options.fieldManager(), options.force(), nowSeconds());
+          if (a.object() == null) {
+            throw applyConflicts(type, name, config.path("apiVersion").asText(), a.conflicts());
+          }
+          return replace(type, namespace, name, latest, a.object(), false, options, metadata(a.object()).get("managedFields"));
+        });
+      } catch (ApiException e) {
+        if (e.code() != 404 || precondition != null || tries >= MAX_RETRIES) {
+          throw e;
         }
-      } catch (StorageException.Conflict e) {
-        if (tries >= MAX_RETRIES) {
-          throw conflict(type, name);
-        }
-      } catch (StorageException e) {
-        throw translate(e, type, name);
+        // deleted meanwhile: the next round creates it
       }
     }
   }

@@ -51,8 +51,7 @@ final class Kinds {
   private Map<String, APIResource> load(String apiVersion) {
     Map<String, APIResource> out = new HashMap<>();
     try {
-      APIResourceList list = apiVersion.contains("/") ? client.getApiResources(apiVersion)
-          : client.getKubernetesSerialization().unmarshal(client.raw("/api/" + apiVersion), APIResourceList.class);
+      APIResourceList list = client.getApiResources(apiVersion); // "v1" is the core group, as the garbage collector reads it
       if (list != null && list.getResources() != null) {
         for (APIResource r : list.getResources()) {
           if (!r.getName().contains("/")) {

@@ -164,12 +164,7 @@ public final class GitOpsBenchmark {
         }
       }
     } finally {
-      for (Process p : processes) {
-        p.destroy();
-        if (!p.waitFor(20, TimeUnit.SECONDS)) {
-          p.destroyForcibly().waitFor();
-        }
-      }
+      RolloutBenchmark.stopAll(processes);
     }
   }
 

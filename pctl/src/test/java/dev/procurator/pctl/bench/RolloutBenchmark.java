@@ -129,12 +129,7 @@ public final class RolloutBenchmark {
         waitFor(() -> client.resources(VM.class).inNamespace("default").list().getItems().isEmpty(), 120);
       }
     } finally {
-      for (Process p : processes.reversed()) {
-        p.destroy();
-        if (!p.waitFor(20, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-        }
-      }
+      stopAll(processes);
       Guest.killMachines(work);
       EtcdProcess.deleteTree(work);
     }
@@ -184,6 +179,16 @@ public final class RolloutBenchmark {
         throw new IllegalStateException("not within " + seconds + " s");
       }
       LockSupport.parkNanos(5_000_000);
+    }
+  }
+
+  /** Stops the processes a benchmark started, last started first: SIGTERM, then SIGKILL after 20 s. */
+  static void stopAll(List<Process> processes) throws InterruptedException {
+    for (Process p : processes.reversed()) {
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor();
+      }
     }
   }
 

@@ -22,7 +22,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * How long a Secret's update takes to reach a running guest's file: `pctl up` and `pctl agent`
@@ -91,12 +90,7 @@ public final class SecretUpdateBenchmark {
         RolloutBenchmark.waitFor(() -> vms.withName("reader").get() == null, 60);
       }
     } finally {
-      for (Process p : processes.reversed()) {
-        p.destroy();
-        if (!p.waitFor(20, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-        }
-      }
+      RolloutBenchmark.stopAll(processes);
       Guest.killMachines(work);
       EtcdProcess.deleteTree(work);
     }
