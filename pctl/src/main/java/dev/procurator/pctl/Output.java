@@ -19,7 +19,7 @@ final class Output {
   private final JsonPathTemplate template;
   private final List<String> headers;
   private final List<JsonPath> columns;
-  private boolean headerPrinted;
+  private TablePrinter printer;
 
   private Output(JsonPathTemplate template, List<String> headers, List<JsonPath> columns) {
     this.template = template;
@@ -78,10 +78,6 @@ final class Output {
 
   private void rows(PrintStream out, List<JsonNode> items) {
     List<List<String>> cells = new ArrayList<>();
-    if (!headerPrinted) {
-      cells.add(headers);
-      headerPrinted = true;
-    }
     for (JsonNode item : items) {
       List<String> row = new ArrayList<>();
       for (JsonPath p : columns) {
@@ -90,19 +86,9 @@ final class Output {
       }
       cells.add(row);
     }
-    int[] widths = new int[headers.size()];
-    for (List<String> r : cells) {
-      for (int i = 0; i < r.size(); i++) {
-        widths[i] = Math.max(widths[i], r.get(i).length());
-      }
+    if (printer == null) {
+      printer = new TablePrinter(out, false, false);
     }
-    for (List<String> r : cells) {
-      StringBuilder line = new StringBuilder();
-      for (int i = 0; i < r.size(); i++) {
-        line.append(i == r.size() - 1 ? r.get(i) : String.format("%-" + (widths[i] + 3) + "s", r.get(i)));
-      }
-      out.println(line.toString().stripTrailing());
-    }
-    out.flush();
+    printer.printCells(headers, cells);
   }
 }

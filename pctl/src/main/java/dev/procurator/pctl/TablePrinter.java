@@ -54,6 +54,21 @@ final class TablePrinter {
     out.flush();
   }
 
+  /** Prints cells made by the caller (custom columns): the header as given, once, then the rows, aligned as tables are. */
+  void printCells(List<String> header, List<List<String>> rows) {
+    boolean first = widths == null;
+    if (first) {
+      widths = new int[header.size()];
+      measure(header);
+    }
+    rows.forEach(this::measure);
+    if (first) {
+      line(header);
+    }
+    rows.forEach(this::line);
+    out.flush();
+  }
+
   boolean headerPrinted() {
     return widths != null;
   }
