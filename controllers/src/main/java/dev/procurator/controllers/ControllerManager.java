@@ -3,11 +3,14 @@ package dev.procurator.controllers;
 import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.Build;
+import dev.procurator.api.v1alpha1.BuildPhase;
 import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.Revisions;
 import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.controllers.builds.BuildReconciler;
 import dev.procurator.controllers.clusters.CachePins;
 import dev.procurator.controllers.clusters.ClusterReconciler;
 import dev.procurator.controllers.gc.GarbageCollector;
@@ -182,6 +185,7 @@ public final class ControllerManager implements AutoCloseable {
       retryPending.run();
     }));
     clusters(vms);
+    builds(nodes);
     gitRepositories();
     nodes.run();
     vms.run();
@@ -224,6 +228,58 @@ public final class ControllerManager implements AutoCloseable {
     });
     clusters.run();
     controller.start(2);
+  }
+
+  /**
+   * The build controller: a Build's changes put it on its queue; a Node's change puts every Build
+   * that waits for a builder or runs on that node on it (room freed, a builder lost).
+   */
+  private void builds(SharedIndexInformer<Node> nodes) {
+    SharedIndexInformer<Build> builds = client.resources(Build.class).inAnyNamespace().runnableInformer(0);
+    running.add(builds::close);
+    EventRecorder buildEvents = new EventRecorder(client, "procurator.dev/build-controller", config.identity(), clock);
+    running.add(buildEvents);
+    Controller<ObjectKey> controller = new Controller<>("builds",
+        new BuildReconciler(client, clock, () -> nodes.getStore().list(), () -> builds.getStore().list(), buildEvents));
+    running.add(controller);
+    Runnable queued = () -> {
+      for (Build b : builds.getStore().list()) {
+        if (b.getStatus() == null || b.getStatus().phase() == null || b.getStatus().phase() == BuildPhase.PENDING) {
+          controller.enqueue(ObjectKey.of(b));
+        }
+      }
+    };
+    builds.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Build b) {
+        controller.enqueue(ObjectKey.of(b));
+      }
+
+      @Override
+      public void onUpdate(Build before, Build after) {
+        controller.enqueue(ObjectKey.of(after));
+        // a Build that left its builder frees a slot for those queued
+        if (before.getStatus() != null && before.getStatus().phase() != null && before.getStatus().phase().onBuilder()
+            && (after.getStatus() == null || after.getStatus().phase() == null || !after.getStatus().phase().onBuilder())) {
+          queued.run();
+        }
+      }
+
+      @Override
+      public void onDelete(Build b, boolean unknown) {
+        queued.run();
+      }
+    });
+    nodes.addEventHandler(handler(n -> {
+      for (Build b : builds.getStore().list()) {
+        if (b.getStatus() != null && n.getMetadata().getName().equals(b.getStatus().nodeName())) {
+          controller.enqueue(ObjectKey.of(b));
+        }
+      }
+      queued.run();
+    }));
+    builds.run();
+    controller.start(1); // one placement at a time, so two Builds never take the same slot
   }
 
   private static Optional<ObjectKey> owner(VM vm) {

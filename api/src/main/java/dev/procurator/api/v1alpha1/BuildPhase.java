@@ -3,12 +3,18 @@ package dev.procurator.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonValue;
 
-/** Where a Build is in its life. */
+/** Where a Build is in its life: queued, placed on a builder, then evaluating, building and pushing, then done. */
 public enum BuildPhase {
   @JsonProperty("Pending")
   PENDING("Pending"),
-  @JsonProperty("Running")
-  RUNNING("Running"),
+  @JsonProperty("Scheduled")
+  SCHEDULED("Scheduled"),
+  @JsonProperty("Evaluating")
+  EVALUATING("Evaluating"),
+  @JsonProperty("Building")
+  BUILDING("Building"),
+  @JsonProperty("Pushing")
+  PUSHING("Pushing"),
   @JsonProperty("Succeeded")
   SUCCEEDED("Succeeded"),
   @JsonProperty("Failed")
@@ -24,5 +30,15 @@ public enum BuildPhase {
   @JsonValue
   public String wire() {
     return wire;
+  }
+
+  /** Succeeded or Failed: nothing more happens. */
+  public boolean finished() {
+    return this == SUCCEEDED || this == FAILED;
+  }
+
+  /** Placed on a builder and not finished: the builder's to move. */
+  public boolean onBuilder() {
+    return this == SCHEDULED || this == EVALUATING || this == BUILDING || this == PUSHING;
   }
 }

@@ -22,6 +22,7 @@ import io.fabric8.generator.annotation.Required;
  * @param driftPolicy {@code Correct} (default) puts back fields git sets that someone changed; {@code Detect} only reports them
  * @param targetNamespace the namespace of manifests that name none (default: the GitRepository's own)
  * @param webhookSecretRef a Secret in the same namespace whose {@code token} signs webhook calls (HMAC-SHA256 of the body)
+ * @param build a Build per new commit, of the repository's flake
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GitRepositorySpec(
@@ -34,13 +35,39 @@ public record GitRepositorySpec(
     Boolean suspend,
     DriftPolicy driftPolicy,
     @Pattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") String targetNamespace,
-    SecretRef webhookSecretRef) {
+    SecretRef webhookSecretRef,
+    BuildTemplate build) {
 
   public static final int DEFAULT_INTERVAL_SECONDS = 60;
 
   /** Short form for tests and tools: url, ref, path, interval and prune. */
   public GitRepositorySpec(String url, String ref, String path, Integer intervalSeconds, Boolean prune) {
-    this(url, ref, path, intervalSeconds, prune, null, null, null, null, null);
+    this(url, ref, path, intervalSeconds, prune, null, null, null, null, null, null);
+  }
+
+  public GitRepositorySpec(String url, String ref, String path, Integer intervalSeconds, Boolean prune, SecretRef secretRef, Boolean suspend,
+      DriftPolicy driftPolicy, String targetNamespace, SecretRef webhookSecretRef) {
+    this(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, null);
+  }
+
+  /**
+   * The Build each new commit gets, named {@code REPO-SHA12}.
+   *
+   * @param attributes the flake attributes to build
+   * @param dir the flake's folder in the repository (default: its root)
+   * @param deploy the Cluster template a successful Build sets the closure of; git's manifest of that template
+   *     leaves {@code boot} out, and syncs keep the deployed one
+   * @param keep how many of these Builds are kept (default 5): the oldest finished ones go
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record BuildTemplate(@Required java.util.List<String> attributes, String dir, BuildSpec.Deploy deploy, @Min(1) Integer keep) {
+    public int kept() {
+      return keep == null ? 5 : keep;
+    }
+  }
+
+  public GitRepositorySpec withBuild(BuildTemplate b) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, b);
   }
 
   /** A Secret in the GitRepository's namespace. */
@@ -54,29 +81,29 @@ public record GitRepositorySpec(
   }
 
   public GitRepositorySpec withRef(String newRef) {
-    return new GitRepositorySpec(url, newRef, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef);
+    return new GitRepositorySpec(url, newRef, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, build);
   }
 
   public GitRepositorySpec withSuspend(Boolean s) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, s, driftPolicy, targetNamespace, webhookSecretRef);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, s, driftPolicy, targetNamespace, webhookSecretRef, build);
   }
 
   public GitRepositorySpec withDriftPolicy(DriftPolicy d) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, d, targetNamespace, webhookSecretRef);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, d, targetNamespace, webhookSecretRef, build);
   }
 
   public GitRepositorySpec withSecretRef(String name) {
     return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, name == null ? null : new SecretRef(name), suspend, driftPolicy,
-        targetNamespace, webhookSecretRef);
+        targetNamespace, webhookSecretRef, build);
   }
 
   public GitRepositorySpec withWebhookSecretRef(String name) {
     return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace,
-        name == null ? null : new SecretRef(name));
+        name == null ? null : new SecretRef(name), build);
   }
 
   public GitRepositorySpec withTargetNamespace(String ns) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, ns, webhookSecretRef);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, ns, webhookSecretRef, build);
   }
 
   public int interval() {

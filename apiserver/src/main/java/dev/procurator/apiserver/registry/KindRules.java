@@ -41,8 +41,34 @@ final class KindRules {
       case "VM" -> vm(object.path("spec"), "spec");
       case "Cluster" -> cluster(object);
       case "Secret" -> secret(object.path("spec"));
+      case "Build" -> build(object.path("spec"));
       default -> List.of();
     };
+  }
+
+  /** A Build names what to build exactly one way, and at least one attribute. */
+  private static List<FieldError> build(JsonNode spec) {
+    List<FieldError> errors = new ArrayList<>();
+    boolean flake = spec.hasNonNull("flake");
+    boolean source = spec.hasNonNull("source");
+    if (flake && source) {
+      errors.add(FieldError.forbidden("spec.source", "give either flake or source, not both"));
+    } else if (!flake && !source) {
+      errors.add(FieldError.required("spec.flake"));
+    }
+    JsonNode attrs = spec.path("attributes");
+    if (attrs.isArray() && attrs.isEmpty()) {
+      errors.add(FieldError.required("spec.attributes"));
+    }
+    for (int i = 0; i < attrs.size(); i++) {
+      if (!attrs.get(i).asText("").matches("[A-Za-z0-9_'.-]+") || attrs.get(i).asText().startsWith(".")) {
+        errors.add(FieldError.invalid("spec.attributes[" + i + "]", attrs.get(i).asText(), "must be a flake attribute path such as packages.x86_64-linux.web"));
+      }
+    }
+    if (spec.path("deploy").isObject() && attrs.size() > 1 && !spec.path("deploy").hasNonNull("attribute")) {
+      errors.add(FieldError.required("spec.deploy.attribute"));
+    }
+    return errors;
   }
 
   /** The most a Secret may hold, decoded, as in Kubernetes. */
