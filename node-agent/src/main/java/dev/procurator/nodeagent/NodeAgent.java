@@ -57,7 +57,8 @@ public final class NodeAgent implements AutoCloseable {
 
   /** How an agent runs: its node name and labels, where it keeps VMs and finds images, where it listens. */
   public record Config(String name, Map<String, String> labels, Path dataDir, Path imagesDir, InetSocketAddress listen,
-      Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit) {
+      Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit,
+      Builds builds) {
     public Config {
       labels = Map.copyOf(labels);
       if (!Names.isSubdomain(name)) {
@@ -68,32 +69,32 @@ public final class NodeAgent implements AutoCloseable {
     /** Defaults for a node called {@code name} keeping its data in {@code dataDir}. */
     public static Config of(String name, Path dataDir) {
       return new Config(name, Map.of(), dataDir, dataDir.resolve("images"), new InetSocketAddress("127.0.0.1", 0),
-          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4, null, 4);
+          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4, null, 4, new Builds(1, null, null));
     }
 
     public Config withLabels(Map<String, String> l) {
-      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit);
+      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds);
     }
 
     public Config withImagesDir(Path d) {
-      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit);
+      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds);
     }
 
     public Config withListen(InetSocketAddress a) {
-      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers, tap, cpuOvercommit);
+      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds);
     }
 
     public Config withLeaseDuration(Duration d) {
-      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers, tap, cpuOvercommit);
+      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers, tap, cpuOvercommit, builds);
     }
 
     public Config withCache(BootResolver.NixCache c) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers, tap, cpuOvercommit);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers, tap, cpuOvercommit, builds);
     }
 
     /** Tap networking on {@code bridge}, with tap devices and their VMs in network namespace {@code netns} (null: the agent's). */
     public Config withTap(String bridge, String netns) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, new TapNetwork.Config(bridge, netns), cpuOvercommit);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, new TapNetwork.Config(bridge, netns), cpuOvercommit, builds);
     }
 
     /** vCPUs the scheduler may place per host CPU (default 4, what TCG handles; KVM hosts take more). */
@@ -101,11 +102,33 @@ public final class NodeAgent implements AutoCloseable {
       if (ratio < 1) {
         throw new IllegalArgumentException("CPU overcommit must be at least 1, not " + ratio);
       }
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, ratio);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, ratio, builds);
+    }
+
+    /** Builds: how many run here at once (0: this node builds nothing), and the cache a Build without one pushes to. */
+    public Config withBuilds(Builds b) {
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, b);
     }
 
     public Config withSettings(VmReconciler.Settings s) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers, tap, cpuOvercommit);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers, tap, cpuOvercommit, builds);
+    }
+  }
+
+  /**
+   * How this node builds: at most {@code maxBuilds} at once; a Build that names no cache pushes to
+   * {@code cacheUrl} with {@code pushToken} (both may be null: such Builds fail).
+   */
+  public record Builds(int maxBuilds, String cacheUrl, String pushToken) {
+    public Builds {
+      if (maxBuilds < 0) {
+        throw new IllegalArgumentException("--max-builds must be 0 or more, not " + maxBuilds);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "Builds[maxBuilds=" + maxBuilds + ", cacheUrl=" + cacheUrl + "]"; // never the token
     }
   }
 
@@ -122,6 +145,9 @@ public final class NodeAgent implements AutoCloseable {
   private volatile SharedIndexInformer<dev.procurator.api.v1alpha1.Secret> secretInformer;
   private dev.procurator.nodeagent.vm.SecretFiles secretFiles;
   private AgentHttp http;
+  private dev.procurator.nodeagent.build.Builder builder;
+  private Controller<ObjectKey> buildController;
+  private SharedIndexInformer<dev.procurator.api.v1alpha1.Build> buildInformer;
   private NodeRegistration registration;
   private MultiGauge cpuSeconds;
   private MultiGauge rss;
@@ -181,10 +207,14 @@ public final class NodeAgent implements AutoCloseable {
         .register(metrics);
     rss = MultiGauge.builder("procurator.vm.rss.bytes").description("resident memory of the VM's hypervisor process")
         .register(metrics);
+    startBuilder();
     http = new AgentHttp(config.listen(), client, key -> host.workDir(ObjectKey.parse(key)),
-        dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges).start();
+        dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges)
+        .withBuildLogs(key -> builder.dirOf(ObjectKey.parse(key)))
+        .start();
     registration = new NodeRegistration(client, config.name(), config.labels(),
-        new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit());
+        new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit())
+        .withBuilds(config.builds().maxBuilds());
     boolean registered = true;
     try {
       registration.register(http.url(), 0, null);
@@ -238,6 +268,45 @@ public final class NodeAgent implements AutoCloseable {
     timer.scheduleWithFixedDelay(this::heartbeat, registered ? renewMs : 0, renewMs, TimeUnit.MILLISECONDS);
     log.info("node agent {} serving logs and metrics at {}", config.name(), http.url());
     return this;
+  }
+
+  /**
+   * The builder: the Builds placed on this node (field selector {@code status.nodeName}) run here.
+   * A Build that leaves this node (moved back to the queue, deleted) is a delete event here, and
+   * its attempt is stopped.
+   */
+  private void startBuilder() throws IOException {
+    Path dir = config.dataDir().resolve("builds");
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
+    NodeAgent.Builds b = config.builds();
+    builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),
+        new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir), clock,
+        key -> queue.get().enqueue(key));
+    buildController = new Controller<>("builder", builder, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(1)));
+    queue.set(buildController);
+    buildController.start(2);
+    if (b.maxBuilds() == 0) {
+      return;
+    }
+    buildInformer = client.resources(dev.procurator.api.v1alpha1.Build.class).inAnyNamespace().withField("status.nodeName", config.name())
+        .inform(new ResourceEventHandler<>() {
+          @Override
+          public void onAdd(dev.procurator.api.v1alpha1.Build x) {
+            buildController.enqueue(ObjectKey.of(x));
+          }
+
+          @Override
+          public void onUpdate(dev.procurator.api.v1alpha1.Build before, dev.procurator.api.v1alpha1.Build after) {
+            buildController.enqueue(ObjectKey.of(after));
+          }
+
+          @Override
+          public void onDelete(dev.procurator.api.v1alpha1.Build x, boolean unknown) {
+            buildController.enqueue(ObjectKey.of(x));
+          }
+        }, 0);
   }
 
   /** The VMs bound here that mount {@code secret} go back on the queue. */
@@ -328,6 +397,15 @@ public final class NodeAgent implements AutoCloseable {
     }
     if (secretInformer != null) {
       secretInformer.close();
+    }
+    if (buildInformer != null) {
+      buildInformer.close();
+    }
+    if (builder != null) {
+      builder.close();
+    }
+    if (buildController != null) {
+      buildController.close();
     }
     if (controller != null) {
       controller.close();

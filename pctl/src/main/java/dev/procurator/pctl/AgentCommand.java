@@ -55,6 +55,16 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--netns", description = "Network namespace the tap bridge lives in; tap VMs run in it too.")
   String netns;
 
+  @Option(names = "--max-builds", defaultValue = "1",
+      description = "Builds this node runs at once when labelled procurator.dev/builder=true (default: ${DEFAULT-VALUE}; 0: none).")
+  int maxBuilds;
+
+  @Option(names = "--build-cache-url", description = "The binary cache a Build that names none pushes to, such as http://127.0.0.1:7444.")
+  String buildCacheUrl;
+
+  @Option(names = "--build-push-token-file", description = "A file holding that cache's push token (read once; never logged).")
+  Path buildPushTokenFile;
+
   @Override
   public Integer call() throws Exception {
     Path kubeconfig = KubeClients.kubeconfigOf(global);
@@ -62,6 +72,12 @@ final class AgentCommand implements Callable<Integer> {
     NodeAgent.Config config;
     try {
       config = config(dataDir, imagesDir, name, listen, labels, leaseSeconds, cacheUrl, cacheKey).withCpuOvercommit(cpuOvercommit);
+    } catch (IllegalArgumentException e) {
+      throw new Errors.UserError(e.getMessage());
+    }
+    String pushToken = buildPushTokenFile == null ? null : Files.readString(buildPushTokenFile).strip();
+    try {
+      config = config.withBuilds(new NodeAgent.Builds(maxBuilds, buildCacheUrl, pushToken));
     } catch (IllegalArgumentException e) {
       throw new Errors.UserError(e.getMessage());
     }

@@ -8,13 +8,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-/** Prints a VM's serial console, read through the API server from the agent of the node that runs it. */
+/**
+ * Prints a VM's serial console or a Build's log, read through the API server from the agent of the
+ * node that runs it.
+ */
 @Command(name = "logs", mixinStandardHelpOptions = true,
-    description = "Print a VM's serial console (vm/NAME or NAME); -f keeps following it.")
+    description = "Print a VM's serial console (vm/NAME or NAME) or a Build's log (build/NAME); -f keeps following it.")
 final class LogsCommand implements Callable<Integer> {
   @ParentCommand Pctl global;
 
-  @Parameters(index = "0", paramLabel = "VM", description = "vm/NAME, or just NAME.") String target;
+  @Parameters(index = "0", paramLabel = "OBJECT", description = "vm/NAME, build/NAME, or just NAME (a VM).") String target;
 
   @Option(names = {"-f", "--follow"}, description = "Keep streaming new console output.") boolean follow;
 
@@ -25,11 +28,14 @@ final class LogsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     String name = target;
+    String resource = "vms";
     int slash = target.indexOf('/');
     if (slash >= 0) {
       String type = target.substring(0, slash);
-      if (!type.equals("vm") && !type.equals("vms") && !type.equals("VM") && !type.startsWith("vms.")) {
-        throw new Errors.UserError("only VMs have console logs, not " + type);
+      if (type.equals("build") || type.equals("builds") || type.equals("Build") || type.startsWith("builds.")) {
+        resource = "builds";
+      } else if (!type.equals("vm") && !type.equals("vms") && !type.equals("VM") && !type.startsWith("vms.")) {
+        throw new Errors.UserError("only VMs and Builds have logs, not " + type);
       }
       name = target.substring(slash + 1);
     }
@@ -45,7 +51,7 @@ final class LogsCommand implements Callable<Integer> {
     if (tail != null) {
       q.put("tailLines", tail.toString());
     }
-    api.copy("/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms/" + name + "/log" + ApiClient.query(q), System.out);
+    api.copy("/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/" + resource + "/" + name + "/log" + ApiClient.query(q), System.out);
     return 0;
   }
 }

@@ -140,8 +140,10 @@ final class UpCommand implements Callable<Integer> {
         cacheUrl = cache.url().replace("://", "://nix:" + files.readToken() + "@");
         cacheKey = files.publicKeyFile().toString();
       }
+      // this host builds too, and a Build that names no cache pushes to this host's own, with its push token
       NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
-          java.util.Map.of(), 40, cacheUrl, cacheKey);
+          java.util.Map.of(dev.procurator.api.v1alpha1.BuildAgreements.BUILDER_LABEL, "true"), 40, cacheUrl, cacheKey)
+          .withBuilds(cache == null ? new NodeAgent.Builds(0, null, null) : new NodeAgent.Builds(1, cache.url(), new CacheFiles(dir).pushToken()));
       AtomicReference<NodeAgent> agent = new AtomicReference<>();
       // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {

@@ -229,7 +229,7 @@ public final class HttpApi {
         return;
       }
       Context context = vertx.getOrCreateContext();
-      executor.execute(() -> guarded(ctx, context, () -> logs.handle(ctx, context, target.namespace(), target.name())));
+      executor.execute(() -> guarded(ctx, context, () -> logs.handle(ctx, context, target.type(), target.namespace(), target.name())));
       return;
     }
     boolean watch = "true".equals(req.getParam("watch")) || "1".equals(req.getParam("watch"));

@@ -29,26 +29,36 @@ final class LogProxy {
 
   private final ResourceService service;
   private final ResourceType vms;
+  private final ResourceType builds;
   private final ResourceType nodes;
   private final HttpClient http;
 
   LogProxy(Vertx vertx, ResourceService service, ResourceRegistry registry) {
     this.service = service;
     this.vms = registry.find("procurator.dev", "v1alpha1", "vms").orElseThrow();
+    this.builds = registry.find("procurator.dev", "v1alpha1", "builds").orElseThrow();
     this.nodes = registry.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
     this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setIdleTimeout(0));
   }
 
   boolean serves(ResourceType type) {
-    return type.equals(vms);
+    return type.equals(vms) || type.equals(builds);
   }
 
   /** Resolves the agent URL (blocking: run off the event loop), then proxies on {@code context}. */
-  void handle(RoutingContext ctx, Context context, String namespace, String name) {
-    ObjectNode vm = service.get(vms, namespace, name);
-    String node = vm.path("spec").path("nodeName").asText("");
-    if (node.isEmpty()) {
-      throw ApiException.badRequest("vm \"" + name + "\" is not bound to a node yet, so it has no console to read");
+  void handle(RoutingContext ctx, Context context, ResourceType type, String namespace, String name) {
+    boolean build = type.equals(builds);
+    String node;
+    if (build) {
+      node = service.get(builds, namespace, name).path("status").path("nodeName").asText("");
+      if (node.isEmpty()) {
+        throw ApiException.badRequest("build \"" + name + "\" is not placed on a builder (it is queued, or finished and its log is in the cache)");
+      }
+    } else {
+      node = service.get(vms, namespace, name).path("spec").path("nodeName").asText("");
+      if (node.isEmpty()) {
+        throw ApiException.badRequest("vm \"" + name + "\" is not bound to a node yet, so it has no console to read");
+      }
     }
     ObjectNode n;
     try {
@@ -61,7 +71,7 @@ final class LogProxy {
       throw ApiException.unavailable("node \"" + node + "\" publishes no agent endpoint");
     }
     StringBuilder uri = new StringBuilder(URI.create(endpoint).getPath().replaceAll("/$", ""))
-        .append("/logs/").append(namespace).append('/').append(name);
+        .append(build ? "/logs/builds/" : "/logs/").append(namespace).append('/').append(name);
     char sep = '?';
     for (String p : PARAMS) {
       String v = ctx.request().getParam(p);

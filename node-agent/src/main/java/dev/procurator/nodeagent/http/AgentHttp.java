@@ -56,6 +56,7 @@ public final class AgentHttp implements AutoCloseable {
   private final Config apiConfig;
   private final Function<String, Path> workDir;
   private final Function<Path, ConsoleLog> consoleOf;
+  private volatile Function<String, Path> buildDir = key -> null;
   private final PrometheusMeterRegistry metrics;
   private final Runnable beforeScrape;
   private final java.util.concurrent.atomic.AtomicInteger followers = new java.util.concurrent.atomic.AtomicInteger();
@@ -78,6 +79,12 @@ public final class AgentHttp implements AutoCloseable {
     this.server = vertx.createHttpServer().requestHandler(this::handle);
     io.micrometer.core.instrument.Gauge.builder("procurator.agent.console.followers", followers, java.util.concurrent.atomic.AtomicInteger::get)
         .description("clients following a VM console").register(metrics);
+  }
+
+  /** Serves {@code GET /logs/builds/NAMESPACE/NAME}: the log of a Build's attempt on this node, in {@code buildDir(key)}. */
+  public AgentHttp withBuildLogs(Function<String, Path> dirOfBuild) {
+    this.buildDir = dirOfBuild;
+    return this;
   }
 
   public AgentHttp start() throws IOException {
@@ -118,12 +125,14 @@ public final class AgentHttp implements AutoCloseable {
   private void logs(HttpServerRequest req) {
     HttpServerResponse resp = req.response();
     String[] parts = req.path().substring("/logs/".length()).split("/");
-    if (parts.length != 2 || req.method() != HttpMethod.GET) {
-      text(resp, 404, "use GET /logs/NAMESPACE/NAME\n");
+    boolean build = parts.length == 3 && parts[0].equals("builds");
+    if (!build && parts.length != 2 || req.method() != HttpMethod.GET) {
+      text(resp, 404, "use GET /logs/NAMESPACE/NAME or /logs/builds/NAMESPACE/NAME\n");
       return;
     }
-    String ns = parts[0];
-    String name = parts[1];
+    String ns = parts[build ? 1 : 0];
+    String name = parts[build ? 2 : 1];
+    String what = build ? "build" : "vm";
     String auth = req.getHeader("Authorization");
     if (auth == null || !auth.startsWith("Bearer ")) {
       text(resp, 401, "a bearer token is required\n");
@@ -141,32 +150,36 @@ public final class AgentHttp implements AutoCloseable {
     AtomicBoolean gone = new AtomicBoolean();
     resp.closeHandler(v -> gone.set(true));
     blocking.execute(() -> {
-      int denied = authorize(auth.substring(7).trim(), ns, name);
-      Path dir = workDir.apply(ns + "/" + name);
+      int denied = authorize(auth.substring(7).trim(), build, ns, name);
+      Path dir = build ? buildDir.apply(ns + "/" + name) : workDir.apply(ns + "/" + name);
       if (denied != 0) {
-        String msg = denied == 404 ? "vm " + ns + "/" + name + " not found\n" : denied == 403
-            ? "this token may not read vm " + ns + "/" + name + "\n" : "the API server could not check the token\n";
+        String msg = denied == 404 ? what + " " + ns + "/" + name + " not found\n" : denied == 403
+            ? "this token may not read " + what + " " + ns + "/" + name + "\n" : "the API server could not check the token\n";
         ctx.runOnContext(v -> text(resp, denied, msg));
-      } else if (!Files.isDirectory(dir)) {
-        ctx.runOnContext(v -> text(resp, 404, "vm " + ns + "/" + name + " has not started on this node\n"));
+      } else if (dir == null || !Files.isDirectory(dir)) {
+        ctx.runOnContext(v -> text(resp, 404, what + " " + ns + "/" + name + " has not started on this node\n"));
       } else {
         ctx.runOnContext(v -> resp.setChunked(true).putHeader("Content-Type", "text/plain; charset=utf-8"));
-        stream(resp, ctx, gone, consoleOf.apply(dir), dir, follow, tail);
+        // a console is followed while the VM is here; a build log until its attempt is done
+        java.util.function.BooleanSupplier over = build ? () -> Files.exists(dir.resolve("done")) : () -> !Files.isDirectory(dir);
+        ConsoleLog source = build ? new ConsoleLog(dir.resolve("build.log"), dir.resolve("build.log.1")) : consoleOf.apply(dir);
+        stream(resp, ctx, gone, source, over, follow, tail);
       }
     });
   }
 
   /** 0 when the token may read the VM, else the HTTP status to answer. */
-  private int authorize(String token, String ns, String name) {
-    String cacheKey = token + " " + ns + "/" + name;
+  private int authorize(String token, boolean build, String ns, String name) {
+    String cacheKey = token + (build ? " build " : " vm ") + ns + "/" + name;
     Boolean ok = allowed.getIfPresent(cacheKey);
     if (ok != null) {
       return ok ? 0 : 403;
     }
     Config asCaller = new ConfigBuilder(apiConfig).withOauthToken(token).withUsername(null).withPassword(null).build();
     try (KubernetesClient caller = new KubernetesClientBuilder().withConfig(asCaller).build()) {
-      VM vm = caller.resources(VM.class).inNamespace(ns).withName(name).get();
-      if (vm == null) {
+      Object object = build ? caller.resources(dev.procurator.api.v1alpha1.Build.class).inNamespace(ns).withName(name).get()
+          : caller.resources(VM.class).inNamespace(ns).withName(name).get();
+      if (object == null) {
         return 404;
       }
       allowed.put(cacheKey, true);
@@ -182,7 +195,8 @@ public final class AgentHttp implements AutoCloseable {
   }
 
   /** Writes the console (the tail, or all of it), then with {@code follow} what it gains, until the client goes or the VM does. */
-  private void stream(HttpServerResponse resp, Context ctx, AtomicBoolean gone, ConsoleLog console, Path dir, boolean follow, int tail) {
+  private void stream(HttpServerResponse resp, Context ctx, AtomicBoolean gone, ConsoleLog console, java.util.function.BooleanSupplier over,
+      boolean follow, int tail) {
     Path current = console.current();
     long pos;
     followers.incrementAndGet();
@@ -221,13 +235,13 @@ public final class AgentHttp implements AutoCloseable {
             }
           }
         }
-        if (!follow || !Files.isDirectory(dir)) {
+        if (!follow || over.getAsBoolean() && (!Files.exists(current) || Files.size(current) <= pos)) {
           break;
         }
         LockSupport.parkNanos(FOLLOW_POLL.toNanos());
       }
     } catch (IOException e) {
-      log.info("console stream of {} ended: {}", dir, e.getMessage());
+      log.info("log stream of {} ended: {}", console.current(), e.getMessage());
     } finally {
       followers.decrementAndGet();
     }

@@ -38,6 +38,7 @@ public final class NodeRegistration {
   private final Clock clock;
   private final Duration leaseDuration;
   private final int cpuOvercommit;
+  private volatile int builds = -1;
 
   public NodeRegistration(KubernetesClient client, String name, Map<String, String> labels, List<Hypervisor> hypervisors,
       boolean kvm, HostFacts host, Clock clock, Duration leaseDuration) {
@@ -59,6 +60,12 @@ public final class NodeRegistration {
     this.clock = clock;
     this.leaseDuration = leaseDuration;
     this.cpuOvercommit = cpuOvercommit;
+  }
+
+  /** Publishes {@code allocatable.builds}: how many Builds this node runs at once. */
+  public NodeRegistration withBuilds(int max) {
+    this.builds = max;
+    return this;
   }
 
   public Duration renewEvery() {
@@ -95,7 +102,10 @@ public final class NodeRegistration {
         clock.instant());
     Map<String, String> capacity = Map.of("cpu", Integer.toString(host.cpus()), "memory", host.memoryQuantity());
     NodeStatus old = existing.getStatus();
-    Map<String, String> allocatable = Map.of("cpu", Integer.toString(host.cpus() * cpuOvercommit), "memory", host.memoryQuantity());
+    Map<String, String> allocatable = new java.util.TreeMap<>(Map.of("cpu", Integer.toString(host.cpus() * cpuOvercommit), "memory", host.memoryQuantity()));
+    if (builds >= 0) {
+      allocatable.put(dev.procurator.api.v1alpha1.BuildAgreements.BUILDS_RESOURCE, Integer.toString(builds));
+    }
     NodeStatus next = new NodeStatus(capacity, allocatable, allocated, hypervisors,
         Conditions.set(old == null ? null : old.conditions(), ready), kvm, runningVMs);
     Node updated = StatusWriter.write(client, existing, next);

@@ -1,0 +1,394 @@
+package dev.procurator.nodeagent.build;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.BuildPhase;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One attempt of one Build on this node, run on its own virtual thread: evaluate each attribute
+ * ({@code .drvPath} and its outputs), ask the cache which outputs it has (narinfo {@code HEAD}),
+ * realise the rest with {@code nix-store --realise}, push their closures with {@code nix copy}, and
+ * upload each build's log to the cache. Every step appends to the attempt's log file, which {@code
+ * pctl logs build/NAME -f} follows. Each change of step wakes the Build's key, so the loop writes
+ * progress; no reconcile worker waits for nix.
+ *
+ * <p>The push token reaches nix only through a netrc file that only this agent can read, named by
+ * the attempt's private {@code nix.conf}; it is never on a command line or in the log.
+ */
+public final class BuildRun {
+  private static final Logger log = LoggerFactory.getLogger(BuildRun.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** How many lines of a failing step's log go into the Build's status. */
+  static final int TAIL_LINES = 20;
+
+  /** What to build and where the results go. */
+  public record Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout) {}
+
+  /** Why an attempt failed; {@code retryable} says whether another attempt may do better. */
+  public record Failure(String reason, String message, String attribute, String logTail, boolean retryable) {}
+
+  /** A snapshot of how far the attempt got. */
+  public record Progress(BuildPhase phase, String message, Map<String, String> outputs, List<String> cached, Failure failure,
+      boolean done) {}
+
+  private final ObjectKey key;
+  private final int attempt;
+  private final Plan plan;
+  private final Path dir;
+  private final Path xdgCache;
+  private final Consumer<ObjectKey> wake;
+  private final Clock clock;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private volatile Progress progress;
+  private volatile boolean cancelled;
+  private volatile Process current;
+  private Instant deadline;
+
+  /**
+   * @param dir the Build's folder on this node: its log ({@code build.log}, the previous attempt's
+   *     {@code build.log.1}) and the attempt's nix settings
+   * @param xdgCache nix's cache folder (fetched flakes, narinfo answers), shared by this node's builds
+   */
+  public BuildRun(ObjectKey key, int attempt, Plan plan, Path dir, Path xdgCache, Consumer<ObjectKey> wake, Clock clock) {
+    this.key = key;
+    this.attempt = attempt;
+    this.plan = plan;
+    this.dir = dir;
+    this.xdgCache = xdgCache;
+    this.wake = wake;
+    this.clock = clock;
+    this.progress = new Progress(BuildPhase.EVALUATING, "evaluating " + String.join(", ", plan.attributes()), Map.of(), List.of(), null, false);
+  }
+
+  public int attempt() {
+    return attempt;
+  }
+
+  public Progress progress() {
+    return progress;
+  }
+
+  public BuildRun start() {
+    Thread.ofVirtual().name("build-" + key).start(this::run);
+    return this;
+  }
+
+  /** Stops the attempt: the running nix process and its children are killed; nothing more is pushed. */
+  public void cancel() {
+    cancelled = true;
+    Process p = current;
+    if (p != null) {
+      kill(p);
+    }
+  }
+
+  /** The log file of the attempt that runs (or ran last). */
+  public static Path logFile(Path dir) {
+    return dir.resolve("build.log");
+  }
+
+  // ---- the steps ----
+
+  private void run() {
+    Path conf = dir.resolve("nix");
+    try {
+      Files.createDirectories(dir);
+      Path logFile = logFile(dir);
+      if (Files.exists(logFile)) {
+        Files.move(logFile, dir.resolve("build.log.1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      Files.deleteIfExists(dir.resolve("done"));
+      Files.writeString(logFile, "");
+      writeConf(conf);
+      deadline = clock.instant().plus(plan.timeout());
+      say("attempt " + attempt + " of " + key + ": " + plan.flake() + " " + plan.attributes());
+      // evaluate every attribute first: its derivation and its outputs
+      Map<String, String> drvs = new LinkedHashMap<>();
+      Map<String, List<String>> outs = new LinkedHashMap<>();
+      for (String attr : plan.attributes()) {
+        say("evaluating " + attr);
+        Step s = nix(conf, List.of("nix", "eval", "--json", plan.flake() + "#" + attr, "--apply",
+            "d: { drv = d.drvPath; outs = map (o: d.${o}.outPath) (d.outputs or [ \"out\" ]); }"), false);
+        if (!s.ok()) {
+          finish(s.failure("EvaluationFailed", "evaluating " + attr + " failed", attr, false));
+          return;
+        }
+        JsonNode r = JSON.readTree(s.stdout());
+        drvs.put(attr, r.path("drv").asText());
+        List<String> paths = new ArrayList<>();
+        r.path("outs").forEach(o -> paths.add(o.asText()));
+        outs.put(attr, paths);
+        say(attr + ": " + drvs.get(attr) + " -> " + String.join(" ", paths));
+      }
+      // what the cache has already needs no build
+      List<String> cached = new ArrayList<>();
+      for (String attr : plan.attributes()) {
+        if (allCached(outs.get(attr))) {
+          cached.add(attr);
+          say(attr + ": every output is in the cache already");
+        }
+      }
+      Map<String, String> outputs = new LinkedHashMap<>();
+      outs.forEach((a, p) -> outputs.put(a, p.getFirst()));
+      List<String> toBuild = plan.attributes().stream().filter(a -> !cached.contains(a)).toList();
+      if (toBuild.isEmpty()) {
+        finish(new Progress(BuildPhase.SUCCEEDED, "every output was in the cache: nothing built", outputs, cached, null, true));
+        return;
+      }
+      set(BuildPhase.BUILDING, "building " + String.join(", ", toBuild), outputs, cached);
+      for (String attr : toBuild) {
+        say("building " + attr + " (" + drvs.get(attr) + ")");
+        Step s = nix(conf, List.of("nix-store", "--realise", drvs.get(attr)), true);
+        if (!s.ok()) {
+          finish(s.failure("BuildFailed", "building " + attr + " failed", attr, true));
+          return;
+        }
+      }
+      set(BuildPhase.PUSHING, "pushing " + String.join(", ", toBuild) + " to " + plan.cacheUrl(), outputs, cached);
+      List<String> push = new ArrayList<>(List.of("nix", "copy", "--to", pushUrl(plan.cacheUrl())));
+      toBuild.forEach(a -> push.addAll(outs.get(a)));
+      say("pushing the closures of " + String.join(", ", toBuild) + " to " + plan.cacheUrl());
+      Step s = nix(conf, push, true);
+      if (!s.ok()) {
+        finish(s.failure("PushFailed", "pushing to " + plan.cacheUrl() + " failed", null, true));
+        return;
+      }
+      for (String attr : toBuild) {
+        uploadLog(drvs.get(attr));
+      }
+      finish(new Progress(BuildPhase.SUCCEEDED, "built " + String.join(", ", toBuild) + (cached.isEmpty() ? "" : "; cached " + String.join(", ", cached)),
+          outputs, cached, null, true));
+    } catch (Cancelled c) {
+      finish(new Progress(progress.phase(), "cancelled", progress.outputs(), progress.cached(),
+          new Failure("Cancelled", "the attempt was stopped", null, null, true), true));
+    } catch (TimedOut t) {
+      finish(new Progress(progress.phase(), progress.message(), progress.outputs(), progress.cached(),
+          new Failure("TimedOut", "the attempt took longer than timeoutSeconds (" + plan.timeout().toSeconds() + " s)", null, tail(), true), true));
+    } catch (IOException | RuntimeException e) {
+      log.warn("build {}: {}", key, e.toString());
+      finish(new Progress(progress.phase(), progress.message(), progress.outputs(), progress.cached(),
+          new Failure("BuilderError", "the builder failed: " + e.getMessage(), null, null, true), true));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      // the netrc holds the push token: it goes with the attempt
+      try {
+        Files.deleteIfExists(conf.resolve("netrc"));
+      } catch (IOException e) {
+        log.debug("removing {}: {}", conf, e.toString());
+      }
+    }
+  }
+
+  /** The cache URL nix pushes to: uncompressed NARs unless the URL says otherwise (closures of kernels compress slowly). */
+  static String pushUrl(String cacheUrl) {
+    return cacheUrl.contains("compression=") ? cacheUrl : cacheUrl + (cacheUrl.contains("?") ? "&" : "?") + "compression=none";
+  }
+
+  private void writeConf(Path conf) throws IOException {
+    Files.createDirectories(conf);
+    Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rwx------"));
+    Path netrc = conf.resolve("netrc");
+    Files.deleteIfExists(netrc);
+    Files.createFile(netrc, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    if (plan.pushToken() != null) {
+      Files.writeString(netrc, "machine " + URI.create(plan.cacheUrl()).getHost() + " login nix password " + plan.pushToken() + "\n");
+    }
+    Files.writeString(conf.resolve("nix.conf"), """
+        experimental-features = nix-command flakes
+        build-users-group =
+        sandbox = false
+        substituters =
+        narinfo-cache-negative-ttl = 0
+        narinfo-cache-positive-ttl = 0
+        warn-dirty = false
+        netrc-file = %s
+        """.formatted(netrc));
+  }
+
+  private boolean allCached(List<String> paths) throws IOException, InterruptedException {
+    for (String p : paths) {
+      String hash = Path.of(p).getFileName().toString().substring(0, 32);
+      HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base(plan.cacheUrl()) + "/" + hash + ".narinfo"))
+          .method("HEAD", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10));
+      auth(req);
+      int code = http.send(req.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+      if (code != 200) {
+        return false;
+      }
+    }
+    return !paths.isEmpty();
+  }
+
+  private void uploadLog(String drv) throws IOException {
+    try {
+      HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base(plan.cacheUrl()) + "/log/" + Path.of(drv).getFileName()))
+          .PUT(HttpRequest.BodyPublishers.ofFile(logFile(dir))).header("Content-Type", "text/plain; charset=utf-8").timeout(Duration.ofSeconds(30));
+      auth(req);
+      int code = http.send(req.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+      say(code == 200 ? "uploaded the log to the cache as log/" + Path.of(drv).getFileName() : "the cache refused the log (" + code + ")");
+    } catch (IOException e) {
+      say("uploading the log failed: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String base(String url) {
+    String u = url.contains("?") ? url.substring(0, url.indexOf('?')) : url;
+    return u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
+  }
+
+  private void auth(HttpRequest.Builder req) {
+    if (plan.pushToken() != null) {
+      req.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("nix:" + plan.pushToken()).getBytes(StandardCharsets.UTF_8)));
+    }
+  }
+
+  // ---- processes ----
+
+  private static final class Cancelled extends RuntimeException {
+    Cancelled() {
+      super(null, null, false, false);
+    }
+  }
+
+  private static final class TimedOut extends RuntimeException {
+    TimedOut() {
+      super(null, null, false, false);
+    }
+  }
+
+  /** What one nix command left: its exit code, its stdout, and the tail of the log. */
+  private record Step(int code, String stdout, String tail) {
+    boolean ok() {
+      return code == 0;
+    }
+
+    Progress failure(String reason, String what, String attribute, boolean retryable) {
+      String err = errorLines(tail);
+      return new Progress(null, what, Map.of(), List.of(), new Failure(reason, what + ": " + err, attribute, tail, retryable), true);
+    }
+  }
+
+  /** nix's {@code error:} lines (the message a user needs), or the last line. */
+  static String errorLines(String tail) {
+    List<String> lines = tail.lines().toList();
+    StringBuilder out = new StringBuilder();
+    boolean in = false;
+    for (String l : lines) {
+      if (l.startsWith("error:")) {
+        in = true;
+      }
+      if (in && !l.isBlank()) {
+        out.append(out.isEmpty() ? "" : " ").append(l.strip());
+      }
+    }
+    String s = out.isEmpty() ? (lines.isEmpty() ? "(no output)" : lines.getLast().strip()) : out.toString();
+    return s.length() > 1000 ? s.substring(0, 1000) + "..." : s;
+  }
+
+  /** Runs a nix command with the attempt's settings; its stderr (and with {@code logStdout} its stdout) goes to the log. */
+  private Step nix(Path conf, List<String> cmd, boolean logStdout) throws IOException, InterruptedException {
+    if (cancelled) {
+      throw new Cancelled();
+    }
+    Path out = dir.resolve("stdout");
+    Path logFile = logFile(dir);
+    long from = Files.size(logFile);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+        .redirectOutput(logStdout ? ProcessBuilder.Redirect.appendTo(logFile.toFile()) : ProcessBuilder.Redirect.to(out.toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.environment().put("NIX_CONF_DIR", conf.toString());
+    pb.environment().put("XDG_CACHE_HOME", xdgCache.toString());
+    pb.environment().remove("NIX_REMOTE");
+    Process p = pb.start();
+    current = p;
+    try {
+      long left = Duration.between(clock.instant(), deadline).toMillis();
+      if (left <= 0 || !p.waitFor(left, TimeUnit.MILLISECONDS)) {
+        kill(p);
+        throw new TimedOut();
+      }
+      if (cancelled) {
+        throw new Cancelled();
+      }
+      String stdout = logStdout ? "" : Files.readString(out);
+      return new Step(p.exitValue(), stdout, tailFrom(logFile, from));
+    } finally {
+      current = null;
+      Files.deleteIfExists(out);
+    }
+  }
+
+  private static void kill(Process p) {
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+  }
+
+  // ---- progress and the log ----
+
+  private void say(String line) throws IOException {
+    Files.writeString(logFile(dir), "[procurator] " + line + "\n", StandardOpenOption.APPEND);
+  }
+
+  private void set(BuildPhase phase, String message, Map<String, String> outputs, List<String> cached) {
+    progress = new Progress(phase, message, Map.copyOf(outputs), List.copyOf(cached), null, false);
+    wake.accept(key);
+  }
+
+  private void finish(Progress p) {
+    try {
+      say(p.failure() == null ? "done: " + p.message() : "failed: " + p.failure().message());
+      Files.writeString(dir.resolve("done"), "");
+    } catch (IOException e) {
+      log.debug("build {}: {}", key, e.toString());
+    }
+    progress = p.phase() == null ? new Progress(progress.phase(), p.message(), progress.outputs(), progress.cached(), p.failure(), true) : p;
+    wake.accept(key);
+  }
+
+  private String tail() {
+    try {
+      return tailFrom(logFile(dir), 0);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** The last {@link #TAIL_LINES} lines of {@code file} from byte {@code from} on. */
+  static String tailFrom(Path file, long from) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      long start = Math.max(from, f.length() - 64 * 1024);
+      f.seek(start);
+      byte[] b = new byte[(int) (f.length() - start)];
+      f.readFully(b);
+      List<String> lines = new String(b, StandardCharsets.UTF_8).lines().toList();
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - TAIL_LINES), lines.size()));
+    }
+  }
+}

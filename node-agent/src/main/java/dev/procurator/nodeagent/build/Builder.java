@@ -1,0 +1,165 @@
+package dev.procurator.nodeagent.build;
+
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.runtime.Reconciler;
+import dev.procurator.api.runtime.Result;
+import dev.procurator.api.runtime.StatusWriter;
+import dev.procurator.api.v1alpha1.Build;
+import dev.procurator.api.v1alpha1.BuildAgreements;
+import dev.procurator.api.v1alpha1.BuildSpec;
+import dev.procurator.api.v1alpha1.BuildStatus;
+import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The builder's loop for one Build (key {@code namespace/name}): decides with {@link BuildStep},
+ * starts or stops the {@link BuildRun} on this node, and writes the Build's status once per pass.
+ */
+public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Builder.class);
+
+  /**
+   * How this node builds.
+   *
+   * @param maxBuilds attempts run at once here
+   * @param cacheUrl the cache a Build without {@code cache} pushes to (null: such Builds fail)
+   * @param pushToken that cache's push token (null: none)
+   * @param dir where Builds' logs and nix settings live
+   */
+  public record Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir) {}
+
+  private final KubernetesClient client;
+  private final String node;
+  private final Settings settings;
+  private final Clock clock;
+  private final Consumer<ObjectKey> wake;
+  private final Map<ObjectKey, BuildRun> runs = new ConcurrentHashMap<>();
+
+  public Builder(KubernetesClient client, String node, Settings settings, Clock clock, Consumer<ObjectKey> wake) {
+    this.client = client;
+    this.node = node;
+    this.settings = settings;
+    this.clock = clock;
+    this.wake = wake;
+  }
+
+  /** The folder of a Build's logs on this node. */
+  public Path dirOf(ObjectKey key) {
+    return settings.dir().resolve(key.namespace()).resolve(key.name());
+  }
+
+  @Override
+  public Result reconcile(ObjectKey key) throws Exception {
+    Build build = client.resources(Build.class).inNamespace(key.namespace()).withName(key.name()).get();
+    BuildRun run = runs.get(key);
+    long running = runs.values().stream().filter(r -> !r.progress().done()).count();
+    BuildStep.Decision d = BuildStep.decide(build, node, run == null ? null : run.attempt(), run == null ? null : run.progress(),
+        running < settings.maxBuilds(), clock.instant());
+    BuildStatus status = d.status();
+    switch (d.action()) {
+      case START -> {
+        BuildRun.Plan plan;
+        try {
+          plan = plan(build);
+        } catch (IllegalArgumentException bad) {
+          BuildStatus failed = BuildAgreements.failed(build.getSpec(), status, false, "InvalidSource", bad.getMessage(), clock.instant());
+          StatusWriter.write(client, build, failed);
+          return Result.done();
+        }
+        // the status says Evaluating before nix runs: a conflict here starts nothing
+        Build written = StatusWriter.write(client, build, status.withResults(null, null, plan.flake()));
+        BuildRun r = new BuildRun(key, written.getStatus().attemptNumber(), plan, dirOf(key), settings.dir().resolve(".cache"), wake, clock);
+        runs.put(key, r);
+        log.info("build {}: attempt {} started ({} {})", key, r.attempt(), plan.flake(), plan.attributes());
+        r.start();
+        return Result.done();
+      }
+      case STOP -> {
+        log.info("build {}: stopping attempt {} (the Build was deleted, finished or moved)", key, run.attempt());
+        run.cancel();
+        runs.remove(key);
+      }
+      case FORGET -> {
+        if (status != null && build != null) {
+          StatusWriter.write(client, build, status); // a conflict throws: the attempt stays until its result is written
+        }
+        runs.remove(key);
+      }
+      case NONE -> {
+        if (status != null && build != null) {
+          StatusWriter.write(client, build, status);
+        }
+      }
+    }
+    return d.requeue() == null ? Result.done() : Result.requeueAfter(d.requeue());
+  }
+
+  /** The flake reference, cache and token a Build runs with. */
+  BuildRun.Plan plan(Build build) {
+    BuildSpec spec = build.getSpec();
+    String ns = build.getMetadata().getNamespace();
+    String flake = spec.flake();
+    if (spec.source() != null) {
+      GitRepository repo = client.resources(GitRepository.class).inNamespace(ns).withName(spec.source().gitRepository()).get();
+      if (repo == null) {
+        throw new IllegalArgumentException("GitRepository " + ns + "/" + spec.source().gitRepository() + " does not exist");
+      }
+      flake = flakeRef(repo.getSpec().url(), repo.getSpec().ref(), spec.source().commit(), spec.source().dir());
+    }
+    String cache = spec.cache() != null ? spec.cache() : settings.cacheUrl();
+    if (cache == null) {
+      throw new IllegalArgumentException("the Build names no cache and builder " + node + " has none of its own");
+    }
+    String token = settings.pushToken();
+    if (spec.cacheSecretRef() != null) {
+      Secret secret = client.resources(Secret.class).inNamespace(ns).withName(spec.cacheSecretRef().name()).get();
+      byte[] t = secret == null || secret.getSpec() == null ? null : secret.getSpec().decoded().get("token");
+      if (t == null) {
+        throw new IllegalArgumentException("Secret " + ns + "/" + spec.cacheSecretRef().name() + " has no key \"token\"");
+      }
+      token = new String(t, StandardCharsets.UTF_8).strip();
+    } else if (spec.cache() != null) {
+      token = null; // the node's own token is for the node's own cache only
+    }
+    return new BuildRun.Plan(flake, spec.attributes(), cache, token, Duration.ofSeconds(spec.timeout()));
+  }
+
+  /** A locked flake reference to a commit of a git repository: {@code git+URL?ref=REF&rev=SHA[&dir=DIR]}. */
+  static String flakeRef(String url, String ref, String commit, String dir) {
+    if (commit == null || !commit.matches("[0-9a-f]{40}")) {
+      throw new IllegalArgumentException("source.commit must be a full 40-character commit SHA, not \"" + commit + "\"");
+    }
+    StringBuilder out = new StringBuilder("git+").append(url).append("?");
+    String branch = ref == null ? "main" : ref.replaceFirst("^refs/heads/", "");
+    if (!branch.matches("[0-9a-f]{40}") && !branch.startsWith("refs/tags/")) {
+      out.append("ref=").append(URLEncoder.encode(branch, StandardCharsets.UTF_8)).append('&');
+    }
+    out.append("rev=").append(commit);
+    if (dir != null && !dir.isBlank() && !dir.equals(".")) {
+      out.append("&dir=").append(URLEncoder.encode(dir, StandardCharsets.UTF_8));
+    }
+    return out.toString();
+  }
+
+  /** Attempts running here. */
+  public int running() {
+    return (int) runs.values().stream().filter(r -> !r.progress().done()).count();
+  }
+
+  @Override
+  public void close() {
+    // attempts stop with the agent: a restarted agent starts them over, a dead one's go back to the queue
+    runs.values().forEach(BuildRun::cancel);
+  }
+}
