@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the example guest that examples/vm-*.yaml boot: a Debian kernel (as the uncompressed
 # ELF vmlinux that QEMU's microvm machine boots directly, PVH) and a busybox initramfs whose /init
-# brings up the network, serves HTTP on port 8080 (GET /healthz), prints
+# brings up the network, runs /etc/procurator/rc if an image appended one, serves HTTP on port 8080
+# (GET /healthz), prints
 #   PROCURATOR-READY
 # on the serial console, and powers off when the host asks over ACPI (QMP system_powerdown).
 # Nothing is installed: the kernel .deb is only downloaded and unpacked.
@@ -11,7 +12,7 @@ set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 # bump when the guest changes, so images built by an older script are built again
-version=5
+version=6
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
@@ -101,6 +102,8 @@ if [ -n "$probe" ]; then
   if echo | nc -w 3 "${probe%:*}" "${probe##*:}" >/dev/null 2>&1; then r=reachable; else r=unreachable; fi
   echo "PROCURATOR-PROBE $probe $r" > /dev/ttyS0
 fi
+# /etc/procurator/rc, when an image adds one (a second cpio archive appended to this initrd), runs before the guest serves
+[ -x /etc/procurator/rc ] && /etc/procurator/rc
 httpd -p 8080 -h /www
 # acpid must run before readiness is announced, or a power button press is lost
 acpid -c /etc/acpi -l /tmp/acpid.log -p /tmp/acpid.pid -a /etc/acpid.conf

@@ -145,7 +145,8 @@ public final class GitSync {
 
   /**
    * The fields git sets that {@code live} no longer has as git set them: fields another manager
-   * has taken (a {@code kubectl edit}, a patch), or the whole object when it is gone. Fields git
+   * has taken (a {@code kubectl edit}, a patch) and set to another value, or the whole object when
+   * it is gone. Fields git
    * does not set (server defaults, status, what other controllers write) are never drift.
    *
    * @param config the object as the controller applies it (git's manifest with its labels)
@@ -163,7 +164,8 @@ public final class GitSync {
     }
     List<String> out = new ArrayList<>();
     for (FieldManager.Path p : FieldManager.fieldsOf(config)) {
-      if (!mine.contains(p)) {
+      // a field another manager wrote is drift only when it no longer holds git's value
+      if (!mine.contains(p) && !FieldManager.same(FieldManager.valueAt(config, p), FieldManager.valueAt(live, p))) {
         out.add(p.toString());
       }
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.StatusWriter;
+import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.GitRepositorySpec;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus;
@@ -189,8 +190,9 @@ final class Syncer implements AutoCloseable {
       }
     }
     var outcome = new GitSync.Outcome(commit, created, updated, unchanged, pruned, changes);
-    StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
+    repo = StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
     remember(key, commit, all);
+    CommitBuilds.ensure(client, repo, commit);
     events.normal(repo, "Synced", "applied " + ref + "@" + commit.substring(0, 12) + ": " + created + " created, " + updated + " configured, "
         + unchanged + " unchanged, " + pruned + " pruned");
     log.info("{}: applied {}@{}: {} created, {} configured, {} unchanged, {} pruned", key, ref, commit.substring(0, 12), created,
@@ -235,10 +237,11 @@ final class Syncer implements AutoCloseable {
       events.warning(repo, "DriftDetected", "changed outside git: " + String.join("; ", drifted));
     }
     var outcome = new GitSync.Outcome(commit, created, updated, desired.size() - created - updated, 0, changes);
-    StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
+    repo = StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
     if (correcting || drifted.isEmpty()) {
       remember(ObjectKey.of(repo), commit, desired);
     }
+    CommitBuilds.ensure(client, repo, commit);
   }
 
   /** What a commit's objects were applied as: the next commit applies only what differs from them. */
@@ -333,6 +336,11 @@ final class Syncer implements AutoCloseable {
         meta.put("namespace", objectNs);
       } else {
         meta.remove("namespace");
+      }
+      if (repo.getSpec().build() != null && repo.getSpec().build().deploy() != null && m.kind().equals("Cluster")
+          && repo.getSpec().build().deploy().cluster().equals(m.name()) && objectNs != null) {
+        Cluster live = client.resources(Cluster.class).inNamespace(objectNs).withName(m.name()).get();
+        CommitBuilds.keepDeployedBoot(repo, config, live == null ? null : JSON.valueToTree(live));
       }
       Desired d = new Desired(m, config, resource.get(), objectNs, GitSync.entry(m.apiVersion(), m.kind(), objectNs, m.name()));
       (m.kind().equals("Namespace") ? namespaces : out).add(d);
