@@ -23,6 +23,8 @@ import io.fabric8.generator.annotation.Required;
  * @param targetNamespace the namespace of manifests that name none (default: the GitRepository's own)
  * @param webhookSecretRef a Secret in the same namespace whose {@code token} signs webhook calls (HMAC-SHA256 of the body)
  * @param build a Build per new commit, of the repository's flake
+ * @param source {@code Manifests} (default): the YAML and JSON files under {@code path}; {@code Flake}: the list
+ *     {@code procurator.resources} of the flake in {@code path} ({@code nix eval --json .#procurator.resources})
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GitRepositorySpec(
@@ -36,18 +38,34 @@ public record GitRepositorySpec(
     DriftPolicy driftPolicy,
     @Pattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") String targetNamespace,
     SecretRef webhookSecretRef,
-    BuildTemplate build) {
+    BuildTemplate build,
+    Source source) {
 
   public static final int DEFAULT_INTERVAL_SECONDS = 60;
 
   /** Short form for tests and tools: url, ref, path, interval and prune. */
   public GitRepositorySpec(String url, String ref, String path, Integer intervalSeconds, Boolean prune) {
-    this(url, ref, path, intervalSeconds, prune, null, null, null, null, null, null);
+    this(url, ref, path, intervalSeconds, prune, null, null, null, null, null, null, null);
   }
 
   public GitRepositorySpec(String url, String ref, String path, Integer intervalSeconds, Boolean prune, SecretRef secretRef, Boolean suspend,
       DriftPolicy driftPolicy, String targetNamespace, SecretRef webhookSecretRef) {
-    this(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, null);
+    this(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, null, null);
+  }
+
+  /** Where a commit's manifests come from. */
+  public enum Source {
+    @JsonProperty("Manifests") MANIFESTS,
+    @JsonProperty("Flake") FLAKE
+  }
+
+  public GitRepositorySpec withSource(Source s) {
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, build, s);
+  }
+
+  /** Whether the manifests are a flake's {@code procurator.resources}. */
+  public boolean flake() {
+    return source == Source.FLAKE;
   }
 
   /**
@@ -67,7 +85,7 @@ public record GitRepositorySpec(
   }
 
   public GitRepositorySpec withBuild(BuildTemplate b) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, b);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, b, source);
   }
 
   /** A Secret in the GitRepository's namespace. */
@@ -81,29 +99,29 @@ public record GitRepositorySpec(
   }
 
   public GitRepositorySpec withRef(String newRef) {
-    return new GitRepositorySpec(url, newRef, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, build);
+    return new GitRepositorySpec(url, newRef, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace, webhookSecretRef, build, source);
   }
 
   public GitRepositorySpec withSuspend(Boolean s) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, s, driftPolicy, targetNamespace, webhookSecretRef, build);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, s, driftPolicy, targetNamespace, webhookSecretRef, build, source);
   }
 
   public GitRepositorySpec withDriftPolicy(DriftPolicy d) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, d, targetNamespace, webhookSecretRef, build);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, d, targetNamespace, webhookSecretRef, build, source);
   }
 
   public GitRepositorySpec withSecretRef(String name) {
     return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, name == null ? null : new SecretRef(name), suspend, driftPolicy,
-        targetNamespace, webhookSecretRef, build);
+        targetNamespace, webhookSecretRef, build, source);
   }
 
   public GitRepositorySpec withWebhookSecretRef(String name) {
     return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, targetNamespace,
-        name == null ? null : new SecretRef(name), build);
+        name == null ? null : new SecretRef(name), build, source);
   }
 
   public GitRepositorySpec withTargetNamespace(String ns) {
-    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, ns, webhookSecretRef, build);
+    return new GitRepositorySpec(url, ref, path, intervalSeconds, prune, secretRef, suspend, driftPolicy, ns, webhookSecretRef, build, source);
   }
 
   public int interval() {

@@ -59,14 +59,36 @@ public final class GitSource implements AutoCloseable {
   }
 
   private final Repository repo;
+  private final Path dir;
 
   /** Opens (or creates) the mirror in {@code dir}. */
   public GitSource(Path dir) throws IOException {
     Files.createDirectories(dir);
+    this.dir = dir;
     this.repo = new FileRepositoryBuilder().setGitDir(dir.toFile()).setBare().build();
     if (!Files.exists(dir.resolve("objects"))) {
       repo.create(true);
     }
+  }
+
+  /** The ref {@link #pin} points at a commit, for tools that fetch a ref from the mirror (nix). */
+  public static final String PIN_REF = "refs/procurator/pinned";
+
+  /** Points {@link #PIN_REF} at {@code commit}. */
+  public void pin(String commit) throws IOException {
+    var update = repo.updateRef(PIN_REF);
+    update.setNewObjectId(org.eclipse.jgit.lib.ObjectId.fromString(commit));
+    update.setForceUpdate(true);
+    var result = update.update();
+    if (result == org.eclipse.jgit.lib.RefUpdate.Result.LOCK_FAILURE || result == org.eclipse.jgit.lib.RefUpdate.Result.IO_FAILURE
+        || result == org.eclipse.jgit.lib.RefUpdate.Result.REJECTED) {
+      throw new IOException("could not point " + PIN_REF + " at " + commit + ": " + result);
+    }
+  }
+
+  /** The mirror: a bare repository holding every commit fetched. */
+  public Path dir() {
+    return dir;
   }
 
   /** Fetches every branch and tag of {@code url} and returns the commit {@code ref} names there. */

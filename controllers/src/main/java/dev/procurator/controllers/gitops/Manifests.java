@@ -57,9 +57,13 @@ public final class Manifests {
 
   /** The documents of one file, unchecked against other files. Its result depends on the file's path and bytes only. */
   public static Parsed parseFile(GitSource.File f) {
+    return parseFile(f, f.path().endsWith(".json"));
+  }
+
+  /** The documents of {@code f}, read as JSON or YAML. */
+  public static Parsed parseFile(GitSource.File f, boolean json) {
     List<Manifest> out = new ArrayList<>();
     List<String> errors = new ArrayList<>();
-    boolean json = f.path().endsWith(".json");
     int index = 0;
     try (MappingIterator<JsonNode> docs = (json ? JSON : YAML).readerFor(JsonNode.class).readValues(f.bytes())) {
       while (docs.hasNextValue()) {

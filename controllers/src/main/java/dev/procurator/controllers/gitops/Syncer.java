@@ -103,11 +103,21 @@ final class Syncer implements AutoCloseable {
           fail(repo, commit, "PathNotFound", "commit " + commit + " has no folder \"" + path + "\"", handled);
           return;
         }
-        manifests = Manifests.combine(source.manifests(commit, path).stream().map(this::parseFile).toList());
+        if (spec.flake()) {
+          String file = (path.equals(".") ? "" : path.replaceAll("/$", "") + "/") + "flake.nix#" + FlakeResources.ATTRIBUTE;
+          source.pin(commit);
+          byte[] list = FlakeResources.eval(source.dir(), commit, path, cacheDir.resolve(".nix"));
+          manifests = Manifests.parseFile(new GitSource.File(file, list), true);
+        } else {
+          manifests = Manifests.combine(source.manifests(commit, path).stream().map(this::parseFile).toList());
+        }
         parsed.put(key, new Parsed(commit, path, manifests));
       }
-    } catch (IOException | IllegalArgumentException e) {
+    } catch (IOException | IllegalArgumentException | FlakeResources.EvalException e) {
       fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + e.getMessage(), handled);
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return;
     }
     if (!manifests.errors().isEmpty()) {

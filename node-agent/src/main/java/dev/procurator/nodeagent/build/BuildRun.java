@@ -295,21 +295,8 @@ public final class BuildRun {
     }
   }
 
-  /** nix's {@code error:} lines (the message a user needs), or the last line. */
   static String errorLines(String tail) {
-    List<String> lines = tail.lines().toList();
-    StringBuilder out = new StringBuilder();
-    boolean in = false;
-    for (String l : lines) {
-      if (l.startsWith("error:")) {
-        in = true;
-      }
-      if (in && !l.isBlank()) {
-        out.append(out.isEmpty() ? "" : " ").append(l.strip());
-      }
-    }
-    String s = out.isEmpty() ? (lines.isEmpty() ? "(no output)" : lines.getLast().strip()) : out.toString();
-    return s.length() > 1000 ? s.substring(0, 1000) + "..." : s;
+    return dev.procurator.api.text.NixMessages.errorLines(tail);
   }
 
   /** Runs a nix command with the attempt's settings; its stderr (and with {@code logStdout} its stdout) goes to the log. */

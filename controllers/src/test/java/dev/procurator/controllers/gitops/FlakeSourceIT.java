@@ -1,0 +1,119 @@
+package dev.procurator.controllers.gitops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.v1alpha1.Cluster;
+import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.GitRepositorySpec;
+import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.controllers.ControllerManager;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A GitRepository with {@code source: Flake}: the controller evaluates the flake's {@code
+ * procurator.resources} (nix/modules/cluster.nix, with the real nix client and nixpkgs' lib) at
+ * each commit and applies the Clusters it lists; a wrong type is the GitRepository's
+ * ValidationFailed with the module system's message, and the last good commit stays in force.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FlakeSourceIT {
+  static final String CLOSURE = "/nix/store/0c3ghl2pfmxw7kxq2hyd5d44fbxrhz0y-web";
+  @TempDir static Path dir;
+  private TestApiServer api;
+  private KubernetesClient client;
+  private ControllerManager controllers;
+  private Path root;
+
+  @BeforeAll
+  void start() throws Exception {
+    root = Path.of("").toAbsolutePath();
+    while (root != null && !Files.isRegularFile(root.resolve("nix/lib/default.nix"))) {
+      root = root.getParent();
+    }
+    String set = System.getenv().getOrDefault("PROCURATOR_NIXPKGS_LIB", System.getProperty("procurator.nixpkgsLib"));
+    Path lib = set != null ? Path.of(set) : root.resolveSibling("shared").resolve("nixpkgs-lib").resolve("lib");
+    assumeTrue(Files.isRegularFile(lib.resolve("flake.nix")), "no copy of nixpkgs' lib: set PROCURATOR_NIXPKGS_LIB");
+    System.setProperty("procurator.nixpkgsOverride", lib.toString());
+    api = TestApiServer.embedded();
+    client = api.client();
+    controllers = new ControllerManager(client, ControllerManager.Config.defaults("flake-test").withGitCacheDir(dir.resolve("git-cache")),
+        Clock.systemUTC()).start();
+    await().atMost(Duration.ofSeconds(20)).until(controllers::leading);
+  }
+
+  @AfterAll
+  void stop() {
+    System.clearProperty("procurator.nixpkgsOverride");
+    if (controllers != null) {
+      controllers.close();
+    }
+    if (api != null) {
+      api.close();
+    }
+  }
+
+  private Map<String, String> flake(String vm) throws Exception {
+    Map<String, String> files = new HashMap<>();
+    files.put("deploy/flake.nix", """
+        {
+          inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
+          outputs = { self, nixpkgs }: {
+            procurator = ((import ./procurator/lib { inherit (nixpkgs) lib; }).evalCluster [ ./cluster.nix ]).config.procurator;
+          };
+        }
+        """);
+    files.put("deploy/cluster.nix", "{ procurator.cluster = { name = \"shop\"; vms.web = " + vm + "; }; }\n");
+    files.put("deploy/procurator/lib/default.nix", Files.readString(root.resolve("nix/lib/default.nix")).replace("../modules/cluster.nix", "../modules/cluster.nix"));
+    files.put("deploy/procurator/modules/cluster.nix", Files.readString(root.resolve("nix/modules/cluster.nix")));
+    return files;
+  }
+
+  private GitRepository repo(String ns, String url) {
+    GitRepository r = new GitRepository();
+    r.setMetadata(new ObjectMetaBuilder().withName("shop").withNamespace(ns).build());
+    r.setSpec(new GitRepositorySpec(url, "main", "deploy", 1, true).withSource(GitRepositorySpec.Source.FLAKE));
+    return client.resource(r).create();
+  }
+
+  @Test
+  void theFlakesResourcesAreAppliedAndAWrongTypeIsRefusedWithTheModuleSystemsMessage() throws Exception {
+    String ns = "flake" + System.nanoTime();
+    try (Remote remote = new Remote(dir, "shop" + System.nanoTime())) {
+      String good = remote.push("a cluster", flake("{ cpu = 2; memory = \"128Mi\"; replicas = 2; closure = \"" + CLOSURE + "\"; }"));
+      repo(ns, remote.fileUrl());
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        Cluster c = client.resources(Cluster.class).inNamespace(ns).withName("web").get();
+        assertThat(c).isNotNull();
+        assertThat(c.getSpec().templates().getFirst().replicas()).isEqualTo(2);
+        assertThat(c.getSpec().templates().getFirst().spec().boot().closure()).isEqualTo(CLOSURE);
+        assertThat(c.getMetadata().getLabels()).containsEntry("procurator.dev/part-of", "shop").containsEntry(GitSync.LABEL_NAME, "shop");
+      });
+      String bad = remote.push("a typo", flake("{ cpu = \"two\"; closure = \"" + CLOSURE + "\"; }"));
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        GitRepository r = client.resources(GitRepository.class).inNamespace(ns).withName("shop").get();
+        var ready = Conditions.find(r.getStatus().conditions(), GitSync.READY).orElseThrow();
+        assertThat(ready.getReason()).isEqualTo("ValidationFailed");
+        assertThat(ready.getMessage()).contains(bad, "procurator.cluster.vms.web.cpu", "is not of type `integer between 1 and 64");
+        assertThat(r.getStatus().lastAppliedCommit()).isEqualTo(good);
+      });
+      assertThat(client.resources(Cluster.class).inNamespace(ns).withName("web").get().getSpec().templates().getFirst().spec().cpu()).isEqualTo(2);
+    } finally {
+      client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
+  }
+}
