@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: prepare.sh DIR}
-images=${PROCURATOR_IMAGES:-$HOME/.procurator/images/hello}
+images=${PROCURATOR_IMAGES:-$HOME/.procurator/data/images/hello}   # pctl up's images folder
 "$here/../guest/build.sh" "$images"
 mkdir -p "$out/guest"
 cp -r "$here/flake.nix" "$here/guest.nix" "$here/nix" "$here/clusters" "$out/"

@@ -75,9 +75,11 @@ public final class BuildChainBenchmark {
               @Override
               public void eventReceived(Action action, Build b) {
                 long now = System.nanoTime();
-                at.putIfAbsent(round[0] + "build-created", now);
+                // keyed by the Build's name (web-SHA12): a late event of an earlier round's Build counts for that one
+                String name = b.getMetadata().getName();
+                at.putIfAbsent(name + "build-created", now);
                 if (b.getStatus() != null && b.getStatus().phase() != null) {
-                  at.putIfAbsent(round[0] + b.getStatus().phase().wire(), now);
+                  at.putIfAbsent(name + b.getStatus().phase().wire(), now);
                 }
               }
 
@@ -114,6 +116,7 @@ public final class BuildChainBenchmark {
             round[0] = "web-guest-" + version;
             Files.writeString(repo.resolve("guest.nix"), "{ version = \"" + version + "\"; healthy = true; }\n");
             sh(repo, "git", "commit", "-qam", "guest " + version);
+            String build = "web-" + sh(repo, "git", "rev-parse", "HEAD").strip().substring(0, 12);
             long t0 = System.nanoTime();
             sh(repo, "git", "push", "-q", "origin", "main");
             // what the example post-receive hook does: ask for a sync now
@@ -123,13 +126,14 @@ public final class BuildChainBenchmark {
             });
             RolloutBenchmark.waitFor(() -> at.containsKey(round[0] + "vm-running"), 600);
             String k = round[0];
-            long created = at.get(k + "build-created");
+            String b = build;
+            long created = at.get(b + "build-created");
             add(stages, "push → Build created (sync)", t0, created);
-            add(stages, "Build created → Evaluating (queue, placement)", created, at.get(k + "Evaluating"));
-            add(stages, "evaluate (and ask the cache)", at.get(k + "Evaluating"), at.get(k + "Building"));
-            add(stages, "build", at.get(k + "Building"), at.get(k + "Pushing"));
-            add(stages, "push to the cache", at.get(k + "Pushing"), at.get(k + "Succeeded"));
-            add(stages, "Succeeded → new VM created (deploy, rollout)", at.get(k + "Succeeded"), at.get(k + "vm-created"));
+            add(stages, "Build created → Evaluating (queue, placement)", created, at.get(b + "Evaluating"));
+            add(stages, "evaluate (and ask the cache)", at.get(b + "Evaluating"), at.get(b + "Building"));
+            add(stages, "build", at.get(b + "Building"), at.get(b + "Pushing"));
+            add(stages, "push to the cache", at.get(b + "Pushing"), at.get(b + "Succeeded"));
+            add(stages, "Succeeded → new VM created (deploy, rollout)", at.get(b + "Succeeded"), at.get(k + "vm-created"));
             add(stages, "VM created → Running (pull, boot)", at.get(k + "vm-created"), at.get(k + "vm-running"));
             add(stages, "total: push → new VM Running", t0, at.get(k + "vm-running"));
           }
