@@ -65,9 +65,17 @@ public final class ApiServer implements AutoCloseable {
       SLF4JBridgeHandler.removeHandlersForRootLogger();
       SLF4JBridgeHandler.install();
     }
-    storage = config.etcdEndpoints().isEmpty()
+    Storage raw = config.etcdEndpoints().isEmpty()
         ? SqliteStorage.open(config.dataDir())
         : EtcdStorage.connect(config.etcdEndpoints(), Duration.ofSeconds(10));
+    try {
+      // Secrets are sealed at rest; without the key they need, the server does not start
+      storage = config.encryptionKeyFile() == null ? raw
+          : dev.procurator.apiserver.encryption.SecretsAtRest.open(raw, config.encryptionKeyFile());
+    } catch (RuntimeException e) {
+      raw.close();
+      throw e;
+    }
     ResourceRegistry registry = ResourceRegistry.standard();
     scheduler = Executors.newScheduledThreadPool(1, Thread.ofPlatform().name("apiserver-timer").daemon(true).factory());
     for (ResourceType t : registry.all()) {

@@ -21,6 +21,7 @@ import java.util.Objects;
  * @param compactionInterval how often history older than one interval is compacted
  * @param tlsCert PEM serving certificate, or null to serve plain HTTP
  * @param tlsKey PEM private key of {@code tlsCert}
+ * @param encryptionKeyFile the key file Secrets are sealed under at rest (created, 0600, when missing and no Secret is sealed yet)
  */
 public record ApiServerConfig(
     String host,
@@ -33,7 +34,8 @@ public record ApiServerConfig(
     Duration bookmarkInterval,
     Duration compactionInterval,
     Path tlsCert,
-    Path tlsKey) {
+    Path tlsKey,
+    Path encryptionKeyFile) {
 
   public ApiServerConfig {
     Objects.requireNonNull(host, "host");
@@ -53,37 +55,43 @@ public record ApiServerConfig(
   /** Defaults for one host: embedded store in {@code dataDir}, one admin token. */
   public static ApiServerConfig embedded(String host, int port, Path dataDir, String adminToken) {
     return new ApiServerConfig(host, port, dataDir, List.of(), Map.of(adminToken, new UserInfo("admin", List.of("system:masters"))),
-        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null);
+        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"));
+  }
+
+  /** Seal Secrets under the keys in {@code file} (see {@link dev.procurator.apiserver.encryption.LocalKeyFile}). */
+  public ApiServerConfig withEncryptionKeyFile(Path file) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
+        compactionInterval, tlsCert, tlsKey, file);
   }
 
   public ApiServerConfig withEtcd(List<String> endpoints) {
     return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, encryptionKeyFile);
   }
 
   public ApiServerConfig withWatchCacheCapacity(int capacity) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, encryptionKeyFile);
   }
 
   public ApiServerConfig withWatchQueueLimit(int limit) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, limit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile);
   }
 
   public ApiServerConfig withBookmarkInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, interval, compactionInterval,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, encryptionKeyFile);
   }
 
   public ApiServerConfig withCompactionInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, interval,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, encryptionKeyFile);
   }
 
   public ApiServerConfig withTls(Path cert, Path key) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, cert, key);
+        compactionInterval, cert, key, encryptionKeyFile);
   }
 
   public boolean tls() {

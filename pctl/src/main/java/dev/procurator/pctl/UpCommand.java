@@ -66,6 +66,10 @@ final class UpCommand implements Callable<Integer> {
   @Option(names = "--images-dir", description = "Where VMs' relative kernel and initrd paths are found (default: DATA_DIR/images).")
   Path imagesDir;
 
+  @Option(names = "--encryption-key-file",
+      description = "Keys Secrets are sealed under at rest (default: DATA_DIR/encryption-key, made on first start). API servers sharing an etcd share it.")
+  Path encryptionKeyFile;
+
   @Option(names = "--node-grace-period", defaultValue = "40",
       description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
   int graceSeconds;
@@ -80,7 +84,8 @@ final class UpCommand implements Callable<Integer> {
     String token = adminToken(dir);
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
     ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
-        .withTls(pki.serverCert(), pki.serverKey());
+        .withTls(pki.serverCert(), pki.serverKey())
+        .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"));
     if (store.startsWith("etcd://")) {
       List<String> endpoints = Arrays.stream(store.substring("etcd://".length()).split(","))
           .map(s -> s.startsWith("http") ? s : "http://" + s).toList();

@@ -39,6 +39,11 @@ public final class EtcdProcess implements AutoCloseable {
     public Process process() {
       return process;
     }
+
+    /** The member's data directory (its WAL and snapshots). */
+    public Path dataDir() {
+      return dataDir;
+    }
   }
 
   private final List<Member> members;

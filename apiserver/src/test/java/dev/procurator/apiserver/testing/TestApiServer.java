@@ -57,6 +57,11 @@ public final class TestApiServer implements AutoCloseable {
     return new TestApiServer(dir, server, pki);
   }
 
+  /** The server's folder: its PKI and, for the embedded store, the store and its encryption key. */
+  public Path dir() {
+    return dir;
+  }
+
   public ApiServer server() {
     return server;
   }
