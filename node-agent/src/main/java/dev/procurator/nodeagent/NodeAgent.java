@@ -69,7 +69,7 @@ public final class NodeAgent implements AutoCloseable {
     /** Defaults for a node called {@code name} keeping its data in {@code dataDir}. */
     public static Config of(String name, Path dataDir) {
       return new Config(name, Map.of(), dataDir, dataDir.resolve("images"), new InetSocketAddress("127.0.0.1", 0),
-          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4, null, 4, new Builds(1, null, null));
+          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4, null, 4, new Builds(1, null, null, null));
     }
 
     public Config withLabels(Map<String, String> l) {
@@ -117,9 +117,14 @@ public final class NodeAgent implements AutoCloseable {
 
   /**
    * How this node builds: at most {@code maxBuilds} at once; a Build that names no cache pushes to
-   * {@code cacheUrl} with {@code pushToken} (both may be null: such Builds fail).
+   * {@code cacheUrl} with {@code pushToken} (both may be null: such Builds fail); {@code
+   * extraNixConf} is added to every attempt's nix.conf (a store of its own, a sandbox, substituters).
    */
-  public record Builds(int maxBuilds, String cacheUrl, String pushToken) {
+  public record Builds(int maxBuilds, String cacheUrl, String pushToken, String extraNixConf) {
+    public Builds(int maxBuilds, String cacheUrl, String pushToken) {
+      this(maxBuilds, cacheUrl, pushToken, null);
+    }
+
     public Builds {
       if (maxBuilds < 0) {
         throw new IllegalArgumentException("--max-builds must be 0 or more, not " + maxBuilds);
@@ -282,7 +287,7 @@ public final class NodeAgent implements AutoCloseable {
     AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     NodeAgent.Builds b = config.builds();
     builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),
-        new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir), clock,
+        new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir, b.extraNixConf()), clock,
         key -> queue.get().enqueue(key));
     buildController = new Controller<>("builder", builder, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(1)));
     queue.set(buildController);

@@ -65,6 +65,10 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--build-push-token-file", description = "A file holding that cache's push token (read once; never logged).")
   Path buildPushTokenFile;
 
+  @Option(names = "--build-nix-conf",
+      description = "A file of nix.conf settings added to each build's (a store of its own, sandbox, substituters).")
+  Path buildNixConf;
+
   @Override
   public Integer call() throws Exception {
     Path kubeconfig = KubeClients.kubeconfigOf(global);
@@ -77,7 +81,8 @@ final class AgentCommand implements Callable<Integer> {
     }
     String pushToken = buildPushTokenFile == null ? null : Files.readString(buildPushTokenFile).strip();
     try {
-      config = config.withBuilds(new NodeAgent.Builds(maxBuilds, buildCacheUrl, pushToken));
+      config = config.withBuilds(new NodeAgent.Builds(maxBuilds, buildCacheUrl, pushToken,
+          buildNixConf == null ? null : Files.readString(buildNixConf)));
     } catch (IllegalArgumentException e) {
       throw new Errors.UserError(e.getMessage());
     }

@@ -66,6 +66,14 @@ final class UpCommand implements Callable<Integer> {
   @Option(names = "--images-dir", description = "Where VMs' relative kernel and initrd paths are found (default: DATA_DIR/images).")
   Path imagesDir;
 
+  @Option(names = "--max-builds", defaultValue = "1",
+      description = "Builds this host runs at once (default: ${DEFAULT-VALUE}; 0: it is no builder).")
+  int maxBuilds;
+
+  @Option(names = "--build-nix-conf",
+      description = "A file of nix.conf settings added to each build's (a store of its own, sandbox, substituters).")
+  Path buildNixConf;
+
   @Option(names = "--encryption-key-file",
       description = "Keys Secrets are sealed under at rest (default: DATA_DIR/encryption-key, made on first start). API servers sharing an etcd share it.")
   Path encryptionKeyFile;
@@ -146,9 +154,12 @@ final class UpCommand implements Callable<Integer> {
         cacheKey = files.publicKeyFile().toString();
       }
       // this host builds too, and a Build that names no cache pushes to this host's own, with its push token
+      String extraNixConf = buildNixConf == null ? null : Files.readString(buildNixConf);
       NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
-          java.util.Map.of(dev.procurator.api.v1alpha1.BuildAgreements.BUILDER_LABEL, "true"), 40, cacheUrl, cacheKey)
-          .withBuilds(cache == null ? new NodeAgent.Builds(0, null, null) : new NodeAgent.Builds(1, cache.url(), new CacheFiles(dir).pushToken()));
+          maxBuilds > 0 ? java.util.Map.of(dev.procurator.api.v1alpha1.BuildAgreements.BUILDER_LABEL, "true") : java.util.Map.of(), 40,
+          cacheUrl, cacheKey)
+          .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
+              : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf));
       AtomicReference<NodeAgent> agent = new AtomicReference<>();
       // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {

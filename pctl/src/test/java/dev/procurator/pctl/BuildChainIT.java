@@ -57,9 +57,12 @@ class BuildChainIT {
   @BeforeAll
   void up() throws Exception {
     Path images = Guest.images();
-    up = PctlUp.system("--images-dir", images.toString());
-    client = KubeClients.fromKubeconfig(up.kubeconfig());
     dir = Files.createTempDirectory("build-chain");
+    // the builder builds into a store of its own, as a builder host would: the node must pull what it boots from the cache
+    Path builderConf = dir.resolve("builder-nix.conf");
+    Files.writeString(builderConf, "store = " + dir.resolve("builder-store") + "\nsandbox = true\nsandbox-paths = /bin /usr /lib /lib64\n");
+    up = PctlUp.system("--images-dir", images.toString(), "--build-nix-conf", builderConf.toString());
+    client = KubeClients.fromKubeconfig(up.kubeconfig());
     bare = dir.resolve("web.git");
     work = dir.resolve("work");
     git(dir, "init", "-q", "--bare", "-b", "main", bare.toString());
@@ -86,6 +89,7 @@ class BuildChainIT {
       up.close();
     }
     if (dir != null) {
+      new ProcessBuilder("chmod", "-R", "u+w", dir.toString()).start().waitFor(60, TimeUnit.SECONDS); // the builder's store is read-only
       dev.procurator.apiserver.testing.EtcdProcess.deleteTree(dir);
     }
   }
@@ -167,13 +171,18 @@ class BuildChainIT {
     assertThat(b.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> assertThat(o.getName()).isEqualTo("web"));
     // pushed: the cache has the closure, and the log of the build
     assertThat(narinfo(firstOutput)).isEqualTo(200);
-    // deployed: the template boots the output, the Cluster names the commit, and a VM runs it
+    // built in the builder's own store, not the node's
+    assertThat(Path.of(firstOutput)).doesNotExist();
+    assertThat(dir.resolve("builder-store").resolve(firstOutput.substring(1))).exists();
+    // deployed: the template boots the output, the Cluster names the commit, and a VM runs it, pulled from the cache
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       assertThat(closure()).isEqualTo(firstOutput);
       assertThat(cluster().getMetadata().getAnnotations()).containsEntry(Cluster.GIT_COMMIT, commit);
     });
     await().atMost(Duration.ofMinutes(3)).untilAsserted(() -> assertThat(runningVms()).singleElement()
         .satisfies(v -> assertThat(v.getSpec().boot().closure()).isEqualTo(firstOutput)));
+    assertThat(Files.readString(up.dataDir.resolve("up.log"))).contains("pulled closure " + firstOutput);
+    assertThat(Path.of(firstOutput, "initrd")).exists();
     assertThat(Conditions.isTrue(build(name).getStatus().conditions(), BuildAgreements.DEPLOYED)).isTrue();
     // the log, as a user reads it
     PctlRun logs = PctlRun.run(up.kubeconfig(), "logs", "build/" + name);

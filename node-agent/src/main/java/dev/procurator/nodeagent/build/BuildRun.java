@@ -46,7 +46,11 @@ public final class BuildRun {
   static final int TAIL_LINES = 20;
 
   /** What to build and where the results go. */
-  public record Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout) {}
+  public record Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout, String extraNixConf) {
+    public Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout) {
+      this(flake, attributes, cacheUrl, pushToken, timeout, null);
+    }
+  }
 
   /** Why an attempt failed; {@code retryable} says whether another attempt may do better. */
   public record Failure(String reason, String message, String attribute, String logTail, boolean retryable) {}
@@ -227,7 +231,7 @@ public final class BuildRun {
         narinfo-cache-positive-ttl = 0
         warn-dirty = false
         netrc-file = %s
-        """.formatted(netrc));
+        """.formatted(netrc) + (plan.extraNixConf() == null ? "" : plan.extraNixConf().strip() + "\n"));
   }
 
   private boolean allCached(List<String> paths) throws IOException, InterruptedException {

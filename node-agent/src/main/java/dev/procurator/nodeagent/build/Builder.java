@@ -36,8 +36,13 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
    * @param cacheUrl the cache a Build without {@code cache} pushes to (null: such Builds fail)
    * @param pushToken that cache's push token (null: none)
    * @param dir where Builds' logs and nix settings live
+   * @param extraNixConf lines added to every attempt's nix.conf, or null
    */
-  public record Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir) {}
+  public record Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir, String extraNixConf) {
+    public Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir) {
+      this(maxBuilds, cacheUrl, pushToken, dir, null);
+    }
+  }
 
   private final KubernetesClient client;
   private final String node;
@@ -132,7 +137,7 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
     } else if (spec.cache() != null) {
       token = null; // the node's own token is for the node's own cache only
     }
-    return new BuildRun.Plan(flake, spec.attributes(), cache, token, Duration.ofSeconds(spec.timeout()));
+    return new BuildRun.Plan(flake, spec.attributes(), cache, token, Duration.ofSeconds(spec.timeout()), settings.extraNixConf());
   }
 
   /** A locked flake reference to a commit of a git repository: {@code git+URL?ref=REF&rev=SHA[&dir=DIR]}. */
