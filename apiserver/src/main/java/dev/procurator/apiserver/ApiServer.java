@@ -91,6 +91,10 @@ public final class ApiServer implements AutoCloseable {
     scheduler.scheduleWithFixedDelay(this::expireEvents, 1, 1, TimeUnit.MINUTES);
     HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
         config.host() + ":" + config.port(), VERSION, config.watchQueueLimit());
+    if (storage instanceof dev.procurator.apiserver.encryption.EncryptingStorage sealed) {
+      // a rotation that a restart cut short is finished now
+      api.withKeyRotation(new dev.procurator.apiserver.encryption.KeyRotation(sealed, config.encryptionKeyFile()).resume());
+    }
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
         .setPort(config.port())

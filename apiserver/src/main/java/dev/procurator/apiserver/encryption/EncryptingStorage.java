@@ -19,7 +19,7 @@ import java.util.concurrent.CompletionException;
  */
 public final class EncryptingStorage implements Storage {
   private final Storage delegate;
-  private final Envelope envelope;
+  private volatile Envelope envelope;
   private final List<String> prefixes;
 
   public EncryptingStorage(Storage delegate, Envelope envelope, List<String> prefixes) {
@@ -35,6 +35,16 @@ public final class EncryptingStorage implements Storage {
 
   public Envelope envelope() {
     return envelope;
+  }
+
+  /** Seals from now on with {@code next} (which must open everything the current one opens). */
+  public void use(Envelope next) {
+    this.envelope = next;
+  }
+
+  /** The prefixes whose values are sealed. */
+  public List<String> prefixes() {
+    return prefixes;
   }
 
   private boolean covered(String key) {

@@ -58,6 +58,7 @@ public final class HttpApi {
   private final int watchQueueLimit;
   private final LogProxy logs;
   private final GitWebhook webhook;
+  private volatile dev.procurator.apiserver.encryption.KeyRotation rotation;
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
@@ -77,6 +78,12 @@ public final class HttpApi {
     this.writes = new Writes(service);
   }
 
+  /** Serves {@code /encryption/status}, {@code /encryption/rotate} and {@code /encryption/retire?key=ID} to cluster admins. */
+  public HttpApi withKeyRotation(dev.procurator.apiserver.encryption.KeyRotation r) {
+    this.rotation = r;
+    return this;
+  }
+
   public Router router() {
     Router router = Router.router(vertx);
     router.route("/healthz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
@@ -89,6 +96,23 @@ public final class HttpApi {
     router.route().handler(this::authenticate);
     router.route().handler(this::webSocketWatch);
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
+    router.get("/encryption/status").handler(ctx -> encryption(ctx, r -> r.status()));
+    router.post("/encryption/rotate").handler(ctx -> encryption(ctx, r -> {
+      r.rotate();
+      return r.status();
+    }));
+    router.post("/encryption/retire").handler(ctx -> encryption(ctx, r -> {
+      String key = ctx.request().getParam("key");
+      if (key == null || key.isBlank()) {
+        throw ApiException.badRequest("name the key to retire: /encryption/retire?key=ID");
+      }
+      try {
+        r.retire(key);
+      } catch (java.io.IOException e) {
+        throw ApiException.badRequest("key " + key + " cannot be retired: " + e.getMessage());
+      }
+      return r.status();
+    }));
     router.get("/api").handler(ctx -> json(ctx.response(), 200, discovery.coreVersions(serverAddress)));
     router.get("/api/v1").handler(ctx -> json(ctx.response(), 200, discovery.coreResources()));
     router.get("/apis").handler(ctx -> json(ctx.response(), 200, discovery.groups()));
@@ -108,6 +132,37 @@ public final class HttpApi {
         ApiException.notFound("the server could not find the requested resource (" + ctx.request().path() + ")")));
     router.route().failureHandler(this::failure);
     return router;
+  }
+
+  // ---- encryption at rest ----
+
+  private interface RotationCall {
+    Object call(dev.procurator.apiserver.encryption.KeyRotation r) throws Exception;
+  }
+
+  /** Key rotation, for members of {@code system:masters} only; off the event loop (it reads every Secret). */
+  private void encryption(RoutingContext ctx, RotationCall call) {
+    dev.procurator.apiserver.auth.UserInfo user = ctx.get("user");
+    if (user == null || !user.groups().contains("system:masters")) {
+      fail(ctx.response(), ApiException.forbidden("only cluster admins (group system:masters) may manage encryption keys"));
+      return;
+    }
+    var r = rotation;
+    if (r == null) {
+      fail(ctx.response(), ApiException.notFound("this server does not encrypt Secrets at rest"));
+      return;
+    }
+    Context context = vertx.getOrCreateContext();
+    executor.execute(() -> {
+      try {
+        JsonNode body = new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(call.call(r));
+        context.runOnContext(v -> json(ctx.response(), 200, body));
+      } catch (ApiException e) {
+        context.runOnContext(v -> fail(ctx.response(), e));
+      } catch (Exception e) {
+        context.runOnContext(v -> fail(ctx.response(), ApiException.internal("key rotation failed: " + e.getMessage())));
+      }
+    });
   }
 
   // ---- authentication ----
