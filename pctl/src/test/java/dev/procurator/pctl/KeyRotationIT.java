@@ -45,6 +45,7 @@ class KeyRotationIT {
     for (JsonNode s : list.path("items")) {
       String name = s.path("metadata").path("name").asText();
       String value = new String(Base64.getDecoder().decode(s.path("spec").path("data").path("password").asText()), StandardCharsets.UTF_8);
+      assertThat(s.path("spec").has("stringData")).isFalse();
       assertThat(value).isEqualTo("value-" + name.substring(1));
     }
   }
@@ -73,9 +74,30 @@ class KeyRotationIT {
   }
 
   @Test
-  void aRewrapCutShortByKill9FinishesWhenTheServerStartsAgain() throws Exception {
+  void aRewrapCutShortByKill9UnderWriteLoadFinishesWhenTheServerStartsAgainAndLosesNoWrite() throws Exception {
     try (PctlUp up = PctlUp.start()) {
-      create(up, 0, 400);
+      int count = 400;
+      create(up, 0, count);
+      // a writer keeps updating Secrets through the rotation, the kill and the restart
+      java.util.Map<Integer, Integer> acked = new java.util.concurrent.ConcurrentHashMap<>();
+      java.util.Map<Integer, Integer> tried = new java.util.concurrent.ConcurrentHashMap<>();
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread writer = Thread.ofVirtual().start(() -> {
+        for (int n = 1; !stop.get(); n++) {
+          int i = n % 50;
+          tried.put(i, n);
+          try {
+            var w = up.request("PATCH", SECRETS + "/s" + i, "application/merge-patch+json",
+                "{\"spec\":{\"stringData\":{\"password\":\"value-" + i + "\",\"version\":\"" + n + "\"}}}");
+            if (w.statusCode() == 200) {
+              acked.put(i, n);
+            }
+          } catch (Exception down) {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000_000); // the server is down: try again
+          }
+        }
+      });
+      await().atMost(Duration.ofSeconds(30)).until(() -> acked.size() >= 10);
       var r = up.request("POST", "/encryption/rotate", "");
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       String current = JSON.readTree(r.body()).path("currentKey").asText();
@@ -84,10 +106,24 @@ class KeyRotationIT {
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
         JsonNode s = status(up);
         assertThat(s.path("currentKey").asText()).isEqualTo(current);
-        assertThat(s.path("sealedUnder").path(current).asInt()).isEqualTo(400);
+        assertThat(s.path("sealedUnder").path(current).asInt()).isEqualTo(count);
         assertThat(s.path("rewrapping").asBoolean()).isFalse();
       });
-      allReadable(up, 400);
+      int before = acked.size() + acked.values().stream().mapToInt(Integer::intValue).sum();
+      await().atMost(Duration.ofSeconds(30)).until(() -> acked.size() + acked.values().stream().mapToInt(Integer::intValue).sum() > before);
+      stop.set(true);
+      writer.join();
+      allReadable(up, count);
+      // every acknowledged write is there (or the one after it, sent and applied as the server died)
+      JsonNode list = JSON.readTree(up.request("GET", SECRETS, null).body());
+      for (JsonNode s : list.path("items")) {
+        int i = Integer.parseInt(s.path("metadata").path("name").asText().substring(1));
+        if (acked.containsKey(i)) {
+          int version = Integer.parseInt(new String(Base64.getDecoder().decode(s.path("spec").path("data").path("version").asText()),
+              StandardCharsets.UTF_8));
+          assertThat(version).as("s" + i).isBetween(acked.get(i), tried.get(i));
+        }
+      }
     }
   }
 
