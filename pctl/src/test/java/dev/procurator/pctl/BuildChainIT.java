@@ -188,6 +188,16 @@ class BuildChainIT {
     PctlRun logs = PctlRun.run(up.kubeconfig(), "logs", "build/" + name);
     assertThat(logs.code()).as(logs.err()).isZero();
     assertThat(logs.out()).contains("built web guest version " + V1, "pushing the closures of " + ATTR);
+    // and the log is in the cache, beside the derivation it built (as nix log --store would read it)
+    java.util.regex.Matcher drv = java.util.regex.Pattern.compile("(/nix/store/[0-9a-z]{32}-web-guest-[^ ]+\\.drv)").matcher(logs.out());
+    assertThat(drv.find()).as(logs.out()).isTrue();
+    String token = Files.readString(up.dataDir.resolve("cache-read-token")).trim();
+    HttpResponse<String> cached = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + up.cachePort + "/log/"
+            + Path.of(drv.group(1)).getFileName()))
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("nix:" + token).getBytes(StandardCharsets.UTF_8))).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(cached.statusCode()).isEqualTo(200);
+    assertThat(cached.body()).contains("built web guest version " + V1);
   }
 
   @Test
