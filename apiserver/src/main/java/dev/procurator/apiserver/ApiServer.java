@@ -47,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
   private final ApiServerConfig config;
   private final Clock clock;
   private Storage storage;
+  private dev.procurator.apiserver.rest.AuditLog auditLog;
   private Vertx vertx;
   private final List<HttpServer> servers = new ArrayList<>();
   private ExecutorService executor;
@@ -91,6 +92,10 @@ public final class ApiServer implements AutoCloseable {
     scheduler.scheduleWithFixedDelay(this::expireEvents, 1, 1, TimeUnit.MINUTES);
     HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
         config.host() + ":" + config.port(), VERSION, config.watchQueueLimit());
+    if (config.auditLog() != null) {
+      auditLog = new dev.procurator.apiserver.rest.AuditLog(config.auditLog(), clock);
+      api.withAuditLog(auditLog);
+    }
     if (storage instanceof dev.procurator.apiserver.encryption.EncryptingStorage sealed) {
       // a rotation that a restart cut short is finished now
       api.withKeyRotation(new dev.procurator.apiserver.encryption.KeyRotation(sealed, config.encryptionKeyFile()).resume());
@@ -226,6 +231,9 @@ public final class ApiServer implements AutoCloseable {
     }
     if (vertx != null) {
       vertx.close().await();
+    }
+    if (auditLog != null) {
+      auditLog.close();
     }
     if (storage != null) {
       storage.close();

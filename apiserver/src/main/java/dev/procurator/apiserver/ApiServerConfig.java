@@ -22,6 +22,7 @@ import java.util.Objects;
  * @param tlsCert PEM serving certificate, or null to serve plain HTTP
  * @param tlsKey PEM private key of {@code tlsCert}
  * @param encryptionKeyFile the key file Secrets are sealed under at rest (created, 0600, when missing and no Secret is sealed yet)
+ * @param auditLog the audit log's file (JSON lines), or null for none
  */
 public record ApiServerConfig(
     String host,
@@ -35,7 +36,8 @@ public record ApiServerConfig(
     Duration compactionInterval,
     Path tlsCert,
     Path tlsKey,
-    Path encryptionKeyFile) {
+    Path encryptionKeyFile,
+    Path auditLog) {
 
   public ApiServerConfig {
     Objects.requireNonNull(host, "host");
@@ -55,43 +57,49 @@ public record ApiServerConfig(
   /** Defaults for one host: embedded store in {@code dataDir}, one admin token. */
   public static ApiServerConfig embedded(String host, int port, Path dataDir, String adminToken) {
     return new ApiServerConfig(host, port, dataDir, List.of(), Map.of(adminToken, new UserInfo("admin", List.of("system:masters"))),
-        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"));
+        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"), dataDir.resolve("audit.log"));
+  }
+
+  /** Audit to {@code file} (null: no audit log). */
+  public ApiServerConfig withAuditLog(Path file) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, file);
   }
 
   /** Seal Secrets under the keys in {@code file} (see {@link dev.procurator.apiserver.encryption.LocalKeyFile}). */
   public ApiServerConfig withEncryptionKeyFile(Path file) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, file);
+        compactionInterval, tlsCert, tlsKey, file, auditLog);
   }
 
   public ApiServerConfig withEtcd(List<String> endpoints) {
     return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog);
   }
 
   public ApiServerConfig withWatchCacheCapacity(int capacity) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog);
   }
 
   public ApiServerConfig withWatchQueueLimit(int limit) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, limit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog);
   }
 
   public ApiServerConfig withBookmarkInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, interval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog);
   }
 
   public ApiServerConfig withCompactionInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, interval,
-        tlsCert, tlsKey, encryptionKeyFile);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog);
   }
 
   public ApiServerConfig withTls(Path cert, Path key) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, cert, key, encryptionKeyFile);
+        compactionInterval, cert, key, encryptionKeyFile, auditLog);
   }
 
   public boolean tls() {

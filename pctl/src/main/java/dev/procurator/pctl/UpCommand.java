@@ -74,6 +74,10 @@ final class UpCommand implements Callable<Integer> {
       description = "A file of nix.conf settings added to each build's (a store of its own, sandbox, substituters).")
   Path buildNixConf;
 
+  @Option(names = "--audit-log",
+      description = "The audit log: a JSON line per request about Secrets, per write and per key change (default: DATA_DIR/audit.log).")
+  Path auditLog;
+
   @Option(names = "--encryption-key-file",
       description = "Keys Secrets are sealed under at rest (default: DATA_DIR/encryption-key, made on first start). API servers sharing an etcd share it.")
   Path encryptionKeyFile;
@@ -93,7 +97,8 @@ final class UpCommand implements Callable<Integer> {
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
     ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
         .withTls(pki.serverCert(), pki.serverKey())
-        .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"));
+        .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"))
+        .withAuditLog(auditLog != null ? auditLog.toAbsolutePath() : dir.resolve("audit.log"));
     if (store.startsWith("etcd://")) {
       List<String> endpoints = Arrays.stream(store.substring("etcd://".length()).split(","))
           .map(s -> s.startsWith("http") ? s : "http://" + s).toList();

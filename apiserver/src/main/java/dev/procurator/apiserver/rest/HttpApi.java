@@ -59,6 +59,7 @@ public final class HttpApi {
   private final LogProxy logs;
   private final GitWebhook webhook;
   private volatile dev.procurator.apiserver.encryption.KeyRotation rotation;
+  private volatile AuditLog audit;
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
@@ -76,6 +77,12 @@ public final class HttpApi {
     this.webhook = new GitWebhook(registry, service, executor, clock);
     this.reads = new Reads(service, clock);
     this.writes = new Writes(service);
+  }
+
+  /** Writes an audit line for every request about Secrets or keys and every write. */
+  public HttpApi withAuditLog(AuditLog a) {
+    this.audit = a;
+    return this;
   }
 
   /** Serves {@code /encryption/status}, {@code /encryption/rotate} and {@code /encryption/retire?key=ID} to cluster admins. */
@@ -168,6 +175,10 @@ public final class HttpApi {
   // ---- authentication ----
 
   private void authenticate(RoutingContext ctx) {
+    AuditLog a = audit;
+    if (a != null && AuditLog.wanted(ctx)) {
+      a.watch(ctx);
+    }
     var user = authenticator.authenticate(ctx.request().getHeader("Authorization"));
     if (user.isEmpty()) {
       // the request may still be sending its body; answer without reading it

@@ -98,6 +98,38 @@ class SecretsAtRestIT {
   }
 
   @Test
+  void everyReadOfASecretLeavesAnAuditLineWithNoSecretBytes() throws Exception {
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient client = api.client();
+      String plain = value();
+      create(client, "audited", plain);
+      assertThat(decoded(client, "audited")).isEqualTo(plain);
+      client.resources(Secret.class).inNamespace("default").list();
+      client.resources(dev.procurator.api.v1alpha1.VM.class).inNamespace("default").list(); // a read of another kind: not audited
+      Path log = api.dir().resolve("store").resolve("audit.log");
+      assertThat(java.nio.file.Files.getPosixFilePermissions(log)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+        List<com.fasterxml.jackson.databind.JsonNode> lines = new ArrayList<>();
+        for (String l : Files.readAllLines(log)) {
+          lines.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(l));
+        }
+        assertThat(lines).anySatisfy(e -> {
+          assertThat(e.path("verb").asText()).isEqualTo("get");
+          assertThat(e.path("objectRef").path("resource").asText()).isEqualTo("secrets");
+          assertThat(e.path("objectRef").path("name").asText()).isEqualTo("audited");
+          assertThat(e.path("user").path("username").asText()).isEqualTo("admin");
+          assertThat(e.path("responseStatus").path("code").asInt()).isEqualTo(200);
+        });
+        assertThat(lines).anySatisfy(e -> assertThat(e.path("verb").asText() + " " + e.path("objectRef").path("resource").asText()).isEqualTo("list secrets"));
+        assertThat(lines).anySatisfy(e -> assertThat(e.path("verb").asText() + " " + e.path("objectRef").path("name").asText()).isEqualTo("create "));
+        assertThat(lines).noneSatisfy(e -> assertThat(e.path("objectRef").path("resource").asText()).isEqualTo("vms"));
+      });
+      String all = Files.readString(log);
+      assertThat(all).doesNotContain(plain).doesNotContain(Base64.getEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8)));
+    }
+  }
+
+  @Test
   void etcdHoldsNoValueOfASecret() throws Exception {
     try (EtcdProcess etcd = EtcdProcess.start(1); TestApiServer api = TestApiServer.start(etcd.endpoints(), c -> c)) {
       KubernetesClient client = api.client();
