@@ -288,7 +288,7 @@ public final class NodeAgent implements AutoCloseable {
     NodeAgent.Builds b = config.builds();
     builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),
         new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir, b.extraNixConf()), clock,
-        key -> queue.get().enqueue(key));
+        key -> queue.get().enqueue(key), events);
     buildController = new Controller<>("builder", builder, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(1)));
     queue.set(buildController);
     buildController.start(2);

@@ -49,9 +49,12 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
   private final Settings settings;
   private final Clock clock;
   private final Consumer<ObjectKey> wake;
+  private final dev.procurator.api.runtime.EventRecorder events;
   private final Map<ObjectKey, BuildRun> runs = new ConcurrentHashMap<>();
 
-  public Builder(KubernetesClient client, String node, Settings settings, Clock clock, Consumer<ObjectKey> wake) {
+  public Builder(KubernetesClient client, String node, Settings settings, Clock clock, Consumer<ObjectKey> wake,
+      dev.procurator.api.runtime.EventRecorder events) {
+    this.events = events;
     this.client = client;
     this.node = node;
     this.settings = settings;
@@ -87,6 +90,7 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
         BuildRun r = new BuildRun(key, written.getStatus().attemptNumber(), plan, dirOf(key), settings.dir().resolve(".cache"), wake, clock);
         runs.put(key, r);
         log.info("build {}: attempt {} started ({} {})", key, r.attempt(), plan.flake(), plan.attributes());
+        events.normal(written, "Started", "attempt " + r.attempt() + " on " + node + ": " + plan.flake());
         r.start();
         return Result.done();
       }
@@ -97,7 +101,12 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
       }
       case FORGET -> {
         if (status != null && build != null) {
-          StatusWriter.write(client, build, status); // a conflict throws: the attempt stays until its result is written
+          Build written = StatusWriter.write(client, build, status); // a conflict throws: the attempt stays until its result is written
+          switch (status.phase()) {
+            case SUCCEEDED -> events.normal(written, "Succeeded", status.message());
+            case FAILED -> events.warning(written, "Failed", status.message());
+            default -> events.warning(written, "Retrying", status.message());
+          }
         }
         runs.remove(key);
       }
