@@ -1,6 +1,7 @@
 package dev.procurator.apiserver;
 
 import dev.procurator.apiserver.auth.TokenAuthenticator;
+import dev.procurator.apiserver.authz.DefaultRoles;
 import dev.procurator.apiserver.registry.EventExpiry;
 import dev.procurator.apiserver.registry.ResourceService;
 import dev.procurator.apiserver.resource.ResourceRegistry;
@@ -48,6 +49,8 @@ public final class ApiServer implements AutoCloseable {
   private final Clock clock;
   private Storage storage;
   private dev.procurator.apiserver.rest.AuditLog auditLog;
+  private dev.procurator.apiserver.auth.IssuedTokens issuedTokens;
+  private dev.procurator.apiserver.authz.Authorization authorization;
   private Vertx vertx;
   private final List<HttpServer> servers = new ArrayList<>();
   private ExecutorService executor;
@@ -90,8 +93,19 @@ public final class ApiServer implements AutoCloseable {
     publishCrds(registry, service);
     eventExpiry = new EventExpiry(service, registry.find("", "v1", "events").orElseThrow(), EVENT_TTL, clock);
     scheduler.scheduleWithFixedDelay(this::expireEvents, 1, 1, TimeUnit.MINUTES);
-    HttpApi api = new HttpApi(vertx, registry, service, caches, new TokenAuthenticator(config.tokens()), clock, executor,
-        config.host() + ":" + config.port(), VERSION, config.watchQueueLimit());
+    publishDefaultRoles(registry, service);
+    Map<String, dev.procurator.apiserver.auth.UserInfo> tokens = new java.util.HashMap<>(config.tokens());
+    if (config.access().tokenAuthFile() != null) {
+      dev.procurator.apiserver.auth.TokenFile.read(config.access().tokenAuthFile()).forEach(tokens::putIfAbsent);
+    }
+    issuedTokens = new dev.procurator.apiserver.auth.IssuedTokens(storage,
+        registry.find("procurator.dev", "v1alpha1", "secrets").orElseThrow().keyPrefix(null), scheduler, clock).start();
+    authorization = new dev.procurator.apiserver.authz.Authorization(config.access().rbac()).start(storage, registry, scheduler);
+    HttpApi api = new HttpApi(vertx, registry, service, caches,
+        dev.procurator.apiserver.auth.Authenticator.firstOf(List.of(new TokenAuthenticator(tokens), issuedTokens)), clock, executor,
+        config.host() + ":" + config.port(), VERSION, config.watchQueueLimit())
+        .withAuthorization(authorization)
+        .withClientCertificates(config.tls() && config.access().clientCa() != null);
     if (config.auditLog() != null) {
       auditLog = new dev.procurator.apiserver.rest.AuditLog(config.auditLog(), clock);
       api.withAuditLog(auditLog);
@@ -113,6 +127,11 @@ public final class ApiServer implements AutoCloseable {
       }
       options.setSsl(true).setUseAlpn(true).setKeyCertOptions(new PemKeyCertOptions()
           .setCertPath(config.tlsCert().toString()).setKeyPath(config.tlsKey().toString()));
+      if (config.access().clientCa() != null) {
+        // a client certificate is asked for, not required: tokens work beside it
+        options.setClientAuth(io.vertx.core.http.ClientAuth.REQUEST)
+            .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(config.access().clientCa().toString()));
+      }
     }
     // One server per core, each deployed on its own event loop, sharing the port: Vert.x spreads
     // the connections over them, so TLS and HTTP use every core rather than one event loop.
@@ -144,27 +163,54 @@ public final class ApiServer implements AutoCloseable {
       com.fasterxml.jackson.databind.node.ObjectNode body = dev.procurator.apiserver.registry.Json.MAPPER.valueToTree(crd);
       body.put("apiVersion", ResourceRegistry.CRD_GROUP + "/v1").put("kind", "CustomResourceDefinition");
       body.remove("status");
-      String name = crd.getMetadata().getName();
-      for (int attempt = 0; attempt < 3; attempt++) {
-        try {
-          com.fasterxml.jackson.databind.node.ObjectNode stored = service.get(type, null, name);
-          if (stored.path("spec").equals(body.path("spec"))) {
-            break;
-          }
-          service.update(type, null, name, body.deepCopy(), false, dev.procurator.apiserver.registry.WriteOptions.DEFAULT);
+      ensure(service, type, body, stored -> stored.path("spec").equals(body.path("spec")));
+    }
+  }
+
+  /**
+   * Writes the default ClusterRoles and the controllers' binding, as Kubernetes reconciles its
+   * bootstrap policy: missing ones are created, changed ones put back, unless an admin set
+   * {@code rbac.authorization.kubernetes.io/autoupdate: "false"} on one.
+   */
+  private static void publishDefaultRoles(ResourceRegistry registry, ResourceService service) {
+    ResourceType roles = registry.find("rbac.authorization.k8s.io", "v1", "clusterroles").orElseThrow();
+    ResourceType bindings = registry.find("rbac.authorization.k8s.io", "v1", "clusterrolebindings").orElseThrow();
+    java.util.function.Predicate<com.fasterxml.jackson.databind.node.ObjectNode> pinned =
+        stored -> "false".equals(stored.path("metadata").path("annotations").path(DefaultRoles.AUTOUPDATE).asText());
+    for (var role : DefaultRoles.clusterRoleObjects()) {
+      ensure(service, roles, role, stored -> pinned.test(stored) || stored.path("rules").equals(role.path("rules")));
+    }
+    var binding = DefaultRoles.controllersBinding();
+    ensure(service, bindings, binding, stored -> pinned.test(stored)
+        || (stored.path("subjects").equals(binding.path("subjects")) && stored.path("roleRef").equals(binding.path("roleRef"))));
+  }
+
+  /** Creates {@code body}, or replaces the stored object with it unless {@code current} says it is as wanted; races are retried. */
+  private static void ensure(ResourceService service, ResourceType type, com.fasterxml.jackson.databind.node.ObjectNode body,
+      java.util.function.Predicate<com.fasterxml.jackson.databind.node.ObjectNode> current) {
+    String name = body.path("metadata").path("name").asText();
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        com.fasterxml.jackson.databind.node.ObjectNode stored = service.get(type, null, name);
+        if (current.test(stored)) {
           break;
-        } catch (dev.procurator.apiserver.registry.ApiException e) {
-          if (e.code() != 404 && e.code() != 409) {
-            throw e;
-          }
-          if (e.code() == 404) {
-            try {
-              service.create(type, null, body.deepCopy(), dev.procurator.apiserver.registry.WriteOptions.DEFAULT);
-              break;
-            } catch (dev.procurator.apiserver.registry.ApiException again) {
-              if (again.code() != 409) {
-                throw again;
-              }
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode next = body.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) next.get("metadata")).put("resourceVersion",
+            stored.path("metadata").path("resourceVersion").asText());
+        service.update(type, null, name, next, false, dev.procurator.apiserver.registry.WriteOptions.DEFAULT);
+        break;
+      } catch (dev.procurator.apiserver.registry.ApiException e) {
+        if (e.code() != 404 && e.code() != 409) {
+          throw e;
+        }
+        if (e.code() == 404) {
+          try {
+            service.create(type, null, body.deepCopy(), dev.procurator.apiserver.registry.WriteOptions.DEFAULT);
+            break;
+          } catch (dev.procurator.apiserver.registry.ApiException again) {
+            if (again.code() != 409) {
+              throw again;
             }
           }
         }
@@ -223,6 +269,12 @@ public final class ApiServer implements AutoCloseable {
       server.close().await();
     }
     caches.values().forEach(WatchCache::close);
+    if (authorization != null) {
+      authorization.close();
+    }
+    if (issuedTokens != null) {
+      issuedTokens.close();
+    }
     if (scheduler != null) {
       scheduler.shutdownNow();
     }

@@ -23,6 +23,7 @@ import java.util.Objects;
  * @param tlsKey PEM private key of {@code tlsCert}
  * @param encryptionKeyFile the key file Secrets are sealed under at rest (created, 0600, when missing and no Secret is sealed yet)
  * @param auditLog the audit log's file (JSON lines), or null for none
+ * @param access token file, client certificates and authorization
  */
 public record ApiServerConfig(
     String host,
@@ -37,10 +38,23 @@ public record ApiServerConfig(
     Path tlsCert,
     Path tlsKey,
     Path encryptionKeyFile,
-    Path auditLog) {
+    Path auditLog,
+    Access access) {
+
+  /**
+   * Who may call, beyond the tokens above.
+   *
+   * @param tokenAuthFile a kube-apiserver style token file (CSV {@code token,user,uid,"group1,group2"}), or null
+   * @param clientCa accept client certificates signed by this CA (PEM), or null for none
+   * @param rbac decide requests by RBAC and the node authorizer; off lets every authenticated user do anything
+   */
+  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac) {
+    public static final Access DEFAULT = new Access(null, null, true);
+  }
 
   public ApiServerConfig {
     Objects.requireNonNull(host, "host");
+    access = access == null ? Access.DEFAULT : access;
     etcdEndpoints = List.copyOf(etcdEndpoints);
     tokens = Map.copyOf(tokens);
     if (etcdEndpoints.isEmpty()) {
@@ -57,49 +71,54 @@ public record ApiServerConfig(
   /** Defaults for one host: embedded store in {@code dataDir}, one admin token. */
   public static ApiServerConfig embedded(String host, int port, Path dataDir, String adminToken) {
     return new ApiServerConfig(host, port, dataDir, List.of(), Map.of(adminToken, new UserInfo("admin", List.of("system:masters"))),
-        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"), dataDir.resolve("audit.log"));
+        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"), dataDir.resolve("audit.log"), Access.DEFAULT);
   }
 
   /** Audit to {@code file} (null: no audit log). */
   public ApiServerConfig withAuditLog(Path file) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, file);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, file, access);
   }
 
   /** Seal Secrets under the keys in {@code file} (see {@link dev.procurator.apiserver.encryption.LocalKeyFile}). */
   public ApiServerConfig withEncryptionKeyFile(Path file) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, file, auditLog);
+        compactionInterval, tlsCert, tlsKey, file, auditLog, access);
   }
 
   public ApiServerConfig withEtcd(List<String> endpoints) {
     return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
   }
 
   public ApiServerConfig withWatchCacheCapacity(int capacity) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
   }
 
   public ApiServerConfig withWatchQueueLimit(int limit) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, limit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
   }
 
   public ApiServerConfig withBookmarkInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, interval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
   }
 
   public ApiServerConfig withCompactionInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, interval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
   }
 
   public ApiServerConfig withTls(Path cert, Path key) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, cert, key, encryptionKeyFile, auditLog);
+        compactionInterval, cert, key, encryptionKeyFile, auditLog, access);
+  }
+
+  public ApiServerConfig withAccess(Access a) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, a);
   }
 
   public boolean tls() {

@@ -34,6 +34,9 @@ final class KindRules {
     if (type.kind().equals("Event")) {
       return event(object, type.group().isEmpty() ? "involvedObject" : "regarding");
     }
+    if ("rbac.authorization.k8s.io".equals(type.group())) {
+      return rbac(type, object);
+    }
     if (!"procurator.dev".equals(type.group())) {
       return List.of();
     }
@@ -44,6 +47,57 @@ final class KindRules {
       case "Build" -> build(object.path("spec"));
       default -> List.of();
     };
+  }
+
+  /** RBAC objects as Kubernetes validates them: rules with verbs, bindings with a role and named subjects. */
+  private static List<FieldError> rbac(ResourceType type, JsonNode object) {
+    List<FieldError> errors = new ArrayList<>();
+    if (type.kind().endsWith("Role")) {
+      JsonNode rules = object.path("rules");
+      for (int i = 0; i < rules.size(); i++) {
+        JsonNode r = rules.get(i);
+        String at = "rules[" + i + "]";
+        if (!r.path("verbs").isArray() || r.path("verbs").isEmpty()) {
+          errors.add(FieldError.required(at + ".verbs"));
+        }
+        boolean urls = r.path("nonResourceURLs").isArray() && !r.path("nonResourceURLs").isEmpty();
+        boolean resources = r.path("resources").isArray() && !r.path("resources").isEmpty();
+        if (urls && (resources || type.kind().equals("Role"))) {
+          errors.add(FieldError.invalid(at + ".nonResourceURLs", r.path("nonResourceURLs"),
+              type.kind().equals("Role") ? "namespaced rules cannot apply to non-resource URLs"
+                  : "rules cannot apply to both regular resources and non-resource URLs"));
+        }
+        if (!urls && !resources) {
+          errors.add(FieldError.required(at + ".resources"));
+        }
+        if (resources && !r.path("apiGroups").isArray()) {
+          errors.add(FieldError.required(at + ".apiGroups"));
+        }
+      }
+      return errors;
+    }
+    JsonNode ref = object.path("roleRef");
+    String kind = ref.path("kind").asText("");
+    if (!ref.isObject()) {
+      errors.add(FieldError.required("roleRef"));
+    } else if (type.kind().equals("ClusterRoleBinding") ? !kind.equals("ClusterRole") : !List.of("Role", "ClusterRole").contains(kind)) {
+      errors.add(FieldError.unsupported("roleRef.kind", ref.path("kind"),
+          type.kind().equals("ClusterRoleBinding") ? "\"ClusterRole\"" : "\"Role\", \"ClusterRole\""));
+    }
+    if (ref.isObject() && ref.path("name").asText("").isEmpty()) {
+      errors.add(FieldError.required("roleRef.name"));
+    }
+    JsonNode subjects = object.path("subjects");
+    for (int i = 0; i < subjects.size(); i++) {
+      JsonNode s = subjects.get(i);
+      if (!List.of("User", "Group", "ServiceAccount").contains(s.path("kind").asText(""))) {
+        errors.add(FieldError.unsupported("subjects[" + i + "].kind", s.path("kind"), "\"User\", \"Group\", \"ServiceAccount\""));
+      }
+      if (s.path("name").asText("").isEmpty()) {
+        errors.add(FieldError.required("subjects[" + i + "].name"));
+      }
+    }
+    return errors;
   }
 
   /** A Build names what to build exactly one way, and at least one attribute. */

@@ -23,12 +23,24 @@ final class MetadataValidation {
   }
 
   static List<FieldError> validate(JsonNode meta) {
+    return validate(meta, false);
+  }
+
+  /**
+   * {@code pathSegmentNames}: names need only be a valid path segment (not {@code .} or {@code ..},
+   * no {@code /} or {@code %}), as Kubernetes allows for RBAC objects ({@code system:node}).
+   */
+  static List<FieldError> validate(JsonNode meta, boolean pathSegmentNames) {
     List<FieldError> errors = new ArrayList<>();
     String name = meta.path("name").asText("");
     if (name.isEmpty()) {
       errors.add(FieldError.required("metadata.name"));
     } else if (name.length() > 253) {
       errors.add(FieldError.invalid("metadata.name", name, "must be no more than 253 characters"));
+    } else if (pathSegmentNames) {
+      if (name.equals(".") || name.equals("..") || name.contains("/") || name.contains("%")) {
+        errors.add(FieldError.invalid("metadata.name", name, "may not be '.' or '..' and may not contain '/' or '%'"));
+      }
     } else if (!Names.isSubdomain(name)) {
       errors.add(FieldError.invalid("metadata.name", name, Names.SUBDOMAIN_MESSAGE));
     }

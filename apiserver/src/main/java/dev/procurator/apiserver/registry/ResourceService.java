@@ -607,7 +607,8 @@ public final class ResourceService {
   /** Defaults, prunes and validates; returns warnings, throws on invalid input. */
   private List<String> admit(ResourceType type, String name, ObjectNode obj, WriteOptions options) {
     KindRules.mutate(type, obj);
-    List<FieldError> errors = new ArrayList<>(MetadataValidation.validate(obj.path("metadata")));
+    List<FieldError> errors = new ArrayList<>(MetadataValidation.validate(obj.path("metadata"),
+        "rbac.authorization.k8s.io".equals(type.group())));
     StructuralSchema.Result r = StructuralSchema.apply(obj, type.schema());
     List<String> warnings = new ArrayList<>();
     if (!r.unknownFields().isEmpty()) {
@@ -624,6 +625,9 @@ public final class ResourceService {
     }
     if (!errors.isEmpty()) {
       throw ApiException.invalid(type, name.isEmpty() ? null : name, errors);
+    }
+    if (options.admission() != null) {
+      options.admission().admit(type, obj);
     }
     return warnings;
   }

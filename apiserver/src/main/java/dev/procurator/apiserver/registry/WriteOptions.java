@@ -10,9 +10,10 @@ package dev.procurator.apiserver.registry;
  *     {@code fieldManager}, or a name taken from its User-Agent
  * @param named whether the request named its field manager itself
  * @param force for server-side apply: take over fields other managers own instead of failing
+ * @param admission a check of the object about to be stored, or null
  */
-public record WriteOptions(boolean dryRun, String fieldValidation, String fieldManager, boolean named, boolean force) {
-  public static final WriteOptions DEFAULT = new WriteOptions(false, "Warn", null, false, false);
+public record WriteOptions(boolean dryRun, String fieldValidation, String fieldManager, boolean named, boolean force, Admission admission) {
+  public static final WriteOptions DEFAULT = new WriteOptions(false, "Warn", null, false, false, null);
   private static final int MAX_MANAGER = 128;
 
   public WriteOptions {
@@ -35,7 +36,12 @@ public record WriteOptions(boolean dryRun, String fieldValidation, String fieldM
   public static WriteOptions of(boolean dryRun, String fieldValidation, String fieldManager, String userAgent, boolean force) {
     boolean named = fieldManager != null && !fieldManager.isEmpty();
     String manager = named ? fieldManager : fromUserAgent(userAgent);
-    return new WriteOptions(dryRun, fieldValidation, manager, named, force);
+    return new WriteOptions(dryRun, fieldValidation, manager, named, force, null);
+  }
+
+  /** These options with {@code a} checking the object about to be stored. */
+  public WriteOptions withAdmission(Admission a) {
+    return new WriteOptions(dryRun, fieldValidation, fieldManager, named, force, a);
   }
 
   private static String fromUserAgent(String userAgent) {

@@ -78,6 +78,7 @@ public final class ResourceRegistry {
     types.add(coreEvent());
     types.add(event());
     types.add(controllerRevision());
+    types.addAll(rbac());
     types.add(customResourceDefinitions());
     return new ResourceRegistry(types, crds);
   }
@@ -184,6 +185,25 @@ public final class ResourceRegistry {
                 ".metadata.ownerReferences[0]"),
             new ResourceType.PrinterColumn("Revision", "integer", null, "the revision's number", 0, ".revision")),
         List.of());
+  }
+
+  /**
+   * rbac.authorization.k8s.io/v1 Role, ClusterRole, RoleBinding and ClusterRoleBinding, in
+   * Kubernetes' shape, evaluated by the server's authorizer.
+   */
+  private static List<ResourceType> rbac() {
+    String g = "rbac.authorization.k8s.io";
+    List<ResourceType.PrinterColumn> roleColumns = List.of(
+        new ResourceType.PrinterColumn("Created At", "date", null, "when it was created", 0, ".metadata.creationTimestamp"));
+    List<ResourceType.PrinterColumn> bindingColumns = List.of(
+        new ResourceType.PrinterColumn("Role", "string", null, "the role it grants", 0, ".roleRef.name"),
+        new ResourceType.PrinterColumn("Age", "date", null, "", 0, ".metadata.creationTimestamp"));
+    return List.of(
+        new ResourceType(g, "v1", "Role", "roles", "role", List.of(), true, false, null, roleColumns, List.of()),
+        new ResourceType(g, "v1", "ClusterRole", "clusterroles", "clusterrole", List.of(), false, false, null, roleColumns, List.of()),
+        new ResourceType(g, "v1", "RoleBinding", "rolebindings", "rolebinding", List.of(), true, false, null, bindingColumns, List.of()),
+        new ResourceType(g, "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", List.of(), false, false, null,
+            bindingColumns, List.of()));
   }
 
   public Optional<ResourceType> find(String group, String version, String plural) {

@@ -60,6 +60,8 @@ public final class HttpApi {
   private final GitWebhook webhook;
   private volatile dev.procurator.apiserver.encryption.KeyRotation rotation;
   private volatile AuditLog audit;
+  private volatile dev.procurator.apiserver.authz.Authorization authorization;
+  private volatile boolean clientCertificates;
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
@@ -82,6 +84,21 @@ public final class HttpApi {
   /** Writes an audit line for every request about Secrets or keys and every write. */
   public HttpApi withAuditLog(AuditLog a) {
     this.audit = a;
+    return this;
+  }
+
+  /** Decides every resource request with {@code a}; without one every authenticated user may do anything. */
+  public HttpApi withAuthorization(dev.procurator.apiserver.authz.Authorization a) {
+    this.authorization = a;
+    return this;
+  }
+
+  /**
+   * Accepts client certificates the TLS layer verified against the cluster CA: the subject's CN
+   * is the user and its O values the groups, as Kubernetes reads them.
+   */
+  public HttpApi withClientCertificates(boolean on) {
+    this.clientCertificates = on;
     return this;
   }
 
@@ -120,6 +137,8 @@ public final class HttpApi {
       }
       return r.status();
     }));
+    router.post(AccessReviews.SELF_SUBJECT_ACCESS).handler(ctx -> json(ctx.response(), 201, AccessReviews.access(ctx, authorization)));
+    router.post(AccessReviews.SELF_SUBJECT_RULES).handler(ctx -> json(ctx.response(), 201, AccessReviews.rules(ctx, authorization)));
     router.get("/api").handler(ctx -> json(ctx.response(), 200, discovery.coreVersions(serverAddress)));
     router.get("/api/v1").handler(ctx -> json(ctx.response(), 200, discovery.coreResources()));
     router.get("/apis").handler(ctx -> json(ctx.response(), 200, discovery.groups()));
@@ -179,7 +198,11 @@ public final class HttpApi {
     if (a != null && AuditLog.wanted(ctx)) {
       a.watch(ctx);
     }
-    var user = authenticator.authenticate(ctx.request().getHeader("Authorization"));
+    String header = ctx.request().getHeader("Authorization");
+    var user = authenticator.authenticate(header);
+    if (user.isEmpty() && header == null && clientCertificates) {
+      user = ClientCertificates.user(ctx.request());
+    }
     if (user.isEmpty()) {
       // the request may still be sending its body; answer without reading it
       fail(ctx.response(), ApiException.unauthorized("Unauthorized: a valid bearer token is required"));
@@ -187,6 +210,29 @@ public final class HttpApi {
     }
     ctx.put("user", user.get());
     ctx.next();
+  }
+
+  // ---- authorization ----
+
+  /**
+   * Refuses the request with 403 unless the caller may do it; leaves the admission check of a
+   * write on the request for the write to run on the object it stores.
+   */
+  private void authorize(RoutingContext ctx, Target t) {
+    var az = authorization;
+    if (az == null) {
+      return;
+    }
+    dev.procurator.apiserver.authz.Attributes a = AccessReviews.attributes(ctx, t);
+    dev.procurator.apiserver.authz.Decision d = az.authorize(a);
+    if (!d.allowed()) {
+      throw ApiException.forbidden((t.name() == null ? t.type().qualifiedResource() : t.type().qualifiedResource() + " \"" + t.name() + "\"")
+          + " is forbidden: " + d.reason());
+    }
+    var admission = az.admission(a);
+    if (admission != null) {
+      ctx.put(Requests.ADMISSION, admission);
+    }
   }
 
   private void failure(RoutingContext ctx) {
@@ -284,6 +330,7 @@ public final class HttpApi {
       if (target.namespace() != null && !Names.isLabel(target.namespace())) {
         throw ApiException.badRequest("invalid namespace \"" + target.namespace() + "\": a namespace must be a lowercase RFC 1123 label");
       }
+      authorize(ctx, target);
     } catch (ApiException e) {
       fail(ctx.response(), e);
       return;
@@ -418,6 +465,7 @@ public final class HttpApi {
       if (t == null || t.subresource() != null) {
         throw ApiException.notFound("the server could not find the requested resource (" + req.path() + ")");
       }
+      authorize(ctx, t);
       w = watchRequest(req, t);
     } catch (ApiException e) {
       fail(ctx.response(), e);

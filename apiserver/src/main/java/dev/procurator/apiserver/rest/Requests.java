@@ -26,6 +26,16 @@ final class Requests {
     return contentType(ctx.request()).startsWith("application/json") && (b == null || b.length() <= EVENT_LOOP_BODY_BYTES);
   }
 
+  /** The write options of a request, with the admission check its authorization attached, if any. */
+  static WriteOptions writeOptions(RoutingContext ctx) {
+    WriteOptions o = writeOptions(ctx.request());
+    dev.procurator.apiserver.registry.Admission a = ctx.get(ADMISSION);
+    return a == null ? o : o.withAdmission(a);
+  }
+
+  /** Where authorization leaves a write's admission check on the request. */
+  static final String ADMISSION = "admission";
+
   static WriteOptions writeOptions(HttpServerRequest req) {
     String force = req.getParam("force");
     if (force != null && !force.equals("true") && !force.equals("false")) {

@@ -39,12 +39,12 @@ final class Writes {
   /** A create that answers when storage completes: it never waits on a thread. */
   CompletableFuture<Written> createAsync(RoutingContext ctx, Target t) {
     checkWritable(t, HttpMethod.POST);
-    return service.createAsync(t.type(), t.namespace(), Requests.body(ctx), Requests.writeOptions(ctx.request()));
+    return service.createAsync(t.type(), t.namespace(), Requests.body(ctx), Requests.writeOptions(ctx));
   }
 
   Reply handle(RoutingContext ctx, HttpMethod method, Target t) {
     HttpServerRequest req = ctx.request();
-    WriteOptions options = Requests.writeOptions(req);
+    WriteOptions options = Requests.writeOptions(ctx);
     if (t.name() == null) {
       if (method == HttpMethod.POST) {
         Written w = service.create(t.type(), t.namespace(), Requests.body(ctx), options);

@@ -1,0 +1,264 @@
+package dev.procurator.apiserver.authz;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.apiserver.auth.UserInfo;
+import dev.procurator.apiserver.registry.Admission;
+import dev.procurator.apiserver.registry.ApiException;
+import dev.procurator.apiserver.resource.ResourceRegistry;
+import dev.procurator.apiserver.resource.ResourceType;
+import dev.procurator.apiserver.storage.Storage;
+import dev.procurator.apiserver.watch.ObjectIndex;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * The authorizer chain of one server, over in-memory indexes of the objects it decides on:
+ * {@code system:masters} may do anything; a node is decided by {@link NodeAuthorizer}; everyone
+ * else by RBAC. Secrets in {@value #SYSTEM_NAMESPACE} (issued tokens, join tokens) are for
+ * cluster admins alone, whatever RBAC says. With RBAC off every authenticated user may do
+ * anything, as Kubernetes' {@code AlwaysAllow}. Thread-safe.
+ */
+public final class Authorization implements AutoCloseable {
+  public static final String MASTERS = "system:masters";
+  public static final String SYSTEM_NAMESPACE = "procurator-system";
+  private static final String RBAC_GROUP = "rbac.authorization.k8s.io";
+
+  /** What the node authorizer needs of a VM and of a Build. */
+  private record VmRef(String namespace, String node, Set<String> secrets) {}
+
+  private record BuildRef(String namespace, String node, String repository, String cacheSecret) {}
+
+  private final boolean rbac;
+  private final List<ObjectIndex<?>> indexes = new ArrayList<>();
+  private ObjectIndex<JsonNode> clusterRoles;
+  private ObjectIndex<JsonNode> roles;
+  private ObjectIndex<JsonNode> clusterRoleBindings;
+  private ObjectIndex<JsonNode> roleBindings;
+  private ObjectIndex<VmRef> vms;
+  private ObjectIndex<BuildRef> builds;
+  private volatile RbacPolicy policy = RbacPolicy.EMPTY;
+  private final NodeAuthorizer.Graph graph = new Graph();
+
+  public Authorization(boolean rbac) {
+    this.rbac = rbac;
+  }
+
+  /** Lists and follows the RBAC objects, VMs and Builds in {@code storage}; returns once all are listed. */
+  public Authorization start(Storage storage, ResourceRegistry registry, ScheduledExecutorService scheduler) {
+    clusterRoles = index(storage, type(registry, RBAC_GROUP, "clusterroles"), scheduler, o -> o);
+    roles = index(storage, type(registry, RBAC_GROUP, "roles"), scheduler, o -> o);
+    clusterRoleBindings = index(storage, type(registry, RBAC_GROUP, "clusterrolebindings"), scheduler, o -> o);
+    roleBindings = index(storage, type(registry, RBAC_GROUP, "rolebindings"), scheduler, o -> o);
+    vms = index(storage, type(registry, "procurator.dev", "vms"), scheduler, o -> {
+      Set<String> secrets = new java.util.HashSet<>();
+      o.path("spec").path("secrets").forEach(s -> secrets.add(s.path("name").asText()));
+      return new VmRef(o.path("metadata").path("namespace").asText(), o.path("spec").path("nodeName").asText(null), Set.copyOf(secrets));
+    });
+    builds = index(storage, type(registry, "procurator.dev", "builds"), scheduler, o -> new BuildRef(
+        o.path("metadata").path("namespace").asText(), o.path("status").path("nodeName").asText(null),
+        o.path("spec").path("source").path("gitRepository").asText(null), o.path("spec").path("cacheSecretRef").path("name").asText(null)));
+    for (var i : List.of(clusterRoles, roles, clusterRoleBindings, roleBindings)) {
+      i.onChange(this::rebuild);
+    }
+    for (ObjectIndex<?> i : indexes) {
+      i.start();
+    }
+    rebuild();
+    return this;
+  }
+
+  private static ResourceType type(ResourceRegistry registry, String group, String plural) {
+    return registry.all().stream().filter(t -> t.group().equals(group) && t.plural().equals(plural)).findFirst()
+        .orElseThrow(() -> new IllegalStateException("no " + plural + "." + group + " in the registry"));
+  }
+
+  private <T> ObjectIndex<T> index(Storage storage, ResourceType type, ScheduledExecutorService scheduler,
+      java.util.function.Function<ObjectNode, T> projection) {
+    ObjectIndex<T> i = new ObjectIndex<>(storage, type.keyPrefix(null), projection, scheduler);
+    indexes.add(i);
+    return i;
+  }
+
+  private void rebuild() {
+    if (clusterRoles == null || roleBindings == null) {
+      return;
+    }
+    policy = RbacPolicy.of(clusterRoles.values(), roles.values(), clusterRoleBindings.values(), roleBindings.values());
+  }
+
+  public boolean rbac() {
+    return rbac;
+  }
+
+  public RbacPolicy policy() {
+    return policy;
+  }
+
+  /** The decision for one request. */
+  public Decision authorize(Attributes a) {
+    UserInfo user = a.user();
+    if (user.groups().contains(MASTERS)) {
+      return Decision.allow("cluster admin");
+    }
+    if (!rbac) {
+      return Decision.allow("authorization is off");
+    }
+    boolean secrets = a.isResourceRequest() && "procurator.dev".equals(a.apiGroup()) && "secrets".equals(a.resource());
+    if (secrets && SYSTEM_NAMESPACE.equals(a.namespace())) {
+      return Decision.deny(a.denial() + ": Secrets in " + SYSTEM_NAMESPACE + " are for cluster admins only");
+    }
+    if (secrets && a.namespace() == null && a.name() == null) {
+      // across all namespaces would include the system namespace's Secrets
+      return Decision.deny(a.denial() + ": Secrets across all namespaces include " + SYSTEM_NAMESPACE
+          + ", which is for cluster admins only; name a namespace");
+    }
+    Decision node = NodeAuthorizer.decide(a, graph);
+    if (node.kind() != Decision.Kind.NO_OPINION) {
+      return node;
+    }
+    return policy.allows(a) ? Decision.allow("RBAC") : Decision.deny(a.denial());
+  }
+
+  /** Every rule that lets {@code user} act in {@code namespace}, as SelfSubjectRulesReview reports them. */
+  public List<Rule> rulesFor(UserInfo user, String namespace) {
+    if (user.groups().contains(MASTERS) || !rbac) {
+      return DefaultRoles.clusterRoles().getFirst().rules();
+    }
+    return policy.rulesFor(user, namespace);
+  }
+
+  /**
+   * The check of what a write is about to store, for a request {@link #authorize} allowed: RBAC
+   * objects may grant only what their writer holds (or may {@code escalate}/{@code bind}), and a
+   * node may change only itself. Null when nothing needs checking.
+   */
+  public Admission admission(Attributes a) {
+    UserInfo user = a.user();
+    if (user.groups().contains(MASTERS) || !rbac) {
+      return null;
+    }
+    if (NodeAuthorizer.nodeName(user) != null) {
+      return (type, object) -> {
+        String why = NodeAuthorizer.restriction(user, type.group(), type.plural(), object);
+        if (why != null) {
+          throw ApiException.forbidden(type.qualifiedResource() + " \"" + object.path("metadata").path("name").asText() + "\" is forbidden: " + why);
+        }
+      };
+    }
+    if (!RBAC_GROUP.equals(a.apiGroup()) || a.resource() == null) {
+      return null;
+    }
+    return (type, object) -> checkEscalation(a, type, object);
+  }
+
+  private void checkEscalation(Attributes a, ResourceType type, ObjectNode object) {
+    UserInfo user = a.user();
+    RbacPolicy p = policy;
+    String namespace = type.namespaced() ? object.path("metadata").path("namespace").asText(a.namespace()) : null;
+    String name = object.path("metadata").path("name").asText();
+    List<Rule> held = p.rulesFor(user, namespace);
+    switch (type.plural()) {
+      case "roles", "clusterroles" -> {
+        if (p.allows(Attributes.resource(user, "escalate", RBAC_GROUP, type.plural(), null, namespace, name))) {
+          return;
+        }
+        List<Rule> wanted = new ArrayList<>();
+        object.path("rules").forEach(r -> wanted.add(Rule.of(r)));
+        List<Rule> missing = RbacPolicy.uncovered(held, wanted);
+        if (!missing.isEmpty()) {
+          throw ApiException.forbidden(type.qualifiedResource() + " \"" + name + "\" is forbidden: user \"" + user.name()
+              + "\" is attempting to grant RBAC permissions not currently held: " + describe(missing));
+        }
+      }
+      case "rolebindings", "clusterrolebindings" -> {
+        JsonNode ref = object.path("roleRef");
+        String kind = ref.path("kind").asText();
+        String role = ref.path("name").asText();
+        String rolePlural = kind.equals("ClusterRole") ? "clusterroles" : "roles";
+        if (p.allows(Attributes.resource(user, "bind", RBAC_GROUP, rolePlural, null, kind.equals("ClusterRole") ? null : namespace, role))
+            || (namespace != null && p.allows(Attributes.resource(user, "bind", RBAC_GROUP, rolePlural, null, namespace, role)))) {
+          return;
+        }
+        List<Rule> granted = p.role(kind, namespace, role);
+        boolean exists = kind.equals("ClusterRole") ? clusterRoles.get(key("clusterroles", null, role)) != null
+            : roles.get(key("roles", namespace, role)) != null;
+        if (!exists) {
+          throw ApiException.forbidden(type.qualifiedResource() + " \"" + name + "\" is forbidden: " + kind + " \"" + role
+              + "\" does not exist, and user \"" + user.name() + "\" may not bind it");
+        }
+        List<Rule> missing = RbacPolicy.uncovered(held, granted);
+        if (!missing.isEmpty()) {
+          throw ApiException.forbidden(type.qualifiedResource() + " \"" + name + "\" is forbidden: user \"" + user.name()
+              + "\" may not bind " + kind + " \"" + role + "\": it grants permissions the user does not hold: " + describe(missing));
+        }
+      }
+      default -> { }
+    }
+  }
+
+  private static String key(String plural, String namespace, String name) {
+    return "/registry/" + RBAC_GROUP + "/" + plural + "/" + (namespace == null ? "" : namespace + "/") + name;
+  }
+
+  private static String describe(List<Rule> rules) {
+    List<String> out = new ArrayList<>();
+    for (Rule r : rules.subList(0, Math.min(5, rules.size()))) {
+      out.add(r.nonResourceURLs().isEmpty()
+          ? "{APIGroups:" + r.apiGroups() + ", Resources:" + r.resources() + (r.resourceNames().isEmpty() ? "" : ", ResourceNames:" + r.resourceNames())
+              + ", Verbs:" + r.verbs() + "}"
+          : "{NonResourceURLs:" + r.nonResourceURLs() + ", Verbs:" + r.verbs() + "}");
+    }
+    return String.join(", ", out) + (rules.size() > 5 ? " and " + (rules.size() - 5) + " more" : "");
+  }
+
+  /** What is bound where, from the indexes. */
+  private final class Graph implements NodeAuthorizer.Graph {
+    @Override
+    public String vmNode(String namespace, String name) {
+      VmRef v = name == null ? null : vms.get("/registry/procurator.dev/vms/" + namespace + "/" + name);
+      return v == null ? null : v.node();
+    }
+
+    @Override
+    public String buildNode(String namespace, String name) {
+      BuildRef b = name == null ? null : builds.get("/registry/procurator.dev/builds/" + namespace + "/" + name);
+      return b == null ? null : b.node();
+    }
+
+    @Override
+    public boolean secretUsedBy(String node, String namespace, String name) {
+      if (name == null) {
+        return false;
+      }
+      for (VmRef v : vms.values()) {
+        if (node.equals(v.node()) && namespace.equals(v.namespace()) && v.secrets().contains(name)) {
+          return true;
+        }
+      }
+      for (BuildRef b : builds.values()) {
+        if (node.equals(b.node()) && namespace.equals(b.namespace()) && name.equals(b.cacheSecret())) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    @Override
+    public boolean repositoryUsedBy(String node, String namespace, String name) {
+      for (BuildRef b : builds.values()) {
+        if (node.equals(b.node()) && namespace.equals(b.namespace()) && name != null && name.equals(b.repository())) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    indexes.forEach(ObjectIndex::close);
+  }
+}
