@@ -116,6 +116,14 @@ public record ApiServerConfig(
         compactionInterval, cert, key, encryptionKeyFile, auditLog, access);
   }
 
+  /** These settings with one more bearer token, standing for {@code user}. */
+  public ApiServerConfig withToken(String token, UserInfo user) {
+    Map<String, UserInfo> all = new java.util.HashMap<>(tokens);
+    all.put(token, user);
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, all, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+  }
+
   public ApiServerConfig withAccess(Access a) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
         compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, a);

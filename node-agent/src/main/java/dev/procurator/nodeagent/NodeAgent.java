@@ -147,7 +147,7 @@ public final class NodeAgent implements AutoCloseable {
   private EventRecorder events;
   private Controller<ObjectKey> controller;
   private SharedIndexInformer<VM> informer;
-  private volatile SharedIndexInformer<dev.procurator.api.v1alpha1.Secret> secretInformer;
+  private volatile dev.procurator.nodeagent.secrets.SecretWatches secretWatches;
   private dev.procurator.nodeagent.vm.SecretFiles secretFiles;
   private AgentHttp http;
   private dev.procurator.nodeagent.build.Builder builder;
@@ -229,10 +229,13 @@ public final class NodeAgent implements AutoCloseable {
       }
       registered = false; // raced the node lifecycle controller: the first heartbeat registers at once
     }
+    // a Secret's change reaches the VMs here that mount it: their next pass rewrites its files
+    secretWatches = new dev.procurator.nodeagent.secrets.SecretWatches(client, this::wakeMounting);
     informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name())
         .inform(new ResourceEventHandler<>() {
           @Override
           public void onAdd(VM vm) {
+            followSecrets();
             controller.enqueue(ObjectKey.of(vm));
           }
 
@@ -242,33 +245,20 @@ public final class NodeAgent implements AutoCloseable {
             if (!Objects.equals(oldVm.getSpec(), vm.getSpec())
                 || !Objects.equals(oldVm.getMetadata().getDeletionTimestamp(), vm.getMetadata().getDeletionTimestamp())
                 || !Objects.equals(oldVm.getMetadata().getFinalizers(), vm.getMetadata().getFinalizers())) {
+              if (!Objects.equals(oldVm.getSpec().secrets(), vm.getSpec().secrets())) {
+                followSecrets();
+              }
               controller.enqueue(ObjectKey.of(vm));
             }
           }
 
           @Override
           public void onDelete(VM vm, boolean unknown) {
+            followSecrets();
             controller.enqueue(ObjectKey.of(vm));
           }
         }, 0);
-    // a Secret's change reaches the VMs here that mount it: their next pass rewrites its files
-    secretInformer = client.resources(dev.procurator.api.v1alpha1.Secret.class).inAnyNamespace()
-        .inform(new ResourceEventHandler<>() {
-          @Override
-          public void onAdd(dev.procurator.api.v1alpha1.Secret secret) {
-            wakeMounting(secret);
-          }
-
-          @Override
-          public void onUpdate(dev.procurator.api.v1alpha1.Secret before, dev.procurator.api.v1alpha1.Secret secret) {
-            wakeMounting(secret);
-          }
-
-          @Override
-          public void onDelete(dev.procurator.api.v1alpha1.Secret secret, boolean unknown) {
-            wakeMounting(secret);
-          }
-        }, 0);
+    followSecrets(); // the first VMs may have come before the informer was assigned
     long renewMs = registration.renewEvery().toMillis();
     timer.scheduleWithFixedDelay(this::heartbeat, registered ? renewMs : 0, renewMs, TimeUnit.MILLISECONDS);
     log.info("node agent {} serving logs and metrics at {}", config.name(), http.url());
@@ -314,11 +304,24 @@ public final class NodeAgent implements AutoCloseable {
         }, 0);
   }
 
-  /** The VMs bound here that mount {@code secret} go back on the queue. */
-  private void wakeMounting(dev.procurator.api.v1alpha1.Secret secret) {
-    String ns = secret.getMetadata().getNamespace();
-    String name = secret.getMetadata().getName();
-    for (VM vm : informer.getStore().list()) {
+  /** Watches the Secrets the VMs bound here mount, and no others. */
+  private void followSecrets() {
+    var w = secretWatches;
+    var i = informer;
+    if (w != null && i != null) {
+      w.follow(i.getStore().list());
+    }
+  }
+
+  /** The VMs bound here that mount the Secret {@code secret} go back on the queue. */
+  private void wakeMounting(ObjectKey secret) {
+    String ns = secret.namespace();
+    String name = secret.name();
+    var informed = informer;
+    if (informed == null) {
+      return;
+    }
+    for (VM vm : informed.getStore().list()) {
       if (ns.equals(vm.getMetadata().getNamespace()) && vm.getSpec().secrets() != null
           && vm.getSpec().secrets().stream().anyMatch(m -> name.equals(m.name()))) {
         controller.enqueue(ObjectKey.of(vm));
@@ -328,11 +331,12 @@ public final class NodeAgent implements AutoCloseable {
 
   /** A Secret's values, decoded. */
   private Optional<Map<String, byte[]>> readSecret(ObjectKey key) {
-    // the informer's cache once it holds every Secret; before that, the API
-    var informed = secretInformer;
-    dev.procurator.api.v1alpha1.Secret s = informed != null && informed.hasSynced()
-        ? informed.getStore().getByKey(key.namespace() + "/" + key.name())
-        : client.resources(dev.procurator.api.v1alpha1.Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
+    var w = secretWatches;
+    if (w != null) {
+      return w.read(key);
+    }
+    dev.procurator.api.v1alpha1.Secret s = client.resources(dev.procurator.api.v1alpha1.Secret.class).inNamespace(key.namespace())
+        .withName(key.name()).get();
     return s == null || s.getSpec() == null ? Optional.empty() : Optional.of(s.getSpec().decoded());
   }
 
@@ -400,8 +404,8 @@ public final class NodeAgent implements AutoCloseable {
     if (informer != null) {
       informer.close();
     }
-    if (secretInformer != null) {
-      secretInformer.close();
+    if (secretWatches != null) {
+      secretWatches.close();
     }
     if (buildInformer != null) {
       buildInformer.close();

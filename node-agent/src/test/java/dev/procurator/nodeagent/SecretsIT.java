@@ -1,6 +1,7 @@
 package dev.procurator.nodeagent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.procurator.api.runtime.Conditions;
@@ -87,7 +88,9 @@ class SecretsIT {
       c.resource(secret("app", Map.of("password", "s3cret", "API_KEY", "k'1"))).create();
       vms.resource(vm("web", "app")).create();
       vms.resource(vm("waiting", "absent")).create();
-      NodeAgent agent = agent(c);
+      // the agent runs as its node, which may read only what is bound to it
+      KubernetesClient node = api.nodeClient("node-s");
+      NodeAgent agent = agent(node);
       try {
         // the guest's web server shows the files the Secret became
         await().atMost(Duration.ofSeconds(120)).until(() -> vms.withName("web").get().getStatus() != null
@@ -101,6 +104,23 @@ class SecretsIT {
             .containsExactlyInAnyOrderElementsOf(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         assertThat(java.nio.file.Files.getPosixFilePermissions(onHost.resolve("password")))
             .containsExactlyInAnyOrderElementsOf(java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+
+        // another node may read neither the VM nor its Secret
+        try (KubernetesClient other = api.nodeClient("node-b")) {
+          assertThatThrownBy(() -> other.resources(Secret.class).inNamespace("default").withName("app").get())
+              .isInstanceOfSatisfying(io.fabric8.kubernetes.client.KubernetesClientException.class, e -> {
+                assertThat(e.getCode()).isEqualTo(403);
+                assertThat(e.getMessage()).contains("system:node:node-b").contains("secrets");
+              });
+          assertThatThrownBy(() -> other.resources(VM.class).inNamespace("default").withName("web").get())
+              .isInstanceOfSatisfying(io.fabric8.kubernetes.client.KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+          assertThatThrownBy(() -> other.resources(Secret.class).inAnyNamespace().list())
+              .isInstanceOfSatisfying(io.fabric8.kubernetes.client.KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+          // and cannot write node-s's Node
+          assertThatThrownBy(() -> other.resources(dev.procurator.api.v1alpha1.Node.class).withName("node-s")
+              .edit(n -> { n.getMetadata().getLabels().put("stolen", "yes"); return n; }))
+              .isInstanceOfSatisfying(io.fabric8.kubernetes.client.KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+        }
 
         // a changed value reaches the running guest, without a reboot
         long pid = agent.host().running().get(dev.procurator.api.runtime.ObjectKey.of("default", "web"));
@@ -131,6 +151,7 @@ class SecretsIT {
         assertThat(agent.secretsDir().resolve("default/web")).doesNotExist();
       } finally {
         agent.close();
+        node.close();
         Files.walk(agent.secretsDir()).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }

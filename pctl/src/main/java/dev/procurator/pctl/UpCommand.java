@@ -82,6 +82,10 @@ final class UpCommand implements Callable<Integer> {
       description = "Keys Secrets are sealed under at rest (default: DATA_DIR/encryption-key, made on first start). API servers sharing an etcd share it.")
   Path encryptionKeyFile;
 
+  @Option(names = "--token-auth-file",
+      description = "Users' bearer tokens, one per line as kube-apiserver reads them: token,user,uid,\"group1,group2\".")
+  Path tokenAuthFile;
+
   @Option(names = "--node-grace-period", defaultValue = "40",
       description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
   int graceSeconds;
@@ -94,8 +98,12 @@ final class UpCommand implements Callable<Integer> {
     String host = address.host();
     int port = address.port();
     String token = adminToken(dir);
+    // the controllers run as their own user, bound to the system:procurator-controllers role
+    String controllersToken = secretFile(dir, "controllers-token");
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
     ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
+        .withToken(controllersToken, new dev.procurator.apiserver.auth.UserInfo(CONTROLLERS, List.of(CONTROLLERS)))
+        .withAccess(new ApiServerConfig.Access(tokenAuthFile == null ? null : tokenAuthFile.toAbsolutePath(), pki.caCert(), true))
         .withTls(pki.serverCert(), pki.serverKey())
         .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"))
         .withAuditLog(auditLog != null ? auditLog.toAbsolutePath() : dir.resolve("audit.log"));
@@ -141,13 +149,15 @@ final class UpCommand implements Callable<Integer> {
           + dir.resolve("cache-token") + ")");
     }
     System.out.flush();
-    KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
-    started.push(client);
     if (!noControllers) {
+      Path controllersKubeconfig = dir.resolve("controllers.kubeconfig");
+      write(controllersKubeconfig, Kubeconfigs.withToken(url, pki.caPem(), CONTROLLERS, controllersToken));
+      KubernetesClient controllersClient = KubeClients.fromKubeconfig(controllersKubeconfig);
+      started.push(controllersClient);
       // Cluster revisions are pinned in this host's own cache, with its push token
       String pinUrl = cache == null ? null : cache.url();
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
-      started.push(ControllersCommand.start(client, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken, dir.resolve("git-cache")));
+      started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken, dir.resolve("git-cache")));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
@@ -165,12 +175,18 @@ final class UpCommand implements Callable<Integer> {
           cacheUrl, cacheKey)
           .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
               : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf));
+      // the agent is a node, system:node:NAME, with a client certificate from this host's CA
+      Path agentKubeconfig = dir.resolve("agent.kubeconfig");
+      var cert = pki.issueClient("system:node:" + agentConfig.name(), List.of("system:nodes"), java.time.Duration.ofDays(365));
+      write(agentKubeconfig, Kubeconfigs.withCertificate(url, pki.caPem(), "system:node:" + agentConfig.name(), cert.certPem(), cert.keyPem()));
+      KubernetesClient agentClient = KubeClients.fromKubeconfig(agentKubeconfig);
+      started.push(agentClient);
       AtomicReference<NodeAgent> agent = new AtomicReference<>();
       // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {
         try {
           ExampleGuest.ensure(images);
-          agent.set(AgentCommand.start(client, agentConfig));
+          agent.set(AgentCommand.start(agentClient, agentConfig));
           System.out.println("Node agent " + agentConfig.name() + " is up: logs and metrics at " + agent.get().endpoint());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
@@ -190,9 +206,16 @@ final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
+  static final String CONTROLLERS = "system:procurator-controllers";
+
   /** One admin token per data directory, kept across restarts so kubeconfigs stay valid. */
   static String adminToken(Path dir) throws IOException {
-    Path file = dir.resolve("admin-token");
+    return secretFile(dir, "admin-token");
+  }
+
+  /** A random token kept in {@code dir/name} (0600), made on first use. */
+  static String secretFile(Path dir, String name) throws IOException {
+    Path file = dir.resolve(name);
     if (Files.exists(file)) {
       String t = Files.readString(file).trim();
       if (!t.isEmpty()) {
@@ -202,7 +225,7 @@ final class UpCommand implements Callable<Integer> {
     byte[] b = new byte[32];
     new SecureRandom().nextBytes(b);
     String token = HexFormat.of().formatHex(b);
-    Path tmp = dir.resolve("admin-token.tmp");
+    Path tmp = dir.resolve(name + ".tmp");
     Files.writeString(tmp, token + "\n");
     restrict(tmp);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -210,28 +233,13 @@ final class UpCommand implements Callable<Integer> {
   }
 
   static void writeKubeconfig(Path file, String url, String token, String caPem) throws IOException {
-    String yaml = """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: procurator
-          cluster:
-            server: %s
-            certificate-authority-data: %s
-        users:
-        - name: admin
-          user:
-            token: %s
-        contexts:
-        - name: procurator
-          context:
-            cluster: procurator
-            user: admin
-            namespace: default
-        current-context: procurator
-        """.formatted(url, Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.UTF_8)), token);
+    write(file, Kubeconfigs.withToken(url, caPem, "admin", token));
+  }
+
+  /** Writes {@code content} to {@code file}, 0600, atomically. */
+  static void write(Path file, String content) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, yaml);
+    Files.writeString(tmp, content);
     restrict(tmp);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }

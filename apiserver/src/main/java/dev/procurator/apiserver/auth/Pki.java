@@ -112,6 +112,50 @@ public final class Pki {
     }
   }
 
+  /** A client certificate and its private key, PEM. */
+  public record ClientCertificate(String certPem, String keyPem, Instant notAfter) {}
+
+  /**
+   * A client certificate signed by this CA for {@code user} (CN) in {@code groups} (O), as the API
+   * server reads client certificates; valid for {@code validity}.
+   */
+  public ClientCertificate issueClient(String user, List<String> groups, Duration validity) {
+    try {
+      KeyPair key = newKey();
+      X509Certificate cert = signClient(key.getPublic(), user, groups, validity);
+      return new ClientCertificate(pem(cert), pem(key.getPrivate()), cert.getNotAfter().toInstant());
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot issue a client certificate for " + user + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Signs {@code key} as {@code user} in {@code groups}; returns the certificate as PEM. */
+  public String signClientPem(java.security.PublicKey key, String user, List<String> groups, Duration validity) {
+    try {
+      return pem(signClient(key, user, groups, validity));
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot sign a client certificate for " + user + ": " + e.getMessage(), e);
+    }
+  }
+
+  private X509Certificate signClient(java.security.PublicKey key, String user, List<String> groups, Duration validity) throws Exception {
+    PrivateKey caPrivate = readKey(dir.resolve("ca.key"));
+    X509Certificate caCert = readCert(caCert());
+    org.bouncycastle.asn1.x500.X500NameBuilder subject = new org.bouncycastle.asn1.x500.X500NameBuilder(org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE);
+    for (String g : groups) {
+      subject.addRDN(org.bouncycastle.asn1.x500.style.BCStyle.O, g);
+    }
+    subject.addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, user);
+    Instant now = Instant.now();
+    JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()),
+        new BigInteger(128, new SecureRandom()), Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject.build(), key);
+    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+    b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+    ContentSigner s = new JcaContentSignerBuilder("SHA256withECDSA").build(caPrivate);
+    return new JcaX509CertificateConverter().getCertificate(b.build(s));
+  }
+
   private static KeyPair newKey() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
     g.initialize(new ECGenParameterSpec("secp256r1"));

@@ -49,7 +49,8 @@ public final class TestApiServer implements AutoCloseable {
     Path dir = Files.createTempDirectory("apiserver-test");
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of("127.0.0.1"));
     ApiServerConfig config = ApiServerConfig.embedded("127.0.0.1", 0, dir.resolve("store"), TOKEN)
-        .withTls(pki.serverCert(), pki.serverKey());
+        .withTls(pki.serverCert(), pki.serverKey())
+        .withAccess(new ApiServerConfig.Access(null, pki.caCert(), true));
     if (!etcdEndpoints.isEmpty()) {
       config = config.withEtcd(etcdEndpoints);
     }
@@ -80,6 +81,30 @@ public final class TestApiServer implements AutoCloseable {
         .build();
   }
 
+  /** A client authenticated by a client certificate from this server's CA, as {@code user} in {@code groups}. */
+  public KubernetesClient clientAs(String user, List<String> groups) throws IOException {
+    Pki.ClientCertificate cert = pki.issueClient(user, groups, Duration.ofHours(1));
+    Config c = new ConfigBuilder(Config.empty())
+        .withMasterUrl(url())
+        .withCaCertData(Base64.getEncoder().encodeToString(pki.caPem().getBytes(StandardCharsets.UTF_8)))
+        .withClientCertData(Base64.getEncoder().encodeToString(cert.certPem().getBytes(StandardCharsets.UTF_8)))
+        .withClientKeyData(Base64.getEncoder().encodeToString(cert.keyPem().getBytes(StandardCharsets.UTF_8)))
+        .withClientKeyAlgo("EC")
+        .withNamespace("default")
+        .withRequestTimeout(30_000)
+        .build();
+    return new KubernetesClientBuilder().withConfig(c).build();
+  }
+
+  /** The client of node {@code name}: {@code system:node:NAME} in {@code system:nodes}. */
+  public KubernetesClient nodeClient(String name) throws IOException {
+    return clientAs("system:node:" + name, List.of("system:nodes"));
+  }
+
+  public Pki pki() {
+    return pki;
+  }
+
   public synchronized KubernetesClient client() throws IOException {
     if (client == null) {
       client = new KubernetesClientBuilder().withConfig(config()).build();
@@ -92,8 +117,10 @@ public final class TestApiServer implements AutoCloseable {
 
   /** Runs kubectl against this server; it must end within a minute. Input, if any, is given on stdin. */
   public Kubectl kubectl(String stdin, String... args) throws Exception {
-    List<String> all = new java.util.ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig().toString()));
-    all.addAll(List.of(args));
+    return kubectlWith(kubeconfig(), stdin, args);
+  }
+
+  private Kubectl run(List<String> all, String stdin, String what) throws Exception {
     Path out = Files.createTempFile(dir, "kubectl", ".out");
     ProcessBuilder pb = new ProcessBuilder(all).redirectErrorStream(true).redirectOutput(out.toFile());
     Path in = null;
@@ -106,7 +133,7 @@ public final class TestApiServer implements AutoCloseable {
     try {
       if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
         p.destroyForcibly().waitFor();
-        throw new IllegalStateException(String.join(" ", args) + " did not end: " + Files.readString(out));
+        throw new IllegalStateException(what + " did not end: " + Files.readString(out));
       }
       return new Kubectl(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
     } finally {
@@ -117,10 +144,29 @@ public final class TestApiServer implements AutoCloseable {
     }
   }
 
+  /** Runs kubectl with {@code kubeconfig}; it must end within a minute. */
+  public Kubectl kubectlWith(Path kubeconfig, String stdin, String... args) throws Exception {
+    List<String> all = new java.util.ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString()));
+    all.addAll(List.of(args));
+    return run(all, stdin, String.join(" ", args));
+  }
+
+  /** A kubeconfig for kubectl authenticating with {@code token}. */
+  public Path kubeconfig(String name, String token) throws IOException {
+    Path file = dir.resolve("kubeconfig-" + name);
+    Files.writeString(file, kubeconfigText(token));
+    return file;
+  }
+
   /** A kubeconfig for kubectl. */
   public Path kubeconfig() throws IOException {
     Path file = dir.resolve("kubeconfig");
-    Files.writeString(file, """
+    Files.writeString(file, kubeconfigText(TOKEN));
+    return file;
+  }
+
+  private String kubeconfigText(String token) {
+    return """
         apiVersion: v1
         kind: Config
         clusters:
@@ -129,15 +175,14 @@ public final class TestApiServer implements AutoCloseable {
             server: %s
             certificate-authority: %s
         users:
-        - name: admin
+        - name: user
           user:
             token: %s
         contexts:
         - name: test
-          context: {cluster: test, user: admin, namespace: default}
+          context: {cluster: test, user: user, namespace: default}
         current-context: test
-        """.formatted(url(), pki.caCert(), TOKEN));
-    return file;
+        """.formatted(url(), pki.caCert(), token);
   }
 
   public HttpResponse<String> request(String method, String path, String contentType, String body) throws Exception {

@@ -69,7 +69,15 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
 
   @Override
   public Result reconcile(ObjectKey key) throws Exception {
-    Build build = client.resources(Build.class).inNamespace(key.namespace()).withName(key.name()).get();
+    Build build;
+    try {
+      build = client.resources(Build.class).inNamespace(key.namespace()).withName(key.name()).get();
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 403) {
+        throw e;
+      }
+      build = null; // a node may read only the Builds placed on it: this one moved on, or is gone
+    }
     BuildRun run = runs.get(key);
     long running = runs.values().stream().filter(r -> !r.progress().done()).count();
     BuildStep.Decision d = BuildStep.decide(build, node, run == null ? null : run.attempt(), run == null ? null : run.progress(),

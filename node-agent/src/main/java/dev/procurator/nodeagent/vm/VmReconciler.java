@@ -51,7 +51,15 @@ public final class VmReconciler implements Reconciler<ObjectKey> {
 
   @Override
   public Result reconcile(ObjectKey key) {
-    VM vm = client.resources(VM.class).inNamespace(key.namespace()).withName(key.name()).get();
+    VM vm;
+    try {
+      vm = client.resources(VM.class).inNamespace(key.namespace()).withName(key.name()).get();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 403) {
+        throw e;
+      }
+      vm = null; // a node may read only the VMs bound to it: this one is no longer, or is gone
+    }
     boolean bound = vm != null && nodeName.equals(vm.getSpec().nodeName());
     Observation seen = host.observe(key, bound ? vm : null);
     VmLifecycle.Decision d = VmLifecycle.decide(vm, bound, seen, clock.instant(), settings);

@@ -1,0 +1,88 @@
+package dev.procurator.nodeagent.secrets;
+
+import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.Secret;
+import dev.procurator.api.v1alpha1.VM;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One watch per Secret that a VM bound here mounts, as a kubelet watches its pods' Secrets: a
+ * node may read only those (the node authorizer refuses a list of all Secrets), and a change of
+ * one reaches the VMs that mount it at once. Watches start when the first VM here mounts a Secret
+ * and stop when the last one goes. Thread-safe.
+ */
+public final class SecretWatches implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SecretWatches.class);
+
+  private final KubernetesClient client;
+  private final Consumer<ObjectKey> changed;
+  private final Map<ObjectKey, SharedIndexInformer<Secret>> watches = new ConcurrentHashMap<>();
+
+  /** {@code changed} is told the key of a Secret that was created, changed or deleted. */
+  public SecretWatches(KubernetesClient client, Consumer<ObjectKey> changed) {
+    this.client = client;
+    this.changed = changed;
+  }
+
+  /** Watches exactly the Secrets these VMs mount. */
+  public synchronized void follow(Iterable<VM> vms) {
+    Set<ObjectKey> wanted = new HashSet<>();
+    for (VM vm : vms) {
+      if (vm.getSpec() != null && vm.getSpec().secrets() != null) {
+        vm.getSpec().secrets().forEach(m -> wanted.add(new ObjectKey(vm.getMetadata().getNamespace(), m.name())));
+      }
+    }
+    for (ObjectKey key : Set.copyOf(watches.keySet())) {
+      if (!wanted.contains(key)) {
+        watches.remove(key).close();
+      }
+    }
+    for (ObjectKey key : wanted) {
+      watches.computeIfAbsent(key, this::watch);
+    }
+  }
+
+  private SharedIndexInformer<Secret> watch(ObjectKey key) {
+    log.debug("watching Secret {}", key);
+    return client.resources(Secret.class).inNamespace(key.namespace()).withName(key.name()).inform(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Secret s) {
+        changed.accept(key);
+      }
+
+      @Override
+      public void onUpdate(Secret before, Secret after) {
+        changed.accept(key);
+      }
+
+      @Override
+      public void onDelete(Secret s, boolean unknown) {
+        changed.accept(key);
+      }
+    }, 0);
+  }
+
+  /** A Secret's values: from its watch once that has listed, else read from the API. Empty when it does not exist. */
+  public Optional<Map<String, byte[]>> read(ObjectKey key) {
+    SharedIndexInformer<Secret> w = watches.get(key);
+    Secret s = w != null && w.hasSynced() ? w.getStore().getByKey(key.namespace() + "/" + key.name())
+        : client.resources(Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
+    return s == null || s.getSpec() == null ? Optional.empty() : Optional.of(s.getSpec().decoded());
+  }
+
+  @Override
+  public synchronized void close() {
+    watches.values().forEach(SharedIndexInformer::close);
+    watches.clear();
+  }
+}
