@@ -6,6 +6,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * Request bodies in Kubernetes' protobuf encoding ({@code application/vnd.kubernetes.protobuf}),
@@ -62,12 +63,76 @@ public final class Protobuf {
       out.put("kind", kind);
       switch (apiVersion + "/" + kind) {
         case "v1/Namespace" -> namespace(CodedInputStream.newInstance(raw), out);
+        case "rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io/v1/ClusterRole" -> message(raw, ROLE, out);
+        case "rbac.authorization.k8s.io/v1/RoleBinding", "rbac.authorization.k8s.io/v1/ClusterRoleBinding" -> message(raw, BINDING, out);
+        case "authorization.k8s.io/v1/SelfSubjectAccessReview" -> message(raw, ACCESS_REVIEW, out);
+        case "authorization.k8s.io/v1/SelfSubjectRulesReview" -> message(raw, RULES_REVIEW, out);
         default -> throw ApiException.unsupportedMediaType("protobuf bodies of " + (apiVersion.isEmpty() ? "this kind" : apiVersion + " " + kind)
             + " are not supported; send application/json");
       }
       return out;
     } catch (IOException e) {
       throw ApiException.badRequest("the protobuf body is malformed: " + e.getMessage());
+    }
+  }
+
+  /** How a field of a message is read: its JSON name and what it holds. */
+  private record Field(String name, Kind kind, Map<Integer, Field> message) {
+    static Field string(String name) {
+      return new Field(name, Kind.STRING, null);
+    }
+
+    static Field strings(String name) {
+      return new Field(name, Kind.STRINGS, null);
+    }
+
+    static Field object(String name, Map<Integer, Field> message) {
+      return new Field(name, Kind.MESSAGE, message);
+    }
+
+    static Field objects(String name, Map<Integer, Field> message) {
+      return new Field(name, Kind.MESSAGES, message);
+    }
+  }
+
+  private enum Kind { STRING, STRINGS, MESSAGE, MESSAGES, META }
+
+  private static final Field METADATA = new Field("metadata", Kind.META, null);
+
+  // k8s.io/api/rbac/v1/generated.proto
+  private static final Map<Integer, Field> POLICY_RULE = Map.of(1, Field.strings("verbs"), 2, Field.strings("apiGroups"),
+      3, Field.strings("resources"), 4, Field.strings("resourceNames"), 5, Field.strings("nonResourceURLs"));
+  private static final Map<Integer, Field> ROLE = Map.of(1, METADATA, 2, Field.objects("rules", POLICY_RULE));
+  private static final Map<Integer, Field> SUBJECT = Map.of(1, Field.string("kind"), 2, Field.string("apiGroup"), 3, Field.string("name"),
+      4, Field.string("namespace"));
+  private static final Map<Integer, Field> ROLE_REF = Map.of(1, Field.string("apiGroup"), 2, Field.string("kind"), 3, Field.string("name"));
+  private static final Map<Integer, Field> BINDING = Map.of(1, METADATA, 2, Field.objects("subjects", SUBJECT), 3, Field.object("roleRef", ROLE_REF));
+  // k8s.io/api/authorization/v1/generated.proto
+  private static final Map<Integer, Field> RESOURCE_ATTRIBUTES = Map.of(1, Field.string("namespace"), 2, Field.string("verb"),
+      3, Field.string("group"), 4, Field.string("version"), 5, Field.string("resource"), 6, Field.string("subresource"), 7, Field.string("name"));
+  private static final Map<Integer, Field> NON_RESOURCE_ATTRIBUTES = Map.of(1, Field.string("path"), 2, Field.string("verb"));
+  private static final Map<Integer, Field> ACCESS_REVIEW = Map.of(1, METADATA, 2, Field.object("spec",
+      Map.of(1, Field.object("resourceAttributes", RESOURCE_ATTRIBUTES), 2, Field.object("nonResourceAttributes", NON_RESOURCE_ATTRIBUTES))));
+  private static final Map<Integer, Field> RULES_REVIEW = Map.of(1, METADATA, 2, Field.object("spec", Map.of(1, Field.string("namespace"))));
+
+  /** Reads a message by its field table into {@code out}; fields it does not name are skipped. */
+  private static void message(byte[] raw, Map<Integer, Field> fields, ObjectNode out) throws IOException {
+    CodedInputStream in = CodedInputStream.newInstance(raw);
+    int tag;
+    while ((tag = in.readTag()) != 0) {
+      Field f = fields.get(WireFormat.getTagFieldNumber(tag));
+      if (f == null) {
+        in.skipField(tag);
+        continue;
+      }
+      switch (f.kind()) {
+        case STRING -> out.put(f.name(), in.readString());
+        case STRINGS -> (out.has(f.name()) ? (ArrayNode) out.get(f.name()) : out.putArray(f.name())).add(in.readString());
+        case META -> out.set(f.name(), objectMeta(CodedInputStream.newInstance(in.readByteArray())));
+        case MESSAGE -> message(in.readByteArray(), f.message(), out.putObject(f.name()));
+        case MESSAGES -> message(in.readByteArray(), f.message(),
+            (out.has(f.name()) ? (ArrayNode) out.get(f.name()) : out.putArray(f.name())).addObject());
+      }
     }
   }
 

@@ -119,7 +119,10 @@ final class AccessReviews {
     if (buffer == null || buffer.length() == 0) {
       throw ApiException.badRequest("a " + kind + " is required in the body");
     }
-    ObjectNode review = Json.parseObject(buffer.getBytes(), false);
+    String type = ctx.request().getHeader("Content-Type");
+    ObjectNode review = type != null && type.startsWith(dev.procurator.apiserver.registry.Protobuf.CONTENT_TYPE)
+        ? dev.procurator.apiserver.registry.Protobuf.decode(buffer.getBytes())
+        : Json.parseObject(buffer.getBytes(), false);
     if (review.hasNonNull("kind") && !kind.equals(review.path("kind").asText())) {
       throw ApiException.badRequest("the body must be a " + kind + ", not " + review.path("kind").asText());
     }
