@@ -101,6 +101,10 @@ public final class ApiServer implements AutoCloseable {
     issuedTokens = new dev.procurator.apiserver.auth.IssuedTokens(storage,
         registry.find("procurator.dev", "v1alpha1", "secrets").orElseThrow().keyPrefix(null), scheduler, clock).start();
     authorization = new dev.procurator.apiserver.authz.Authorization(config.access().rbac()).start(storage, registry, scheduler);
+    if (config.access().clientCa() != null && config.access().clientCaKeyDir() != null) {
+      authorization.withNodeCertificates(new dev.procurator.apiserver.auth.NodeCertificates(
+          dev.procurator.apiserver.auth.Pki.load(config.access().clientCaKeyDir()), service, registry, issuedTokens, clock));
+    }
     HttpApi api = new HttpApi(vertx, registry, service, caches,
         dev.procurator.apiserver.auth.Authenticator.firstOf(List.of(new TokenAuthenticator(tokens), issuedTokens)), clock, executor,
         config.host() + ":" + config.port(), VERSION, config.watchQueueLimit())

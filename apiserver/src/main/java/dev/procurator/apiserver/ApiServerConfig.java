@@ -47,9 +47,15 @@ public record ApiServerConfig(
    * @param tokenAuthFile a kube-apiserver style token file (CSV {@code token,user,uid,"group1,group2"}), or null
    * @param clientCa accept client certificates signed by this CA (PEM), or null for none
    * @param rbac decide requests by RBAC and the node authorizer; off lets every authenticated user do anything
+   * @param clientCaKeyDir the folder of the CA's key ({@code ca.key} beside {@code ca.crt}), to sign nodes'
+   *     certificates as they join and renew; null: this server signs none
    */
-  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac) {
-    public static final Access DEFAULT = new Access(null, null, true);
+  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir) {
+    public static final Access DEFAULT = new Access(null, null, true, null);
+
+    public Access(Path tokenAuthFile, Path clientCa, boolean rbac) {
+      this(tokenAuthFile, clientCa, rbac, null);
+    }
   }
 
   public ApiServerConfig {

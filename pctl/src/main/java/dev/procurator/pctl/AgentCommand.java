@@ -69,16 +69,40 @@ final class AgentCommand implements Callable<Integer> {
       description = "A file of nix.conf settings added to each build's (a store of its own, sandbox, substituters).")
   Path buildNixConf;
 
+  @Option(names = "--join", description = "A one-time join token ('pctl token create --join'): the node gets its own certificate with it, "
+      + "kept in DATA_DIR/pki and renewed before it expires. Needs --server and --ca-file.")
+  String joinToken;
+
+  @Option(names = "--ca-file", description = "The cluster CA certificate (PEM) the API server is checked against when joining.")
+  Path caFile;
+
+  @Option(names = "--cert-ttl", defaultValue = "24h", description = "Lifetime of the node's certificates (default: ${DEFAULT-VALUE}); renewed at 70%%.")
+  String certTtl;
+
   @Override
   public Integer call() throws Exception {
-    Path kubeconfig = KubeClients.kubeconfigOf(global);
-    KubernetesClient client = KubeClients.fromKubeconfig(kubeconfig);
     NodeAgent.Config config;
     try {
       config = config(dataDir, imagesDir, name, listen, labels, leaseSeconds, cacheUrl, cacheKey).withCpuOvercommit(cpuOvercommit);
     } catch (IllegalArgumentException e) {
       throw new Errors.UserError(e.getMessage());
     }
+    Path pkiDir = dataDir.toAbsolutePath().resolve("pki");
+    NodeIdentity identity = null;
+    KubernetesClient client;
+    if (joinToken != null || Files.exists(pkiDir.resolve("node.crt"))) {
+      // the node's own identity: a certificate got by joining, renewed by itself
+      if (global.server == null || caFile == null) {
+        throw new Errors.UserError("a node with its own certificate needs --server URL and --ca-file CA.crt");
+      }
+      java.time.Duration ttl = TokenCommand.parseTtl(certTtl);
+      identity = NodeIdentity.obtain(global.server, Files.readString(caFile), config.name(), pkiDir, joinToken,
+          ttl == null ? java.time.Duration.ofHours(24) : ttl, Clock.systemUTC());
+      client = identity.client();
+    } else {
+      client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
+    }
+    NodeIdentity ownIdentity = identity;
     String pushToken = buildPushTokenFile == null ? null : Files.readString(buildPushTokenFile).strip();
     try {
       config = config.withBuilds(new NodeAgent.Builds(maxBuilds, buildCacheUrl, pushToken,
@@ -103,7 +127,11 @@ final class AgentCommand implements Callable<Integer> {
           Thread.currentThread().interrupt();
         }
       }
-      client.close();
+      if (ownIdentity != null) {
+        ownIdentity.close();
+      } else {
+        client.close();
+      }
       stopped.countDown();
     }, "agent-shutdown"));
     NodeAgent agent = start(client, config);

@@ -103,7 +103,7 @@ final class UpCommand implements Callable<Integer> {
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
     ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
         .withToken(controllersToken, new dev.procurator.apiserver.auth.UserInfo(CONTROLLERS, List.of(CONTROLLERS)))
-        .withAccess(new ApiServerConfig.Access(tokenAuthFile == null ? null : tokenAuthFile.toAbsolutePath(), pki.caCert(), true))
+        .withAccess(new ApiServerConfig.Access(tokenAuthFile == null ? null : tokenAuthFile.toAbsolutePath(), pki.caCert(), true, dir.resolve("pki")))
         .withTls(pki.serverCert(), pki.serverKey())
         .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"))
         .withAuditLog(auditLog != null ? auditLog.toAbsolutePath() : dir.resolve("audit.log"));

@@ -95,6 +95,11 @@ public final class IssuedTokens implements Authenticator {
     return Optional.of(i);
   }
 
+  /** The token whose id is {@code id}, as its Secret states it now, or null. */
+  public Issued issued(String id) {
+    return index.get(index.prefixKey(id));
+  }
+
   @Override
   public Optional<UserInfo> authenticate(String header) {
     String token = TokenAuthenticator.bearer(header);

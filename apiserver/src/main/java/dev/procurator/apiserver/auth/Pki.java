@@ -53,6 +53,14 @@ public final class Pki {
     this.dir = dir;
   }
 
+  /** The CA already made in {@code dir}, to sign with. */
+  public static Pki load(Path dir) {
+    if (!Files.exists(dir.resolve("ca.key")) || !Files.exists(dir.resolve("ca.crt"))) {
+      throw new IllegalStateException("no CA in " + dir + " (ca.crt and ca.key)");
+    }
+    return new Pki(dir);
+  }
+
   public Path caCert() {
     return dir.resolve("ca.crt");
   }

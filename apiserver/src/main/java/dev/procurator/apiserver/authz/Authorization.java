@@ -42,8 +42,21 @@ public final class Authorization implements AutoCloseable {
   private volatile RbacPolicy policy = RbacPolicy.EMPTY;
   private final NodeAuthorizer.Graph graph = new Graph();
 
+  private volatile dev.procurator.apiserver.auth.NodeCertificates certificates;
+
   public Authorization(boolean rbac) {
     this.rbac = rbac;
+  }
+
+  /** Signs node certificates as their CertificateSigningRequests are created. */
+  public Authorization withNodeCertificates(dev.procurator.apiserver.auth.NodeCertificates c) {
+    this.certificates = c;
+    return this;
+  }
+
+  private static boolean csrCreate(Attributes a) {
+    return a.isResourceRequest() && "certificates.k8s.io".equals(a.apiGroup()) && "certificatesigningrequests".equals(a.resource())
+        && a.subresource() == null && "create".equals(a.verb());
   }
 
   /** Lists and follows the RBAC objects, VMs and Builds in {@code storage}; returns once all are listed. */
@@ -103,6 +116,10 @@ public final class Authorization implements AutoCloseable {
     if (user.groups().contains(MASTERS)) {
       return Decision.allow("cluster admin");
     }
+    if (user.groups().contains(dev.procurator.apiserver.auth.IssuedTokens.BOOTSTRAPPERS)) {
+      // a join token is good for one thing: asking for a node's certificate
+      return csrCreate(a) ? Decision.allow("node join") : Decision.deny(a.denial() + ": a join token may only create a CertificateSigningRequest");
+    }
     if (!rbac) {
       return Decision.allow("authorization is off");
     }
@@ -137,6 +154,10 @@ public final class Authorization implements AutoCloseable {
    */
   public Admission admission(Attributes a) {
     UserInfo user = a.user();
+    var c = certificates;
+    if (c != null && csrCreate(a)) {
+      return c.admission(user);
+    }
     if (user.groups().contains(MASTERS) || !rbac) {
       return null;
     }

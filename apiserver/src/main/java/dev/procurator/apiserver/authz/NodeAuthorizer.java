@@ -53,6 +53,7 @@ public final class NodeAuthorizer {
       case GROUP -> procurator(a, node, graph);
       case "coordination.k8s.io" -> a.resource().equals("leases") && a.subresource() == null
           && (a.verb().equals("create") || (node.equals(a.name()) && is(a.verb(), "get", "update", "patch")));
+      case "certificates.k8s.io" -> a.resource().equals("certificatesigningrequests") && a.verb().equals("create") && a.subresource() == null;
       case "", "events.k8s.io" -> a.resource().equals("events") && is(a.verb(), "create", "update", "patch", "get");
       default -> false;
     };

@@ -79,6 +79,7 @@ public final class ResourceRegistry {
     types.add(event());
     types.add(controllerRevision());
     types.addAll(rbac());
+    types.add(certificateSigningRequest());
     types.add(customResourceDefinitions());
     return new ResourceRegistry(types, crds);
   }
@@ -204,6 +205,19 @@ public final class ResourceRegistry {
         new ResourceType(g, "v1", "RoleBinding", "rolebindings", "rolebinding", List.of(), true, false, null, bindingColumns, List.of()),
         new ResourceType(g, "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", List.of(), false, false, null,
             bindingColumns, List.of()));
+  }
+
+  /**
+   * certificates.k8s.io/v1 CertificateSigningRequest: how a node asks for its client certificate
+   * (joining, and renewing), signed as it is created.
+   */
+  private static ResourceType certificateSigningRequest() {
+    return new ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests",
+        "certificatesigningrequest", List.of("csr"), false, false, null,
+        List.of(new ResourceType.PrinterColumn("SignerName", "string", null, "who signs it", 0, ".spec.signerName"),
+            new ResourceType.PrinterColumn("Requestor", "string", null, "who asked", 0, ".spec.username"),
+            new ResourceType.PrinterColumn("Age", "date", null, "", 0, ".metadata.creationTimestamp")),
+        List.of());
   }
 
   public Optional<ResourceType> find(String group, String version, String plural) {

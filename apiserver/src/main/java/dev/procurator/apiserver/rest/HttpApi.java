@@ -352,7 +352,7 @@ public final class HttpApi {
       return;
     }
     Context context = vertx.getOrCreateContext();
-    if (method == HttpMethod.POST && target.name() == null && Requests.smallJson(ctx)) {
+    if (method == HttpMethod.POST && target.name() == null && Requests.smallJson(ctx) && ctx.get(Requests.ADMISSION) == null) {
       createOnEventLoop(ctx, context, target);
       return;
     }

@@ -50,7 +50,7 @@ public final class TestApiServer implements AutoCloseable {
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of("127.0.0.1"));
     ApiServerConfig config = ApiServerConfig.embedded("127.0.0.1", 0, dir.resolve("store"), TOKEN)
         .withTls(pki.serverCert(), pki.serverKey())
-        .withAccess(new ApiServerConfig.Access(null, pki.caCert(), true));
+        .withAccess(new ApiServerConfig.Access(null, pki.caCert(), true, dir.resolve("pki")));
     if (!etcdEndpoints.isEmpty()) {
       config = config.withEtcd(etcdEndpoints);
     }
