@@ -51,6 +51,8 @@ public final class ApiServer implements AutoCloseable {
   private dev.procurator.apiserver.rest.AuditLog auditLog;
   private dev.procurator.apiserver.auth.IssuedTokens issuedTokens;
   private dev.procurator.apiserver.authz.Authorization authorization;
+  private dev.procurator.apiserver.auth.Pki.ClientCertificate agentClientCert;
+  private String agentCa;
   private Vertx vertx;
   private final List<HttpServer> servers = new ArrayList<>();
   private ExecutorService executor;
@@ -102,16 +104,25 @@ public final class ApiServer implements AutoCloseable {
         registry.find("procurator.dev", "v1alpha1", "secrets").orElseThrow().keyPrefix(null), scheduler, clock).start();
     authorization = new dev.procurator.apiserver.authz.Authorization(config.access().rbac()).start(storage, registry, scheduler);
     if (config.access().clientCa() != null && config.access().clientCaKeyDir() != null) {
-      authorization.withNodeCertificates(new dev.procurator.apiserver.auth.NodeCertificates(
-          dev.procurator.apiserver.auth.Pki.load(config.access().clientCaKeyDir()), service, registry, issuedTokens, clock));
+      var pki = dev.procurator.apiserver.auth.Pki.load(config.access().clientCaKeyDir());
+      authorization.withNodeCertificates(new dev.procurator.apiserver.auth.NodeCertificates(pki, service, registry, issuedTokens, clock));
+      agentClientCert = pki.issueClient(dev.procurator.apiserver.auth.Pki.API_SERVER_CLIENT, List.of(), Duration.ofDays(365));
+      try {
+        agentCa = pki.caPem();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot read the cluster CA: " + e.getMessage(), e);
+      }
     }
     HttpApi api = new HttpApi(vertx, registry, service, caches,
         dev.procurator.apiserver.auth.Authenticator.firstOf(List.of(new TokenAuthenticator(tokens), issuedTokens)), clock, executor,
         config.host() + ":" + config.port(), VERSION, config.watchQueueLimit())
         .withAuthorization(authorization)
         .withClientCertificates(config.tls() && config.access().clientCa() != null);
+    if (agentClientCert != null) {
+      api.withAgentTls(agentCa, agentClientCert.certPem(), agentClientCert.keyPem());
+    }
     if (config.auditLog() != null) {
-      auditLog = new dev.procurator.apiserver.rest.AuditLog(config.auditLog(), clock);
+      auditLog = new dev.procurator.apiserver.rest.AuditLog(config.auditLog(), config.access().audit(), clock);
       api.withAuditLog(auditLog);
     }
     if (storage instanceof dev.procurator.apiserver.encryption.EncryptingStorage sealed) {

@@ -50,12 +50,37 @@ public record ApiServerConfig(
    * @param clientCaKeyDir the folder of the CA's key ({@code ca.key} beside {@code ca.crt}), to sign nodes'
    *     certificates as they join and renew; null: this server signs none
    */
-  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir) {
-    public static final Access DEFAULT = new Access(null, null, true, null);
+  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir, AuditPolicy audit) {
+    public static final Access DEFAULT = new Access(null, null, true, null, AuditPolicy.DEFAULT);
+
+    public Access {
+      audit = audit == null ? AuditPolicy.DEFAULT : audit;
+    }
 
     public Access(Path tokenAuthFile, Path clientCa, boolean rbac) {
-      this(tokenAuthFile, clientCa, rbac, null);
+      this(tokenAuthFile, clientCa, rbac, null, AuditPolicy.DEFAULT);
     }
+
+    public Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir) {
+      this(tokenAuthFile, clientCa, rbac, clientCaKeyDir, AuditPolicy.DEFAULT);
+    }
+
+    public Access withAudit(AuditPolicy a) {
+      return new Access(tokenAuthFile, clientCa, rbac, clientCaKeyDir, a);
+    }
+  }
+
+  /**
+   * What the audit log records and how it is written.
+   *
+   * @param allReads log every read too (Secrets' reads and every write are always logged)
+   * @param maxBytes rotate the file past this size, keeping {@code backups} older files ({@code audit.log.1} newest)
+   * @param buffer lines waiting for the writer at most
+   * @param dropWhenFull when the buffer is full: drop the line and count it (true), or block (false: the request
+   *     that made the line writes it itself, so none is lost)
+   */
+  public record AuditPolicy(boolean allReads, long maxBytes, int backups, int buffer, boolean dropWhenFull) {
+    public static final AuditPolicy DEFAULT = new AuditPolicy(false, 100L << 20, 5, 10_000, false);
   }
 
   public ApiServerConfig {

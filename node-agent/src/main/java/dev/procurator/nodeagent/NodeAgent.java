@@ -54,6 +54,21 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
+  private volatile AgentHttp.Tls servingTls;
+
+  /** Serves the logs endpoint over TLS with this certificate (set before {@link #start}). */
+  public NodeAgent withServingTls(AgentHttp.Tls tls) {
+    this.servingTls = tls;
+    return this;
+  }
+
+  /** A renewed serving certificate, for the endpoint's next handshakes. */
+  public void updateServingCertificate(String certPem, String keyPem) {
+    AgentHttp h = http;
+    if (h != null) {
+      h.updateCertificate(certPem, keyPem);
+    }
+  }
 
   /** How an agent runs: its node name and labels, where it keeps VMs and finds images, where it listens. */
   public record Config(String name, Map<String, String> labels, Path dataDir, Path imagesDir, InetSocketAddress listen,
@@ -149,7 +164,7 @@ public final class NodeAgent implements AutoCloseable {
   private SharedIndexInformer<VM> informer;
   private volatile dev.procurator.nodeagent.secrets.SecretWatches secretWatches;
   private dev.procurator.nodeagent.vm.SecretFiles secretFiles;
-  private AgentHttp http;
+  private volatile AgentHttp http;
   private dev.procurator.nodeagent.build.Builder builder;
   private Controller<ObjectKey> buildController;
   private SharedIndexInformer<dev.procurator.api.v1alpha1.Build> buildInformer;
@@ -216,6 +231,7 @@ public final class NodeAgent implements AutoCloseable {
     http = new AgentHttp(config.listen(), client, key -> host.workDir(ObjectKey.parse(key)),
         dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges)
         .withBuildLogs(key -> builder.dirOf(ObjectKey.parse(key)))
+        .withTls(servingTls)
         .start();
     registration = new NodeRegistration(client, config.name(), config.labels(),
         new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit())

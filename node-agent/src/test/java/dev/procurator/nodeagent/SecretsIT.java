@@ -51,10 +51,13 @@ class SecretsIT {
     Guest.killMachines(data);
   }
 
-  private NodeAgent agent(KubernetesClient c) throws Exception {
+  /** The agent of node-s, as its node, serving its logs endpoint over TLS with the node's certificate. */
+  private NodeAgent agent(TestApiServer api, KubernetesClient c) throws Exception {
     VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
         Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
-    return new NodeAgent(c, NodeAgent.Config.of("node-s", data).withImagesDir(images).withSettings(s), Clock.systemUTC()).start();
+    var cert = api.pki().issueClient("system:node:node-s", List.of("system:nodes"), Duration.ofHours(1));
+    return new NodeAgent(c, NodeAgent.Config.of("node-s", data).withImagesDir(images).withSettings(s), Clock.systemUTC())
+        .withServingTls(new dev.procurator.nodeagent.http.AgentHttp.Tls(cert.certPem(), cert.keyPem(), api.pki().caPem())).start();
   }
 
   private static VM vm(String name, String secret) {
@@ -90,7 +93,7 @@ class SecretsIT {
       vms.resource(vm("waiting", "absent")).create();
       // the agent runs as its node, which may read only what is bound to it
       KubernetesClient node = api.nodeClient("node-s");
-      NodeAgent agent = agent(node);
+      NodeAgent agent = agent(api, node);
       try {
         // the guest's web server shows the files the Secret became
         await().atMost(Duration.ofSeconds(120)).until(() -> vms.withName("web").get().getStatus() != null
@@ -105,6 +108,22 @@ class SecretsIT {
         assertThat(java.nio.file.Files.getPosixFilePermissions(onHost.resolve("password")))
             .containsExactlyInAnyOrderElementsOf(java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
 
+        // the console, read through the API server from the agent's TLS endpoint with the server's own certificate
+        assertThat(agent.endpoint()).startsWith("https://");
+        var log = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log", null, null);
+        assertThat(log.statusCode()).as(log.body()).isEqualTo(200);
+        assertThat(log.body()).contains("PROCURATOR-READY");
+        // an agent reached for another node's VM is refused by its certificate
+        dev.procurator.api.v1alpha1.Node impostor = new dev.procurator.api.v1alpha1.Node();
+        impostor.setMetadata(new ObjectMetaBuilder().withName("impostor").build());
+        impostor.setSpec(new dev.procurator.api.v1alpha1.NodeSpec(false, agent.endpoint()));
+        c.resource(impostor).create();
+        VM elsewhere = vm("elsewhere", "app");
+        elsewhere.setSpec(elsewhere.getSpec().withNodeName("impostor"));
+        vms.resource(elsewhere).create();
+        var refused = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/elsewhere/log", null, null);
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(refused.body()).contains("not node impostor's");
         // another node may read neither the VM nor its Secret
         try (KubernetesClient other = api.nodeClient("node-b")) {
           assertThatThrownBy(() -> other.resources(Secret.class).inNamespace("default").withName("app").get())

@@ -134,8 +134,12 @@ final class AgentCommand implements Callable<Integer> {
       }
       stopped.countDown();
     }, "agent-shutdown"));
-    NodeAgent agent = start(client, config);
+    // a node with its own certificate serves its logs endpoint with it, and renews both together
+    NodeAgent agent = start(client, config, identity == null ? null : identity.servingTls());
     running.set(agent);
+    if (identity != null) {
+      identity.onRenewal(agent::updateServingCertificate);
+    }
     System.out.println("Node agent " + agent.name() + " is up: logs and metrics at " + agent.endpoint());
     System.out.flush();
     stopped.await();
@@ -143,7 +147,12 @@ final class AgentCommand implements Callable<Integer> {
   }
 
   static NodeAgent start(KubernetesClient client, NodeAgent.Config config) throws Exception {
-    return new NodeAgent(client, config, Clock.systemUTC()).start();
+    return start(client, config, null);
+  }
+
+  /** An agent whose logs endpoint serves TLS with {@code tls} (null: plain HTTP, reached with callers' tokens). */
+  static NodeAgent start(KubernetesClient client, NodeAgent.Config config, dev.procurator.nodeagent.http.AgentHttp.Tls tls) throws Exception {
+    return new NodeAgent(client, config, Clock.systemUTC()).withServingTls(tls).start();
   }
 
   static NodeAgent.Config config(Path dataDir, Path imagesDir, String name, String listen, Map<String, String> labels,

@@ -17,6 +17,7 @@ final class KubeClients {
     }
     try {
       Config c = Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString());
+      c.setClientKeyAlgo(keyAlgorithm(c));
       // watches are long-lived; informers reconnect by themselves
       c.setRequestTimeout(30_000);
       return new KubernetesClientBuilder().withConfig(c).build();
@@ -31,6 +32,7 @@ final class KubeClients {
     Config c;
     try {
       c = Files.exists(kubeconfig) ? Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString()) : Config.empty();
+      c.setClientKeyAlgo(keyAlgorithm(c));
     } catch (IOException | RuntimeException e) {
       throw new Errors.UserError("cannot read kubeconfig " + kubeconfig + ": " + e.getMessage());
     }
@@ -51,6 +53,24 @@ final class KubeClients {
     }
     c.setRequestTimeout(30_000);
     return new KubernetesClientBuilder().withConfig(c).build();
+  }
+
+  /** {@code EC} for an elliptic-curve client key (what the cluster CA issues), else what the kubeconfig said. */
+  static String keyAlgorithm(Config c) {
+    if (c.getClientKeyData() == null) {
+      return c.getClientKeyAlgo();
+    }
+    try (var p = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(new String(
+        java.util.Base64.getDecoder().decode(c.getClientKeyData()), java.nio.charset.StandardCharsets.UTF_8)))) {
+      Object o = p.readObject();
+      boolean ec = o instanceof org.bouncycastle.openssl.PEMKeyPair kp
+          ? kp.getPrivateKeyInfo().getPrivateKeyAlgorithm().getAlgorithm().equals(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey)
+          : o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo pk
+              && pk.getPrivateKeyAlgorithm().getAlgorithm().equals(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey);
+      return ec ? "EC" : c.getClientKeyAlgo();
+    } catch (IOException | RuntimeException e) {
+      return c.getClientKeyAlgo();
+    }
   }
 
   static Path kubeconfigOf(Pctl global) {

@@ -108,6 +108,18 @@ final class NodeIdentity implements AutoCloseable {
     return this;
   }
 
+  private volatile java.util.function.BiConsumer<String, String> renewed = (cert, key) -> { };
+
+  /** Told the new certificate and key (PEM) after each renewal. */
+  void onRenewal(java.util.function.BiConsumer<String, String> listener) {
+    this.renewed = listener;
+  }
+
+  /** The current certificate as the agent's serving certificate. */
+  dev.procurator.nodeagent.http.AgentHttp.Tls servingTls() throws IOException {
+    return new dev.procurator.nodeagent.http.AgentHttp.Tls(Files.readString(dir.resolve("node.crt")), Files.readString(dir.resolve("node.key")), caPem);
+  }
+
   KubernetesClient client() {
     return client;
   }
@@ -128,6 +140,7 @@ final class NodeIdentity implements AutoCloseable {
       Current next = request(client, node, ttl, "renew");
       save(dir, next);
       current = next;
+      renewed.accept(Files.readString(dir.resolve("node.crt")), Files.readString(dir.resolve("node.key")));
       log.info("node {} renewed its certificate: valid until {}", node, notAfter());
       schedule();
     } catch (Exception e) {

@@ -82,6 +82,19 @@ final class UpCommand implements Callable<Integer> {
       description = "Keys Secrets are sealed under at rest (default: DATA_DIR/encryption-key, made on first start). API servers sharing an etcd share it.")
   Path encryptionKeyFile;
 
+  @Option(names = "--audit-all-reads", description = "Audit every read too (Secrets' reads and every write always are).")
+  boolean auditAllReads;
+
+  @Option(names = "--audit-max-size", defaultValue = "100M", description = "Rotate the audit log past this size (default: ${DEFAULT-VALUE}).")
+  String auditMaxSize;
+
+  @Option(names = "--audit-backups", defaultValue = "5", description = "Rotated audit logs kept (default: ${DEFAULT-VALUE}).")
+  int auditBackups;
+
+  @Option(names = "--audit-when-full", defaultValue = "block",
+      description = "When the audit buffer (10,000 lines) is full: block (the request writes its own line; none lost) or drop (counted in the next line).")
+  String auditWhenFull;
+
   @Option(names = "--token-auth-file",
       description = "Users' bearer tokens, one per line as kube-apiserver reads them: token,user,uid,\"group1,group2\".")
   Path tokenAuthFile;
@@ -107,6 +120,11 @@ final class UpCommand implements Callable<Integer> {
         .withTls(pki.serverCert(), pki.serverKey())
         .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"))
         .withAuditLog(auditLog != null ? auditLog.toAbsolutePath() : dir.resolve("audit.log"));
+    if (!auditWhenFull.equals("block") && !auditWhenFull.equals("drop")) {
+      throw new Errors.UserError("--audit-when-full must be block or drop, not \"" + auditWhenFull + "\"");
+    }
+    config = config.withAccess(config.access().withAudit(new ApiServerConfig.AuditPolicy(auditAllReads,
+        Math.max(4096, CacheCommand.parseSize(auditMaxSize)), auditBackups, 10_000, auditWhenFull.equals("drop"))));
     if (store.startsWith("etcd://")) {
       List<String> endpoints = Arrays.stream(store.substring("etcd://".length()).split(","))
           .map(s -> s.startsWith("http") ? s : "http://" + s).toList();
@@ -186,7 +204,8 @@ final class UpCommand implements Callable<Integer> {
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {
         try {
           ExampleGuest.ensure(images);
-          agent.set(AgentCommand.start(agentClient, agentConfig));
+          agent.set(AgentCommand.start(agentClient, agentConfig,
+              new dev.procurator.nodeagent.http.AgentHttp.Tls(cert.certPem(), cert.keyPem(), pki.caPem())));
           System.out.println("Node agent " + agentConfig.name() + " is up: logs and metrics at " + agent.get().endpoint());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();

@@ -217,6 +217,52 @@ class AccessControlIT {
   }
 
   @Test
+  void pctlAuditSaysWhoReadASecretAndTheLogHoldsNoToken() throws Exception {
+    kubectlIn(api.kubeconfig(), """
+        apiVersion: procurator.dev/v1alpha1
+        kind: Secret
+        metadata: {name: payroll}
+        spec: {stringData: {iban: DE00-payroll-value}}
+        """, "create", "-f", "-").ok();
+    kubectl(api.kubeconfig(), "get", "secrets.procurator.dev", "payroll", "-o", "json").ok();
+    kubectl(dave, "get", "secrets.procurator.dev", "payroll").forbidden();
+    Path log = api.dir().resolve("store/audit.log");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      PctlRun who = PctlRun.run(api.kubeconfig(), "audit", "--file", log.toString(), "--secret", "payroll", "--verb", "get");
+      assertThat(who.code()).as(who.err()).isZero();
+      assertThat(who.out().lines().filter(l -> l.contains(" admin ") && l.contains(" 200 "))).hasSize(1);
+      assertThat(who.out().lines().filter(l -> l.contains(" dave ") && l.contains(" 403 ") && l.contains("127.0.0.1"))).hasSize(1);
+    });
+    String all = Files.readString(log);
+    assertThat(all).doesNotContain("DE00-payroll-value").doesNotContain(TestApiServer.TOKEN).doesNotContain("file-token-1");
+    String daveToken = Files.readString(dave).lines().filter(l -> l.contains("token:")).findFirst().orElseThrow().split("token:")[1].strip();
+    assertThat(all).doesNotContain(daveToken).doesNotContain(daveToken.substring(7));
+  }
+
+  @Test
+  void theAuditLogRotatesBySizeAndKeepsItsBackups() throws Exception {
+    try (TestApiServer small = TestApiServer.start(List.of(), c -> c.withAccess(c.access().withAudit(
+        new ApiServerConfig.AuditPolicy(true, 4096, 2, 100, false))))) {
+      for (int i = 0; i < 120; i++) {
+        small.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms", null, null);
+      }
+      Path log = small.dir().resolve("store/audit.log");
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(log.resolveSibling("audit.log.1")).exists();
+        assertThat(log.resolveSibling("audit.log.2")).exists();
+      });
+      assertThat(log.resolveSibling("audit.log.3")).doesNotExist();
+      for (String f : List.of("audit.log", "audit.log.1", "audit.log.2")) {
+        Path p = log.resolveSibling(f);
+        assertThat(Files.size(p)).isLessThan(4096 + 2048);
+        for (String line : Files.readAllLines(p)) {
+          assertThat(JSON.readTree(line).path("verb").asText()).isIn("list", "create", "update", "get");
+        }
+      }
+    }
+  }
+
+  @Test
   void theDefaultRolesComeBackUnlessPinned() throws Exception {
     String roles = kubectl(api.kubeconfig(), "get", "clusterroles").ok().output();
     assertThat(roles).contains("admin").contains("developer").contains("viewer").contains("system:procurator-controllers");

@@ -120,6 +120,9 @@ public final class Pki {
     }
   }
 
+  /** The subject of the API server's own client certificate, which node agents accept for logs. */
+  public static final String API_SERVER_CLIENT = "procurator-apiserver";
+
   /** A client certificate and its private key, PEM. */
   public record ClientCertificate(String certPem, String keyPem, Instant notAfter) {}
 
@@ -159,7 +162,9 @@ public final class Pki {
         new BigInteger(128, new SecureRandom()), Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject.build(), key);
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
-    b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+    // a node's certificate also serves its agent's endpoint, which the API server checks by subject
+    b.addExtension(Extension.extendedKeyUsage, false,
+        new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth}));
     ContentSigner s = new JcaContentSignerBuilder("SHA256withECDSA").build(caPrivate);
     return new JcaX509CertificateConverter().getCertificate(b.build(s));
   }

@@ -17,8 +17,8 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * The authorizer chain of one server, over in-memory indexes of the objects it decides on:
  * {@code system:masters} may do anything; a node is decided by {@link NodeAuthorizer}; everyone
- * else by RBAC. Secrets in {@value #SYSTEM_NAMESPACE} (issued tokens, join tokens) are for
- * cluster admins alone, whatever RBAC says. With RBAC off every authenticated user may do
+ * else by RBAC. Secrets in {@value #SYSTEM_NAMESPACE} (issued tokens, join tokens, which hold
+ * only hashes) are written by cluster admins alone, whatever RBAC says. With RBAC off every authenticated user may do
  * anything, as Kubernetes' {@code AlwaysAllow}. Thread-safe.
  */
 public final class Authorization implements AutoCloseable {
@@ -40,6 +40,7 @@ public final class Authorization implements AutoCloseable {
   private ObjectIndex<VmRef> vms;
   private ObjectIndex<BuildRef> builds;
   private volatile RbacPolicy policy = RbacPolicy.EMPTY;
+  private Storage storage;
   private final NodeAuthorizer.Graph graph = new Graph();
 
   private volatile dev.procurator.apiserver.auth.NodeCertificates certificates;
@@ -61,18 +62,13 @@ public final class Authorization implements AutoCloseable {
 
   /** Lists and follows the RBAC objects, VMs and Builds in {@code storage}; returns once all are listed. */
   public Authorization start(Storage storage, ResourceRegistry registry, ScheduledExecutorService scheduler) {
+    this.storage = storage;
     clusterRoles = index(storage, type(registry, RBAC_GROUP, "clusterroles"), scheduler, o -> o);
     roles = index(storage, type(registry, RBAC_GROUP, "roles"), scheduler, o -> o);
     clusterRoleBindings = index(storage, type(registry, RBAC_GROUP, "clusterrolebindings"), scheduler, o -> o);
     roleBindings = index(storage, type(registry, RBAC_GROUP, "rolebindings"), scheduler, o -> o);
-    vms = index(storage, type(registry, "procurator.dev", "vms"), scheduler, o -> {
-      Set<String> secrets = new java.util.HashSet<>();
-      o.path("spec").path("secrets").forEach(s -> secrets.add(s.path("name").asText()));
-      return new VmRef(o.path("metadata").path("namespace").asText(), o.path("spec").path("nodeName").asText(null), Set.copyOf(secrets));
-    });
-    builds = index(storage, type(registry, "procurator.dev", "builds"), scheduler, o -> new BuildRef(
-        o.path("metadata").path("namespace").asText(), o.path("status").path("nodeName").asText(null),
-        o.path("spec").path("source").path("gitRepository").asText(null), o.path("spec").path("cacheSecretRef").path("name").asText(null)));
+    vms = index(storage, type(registry, "procurator.dev", "vms"), scheduler, Authorization::vmRef);
+    builds = index(storage, type(registry, "procurator.dev", "builds"), scheduler, Authorization::buildRef);
     for (var i : List.of(clusterRoles, roles, clusterRoleBindings, roleBindings)) {
       i.onChange(this::rebuild);
     }
@@ -81,6 +77,26 @@ public final class Authorization implements AutoCloseable {
     }
     rebuild();
     return this;
+  }
+
+  private static VmRef vmRef(ObjectNode o) {
+    Set<String> secrets = new java.util.HashSet<>();
+    o.path("spec").path("secrets").forEach(s -> secrets.add(s.path("name").asText()));
+    return new VmRef(o.path("metadata").path("namespace").asText(), o.path("spec").path("nodeName").asText(null), Set.copyOf(secrets));
+  }
+
+  private static BuildRef buildRef(ObjectNode o) {
+    return new BuildRef(o.path("metadata").path("namespace").asText(), o.path("status").path("nodeName").asText(null),
+        o.path("spec").path("source").path("gitRepository").asText(null), o.path("spec").path("cacheSecretRef").path("name").asText(null));
+  }
+
+  /**
+   * The object at {@code key} as stored now, projected: the indexes follow storage a moment
+   * behind, so a node that was just given a VM or Build, and asks at once, is checked against
+   * storage itself before it is refused.
+   */
+  private <T> T fresh(String key, java.util.function.Function<ObjectNode, T> projection) {
+    return storage.get(key).map(kv -> projection.apply(dev.procurator.apiserver.registry.Codec.decode(kv))).orElse(null);
   }
 
   private static ResourceType type(ResourceRegistry registry, String group, String plural) {
@@ -124,13 +140,9 @@ public final class Authorization implements AutoCloseable {
       return Decision.allow("authorization is off");
     }
     boolean secrets = a.isResourceRequest() && "procurator.dev".equals(a.apiGroup()) && "secrets".equals(a.resource());
-    if (secrets && SYSTEM_NAMESPACE.equals(a.namespace())) {
-      return Decision.deny(a.denial() + ": Secrets in " + SYSTEM_NAMESPACE + " are for cluster admins only");
-    }
-    if (secrets && a.namespace() == null && a.name() == null) {
-      // across all namespaces would include the system namespace's Secrets
-      return Decision.deny(a.denial() + ": Secrets across all namespaces include " + SYSTEM_NAMESPACE
-          + ", which is for cluster admins only; name a namespace");
+    if (secrets && (SYSTEM_NAMESPACE.equals(a.namespace()) || a.namespace() == null) && !List.of("get", "list", "watch").contains(a.verb())) {
+      // issued and join tokens live there: writing one would mint a credential
+      return Decision.deny(a.denial() + ": Secrets in " + SYSTEM_NAMESPACE + " are written by cluster admins only");
     }
     Decision node = NodeAuthorizer.decide(a, graph);
     if (node.kind() != Decision.Kind.NO_OPINION) {
@@ -238,15 +250,29 @@ public final class Authorization implements AutoCloseable {
   /** What is bound where, from the indexes. */
   private final class Graph implements NodeAuthorizer.Graph {
     @Override
-    public String vmNode(String namespace, String name) {
-      VmRef v = name == null ? null : vms.get("/registry/procurator.dev/vms/" + namespace + "/" + name);
-      return v == null ? null : v.node();
+    public boolean vmBoundTo(String node, String namespace, String name) {
+      if (name == null) {
+        return false;
+      }
+      String key = "/registry/procurator.dev/vms/" + namespace + "/" + name;
+      VmRef v = vms.get(key);
+      if (v == null || !node.equals(v.node())) {
+        v = fresh(key, Authorization::vmRef);
+      }
+      return v != null && node.equals(v.node());
     }
 
     @Override
-    public String buildNode(String namespace, String name) {
-      BuildRef b = name == null ? null : builds.get("/registry/procurator.dev/builds/" + namespace + "/" + name);
-      return b == null ? null : b.node();
+    public boolean buildOn(String node, String namespace, String name) {
+      if (name == null) {
+        return false;
+      }
+      String key = "/registry/procurator.dev/builds/" + namespace + "/" + name;
+      BuildRef b = builds.get(key);
+      if (b == null || !node.equals(b.node())) {
+        b = fresh(key, Authorization::buildRef);
+      }
+      return b != null && node.equals(b.node());
     }
 
     @Override

@@ -16,7 +16,9 @@ import java.util.List;
  *       Events, ControllerRevisions, Namespaces and CRDs read; no RBAC objects.
  *   <li>{@code viewer}: reads of everything but Secrets (and RBAC objects).
  *   <li>{@code system:procurator-controllers}: what the control loops need, bound to the user of
- *       that name.
+ *       that name: every Procurator kind, Events, Leases and ControllerRevisions; and, for the
+ *       garbage collector, reading, updating and deleting objects of every kind (Secrets of
+ *       {@code procurator-system} stay out of reach).
  * </ul>
  */
 public final class DefaultRoles {
@@ -50,6 +52,8 @@ public final class DefaultRoles {
             Rule.resources(List.of(""), List.of("namespaces"), READ),
             Rule.resources(List.of("apiextensions.k8s.io"), List.of("customresourcedefinitions"), READ))),
         new Role(CONTROLLERS, List.of(
+            // the garbage collector follows owners and dependents of every kind, as Kubernetes' does
+            Rule.resources(List.of("*"), List.of("*"), List.of("get", "list", "watch", "update", "patch", "delete")),
             Rule.resources(List.of("procurator.dev"), List.of("*"), List.of("*")),
             Rule.resources(List.of("", "events.k8s.io"), List.of("events"), List.of("*")),
             Rule.resources(List.of("apps"), List.of("controllerrevisions"), List.of("*")),

@@ -21,11 +21,11 @@ public final class NodeAuthorizer {
 
   /** What is bound where, read from the server's current objects. */
   public interface Graph {
-    /** The node a VM is bound to, or null (also when there is no such VM). */
-    String vmNode(String namespace, String name);
+    /** Whether the VM exists and is bound to {@code node}. */
+    boolean vmBoundTo(String node, String namespace, String name);
 
-    /** The node a Build runs on, or null. */
-    String buildNode(String namespace, String name);
+    /** Whether the Build exists and runs on {@code node}. */
+    boolean buildOn(String node, String namespace, String name);
 
     /** Whether a VM bound to {@code node} mounts the Secret, or a Build on it pushes with it. */
     boolean secretUsedBy(String node, String namespace, String name);
@@ -65,15 +65,15 @@ public final class NodeAuthorizer {
     String sub = a.subresource();
     return switch (a.resource()) {
       case "vms" -> switch (verb) {
-        case "get" -> sub == null && node.equals(graph.vmNode(a.namespace(), a.name()));
+        case "get" -> sub == null && graph.vmBoundTo(node, a.namespace(), a.name());
         case "list", "watch" -> sub == null && node.equals(selected(a.fieldSelector()).get("spec.nodeName"));
-        case "update", "patch" -> (sub == null || sub.equals("status")) && node.equals(graph.vmNode(a.namespace(), a.name()));
+        case "update", "patch" -> (sub == null || sub.equals("status")) && graph.vmBoundTo(node, a.namespace(), a.name());
         default -> false;
       };
       case "builds" -> switch (verb) {
-        case "get" -> sub == null && node.equals(graph.buildNode(a.namespace(), a.name()));
+        case "get" -> sub == null && graph.buildOn(node, a.namespace(), a.name());
         case "list", "watch" -> sub == null && node.equals(selected(a.fieldSelector()).get("status.nodeName"));
-        case "update", "patch" -> "status".equals(sub) && node.equals(graph.buildNode(a.namespace(), a.name()));
+        case "update", "patch" -> "status".equals(sub) && graph.buildOn(node, a.namespace(), a.name());
         default -> false;
       };
       case "secrets" -> switch (verb) {

@@ -102,6 +102,12 @@ public final class HttpApi {
     return this;
   }
 
+  /** Reaches TLS node agents (for logs) with this client certificate, trusting {@code caPem}. */
+  public HttpApi withAgentTls(String caPem, String certPem, String keyPem) {
+    logs.withAgentTls(caPem, certPem, keyPem);
+    return this;
+  }
+
   /** Serves {@code /encryption/status}, {@code /encryption/rotate} and {@code /encryption/retire?key=ID} to cluster admins. */
   public HttpApi withKeyRotation(dev.procurator.apiserver.encryption.KeyRotation r) {
     this.rotation = r;
@@ -195,7 +201,7 @@ public final class HttpApi {
 
   private void authenticate(RoutingContext ctx) {
     AuditLog a = audit;
-    if (a != null && AuditLog.wanted(ctx)) {
+    if (a != null && a.wanted(ctx)) {
       a.watch(ctx);
     }
     String header = ctx.request().getHeader("Authorization");

@@ -21,8 +21,11 @@ import java.util.List;
 /**
  * The {@code log} subresource of VMs: finds the node a VM is bound to and streams the VM's serial
  * console from that node's agent ({@code spec.agentEndpoint} of the Node), as the Kubernetes API
- * server proxies {@code pods/log} to the kubelet. The caller's bearer token goes along, and the
- * agent checks it against this server before it answers.
+ * server proxies {@code pods/log} to the kubelet. The caller was authorized for {@code vms/log}
+ * (or {@code builds/log}) before this runs. An agent that serves TLS is reached with this server's
+ * own client certificate, never the caller's token, and must present the certificate of the node
+ * the VM is bound to ({@code system:node:NAME}, from the cluster CA); a plain-HTTP agent (one
+ * started without a certificate) gets the caller's token and checks it against this server.
  */
 final class LogProxy {
   private static final List<String> PARAMS = List.of("follow", "tailLines", "previous");
@@ -32,6 +35,8 @@ final class LogProxy {
   private final ResourceType builds;
   private final ResourceType nodes;
   private final HttpClient http;
+  private volatile HttpClient https;
+  private final Vertx vertx;
 
   LogProxy(Vertx vertx, ResourceService service, ResourceRegistry registry) {
     this.service = service;
@@ -39,6 +44,17 @@ final class LogProxy {
     this.builds = registry.find("procurator.dev", "v1alpha1", "builds").orElseThrow();
     this.nodes = registry.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
     this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setIdleTimeout(0));
+    this.vertx = vertx;
+  }
+
+  /** Reaches TLS agents with this client certificate, trusting only the cluster CA. */
+  void withAgentTls(String caPem, String certPem, String keyPem) {
+    this.https = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setIdleTimeout(0).setSsl(true)
+        // the agent's name is checked on its certificate's subject, not on the address it listens at
+        .setVerifyHost(false)
+        .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(caPem)))
+        .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(certPem))
+            .addKeyValue(io.vertx.core.buffer.Buffer.buffer(keyPem))));
   }
 
   boolean serves(ResourceType type) {
@@ -81,11 +97,18 @@ final class LogProxy {
       }
     }
     URI base = URI.create(endpoint);
+    boolean tls = "https".equals(base.getScheme());
+    HttpClient client = tls ? https : http;
+    if (client == null) {
+      throw ApiException.unavailable("node \"" + node + "\" serves its agent over TLS, and this server has no client certificate for it");
+    }
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(base.getHost())
-        .setPort(base.getPort() > 0 ? base.getPort() : 80).setURI(uri.toString())
-        .setHeaders(MultiMap.caseInsensitiveMultiMap().add("Authorization", ctx.request().getHeader("Authorization")));
-    context.runOnContext(v -> http.request(options)
-        .compose(req -> req.send())
+        .setPort(base.getPort() > 0 ? base.getPort() : 80).setURI(uri.toString());
+    if (!tls) {
+      options.setHeaders(MultiMap.caseInsensitiveMultiMap().add("Authorization", ctx.request().getHeader("Authorization")));
+    }
+    context.runOnContext(v -> client.request(options)
+        .compose(req -> tls ? checkNode(req, node).compose(x -> req.send()) : req.send())
         .onSuccess(resp -> {
           var out = ctx.response();
           out.setStatusCode(resp.statusCode());
@@ -97,5 +120,22 @@ final class LogProxy {
         })
         .onFailure(e -> HttpApi.fail(ctx.response(), ApiException.unavailable(
             "the agent of node \"" + node + "\" at " + endpoint + " cannot be reached: " + e.getMessage()))));
+  }
+
+  /** Fails unless the agent's certificate names node {@code node}, so a log is never read from another host. */
+  private static io.vertx.core.Future<Void> checkNode(io.vertx.core.http.HttpClientRequest req, String node) {
+    try {
+      var chain = req.connection().peerCertificates();
+      if (!chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
+          && new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns().stream()
+              .anyMatch(r -> r.getType().equalsIgnoreCase("CN") && ("system:node:" + node).equals(r.getValue().toString()))) {
+        return io.vertx.core.Future.succeededFuture();
+      }
+      req.reset();
+      return io.vertx.core.Future.failedFuture("its certificate is not node " + node + "'s");
+    } catch (Exception e) {
+      req.reset();
+      return io.vertx.core.Future.failedFuture("its certificate cannot be checked: " + e.getMessage());
+    }
   }
 }

@@ -18,13 +18,13 @@ class NodeAuthorizerTest {
     private final Map<String, String> vms = Map.of("web", "a", "other", "b");
 
     @Override
-    public String vmNode(String namespace, String name) {
-      return "default".equals(namespace) ? vms.get(name) : null;
+    public boolean vmBoundTo(String node, String namespace, String name) {
+      return "default".equals(namespace) && node.equals(vms.get(name));
     }
 
     @Override
-    public String buildNode(String namespace, String name) {
-      return "default".equals(namespace) && "app".equals(name) ? "a" : null;
+    public boolean buildOn(String node, String namespace, String name) {
+      return "default".equals(namespace) && "app".equals(name) && "a".equals(node);
     }
 
     @Override

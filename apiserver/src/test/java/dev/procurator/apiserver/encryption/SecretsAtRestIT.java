@@ -125,7 +125,8 @@ class SecretsAtRestIT {
         assertThat(lines).noneSatisfy(e -> assertThat(e.path("objectRef").path("resource").asText()).isEqualTo("vms"));
       });
       String all = Files.readString(log);
-      assertThat(all).doesNotContain(plain).doesNotContain(Base64.getEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8)));
+      assertThat(all).doesNotContain(plain).doesNotContain(Base64.getEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8)))
+          .doesNotContain(TestApiServer.TOKEN);
     }
   }
 

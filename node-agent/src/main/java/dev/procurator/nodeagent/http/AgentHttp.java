@@ -50,7 +50,20 @@ public final class AgentHttp implements AutoCloseable {
   private static final Duration FOLLOW_POLL = Duration.ofMillis(100);
 
   private final Vertx vertx;
-  private final HttpServer server;
+  private HttpServer server;
+  private volatile Tls tls;
+
+  /**
+   * TLS for this endpoint, with a certificate of the cluster CA (the node's own serves: its
+   * subject is {@code system:node:NAME}, which the API server checks). A client certificate of
+   * the CA with subject {@code CN=}{@value #API_SERVER} is the API server, which authorized the
+   * caller for {@code vms/log} before it asked; anyone else needs a bearer token that may read
+   * the VM.
+   */
+  public record Tls(String certPem, String keyPem, String caPem) {}
+
+  /** The subject of the API server's client certificate. */
+  public static final String API_SERVER = "procurator-apiserver";
   private final InetSocketAddress listen;
   private final ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
   private final Config apiConfig;
@@ -76,7 +89,6 @@ public final class AgentHttp implements AutoCloseable {
     this.metrics = metrics;
     this.beforeScrape = beforeScrape;
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
-    this.server = vertx.createHttpServer().requestHandler(this::handle);
     io.micrometer.core.instrument.Gauge.builder("procurator.agent.console.followers", followers, java.util.concurrent.atomic.AtomicInteger::get)
         .description("clients following a VM console").register(metrics);
   }
@@ -87,7 +99,40 @@ public final class AgentHttp implements AutoCloseable {
     return this;
   }
 
+  /** Serves TLS (set before {@link #start}). */
+  public AgentHttp withTls(Tls t) {
+    this.tls = t;
+    return this;
+  }
+
+  /** A renewed certificate, for the handshakes from now on. */
+  public void updateCertificate(String certPem, String keyPem) {
+    Tls t = tls;
+    if (t == null || server == null) {
+      return;
+    }
+    tls = new Tls(certPem, keyPem, t.caPem());
+    server.updateSSLOptions(new io.vertx.core.net.ServerSSLOptions().setKeyCertOptions(keyCert(certPem, keyPem))
+        .setTrustOptions(trust(t.caPem())).setClientAuth(io.vertx.core.http.ClientAuth.REQUEST));
+  }
+
+  private static io.vertx.core.net.PemKeyCertOptions keyCert(String certPem, String keyPem) {
+    return new io.vertx.core.net.PemKeyCertOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(certPem))
+        .addKeyValue(io.vertx.core.buffer.Buffer.buffer(keyPem));
+  }
+
+  private static io.vertx.core.net.PemTrustOptions trust(String caPem) {
+    return new io.vertx.core.net.PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(caPem));
+  }
+
   public AgentHttp start() throws IOException {
+    io.vertx.core.http.HttpServerOptions options = new io.vertx.core.http.HttpServerOptions();
+    Tls t = tls;
+    if (t != null) {
+      options.setSsl(true).setKeyCertOptions(keyCert(t.certPem(), t.keyPem())).setTrustOptions(trust(t.caPem()))
+          .setClientAuth(io.vertx.core.http.ClientAuth.REQUEST);
+    }
+    server = vertx.createHttpServer(options).requestHandler(this::handle);
     try {
       server.listen(listen.getPort(), listen.getHostString()).toCompletionStage().toCompletableFuture().get();
     } catch (ExecutionException e) {
@@ -101,7 +146,7 @@ public final class AgentHttp implements AutoCloseable {
 
   /** The URL at which this endpoint answers, for the Node's {@code spec.agentEndpoint}. */
   public String url() {
-    return "http://" + listen.getHostString() + ":" + server.actualPort();
+    return (tls != null ? "https://" : "http://") + listen.getHostString() + ":" + server.actualPort();
   }
 
   private void handle(HttpServerRequest req) {
@@ -134,8 +179,9 @@ public final class AgentHttp implements AutoCloseable {
     String name = parts[build ? 2 : 1];
     String what = build ? "build" : "vm";
     String auth = req.getHeader("Authorization");
-    if (auth == null || !auth.startsWith("Bearer ")) {
-      text(resp, 401, "a bearer token is required\n");
+    boolean apiServer = fromApiServer(req);
+    if (!apiServer && (auth == null || !auth.startsWith("Bearer "))) {
+      text(resp, 401, "a bearer token, or the API server's client certificate, is required\n");
       return;
     }
     boolean follow = "true".equals(req.getParam("follow")) || "1".equals(req.getParam("follow"));
@@ -150,7 +196,7 @@ public final class AgentHttp implements AutoCloseable {
     AtomicBoolean gone = new AtomicBoolean();
     resp.closeHandler(v -> gone.set(true));
     blocking.execute(() -> {
-      int denied = authorize(auth.substring(7).trim(), build, ns, name);
+      int denied = apiServer ? 0 : authorize(auth.substring(7).trim(), build, ns, name);
       Path dir = build ? buildDir.apply(ns + "/" + name) : workDir.apply(ns + "/" + name);
       if (denied != 0) {
         String msg = denied == 404 ? what + " " + ns + "/" + name + " not found\n" : denied == 403
@@ -166,6 +212,21 @@ public final class AgentHttp implements AutoCloseable {
         stream(resp, ctx, gone, source, over, follow, tail);
       }
     });
+  }
+
+  /** Whether the caller presented the API server's certificate, verified against the cluster CA by the handshake. */
+  private boolean fromApiServer(HttpServerRequest req) {
+    if (tls == null || !req.isSSL()) {
+      return false;
+    }
+    try {
+      var chain = req.connection().peerCertificates();
+      return !chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
+          && new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns().stream()
+              .anyMatch(r -> r.getType().equalsIgnoreCase("CN") && API_SERVER.equals(r.getValue().toString()));
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | javax.naming.InvalidNameException e) {
+      return false;
+    }
   }
 
   /** 0 when the token may read the VM, else the HTTP status to answer. */

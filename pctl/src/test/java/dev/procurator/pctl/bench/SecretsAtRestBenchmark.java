@@ -76,6 +76,11 @@ public final class SecretsAtRestBenchmark {
 
   /** Creates {@code n} objects with {@code clients} in flight; creates per second. */
   static double create(TestApiServer api, String resource, String prefix, int n, int clients, String pad) throws Exception {
+    return create(api, resource, prefix, n, clients, pad, TestApiServer.TOKEN);
+  }
+
+  /** {@link #create}, as the user {@code token} stands for. */
+  static double create(TestApiServer api, String resource, String prefix, int n, int clients, String pad, String token) throws Exception {
     String path = "/apis/procurator.dev/v1alpha1/namespaces/default/" + resource;
     AtomicInteger next = new AtomicInteger();
     long t0 = System.nanoTime();
@@ -91,7 +96,7 @@ public final class SecretsAtRestBenchmark {
                 : "{\"apiVersion\":\"procurator.dev/v1alpha1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"" + name + "\"},\"spec\":{\"stringData\":{"
                     + "\"password\":\"" + pad + "\",\"user\":\"bench\"}}}";
             HttpResponse<String> r = api.http().send(HttpRequest.newBuilder(URI.create(api.url() + path))
-                .header("Authorization", "Bearer " + TestApiServer.TOKEN).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 201) {
               throw new IllegalStateException(r.statusCode() + " " + r.body());
