@@ -11,7 +11,15 @@ in
     enable = mkEnableOption "the Procurator node agent";
     package = mkOption { type = types.either types.package types.str; description = "The package holding bin/pctl."; };
     nodeName = mkOption { type = types.nullOr types.str; default = null; description = "Node name (default: the host name)."; };
-    kubeconfig = mkOption { type = types.str; description = "A kubeconfig for the API server (a file; keep it out of the store)."; };
+    kubeconfig = mkOption { type = types.nullOr types.str; default = null;
+      description = "A kubeconfig for the API server (a file; keep it out of the store). Not needed when the node joins."; };
+    join = {
+      server = mkOption { type = types.nullOr types.str; default = null; description = "The API server's URL, for a node that joins."; };
+      caFile = mkOption { type = types.nullOr types.str; default = null; description = "The cluster CA certificate."; };
+      tokenFile = mkOption { type = types.nullOr types.str; default = null;
+        description = "A file holding a one-time join token ('pctl token create --join'); used once, then the node renews its own certificate."; };
+      certTtl = mkOption { type = types.str; default = "24h"; description = "Lifetime of the node's certificates."; };
+    };
     dataDir = mkOption { type = types.str; default = "/var/lib/procurator-agent"; };
     imagesDir = mkOption { type = types.nullOr types.str; default = null; description = "Where relative kernel and initrd paths are found."; };
     listen = mkOption { type = types.str; default = "127.0.0.1:10250"; description = "host:port of the logs and metrics endpoint."; };
@@ -42,9 +50,14 @@ in
       after = [ "network-online.target" ];
       wants = [ "network-online.target" ];
       serviceConfig = {
-        ExecStart = escapeShellArgs ([ "${cfg.package}/bin/pctl" "--kubeconfig" cfg.kubeconfig "agent" "--data-dir" cfg.dataDir
+        ExecStart = escapeShellArgs ([ "${cfg.package}/bin/pctl" ]
+          ++ optionals (cfg.kubeconfig != null) [ "--kubeconfig" cfg.kubeconfig ]
+          ++ optionals (cfg.join.server != null) [ "--server" cfg.join.server ]
+          ++ [ "agent" "--data-dir" cfg.dataDir
           "--listen" cfg.listen "--lease-duration" (toString cfg.leaseDuration) "--cpu-overcommit" (toString cfg.cpuOvercommit)
           "--max-builds" (toString (if cfg.builder.enable then cfg.builder.maxBuilds else 0)) ]
+          ++ optionals (cfg.join.server != null) [ "--ca-file" cfg.join.caFile "--cert-ttl" cfg.join.certTtl ]
+          ++ optionals (cfg.join.tokenFile != null) [ "--join-token-file" cfg.join.tokenFile ]
           ++ optionals (cfg.nodeName != null) [ "--name" cfg.nodeName ]
           ++ optionals (cfg.imagesDir != null) [ "--images-dir" cfg.imagesDir ]
           ++ optionals (labels != { }) [ "--labels" (concatStringsSep "," (mapAttrsToList (k: v: "${k}=${v}") labels)) ]

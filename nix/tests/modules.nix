@@ -28,7 +28,8 @@ in
     });
     agent = pick (eval {
       services.procurator.agent = {
-        enable = true; package = pkg; nodeName = "host-b"; kubeconfig = "/run/secrets/procurator-kubeconfig";
+        enable = true; package = pkg; nodeName = "host-b";
+        join = { server = "https://10.0.0.5:7443"; caFile = "/etc/procurator/ca.crt"; tokenFile = "/run/secrets/procurator-join-token"; };
         listen = "10.0.0.21:10250"; labels = { zone = "a"; };
         cache = { url = "http://10.0.0.31:7444"; publicKeyFile = "/etc/procurator/cache-key.pub"; };
         builder = { enable = true; maxBuilds = 2; cacheUrl = "http://10.0.0.31:7444"; pushTokenFile = "/run/secrets/cache-push-token"; };

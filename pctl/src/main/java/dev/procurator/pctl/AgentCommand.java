@@ -73,6 +73,9 @@ final class AgentCommand implements Callable<Integer> {
       + "kept in DATA_DIR/pki and renewed before it expires. Needs --server and --ca-file.")
   String joinToken;
 
+  @Option(names = "--join-token-file", description = "A file holding the join token (kept out of the process list).")
+  Path joinTokenFile;
+
   @Option(names = "--ca-file", description = "The cluster CA certificate (PEM) the API server is checked against when joining.")
   Path caFile;
 
@@ -88,6 +91,9 @@ final class AgentCommand implements Callable<Integer> {
       throw new Errors.UserError(e.getMessage());
     }
     Path pkiDir = dataDir.toAbsolutePath().resolve("pki");
+    if (joinToken == null && joinTokenFile != null && !Files.exists(pkiDir.resolve("node.crt"))) {
+      joinToken = Files.readString(joinTokenFile).strip();
+    }
     NodeIdentity identity = null;
     KubernetesClient client;
     if (joinToken != null || Files.exists(pkiDir.resolve("node.crt"))) {
