@@ -102,7 +102,7 @@ class NixModulesIT {
     List<String> units = new ArrayList<>();
     modules.findValues("ExecStart").forEach(e -> units.add(e.asText()));
     assertThat(units).hasSizeGreaterThanOrEqualTo(6);
-    Matcher sub = Pattern.compile("bin/pctl (?:--kubeconfig \\S+ )?(\\w+)").matcher("");
+    Matcher sub = Pattern.compile("bin/pctl (?:--(?:kubeconfig|server) \\S+ )*(\\w+)").matcher("");
     for (String line : units) {
       assertThat(sub.reset(line).find()).as(line).isTrue();
       CommandLine.Model.CommandSpec spec = pctl.getSubcommands().get(sub.group(1)).getCommandSpec();
