@@ -302,22 +302,7 @@ public final class NodeAgent implements AutoCloseable {
       return;
     }
     buildInformer = client.resources(dev.procurator.api.v1alpha1.Build.class).inAnyNamespace().withField("status.nodeName", config.name())
-        .inform(new ResourceEventHandler<>() {
-          @Override
-          public void onAdd(dev.procurator.api.v1alpha1.Build x) {
-            buildController.enqueue(ObjectKey.of(x));
-          }
-
-          @Override
-          public void onUpdate(dev.procurator.api.v1alpha1.Build before, dev.procurator.api.v1alpha1.Build after) {
-            buildController.enqueue(ObjectKey.of(after));
-          }
-
-          @Override
-          public void onDelete(dev.procurator.api.v1alpha1.Build x, boolean unknown) {
-            buildController.enqueue(ObjectKey.of(x));
-          }
-        }, 0);
+        .inform(dev.procurator.api.runtime.Handlers.onEveryChange(x -> buildController.enqueue(ObjectKey.of(x))), 0);
   }
 
   /** Watches the Secrets the VMs bound here mount, and no others. */

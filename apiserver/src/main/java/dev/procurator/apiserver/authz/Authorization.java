@@ -251,28 +251,22 @@ public final class Authorization implements AutoCloseable {
   private final class Graph implements NodeAuthorizer.Graph {
     @Override
     public boolean vmBoundTo(String node, String namespace, String name) {
-      if (name == null) {
-        return false;
-      }
-      String key = "/registry/procurator.dev/vms/" + namespace + "/" + name;
-      VmRef v = vms.get(key);
-      if (v == null || !node.equals(v.node())) {
-        v = fresh(key, Authorization::vmRef);
-      }
-      return v != null && node.equals(v.node());
+      return name != null && on(node, vms, "/registry/procurator.dev/vms/" + namespace + "/" + name, Authorization::vmRef, VmRef::node);
     }
 
     @Override
     public boolean buildOn(String node, String namespace, String name) {
-      if (name == null) {
-        return false;
+      return name != null && on(node, builds, "/registry/procurator.dev/builds/" + namespace + "/" + name, Authorization::buildRef, BuildRef::node);
+    }
+
+    /** Whether the object at {@code key} is on {@code node}: by the index, else by storage itself. */
+    private <T> boolean on(String node, ObjectIndex<T> index, String key, java.util.function.Function<ObjectNode, T> projection,
+        java.util.function.Function<T, String> nodeOf) {
+      T t = index.get(key);
+      if (t == null || !node.equals(nodeOf.apply(t))) {
+        t = fresh(key, projection);
       }
-      String key = "/registry/procurator.dev/builds/" + namespace + "/" + name;
-      BuildRef b = builds.get(key);
-      if (b == null || !node.equals(b.node())) {
-        b = fresh(key, Authorization::buildRef);
-      }
-      return b != null && node.equals(b.node());
+      return t != null && node.equals(nodeOf.apply(t));
     }
 
     @Override

@@ -4,7 +4,6 @@ import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Secret;
 import dev.procurator.api.v1alpha1.VM;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.util.HashSet;
 import java.util.Map;
@@ -54,22 +53,8 @@ public final class SecretWatches implements AutoCloseable {
 
   private SharedIndexInformer<Secret> watch(ObjectKey key) {
     log.debug("watching Secret {}", key);
-    return client.resources(Secret.class).inNamespace(key.namespace()).withName(key.name()).inform(new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(Secret s) {
-        changed.accept(key);
-      }
-
-      @Override
-      public void onUpdate(Secret before, Secret after) {
-        changed.accept(key);
-      }
-
-      @Override
-      public void onDelete(Secret s, boolean unknown) {
-        changed.accept(key);
-      }
-    }, 0);
+    return client.resources(Secret.class).inNamespace(key.namespace()).withName(key.name())
+        .inform(dev.procurator.api.runtime.Handlers.onEveryChange(s -> changed.accept(key)), 0);
   }
 
   /** A Secret's values: from its watch once that has listed, else read from the API. Empty when it does not exist. */

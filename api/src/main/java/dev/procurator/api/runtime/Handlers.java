@@ -1,0 +1,29 @@
+package dev.procurator.api.runtime;
+
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import java.util.function.Consumer;
+
+/** Informer handlers that level-triggered loops need: something changed, whatever it was. */
+public final class Handlers {
+  private Handlers() {}
+
+  /** Calls {@code changed} with the object on every add, update and delete. */
+  public static <T> ResourceEventHandler<T> onEveryChange(Consumer<T> changed) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {
+        changed.accept(obj);
+      }
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        changed.accept(newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+        changed.accept(obj);
+      }
+    };
+  }
+}
