@@ -45,6 +45,11 @@ public final class AuditLog implements AutoCloseable {
   }
 
   public AuditLog(Path file, dev.procurator.apiserver.ApiServerConfig.AuditPolicy policy, Clock clock) {
+    this(file, policy, clock, true);
+  }
+
+  /** {@code writing} false: no writer thread takes from the buffer (for tests of a full buffer). */
+  AuditLog(Path file, dev.procurator.apiserver.ApiServerConfig.AuditPolicy policy, Clock clock, boolean writing) {
     this.clock = clock;
     this.file = file;
     this.policy = policy;
@@ -54,7 +59,7 @@ public final class AuditLog implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the audit log " + file + ": " + e.getMessage(), e);
     }
-    writer = Thread.ofPlatform().name("audit-writer").daemon(true).start(this::drain);
+    writer = writing ? Thread.ofPlatform().name("audit-writer").daemon(true).start(this::drain) : null;
   }
 
   private void open() throws IOException {
@@ -143,6 +148,11 @@ public final class AuditLog implements AutoCloseable {
     } catch (IOException impossible) {
       return;
     }
+    record(line);
+  }
+
+  /** Hands a line to the writer; when the buffer is full, as the policy says. */
+  void record(String line) {
     if (!buffer.offer(line)) {
       if (policy.dropWhenFull()) {
         dropped.incrementAndGet();
@@ -207,11 +217,13 @@ public final class AuditLog implements AutoCloseable {
 
   @Override
   public void close() {
-    writer.interrupt();
-    try {
-      writer.join(5_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (writer != null) {
+      writer.interrupt();
+      try {
+        writer.join(5_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     synchronized (this) {
       try {
