@@ -81,13 +81,30 @@ final class NodeIdentity implements AutoCloseable {
     this.client = client(server, caPem, new KeyManager[] {new CurrentKeyManager()});
   }
 
+  private static void privateDir(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+  }
+
+  /** Whether {@code dir} holds a certificate of {@code node} that is still valid. */
+  static boolean holds(Path dir, String node, Clock clock) {
+    Current kept = read(dir);
+    return kept != null && kept.cert().getNotAfter().toInstant().isAfter(clock.instant())
+        && kept.cert().getSubjectX500Principal().getName().contains("CN=system:node:" + node);
+  }
+
+  /** Keeps a certificate and key given by other means (a host that holds the CA) in {@code dir}. */
+  static void keep(Path dir, String certPem, String keyPem) throws IOException {
+    privateDir(dir);
+    UpCommand.write(dir.resolve("node.key"), keyPem);
+    UpCommand.write(dir.resolve("node.crt"), certPem);
+  }
+
   /** The identity kept in {@code dir} if its certificate is still valid, else one got with {@code joinToken}. */
   static NodeIdentity obtain(String server, String caPem, String node, Path dir, String joinToken, Duration ttl, Clock clock) throws Exception {
-    Files.createDirectories(dir);
-    Current kept = read(dir);
-    if (kept != null && kept.cert().getNotAfter().toInstant().isAfter(clock.instant())
-        && kept.cert().getSubjectX500Principal().getName().contains("CN=system:node:" + node)) {
-      return new NodeIdentity(server, caPem, node, dir, ttl, clock, kept).start();
+    privateDir(dir);
+    if (holds(dir, node, clock)) {
+      return new NodeIdentity(server, caPem, node, dir, ttl, clock, read(dir)).start();
     }
     if (joinToken == null) {
       throw new Errors.UserError("node " + node + " has no valid certificate in " + dir + ": join with --join TOKEN ('pctl token create --join')");

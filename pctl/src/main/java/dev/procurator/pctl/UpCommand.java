@@ -193,19 +193,24 @@ final class UpCommand implements Callable<Integer> {
           cacheUrl, cacheKey)
           .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
               : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf));
-      // the agent is a node, system:node:NAME, with a client certificate from this host's CA
-      Path agentKubeconfig = dir.resolve("agent.kubeconfig");
-      var cert = pki.issueClient("system:node:" + agentConfig.name(), List.of("system:nodes"), java.time.Duration.ofDays(365));
-      write(agentKubeconfig, Kubeconfigs.withCertificate(url, pki.caPem(), "system:node:" + agentConfig.name(), cert.certPem(), cert.keyPem()));
-      KubernetesClient agentClient = KubeClients.fromKubeconfig(agentKubeconfig);
-      started.push(agentClient);
+      // the agent is a node, system:node:NAME, with a short-lived certificate: the first from this
+      // host's CA (which it holds), renewed by the agent itself from then on, as a joined node's is
+      Path agentPki = dir.toAbsolutePath().resolve("agent").resolve("pki");
+      java.time.Duration certTtl = java.time.Duration.ofHours(24);
+      if (!NodeIdentity.holds(agentPki, agentConfig.name(), Clock.systemUTC())) {
+        var cert = pki.issueClient("system:node:" + agentConfig.name(), List.of("system:nodes"), certTtl);
+        NodeIdentity.keep(agentPki, cert.certPem(), cert.keyPem());
+      }
+      NodeIdentity identity = NodeIdentity.obtain(url, pki.caPem(), agentConfig.name(), agentPki, null, certTtl, Clock.systemUTC());
+      started.push(identity);
+      KubernetesClient agentClient = identity.client();
       AtomicReference<NodeAgent> agent = new AtomicReference<>();
       // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {
         try {
           ExampleGuest.ensure(images);
-          agent.set(AgentCommand.start(agentClient, agentConfig,
-              new dev.procurator.nodeagent.http.AgentHttp.Tls(cert.certPem(), cert.keyPem(), pki.caPem())));
+          agent.set(AgentCommand.start(agentClient, agentConfig, identity.servingTls()));
+          identity.onRenewal(agent.get()::updateServingCertificate);
           System.out.println("Node agent " + agentConfig.name() + " is up: logs and metrics at " + agent.get().endpoint());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
