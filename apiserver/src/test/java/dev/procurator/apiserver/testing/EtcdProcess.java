@@ -69,6 +69,25 @@ public final class EtcdProcess implements AutoCloseable {
 
   /** A cluster of {@code size} members, each started with these extra etcd flags. */
   public static EtcdProcess start(int size, List<String> flags) throws IOException {
+    // a port found free may be taken before etcd binds it: such a start is tried again on other ports
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return startOnce(size, flags);
+      } catch (PortTaken e) {
+        if (attempt == 3) {
+          throw new IllegalStateException(e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  private static final class PortTaken extends RuntimeException {
+    PortTaken(String message) {
+      super(message);
+    }
+  }
+
+  private static EtcdProcess startOnce(int size, List<String> flags) throws IOException {
     Path dir = Files.createTempDirectory("etcd-test");
     List<Member> members = new ArrayList<>();
     for (int i = 0; i < size; i++) {
@@ -78,13 +97,39 @@ public final class EtcdProcess implements AutoCloseable {
     for (Member m : members) {
       etcd.launch(m);
     }
-    for (Member m : members) {
-      etcd.awaitUp(m);
+    try {
+      for (Member m : members) {
+        etcd.awaitUp(m);
+      }
+    } catch (IllegalStateException e) {
+      boolean taken = false;
+      for (Member m : members) {
+        Path log = dir.resolve(m.name + ".log");
+        taken |= Files.exists(log) && Files.readString(log).contains("address already in use");
+      }
+      if (!taken) {
+        throw e;
+      }
+      etcd.close();
+      throw new PortTaken(e.getMessage());
     }
     return etcd;
   }
 
+  /**
+   * A port free on 127.0.0.1 now, chosen below the kernel's ephemeral range (32768 and up), where
+   * outgoing connections do not take ports between this check and the server binding it.
+   */
   public static int freePort() throws IOException {
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int i = 0; i < 50; i++) {
+      int port = 20000 + random.nextInt(12000);
+      try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+        return s.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
+    }
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }
