@@ -499,7 +499,6 @@ public final class ClusterRollout {
           return;
         }
         int room = replicas + surge - total;
-        toCreate = Math.max(0, Math.min(want - fresh.size(), room));
         // old VMs that are not available cost nothing to remove
         List<VM> staleUnavailable = stale.stream().filter(v -> !available(v)).toList();
         toDelete.addAll(staleUnavailable);
@@ -513,6 +512,9 @@ public final class ClusterRollout {
           toDelete.add(v);
           canLose--;
         }
+        // a VM being deleted no longer counts (the next pass would not count it): its replacement
+        // is created in this pass rather than after the delete comes back as an event
+        toCreate = Math.max(0, Math.min(want - fresh.size(), room + toDelete.size()));
         if (toCreate == 0 && fresh.size() < want && toDelete.isEmpty() && room <= 0 && !stale.isEmpty()) {
           // every old VM is needed for availability and there is no room: nothing can move; the
           // minimum of one unavailable VM (set when both limits are 0) prevents this
