@@ -39,6 +39,10 @@ public final class Authorization implements AutoCloseable {
   private ObjectIndex<JsonNode> roleBindings;
   private ObjectIndex<VmRef> vms;
   private ObjectIndex<BuildRef> builds;
+  private ResourceType vmType;
+  private ResourceType buildType;
+  private ResourceType roleType;
+  private ResourceType clusterRoleType;
   private volatile RbacPolicy policy = RbacPolicy.EMPTY;
   private Storage storage;
   private final NodeAuthorizer.Graph graph = new Graph();
@@ -63,12 +67,16 @@ public final class Authorization implements AutoCloseable {
   /** Lists and follows the RBAC objects, VMs and Builds in {@code storage}; returns once all are listed. */
   public Authorization start(Storage storage, ResourceRegistry registry, ScheduledExecutorService scheduler) {
     this.storage = storage;
-    clusterRoles = index(storage, type(registry, RBAC_GROUP, "clusterroles"), scheduler, o -> o);
-    roles = index(storage, type(registry, RBAC_GROUP, "roles"), scheduler, o -> o);
+    clusterRoleType = type(registry, RBAC_GROUP, "clusterroles");
+    roleType = type(registry, RBAC_GROUP, "roles");
+    vmType = type(registry, "procurator.dev", "vms");
+    buildType = type(registry, "procurator.dev", "builds");
+    clusterRoles = index(storage, clusterRoleType, scheduler, o -> o);
+    roles = index(storage, roleType, scheduler, o -> o);
     clusterRoleBindings = index(storage, type(registry, RBAC_GROUP, "clusterrolebindings"), scheduler, o -> o);
     roleBindings = index(storage, type(registry, RBAC_GROUP, "rolebindings"), scheduler, o -> o);
-    vms = index(storage, type(registry, "procurator.dev", "vms"), scheduler, Authorization::vmRef);
-    builds = index(storage, type(registry, "procurator.dev", "builds"), scheduler, Authorization::buildRef);
+    vms = index(storage, vmType, scheduler, Authorization::vmRef);
+    builds = index(storage, buildType, scheduler, Authorization::buildRef);
     for (var i : List.of(clusterRoles, roles, clusterRoleBindings, roleBindings)) {
       i.onChange(this::rebuild);
     }
@@ -216,8 +224,8 @@ public final class Authorization implements AutoCloseable {
           return;
         }
         List<Rule> granted = p.role(kind, namespace, role);
-        boolean exists = kind.equals("ClusterRole") ? clusterRoles.get(key("clusterroles", null, role)) != null
-            : roles.get(key("roles", namespace, role)) != null;
+        boolean exists = kind.equals("ClusterRole") ? clusterRoles.get(clusterRoleType.key(null, role)) != null
+            : roles.get(roleType.key(namespace, role)) != null;
         if (!exists) {
           throw ApiException.forbidden(type.qualifiedResource() + " \"" + name + "\" is forbidden: " + kind + " \"" + role
               + "\" does not exist, and user \"" + user.name() + "\" may not bind it");
@@ -230,10 +238,6 @@ public final class Authorization implements AutoCloseable {
       }
       default -> { }
     }
-  }
-
-  private static String key(String plural, String namespace, String name) {
-    return "/registry/" + RBAC_GROUP + "/" + plural + "/" + (namespace == null ? "" : namespace + "/") + name;
   }
 
   private static String describe(List<Rule> rules) {
@@ -251,12 +255,12 @@ public final class Authorization implements AutoCloseable {
   private final class Graph implements NodeAuthorizer.Graph {
     @Override
     public boolean vmBoundTo(String node, String namespace, String name) {
-      return name != null && on(node, vms, "/registry/procurator.dev/vms/" + namespace + "/" + name, Authorization::vmRef, VmRef::node);
+      return name != null && on(node, vms, vmType.key(namespace, name), Authorization::vmRef, VmRef::node);
     }
 
     @Override
     public boolean buildOn(String node, String namespace, String name) {
-      return name != null && on(node, builds, "/registry/procurator.dev/builds/" + namespace + "/" + name, Authorization::buildRef, BuildRef::node);
+      return name != null && on(node, builds, buildType.key(namespace, name), Authorization::buildRef, BuildRef::node);
     }
 
     /** Whether the object at {@code key} is on {@code node}: by the index, else by storage itself. */

@@ -67,11 +67,11 @@ final class AccessReviews {
     } else {
       throw ApiException.badRequest("spec needs resourceAttributes or nonResourceAttributes");
     }
-    boolean allowed = az == null || az.authorize(a).allowed();
+    dev.procurator.apiserver.authz.Decision d = az == null ? null : az.authorize(a);
     ObjectNode status = review.putObject("status");
-    status.put("allowed", allowed);
-    if (!allowed) {
-      status.put("reason", az.authorize(a).reason());
+    status.put("allowed", d == null || d.allowed());
+    if (d != null && !d.allowed()) {
+      status.put("reason", d.reason());
     }
     return review;
   }

@@ -127,8 +127,7 @@ final class LogProxy {
     try {
       var chain = req.connection().peerCertificates();
       if (!chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
-          && new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns().stream()
-              .anyMatch(r -> r.getType().equalsIgnoreCase("CN") && ("system:node:" + node).equals(r.getValue().toString()))) {
+          && ClientCertificates.of(c).map(u -> u.name().equals("system:node:" + node)).orElse(false)) {
         return io.vertx.core.Future.succeededFuture();
       }
       req.reset();
