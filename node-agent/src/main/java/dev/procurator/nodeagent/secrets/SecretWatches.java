@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One watch per Secret that a VM bound here mounts, as a kubelet watches its pods' Secrets: a
  * node may read only those (the node authorizer refuses a list of all Secrets), and a change of
- * one reaches the VMs that mount it at once. Watches start when the first VM here mounts a Secret
- * and stop when the last one goes. Thread-safe.
+ * one reaches the VMs that mount it at once. A watch starts when a VM's pass first reads its
+ * Secret (on that worker, in place of the read) and stops when no VM here mounts it any more, so
+ * informer events never wait on the API. Thread-safe.
  */
 public final class SecretWatches implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SecretWatches.class);
@@ -33,7 +34,7 @@ public final class SecretWatches implements AutoCloseable {
     this.changed = changed;
   }
 
-  /** Watches exactly the Secrets these VMs mount. */
+  /** Stops the watches of Secrets none of these VMs mounts. */
   public synchronized void follow(Iterable<VM> vms) {
     Set<ObjectKey> wanted = new HashSet<>();
     for (VM vm : vms) {
@@ -46,9 +47,6 @@ public final class SecretWatches implements AutoCloseable {
         watches.remove(key).close();
       }
     }
-    for (ObjectKey key : wanted) {
-      watches.computeIfAbsent(key, this::watch);
-    }
   }
 
   private SharedIndexInformer<Secret> watch(ObjectKey key) {
@@ -57,9 +55,18 @@ public final class SecretWatches implements AutoCloseable {
         .inform(dev.procurator.api.runtime.Handlers.onEveryChange(s -> changed.accept(key)), 0);
   }
 
-  /** A Secret's values: from its watch once that has listed, else read from the API. Empty when it does not exist. */
+  /**
+   * A Secret's values, from its watch (started now if there is none); when the watch cannot start
+   * (the API refused it), read from the API, whose error says why. Empty when it does not exist.
+   */
   public Optional<Map<String, byte[]>> read(ObjectKey key) {
-    SharedIndexInformer<Secret> w = watches.get(key);
+    SharedIndexInformer<Secret> w;
+    try {
+      w = watches.computeIfAbsent(key, this::watch);
+    } catch (RuntimeException e) {
+      log.debug("cannot watch Secret {} ({}); reading it instead", key, e.toString());
+      w = null;
+    }
     Secret s = w != null && w.hasSynced() ? w.getStore().getByKey(key.namespace() + "/" + key.name())
         : client.resources(Secret.class).inNamespace(key.namespace()).withName(key.name()).get();
     return s == null || s.getSpec() == null ? Optional.empty() : Optional.of(s.getSpec().decoded());
