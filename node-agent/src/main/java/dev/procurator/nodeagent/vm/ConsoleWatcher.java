@@ -15,7 +15,9 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -25,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * Follows the serial consoles of the VMs on this host through the file system's change
  * notifications (inotify on Linux, through a {@link WatchService} on their directories), so that
  * a guest's ready line wakes its VM's loop the moment it is written, without a thread polling
- * each console. Every change also enforces the size cap, from the console's first byte: a guest
+ * each console; changes are taken in rounds at most 10 ms apart, as a console is written a byte
+ * at a time. Every change also enforces the size cap, from the console's first byte: a guest
  * that floods its console before (or after) it is ready fills neither the disk nor the agent's
  * memory, as consoles are read in bounded pieces from where the last read ended.
  *
@@ -36,6 +39,7 @@ public final class ConsoleWatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ConsoleWatcher.class);
   private static final byte[] READY = ConsoleLog.READY_LINE.getBytes(StandardCharsets.ISO_8859_1);
   private static final int CHUNK = 64 * 1024;
+  private static final long BATCH_NANOS = 10_000_000;
 
   /** What is known of one VM's current console. */
   private static final class Followed {
@@ -128,26 +132,43 @@ public final class ConsoleWatcher implements AutoCloseable {
   }
 
   private void run() {
+    long lastRound = 0;
     while (!closed) {
       WatchKey k;
       try {
         k = watch.take();
+        // a guest's console is written a byte at a time, so a boot brings thousands of changes:
+        // rounds at most BATCH_NANOS apart take each burst in one read instead of one per byte,
+        // and a line after a quiet spell (the ready line, mostly) is still read at once
+        long wait = lastRound + BATCH_NANOS - System.nanoTime();
+        if (wait > 0) {
+          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
       } catch (InterruptedException | ClosedWatchServiceException e) {
         return;
       }
+      lastRound = System.nanoTime();
       boolean overflow = false;
-      for (WatchEvent<?> e : k.pollEvents()) {
-        overflow |= e.kind() == StandardWatchEventKinds.OVERFLOW;
-      }
-      k.reset();
-      if (overflow) {
-        followed.values().forEach(this::scan);
-      } else {
-        Followed f = byWatchKey.get(k);
+      Set<Followed> changed = new LinkedHashSet<>();
+      for (WatchKey next = k; next != null; next = pollQuietly()) {
+        for (WatchEvent<?> e : next.pollEvents()) {
+          overflow |= e.kind() == StandardWatchEventKinds.OVERFLOW;
+        }
+        next.reset();
+        Followed f = byWatchKey.get(next);
         if (f != null) {
-          scan(f);
+          changed.add(f);
         }
       }
+      (overflow ? followed.values() : changed).forEach(this::scan);
+    }
+  }
+
+  private WatchKey pollQuietly() {
+    try {
+      return watch.poll();
+    } catch (ClosedWatchServiceException e) {
+      return null;
     }
   }
 

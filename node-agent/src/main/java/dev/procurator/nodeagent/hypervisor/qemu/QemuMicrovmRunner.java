@@ -173,7 +173,8 @@ public final class QemuMicrovmRunner implements Runner {
       if (p.isEmpty() || p.get().info().command().map(c -> !c.contains("qemu")).orElse(false)) {
         return Optional.empty();
       }
-      return Optional.of(new RunningMachine(pid, plan));
+      RunningMachine m = new RunningMachine(pid, plan);
+      return m.alive() ? Optional.of(m) : Optional.empty();
     } catch (IOException | NumberFormatException e) {
       return Optional.empty();
     }
