@@ -27,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +67,13 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
 
   @Override
   public Result reconcile(ObjectKey key) throws IOException {
-    Cluster cluster = client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get();
+    // the three reads go out together: each is a round trip, and a VM's Healthy waits on all of them
+    var clusterRead = read(() -> client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get());
+    var vmsRead = read(() -> client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
+        .list().getItems());
+    var historyRead = read(() -> client.resources(ControllerRevision.class).inNamespace(key.namespace())
+        .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems());
+    Cluster cluster = join(clusterRead);
     if (cluster == null) {
       return Result.done(); // its VMs and revisions go with it (garbage collection)
     }
@@ -74,10 +82,8 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
       return Result.done();
     }
     String uid = cluster.getMetadata().getUid();
-    List<VM> vms = client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name()).list()
-        .getItems().stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
-    List<Revision> history = client.resources(ControllerRevision.class).inNamespace(key.namespace())
-        .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems().stream()
+    List<VM> vms = join(vmsRead).stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
+    List<Revision> history = join(historyRead).stream()
         .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterReconciler::revision).toList();
     Set<String> elsewhere = pins.isPresent() ? pinnedByOthers(cluster) : null;
     ClusterRollout.Plan plan = ClusterRollout.decide(cluster, vms, history, elsewhere, clock.instant());
@@ -96,6 +102,22 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
       events.record(cluster, e.type(), e.reason(), e.note());
     }
     return plan.requeueAfter() == null ? Result.done() : Result.requeueAfter(plan.requeueAfter());
+  }
+
+  private static <T> CompletableFuture<T> read(Supplier<T> call) {
+    return CompletableFuture.supplyAsync(call, r -> Thread.ofVirtual().name("cluster-read").start(r));
+  }
+
+  /** The read's result, its failure thrown as the client threw it. */
+  private static <T> T join(CompletableFuture<T> read) {
+    try {
+      return read.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
   }
 
   /** A Cluster being deleted: its closures are unpinned (unless another Cluster keeps them), then it may go. */
