@@ -30,9 +30,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +48,7 @@ public final class ControllerManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControllerManager.class);
   public static final String LEASE_NAMESPACE = "procurator-system";
   public static final String LEASE_NAME = "procurator-controllers";
+  private static final String BY_CLUSTER = "cluster";
 
   /**
    * Leader election timings, the node grace period, and the binary cache the Cluster controller
@@ -206,8 +209,15 @@ public final class ControllerManager implements AutoCloseable {
     EventRecorder clusterEvents = new EventRecorder(client, "procurator.dev/cluster-controller", config.identity(), clock);
     running.add(clusterEvents);
     Optional<CachePins> pins = config.cacheUrl() == null ? Optional.empty() : Optional.of(new CachePins(config.cacheUrl(), config.cachePushToken()));
+    // a Cluster's VMs by the label that names it, so that a pass finds them without a list call
+    vms.addIndexers(Map.of(BY_CLUSTER, vm -> {
+      String cluster = vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Revisions.CLUSTER_LABEL);
+      return cluster == null ? List.of() : List.of(vm.getMetadata().getNamespace() + "/" + cluster);
+    }));
+    Function<ObjectKey, Optional<List<VM>>> vmCache = key -> vms.hasSynced()
+        ? Optional.of(vms.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name())) : Optional.empty();
     Controller<ObjectKey> controller = new Controller<>("clusters",
-        new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list()));
+        new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), vmCache));
     running.add(controller);
     clusters.addEventHandler(handler(c -> controller.enqueue(ObjectKey.of(c))));
     vms.addEventHandler(new ResourceEventHandler<>() {

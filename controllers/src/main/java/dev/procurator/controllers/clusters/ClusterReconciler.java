@@ -29,14 +29,16 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Rolls one Cluster (key {@code namespace/name}) toward its spec: reads the Cluster, the VMs and
- * ControllerRevisions it owns (straight from the API, so a VM created a moment ago is never
- * missed and never made twice), lets {@link ClusterRollout#decide} choose, writes the status once
+ * Rolls one Cluster (key {@code namespace/name}) toward its spec: reads the Cluster and the
+ * ControllerRevisions it owns from the API, its VMs from a cache that shows every VM its passes
+ * created and deleted ({@link OwnWrites}; from the API otherwise, so a VM created a moment ago is
+ * never missed and never made twice), lets {@link ClusterRollout#decide} choose, writes the status once
  * when it changed, then acts. A write that lost a race sends the key back to the queue; every
  * create is idempotent in effect because the next look counts what exists.
  */
@@ -51,26 +53,37 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
   private final EventRecorder events;
   private final Optional<CachePins> pins;
   private final Supplier<List<Cluster>> allClusters;
+  private final Function<ObjectKey, Optional<List<VM>>> vmCache;
+  private final OwnWrites ownWrites = new OwnWrites();
 
   /**
    * @param pins the binary cache to pin closures in, if there is one
    * @param allClusters every Cluster (an informer's cache), to see which closures others still pin
+   * @param vmCache the VMs labelled with a Cluster's name from an informer's cache, empty while it
+   *     is not filled yet; a pass reads them from the API instead when the cache does not show
+   *     its own last creates and deletes yet
    */
   public ClusterReconciler(KubernetesClient client, Clock clock, EventRecorder events, Optional<CachePins> pins,
-      Supplier<List<Cluster>> allClusters) {
+      Supplier<List<Cluster>> allClusters, Function<ObjectKey, Optional<List<VM>>> vmCache) {
     this.client = client;
     this.clock = clock;
     this.events = events;
     this.pins = pins;
     this.allClusters = allClusters;
+    this.vmCache = vmCache;
   }
 
   @Override
   public Result reconcile(ObjectKey key) throws IOException {
     // the three reads go out together: each is a round trip, and a VM's Healthy waits on all of them
     var clusterRead = read(() -> client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get());
-    var vmsRead = read(() -> client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
-        .list().getItems());
+    Optional<List<VM>> cached = vmCache.apply(key).filter(vms -> ownWrites.shownBy(key, vms));
+    var vmsRead = cached.isPresent() ? CompletableFuture.completedFuture(cached.get()) : read(() -> {
+      List<VM> listed = client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
+          .list().getItems();
+      ownWrites.readFromApi(key);
+      return listed;
+    });
     var historyRead = read(() -> client.resources(ControllerRevision.class).inNamespace(key.namespace())
         .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems());
     Cluster cluster = join(clusterRead);
@@ -96,7 +109,12 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
       cluster = StatusWriter.write(client, cluster, plan.status());
     }
     for (RolloutAction a : plan.actions()) {
-      act(cluster, a);
+      try {
+        act(key, cluster, a);
+      } catch (RuntimeException | IOException e) {
+        ownWrites.unknown(key); // it may have happened: the next pass reads the API
+        throw e;
+      }
     }
     for (ClusterRollout.Event e : plan.events()) {
       events.record(cluster, e.type(), e.reason(), e.note());
@@ -154,7 +172,7 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
     return out;
   }
 
-  private void act(Cluster cluster, RolloutAction a) throws IOException {
+  private void act(ObjectKey key, Cluster cluster, RolloutAction a) throws IOException {
     String ns = cluster.getMetadata().getNamespace();
     String name = cluster.getMetadata().getName();
     switch (a) {
@@ -164,10 +182,12 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
             .withLabels(labels(name, c.template(), c.hash())).withOwnerReferences(owner(cluster)).build());
         vm.setSpec(c.spec());
         VM created = client.resource(vm).create();
+        ownWrites.created(key, created.getMetadata().getName());
         log.info("cluster {}/{}: created VM {} of revision {}", ns, name, created.getMetadata().getName(), c.hash());
       }
       case RolloutAction.DeleteVm d -> {
         client.resources(VM.class).inNamespace(ns).withName(d.name()).delete();
+        ownWrites.deleted(key, d.name());
         log.info("cluster {}/{}: deleting VM {}: {}", ns, name, d.name(), d.why());
         events.normal(cluster, "ScalingDown", "deleting VM " + d.name() + ": " + d.why());
       }

@@ -124,6 +124,7 @@ public final class RolloutBenchmark {
           System.out.printf("controller reaction, a VM turning Healthy → its next create or delete (%d samples): p50 %.1f ms, p99 %.1f ms,"
               + " max %.1f ms%n", ms.size(), VmBootBenchmark.percentile(ms, 50), VmBootBenchmark.percentile(ms, 99),
               ms.stream().mapToDouble(d -> d).max().orElse(0));
+          System.out.println("  every sample, sorted (ms): " + ms.stream().sorted().map(d -> String.format("%.0f", d)).toList());
         }
         client.resources(Cluster.class).inNamespace("default").withName("bench").delete();
         waitFor(() -> client.resources(VM.class).inNamespace("default").list().getItems().isEmpty(), 120);
