@@ -52,14 +52,24 @@ public final class WatchCache implements AutoCloseable {
     scheduler.scheduleAtFixedRate(this::sendBookmarks, bookmarkInterval.toMillis(), bookmarkInterval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** Starts following storage from its current revision. */
-  public synchronized void start() {
+  /**
+   * Starts following storage from its current revision. The storage watch is opened and closed
+   * outside this cache's lock: its client delivers failures while holding a lock of its own, and
+   * a failure takes this cache's lock, so holding ours while calling into it could deadlock.
+   */
+  public void start() {
+    long gen;
     long rev = storage.currentRevision();
-    ring.clear();
-    ringStart = rev;
-    lastRevision = rev;
-    long gen = ++generation;
-    upstream = storage.follow(type.keyPrefix(null), rev, new WatchListener() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      ring.clear();
+      ringStart = rev;
+      lastRevision = rev;
+      gen = ++generation;
+    }
+    Storage.Watch opened = storage.follow(type.keyPrefix(null), rev, new WatchListener() {
       @Override
       public void onEvent(WatchEvent event) {
         accept(gen, event);
@@ -70,6 +80,18 @@ public final class WatchCache implements AutoCloseable {
         failed(gen, error);
       }
     });
+    Storage.Watch replaced;
+    synchronized (this) {
+      if (gen != generation || closed) {
+        replaced = opened; // closed or restarted while it opened
+      } else {
+        replaced = upstream;
+        upstream = opened;
+      }
+    }
+    if (replaced != null) {
+      replaced.close();
+    }
   }
 
   public ResourceType type() {
@@ -220,12 +242,7 @@ public final class WatchCache implements AutoCloseable {
         return;
       }
       try {
-        synchronized (this) {
-          if (upstream != null) {
-            upstream.close();
-          }
-        }
-        start();
+        start(); // closes the failed storage watch
       } catch (RuntimeException e) {
         log.warn("restarting the watch of {} failed: {}", type.qualifiedResource(), e.toString());
         restart(delay.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : delay.multipliedBy(2));
@@ -241,11 +258,16 @@ public final class WatchCache implements AutoCloseable {
   }
 
   @Override
-  public synchronized void close() {
-    closed = true;
-    generation++;
-    if (upstream != null) {
-      upstream.close();
+  public void close() {
+    Storage.Watch open;
+    synchronized (this) {
+      closed = true;
+      generation++;
+      open = upstream;
+      upstream = null;
+    }
+    if (open != null) {
+      open.close(); // outside the lock, as in start()
     }
     for (Subscriber s : subscribers) {
       s.terminate(ApiException.unavailable("the server is shutting down"));
