@@ -88,6 +88,7 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
         .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems());
     Cluster cluster = join(clusterRead);
     if (cluster == null) {
+      ownWrites.forget(key);
       return Result.done(); // its VMs and revisions go with it (garbage collection)
     }
     if (cluster.getMetadata().getDeletionTimestamp() != null) {

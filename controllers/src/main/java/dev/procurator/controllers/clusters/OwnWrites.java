@@ -42,6 +42,11 @@ public final class OwnWrites {
     pending.remove(cluster);
   }
 
+  /** The Cluster is gone: nothing of it is waited for. */
+  public synchronized void forget(ObjectKey cluster) {
+    pending.remove(cluster);
+  }
+
   /**
    * Whether {@code cached}, the cache's VMs of {@code cluster}, shows every write its passes made;
    * the writes it shows are forgotten.

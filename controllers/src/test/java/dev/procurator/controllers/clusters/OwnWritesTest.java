@@ -61,4 +61,12 @@ class OwnWritesTest {
     w.readFromApi(WEB);
     assertThat(w.shownBy(WEB, List.of(vm("web-b", false)))).isTrue();
   }
+
+  @Test
+  void aClusterThatIsGoneWaitsForNothing() {
+    OwnWrites w = new OwnWrites();
+    w.created(WEB, "web-a");
+    w.forget(WEB);
+    assertThat(w.shownBy(WEB, List.of())).isTrue();
+  }
 }
