@@ -11,6 +11,7 @@ import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMSpec;
 import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.nodeagent.hypervisor.RunningMachine;
 import dev.procurator.nodeagent.testing.Guest;
 import dev.procurator.nodeagent.vm.VmReconciler;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -185,7 +186,7 @@ class NodeAgentIT {
             .withField("involvedObject.name", "unhealthy").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)
             .contains("Started", "Unhealthy"));
         assertThat(Files.exists(data.resolve("vms/default/unhealthy/qemu.pid"))
-            && ProcessHandle.of(qemuPid("unhealthy")).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+            && new RunningMachine(qemuPid("unhealthy"), null).alive()).isFalse();
         assertThat(vms.withName("noready").delete()).isNotEmpty();
         await().atMost(Duration.ofSeconds(30)).until(() -> get(c, "noready") == null);
 
@@ -215,7 +216,7 @@ class NodeAgentIT {
         // When the VM is deleted, Then its machine is stopped before the object is gone
         vms.withName("web").delete();
         await().atMost(Duration.ofSeconds(60)).until(() -> get(c, "web") == null);
-        assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(new RunningMachine(before, null).alive()).as("QEMU has exited").isFalse();
         assertThat(data.resolve("vms/default/web")).doesNotExist();
       }
     }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procurator.nodeagent.hypervisor.RunningMachine;
 import dev.procurator.nodeagent.testing.Guest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -123,7 +124,7 @@ class SystemIT {
       // When a VM is deleted, Then pctl waits until its agent has powered it off and the object is gone
       long helloPid = Long.parseLong(Files.readString(up.dataDir.resolve("agent/vms/default/hello/qemu.pid")).trim());
       assertThat(run(up, "delete", "vm", "hello")).contains("vm/hello deleted");
-      assertThat(ProcessHandle.of(helloPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      assertThat(new RunningMachine(helloPid, null).alive()).as("QEMU has exited").isFalse();
       assertThat(up.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/hello", null).statusCode()).isEqualTo(404);
     } finally {
       stop(follow);

@@ -132,7 +132,7 @@ class GuestStateIT {
           assertThat(v.getStatus().restartCount()).isEqualTo(1);
           assertThat(v.getStatus().phase()).isEqualTo(VMPhase.RUNNING);
         });
-        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(new RunningMachine(pid, null).alive()).as("QEMU has exited").isFalse();
         assertThat(metrics.counter("procurator.vm.failures", "reason", "Crashed").count()).isEqualTo(1.0);
         assertThat(runner.started).hasSize(2);
         vms.withName("ghost").delete();
