@@ -75,7 +75,7 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
 
   @Override
   public Result reconcile(ObjectKey key) throws IOException {
-    // the three reads go out together: each is a round trip, and a VM's Healthy waits on all of them
+    // the reads go out together: each is a round trip, and a VM's Healthy waits on all of them
     var clusterRead = read(() -> client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get());
     Optional<List<VM>> cached = vmCache.apply(key).filter(vms -> ownWrites.shownBy(key, vms));
     var vmsRead = cached.isPresent() ? CompletableFuture.completedFuture(cached.get()) : read(() -> {

@@ -132,7 +132,7 @@ public final class ConsoleWatcher implements AutoCloseable {
   }
 
   private void run() {
-    long lastRound = 0;
+    long lastRound = System.nanoTime() - BATCH_NANOS; // nanoTime has no fixed origin: the first change is read at once
     while (!closed) {
       WatchKey k;
       try {

@@ -15,8 +15,9 @@ class RunningMachineTest {
   @Test
   void anExitedProcessNobodyHasReapedYetIsNotAlive() throws Exception {
     // the shell starts a short child, then becomes a long sleep that never waits for it: the child
-    // stays a zombie until the sleep ends, as a daemonized hypervisor stays one until init reaps it
-    Process parent = new ProcessBuilder("sh", "-c", "true & echo $!; exec sleep 60").start();
+    // (ending after the exec, so the shell cannot reap it first) stays a zombie until the sleep
+    // ends, as a daemonized hypervisor stays one until init reaps it
+    Process parent = new ProcessBuilder("sh", "-c", "sleep 0.5 & echo $!; exec sleep 60").start();
     try {
       long zombie;
       try (BufferedReader out = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.US_ASCII))) {
@@ -40,7 +41,11 @@ class RunningMachineTest {
   }
 
   private static char stateOf(long pid) throws Exception {
-    String s = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.ISO_8859_1);
+    Path stat = Path.of("/proc/" + pid + "/stat");
+    if (!Files.exists(stat)) {
+      return '-'; // reaped after all: the condition fails with the state it saw
+    }
+    String s = Files.readString(stat, StandardCharsets.ISO_8859_1);
     return s.charAt(s.lastIndexOf(')') + 2);
   }
 }
