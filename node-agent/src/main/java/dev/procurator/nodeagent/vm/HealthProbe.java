@@ -75,6 +75,13 @@ public final class HealthProbe {
         return new Outcome(ok, "http GET " + path + " on port " + check.port() + " answered " + r.statusCode());
       } catch (java.util.concurrent.ExecutionException e) {
         Throwable cause = e.getCause() == null ? e : e.getCause();
+        // the request's own timeout and the wait below are the same deadline: either may fire first
+        if (cause instanceof java.net.http.HttpConnectTimeoutException) {
+          return new Outcome(false, "http GET " + path + " on port " + check.port() + ": no connection within " + timeout.toMillis() + " ms");
+        }
+        if (cause instanceof java.net.http.HttpTimeoutException) {
+          return new Outcome(false, "http GET " + path + " on port " + check.port() + ": no answer within " + timeout.toMillis() + " ms");
+        }
         return new Outcome(false, "http GET " + path + " on port " + check.port() + ": "
             + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));
       } catch (java.util.concurrent.TimeoutException e) {
