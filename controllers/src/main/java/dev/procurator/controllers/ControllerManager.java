@@ -19,6 +19,7 @@ import dev.procurator.controllers.gitops.GitRepositoryReconciler;
 import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
 import dev.procurator.controllers.scheduler.SchedulerReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
@@ -209,15 +210,22 @@ public final class ControllerManager implements AutoCloseable {
     EventRecorder clusterEvents = new EventRecorder(client, "procurator.dev/cluster-controller", config.identity(), clock);
     running.add(clusterEvents);
     Optional<CachePins> pins = config.cacheUrl() == null ? Optional.empty() : Optional.of(new CachePins(config.cacheUrl(), config.cachePushToken()));
-    // a Cluster's VMs by the label that names it, so that a pass finds them without a list call
-    vms.addIndexers(Map.of(BY_CLUSTER, vm -> {
-      String cluster = vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Revisions.CLUSTER_LABEL);
-      return cluster == null ? List.of() : List.of(vm.getMetadata().getNamespace() + "/" + cluster);
-    }));
-    Function<ObjectKey, Optional<List<VM>>> vmCache = key -> vms.hasSynced()
-        ? Optional.of(vms.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name())) : Optional.empty();
+    // a Cluster's VMs and revisions by the label that names it, so that a pass finds them without a list call
+    Function<HasMetadata, List<String>> byCluster = o -> {
+      String cluster = o.getMetadata().getLabels() == null ? null : o.getMetadata().getLabels().get(Revisions.CLUSTER_LABEL);
+      return cluster == null ? List.of() : List.of(o.getMetadata().getNamespace() + "/" + cluster);
+    };
+    vms.addIndexers(Map.of(BY_CLUSTER, byCluster::apply));
+    SharedIndexInformer<ControllerRevision> revisions = client.resources(ControllerRevision.class).inAnyNamespace().runnableInformer(0);
+    running.add(revisions::close);
+    revisions.addIndexers(Map.of(BY_CLUSTER, byCluster::apply));
+    ClusterReconciler.Caches caches = new ClusterReconciler.Caches(
+        key -> clusters.hasSynced() ? Optional.ofNullable(clusters.getStore().getByKey(key.namespace() + "/" + key.name())) : Optional.empty(),
+        key -> vms.hasSynced() ? Optional.of(vms.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name())) : Optional.empty(),
+        key -> revisions.hasSynced() ? Optional.of(revisions.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name()))
+            : Optional.empty());
     Controller<ObjectKey> controller = new Controller<>("clusters",
-        new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), vmCache));
+        new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), caches));
     running.add(controller);
     clusters.addEventHandler(handler(c -> controller.enqueue(ObjectKey.of(c))));
     vms.addEventHandler(new ResourceEventHandler<>() {
@@ -237,6 +245,7 @@ public final class ControllerManager implements AutoCloseable {
       }
     });
     clusters.run();
+    revisions.run();
     controller.start(2);
   }
 

@@ -35,10 +35,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Rolls one Cluster (key {@code namespace/name}) toward its spec: reads the Cluster and the
- * ControllerRevisions it owns from the API, its VMs from a cache that shows every VM its passes
- * created and deleted ({@link OwnWrites}; from the API otherwise, so a VM created a moment ago is
- * never missed and never made twice), lets {@link ClusterRollout#decide} choose, writes the status once
+ * Rolls one Cluster (key {@code namespace/name}) toward its spec: reads the Cluster, the VMs and
+ * the ControllerRevisions it owns from the controllers' caches when they show the passes' own
+ * last writes ({@link OwnWrites}), from the API otherwise, so a VM created a moment ago is never
+ * missed and never made twice; lets {@link ClusterRollout#decide} choose, writes the status once
  * when it changed, then acts. A write that lost a race sends the key back to the queue; every
  * create is idempotent in effect because the next look counts what exists.
  */
@@ -53,39 +53,64 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
   private final EventRecorder events;
   private final Optional<CachePins> pins;
   private final Supplier<List<Cluster>> allClusters;
-  private final Function<ObjectKey, Optional<List<VM>>> vmCache;
+  private final Caches caches;
   private final OwnWrites ownWrites = new OwnWrites();
+
+  /**
+   * The controllers' caches, each giving what it holds of one Cluster, or empty while it is not
+   * filled yet (or, for the Cluster, does not hold it): the Cluster, the VMs labelled with its
+   * name, and the ControllerRevisions labelled with its name.
+   */
+  public record Caches(Function<ObjectKey, Optional<Cluster>> cluster, Function<ObjectKey, Optional<List<VM>>> vms,
+      Function<ObjectKey, Optional<List<ControllerRevision>>> revisions) {
+    /** No caches: every pass reads the API. */
+    public static Caches none() {
+      return new Caches(k -> Optional.empty(), k -> Optional.empty(), k -> Optional.empty());
+    }
+  }
 
   /**
    * @param pins the binary cache to pin closures in, if there is one
    * @param allClusters every Cluster (an informer's cache), to see which closures others still pin
-   * @param vmCache the VMs labelled with a Cluster's name from an informer's cache, empty while it
-   *     is not filled yet; a pass reads them from the API instead when the cache does not show
-   *     its own last creates and deletes yet
+   * @param caches where a pass reads first; it reads the API instead for what a cache does not
+   *     show of the pass's own last writes yet
    */
   public ClusterReconciler(KubernetesClient client, Clock clock, EventRecorder events, Optional<CachePins> pins,
-      Supplier<List<Cluster>> allClusters, Function<ObjectKey, Optional<List<VM>>> vmCache) {
+      Supplier<List<Cluster>> allClusters, Caches caches) {
     this.client = client;
     this.clock = clock;
     this.events = events;
     this.pins = pins;
     this.allClusters = allClusters;
-    this.vmCache = vmCache;
+    this.caches = caches;
   }
 
   @Override
   public Result reconcile(ObjectKey key) throws IOException {
-    // the reads go out together: each is a round trip, and a VM's Healthy waits on all of them
-    var clusterRead = read(() -> client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get());
-    Optional<List<VM>> cached = vmCache.apply(key).filter(vms -> ownWrites.shownBy(key, vms));
-    var vmsRead = cached.isPresent() ? CompletableFuture.completedFuture(cached.get()) : read(() -> {
+    // what the caches show is used when they show this Cluster's own last writes; what they do
+    // not is read from the API, the reads going out together (each is a round trip, and a VM's
+    // Healthy waits on all of them)
+    Cluster cached = caches.cluster().apply(key).filter(c -> ownWrites.clusterShownBy(key, c))
+        .map(c -> client.getKubernetesSerialization().clone(c)).orElse(null); // the cache's own copy is never changed
+    var clusterRead = cached != null ? CompletableFuture.completedFuture(cached) : read(() -> {
+      Cluster read = client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get();
+      ownWrites.clusterFromApi(key);
+      return read;
+    });
+    Optional<List<VM>> cachedVms = caches.vms().apply(key).filter(vms -> ownWrites.shownBy(key, vms));
+    var vmsRead = cachedVms.isPresent() ? CompletableFuture.completedFuture(cachedVms.get()) : read(() -> {
       List<VM> listed = client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
           .list().getItems();
-      ownWrites.readFromApi(key);
+      ownWrites.vmsFromApi(key);
       return listed;
     });
-    var historyRead = read(() -> client.resources(ControllerRevision.class).inNamespace(key.namespace())
-        .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems());
+    Optional<List<ControllerRevision>> cachedRevisions = caches.revisions().apply(key).filter(rs -> ownWrites.revisionsShownBy(key, rs));
+    var historyRead = cachedRevisions.isPresent() ? CompletableFuture.completedFuture(cachedRevisions.get()) : read(() -> {
+      List<ControllerRevision> listed = client.resources(ControllerRevision.class).inNamespace(key.namespace())
+          .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems();
+      ownWrites.revisionsFromApi(key);
+      return listed;
+    });
     Cluster cluster = join(clusterRead);
     if (cluster == null) {
       ownWrites.forget(key);
@@ -105,9 +130,14 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
     if (pins.isPresent() && pinned != null && !pinned.isEmpty() && !cluster.getMetadata().getFinalizers().contains(PINS_FINALIZER)) {
       cluster.getMetadata().getFinalizers().add(PINS_FINALIZER);
       cluster = client.resource(cluster).update();
+      ownWrites.wroteCluster(key, cluster.getMetadata().getResourceVersion());
     }
     if (plan.status() != null) {
-      cluster = StatusWriter.write(client, cluster, plan.status());
+      Cluster written = StatusWriter.write(client, cluster, plan.status());
+      if (written != cluster) {
+        ownWrites.wroteCluster(key, written.getMetadata().getResourceVersion());
+      }
+      cluster = written;
     }
     for (RolloutAction a : plan.actions()) {
       try {
@@ -192,7 +222,10 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
         log.info("cluster {}/{}: deleting VM {}: {}", ns, name, d.name(), d.why());
         events.normal(cluster, "ScalingDown", "deleting VM " + d.name() + ": " + d.why());
       }
-      case RolloutAction.CreateRevision r -> createRevision(cluster, r);
+      case RolloutAction.CreateRevision r -> {
+        createRevision(cluster, r);
+        ownWrites.revisionCreated(key, Revisions.revisionName(name, r.template(), r.hash()));
+      }
       case RolloutAction.MarkRevision m -> {
         try {
           client.resources(ControllerRevision.class).inNamespace(ns).withName(m.name()).edit(cr -> {
@@ -204,13 +237,17 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
             cr.getMetadata().setAnnotations(ann);
             return cr;
           });
+          ownWrites.revisionMarked(key, m.name(), m.outcome());
         } catch (KubernetesClientException e) {
           if (e.getCode() != 404) {
             throw e;
           }
         }
       }
-      case RolloutAction.DeleteRevision r -> client.resources(ControllerRevision.class).inNamespace(ns).withName(r.name()).delete();
+      case RolloutAction.DeleteRevision r -> {
+        client.resources(ControllerRevision.class).inNamespace(ns).withName(r.name()).delete();
+        ownWrites.revisionDeleted(key, r.name());
+      }
       case RolloutAction.Pin p -> {
         if (pins.isPresent()) {
           pins.get().pin(p.closure());
