@@ -70,6 +70,8 @@ public final class RolloutBenchmark {
         Map<String, Long> healthyAt = new ConcurrentHashMap<>();
         Set<String> seen = ConcurrentHashMap.newKeySet();
         long[] lastHealthy = {0};
+        String[] lastHealthyName = {null};
+        List<String> slow = new CopyOnWriteArrayList<>();
         long[] roundStart = {System.nanoTime()};
         Map<String, String> states = new ConcurrentHashMap<>();
         List<String> timeline = new CopyOnWriteArrayList<>();
@@ -87,10 +89,15 @@ public final class RolloutBenchmark {
             boolean healthy = vm.getStatus() != null && Conditions.isTrue(vm.getStatus().conditions(), "Healthy");
             if (healthy && healthyAt.putIfAbsent(name, now) == null) {
               lastHealthy[0] = now;
+              lastHealthyName[0] = name;
             }
             boolean act = action == Action.ADDED || vm.getMetadata().getDeletionTimestamp() != null && seen.add(name);
             if (act && lastHealthy[0] != 0) {
               reactions.add(now - lastHealthy[0]);
+              if (now - lastHealthy[0] > 80_000_000L) {
+                slow.add(String.format("%.0f ms: %s Healthy at %.0f ms into the rollout → %s %s", (now - lastHealthy[0]) / 1e6,
+                    lastHealthyName[0], (lastHealthy[0] - roundStart[0]) / 1e6, name, action == Action.ADDED ? "created" : "deleted"));
+              }
               lastHealthy[0] = 0;
             }
           }
@@ -125,6 +132,7 @@ public final class RolloutBenchmark {
               + " max %.1f ms%n", ms.size(), VmBootBenchmark.percentile(ms, 50), VmBootBenchmark.percentile(ms, 99),
               ms.stream().mapToDouble(d -> d).max().orElse(0));
           System.out.println("  every sample, sorted (ms): " + ms.stream().sorted().map(d -> String.format("%.0f", d)).toList());
+          slow.forEach(line -> System.out.println("  over 80 ms: " + line));
         }
         client.resources(Cluster.class).inNamespace("default").withName("bench").delete();
         waitFor(() -> client.resources(VM.class).inNamespace("default").list().getItems().isEmpty(), 120);
