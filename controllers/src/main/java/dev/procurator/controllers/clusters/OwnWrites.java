@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * What each Cluster's passes wrote that the controllers' caches have not shown yet (what
@@ -32,6 +33,13 @@ public final class OwnWrites {
 
     boolean empty() {
       return created.isEmpty() && deleted.isEmpty() && marked.isEmpty() && !unknown;
+    }
+
+    void clear() {
+      created.clear();
+      deleted.clear();
+      marked.clear();
+      unknown = false;
     }
 
     /** Forgets what {@code cached} shows; true when it shows everything. */
@@ -115,23 +123,18 @@ public final class OwnWrites {
 
   /** The VMs were read from the API: they show every write made before the read. */
   public synchronized void vmsFromApi(ObjectKey cluster) {
-    Pending p = pending.get(cluster);
-    if (p != null) {
-      p.vms.created.clear();
-      p.vms.deleted.clear();
-      p.vms.unknown = false;
-      tidy(cluster);
-    }
+    readFromApi(cluster, p -> p.vms);
   }
 
   /** The revisions were read from the API. */
   public synchronized void revisionsFromApi(ObjectKey cluster) {
+    readFromApi(cluster, p -> p.revisions);
+  }
+
+  private void readFromApi(ObjectKey cluster, Function<Pending, Kind> kind) {
     Pending p = pending.get(cluster);
     if (p != null) {
-      p.revisions.created.clear();
-      p.revisions.deleted.clear();
-      p.revisions.marked.clear();
-      p.revisions.unknown = false;
+      kind.apply(p).clear();
       tidy(cluster);
     }
   }
