@@ -2,6 +2,7 @@ package dev.procurator.controllers;
 
 import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.Handlers;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Build;
 import dev.procurator.api.v1alpha1.BuildPhase;
@@ -34,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -183,7 +183,7 @@ public final class ControllerManager implements AutoCloseable {
         }
       }
     });
-    nodes.addEventHandler(handler(n -> {
+    nodes.addEventHandler(Handlers.onAddOrUpdate(n -> {
       lifecycle.enqueue(ObjectKey.of(n));
       // a node that changed may now take VMs that did not fit before
       retryPending.run();
@@ -198,7 +198,7 @@ public final class ControllerManager implements AutoCloseable {
     scheduler.start(1);
     lifecycle.start(1);
     SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE)
-        .inform(handler(l -> lifecycle.enqueue(ObjectKey.cluster(l.getMetadata().getName()))), 0);
+        .inform(Handlers.onAddOrUpdate(l -> lifecycle.enqueue(ObjectKey.cluster(l.getMetadata().getName()))), 0);
     running.add(leases::close);
     leading = true;
   }
@@ -227,23 +227,8 @@ public final class ControllerManager implements AutoCloseable {
     Controller<ObjectKey> controller = new Controller<>("clusters",
         new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), caches));
     running.add(controller);
-    clusters.addEventHandler(handler(c -> controller.enqueue(ObjectKey.of(c))));
-    vms.addEventHandler(new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(VM vm) {
-        owner(vm).ifPresent(controller::enqueue);
-      }
-
-      @Override
-      public void onUpdate(VM oldVm, VM vm) {
-        owner(vm).ifPresent(controller::enqueue);
-      }
-
-      @Override
-      public void onDelete(VM vm, boolean unknown) {
-        owner(vm).ifPresent(controller::enqueue);
-      }
-    });
+    clusters.addEventHandler(Handlers.onAddOrUpdate(c -> controller.enqueue(ObjectKey.of(c))));
+    vms.addEventHandler(Handlers.onEveryChange(vm -> owner(vm).ifPresent(controller::enqueue)));
     clusters.run();
     revisions.run();
     controller.start(2);
@@ -289,7 +274,7 @@ public final class ControllerManager implements AutoCloseable {
         queued.run();
       }
     });
-    nodes.addEventHandler(handler(n -> {
+    nodes.addEventHandler(Handlers.onAddOrUpdate(n -> {
       for (Build b : builds.getStore().list()) {
         if (b.getStatus() != null && n.getMetadata().getName().equals(b.getStatus().nodeName())) {
           controller.enqueue(ObjectKey.of(b));
@@ -359,24 +344,7 @@ public final class ControllerManager implements AutoCloseable {
     return (vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty()) && vm.getMetadata().getDeletionTimestamp() == null;
   }
 
-  private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> onChange) {
-    return new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(T obj) {
-        onChange.accept(obj);
-      }
 
-      @Override
-      public void onUpdate(T oldObj, T newObj) {
-        onChange.accept(newObj);
-      }
-
-      @Override
-      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-        // a deleted object needs no decision from these controllers
-      }
-    };
-  }
 
   private synchronized void stopLeading() {
     if (leading) {

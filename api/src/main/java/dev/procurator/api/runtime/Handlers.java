@@ -7,6 +7,24 @@ import java.util.function.Consumer;
 public final class Handlers {
   private Handlers() {}
 
+  /** Calls {@code changed} with the object on every add and update; a deletion is not told. */
+  public static <T> ResourceEventHandler<T> onAddOrUpdate(Consumer<T> changed) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {
+        changed.accept(obj);
+      }
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        changed.accept(newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {}
+    };
+  }
+
   /** Calls {@code changed} with the object on every add, update and delete. */
   public static <T> ResourceEventHandler<T> onEveryChange(Consumer<T> changed) {
     return new ResourceEventHandler<>() {

@@ -90,27 +90,16 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
     // what the caches show is used when they show this Cluster's own last writes; what they do
     // not is read from the API, the reads going out together (each is a round trip, and a VM's
     // Healthy waits on all of them)
-    Cluster cached = caches.cluster().apply(key).filter(c -> ownWrites.clusterShownBy(key, c))
-        .map(c -> client.getKubernetesSerialization().clone(c)).orElse(null); // the cache's own copy is never changed
-    var clusterRead = cached != null ? CompletableFuture.completedFuture(cached) : read(() -> {
-      Cluster read = client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get();
-      ownWrites.clusterFromApi(key);
-      return read;
-    });
-    Optional<List<VM>> cachedVms = caches.vms().apply(key).filter(vms -> ownWrites.shownBy(key, vms));
-    var vmsRead = cachedVms.isPresent() ? CompletableFuture.completedFuture(cachedVms.get()) : read(() -> {
-      List<VM> listed = client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
-          .list().getItems();
-      ownWrites.vmsFromApi(key);
-      return listed;
-    });
-    Optional<List<ControllerRevision>> cachedRevisions = caches.revisions().apply(key).filter(rs -> ownWrites.revisionsShownBy(key, rs));
-    var historyRead = cachedRevisions.isPresent() ? CompletableFuture.completedFuture(cachedRevisions.get()) : read(() -> {
-      List<ControllerRevision> listed = client.resources(ControllerRevision.class).inNamespace(key.namespace())
-          .withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems();
-      ownWrites.revisionsFromApi(key);
-      return listed;
-    });
+    var clusterRead = cachedOrRead(caches.cluster().apply(key).filter(c -> ownWrites.clusterShownBy(key, c))
+            .map(c -> client.getKubernetesSerialization().clone(c)), // the cache's own copy is never changed
+        () -> client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get(), () -> ownWrites.clusterFromApi(key));
+    var vmsRead = cachedOrRead(caches.vms().apply(key).filter(vms -> ownWrites.shownBy(key, vms)),
+        () -> client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems(),
+        () -> ownWrites.vmsFromApi(key));
+    var historyRead = cachedOrRead(caches.revisions().apply(key).filter(rs -> ownWrites.revisionsShownBy(key, rs)),
+        () -> client.resources(ControllerRevision.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
+            .list().getItems(),
+        () -> ownWrites.revisionsFromApi(key));
     Cluster cluster = join(clusterRead);
     if (cluster == null) {
       ownWrites.forget(key);
@@ -153,8 +142,16 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
     return plan.requeueAfter() == null ? Result.done() : Result.requeueAfter(plan.requeueAfter());
   }
 
-  private static <T> CompletableFuture<T> read(Supplier<T> call) {
-    return CompletableFuture.supplyAsync(call, r -> Thread.ofVirtual().name("cluster-read").start(r));
+  /** {@code cached} when there is one, else {@code apiRead} on a thread of its own, then {@code afterApiRead}. */
+  private static <T> CompletableFuture<T> cachedOrRead(Optional<T> cached, Supplier<T> apiRead, Runnable afterApiRead) {
+    if (cached.isPresent()) {
+      return CompletableFuture.completedFuture(cached.get());
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      T read = apiRead.get();
+      afterApiRead.run();
+      return read;
+    }, r -> Thread.ofVirtual().name("cluster-read").start(r));
   }
 
   /** The read's result, its failure thrown as the client threw it. */
