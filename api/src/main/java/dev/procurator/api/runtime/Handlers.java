@@ -9,24 +9,15 @@ public final class Handlers {
 
   /** Calls {@code changed} with the object on every add and update; a deletion is not told. */
   public static <T> ResourceEventHandler<T> onAddOrUpdate(Consumer<T> changed) {
-    return new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(T obj) {
-        changed.accept(obj);
-      }
-
-      @Override
-      public void onUpdate(T oldObj, T newObj) {
-        changed.accept(newObj);
-      }
-
-      @Override
-      public void onDelete(T obj, boolean deletedFinalStateUnknown) {}
-    };
+    return handler(changed, false);
   }
 
   /** Calls {@code changed} with the object on every add, update and delete. */
   public static <T> ResourceEventHandler<T> onEveryChange(Consumer<T> changed) {
+    return handler(changed, true);
+  }
+
+  private static <T> ResourceEventHandler<T> handler(Consumer<T> changed, boolean deletions) {
     return new ResourceEventHandler<>() {
       @Override
       public void onAdd(T obj) {
@@ -40,7 +31,9 @@ public final class Handlers {
 
       @Override
       public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-        changed.accept(obj);
+        if (deletions) {
+          changed.accept(obj);
+        }
       }
     };
   }
