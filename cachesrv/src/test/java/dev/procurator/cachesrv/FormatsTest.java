@@ -51,7 +51,7 @@ class FormatsTest {
     assertThat(m.narSize()).isEqualTo(nar.length);
     assertThat(m.narHash()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(nar));
 
-    assertThatThrownBy(() -> NarVerifier.verify(new ByteArrayInputStream("not a nar at all".getBytes())))
+    assertThatThrownBy(() -> NarVerifier.verify(new ByteArrayInputStream("not a nar at all".getBytes(StandardCharsets.UTF_8))))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a NAR");
     byte[] truncated = java.util.Arrays.copyOf(nar, nar.length - 8);
     assertThatThrownBy(() -> NarVerifier.verify(new ByteArrayInputStream(truncated))).hasMessageContaining("not a NAR");

@@ -58,7 +58,7 @@ class UploadValidationIT {
   void aConsistentUploadIsServedSigned() throws Exception {
     byte[] nar = FormatsTest.nar("hello\n");
     assertThat(send("PUT", "/nar/" + sha(nar) + ".nar", nar, TOKEN).statusCode()).isEqualTo(200);
-    assertThat(send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha(nar), nar.length).getBytes(), TOKEN).statusCode()).isEqualTo(200);
+    assertThat(send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha(nar), nar.length).getBytes(StandardCharsets.UTF_8), TOKEN).statusCode()).isEqualTo(200);
 
     HttpResponse<String> got = send("GET", "/" + HASH + ".narinfo", null, "r");
     assertThat(got.statusCode()).isEqualTo(200);
@@ -66,7 +66,7 @@ class UploadValidationIT {
     assertThat(got.body()).contains("Sig: t-1:");
     assertThat(send("HEAD", "/nar/" + sha(nar) + ".nar", null, "r").statusCode()).isEqualTo(200);
     HttpResponse<String> range = http.send(HttpRequest.newBuilder(URI.create(cache.url() + "/nar/" + sha(nar) + ".nar"))
-        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("x:r".getBytes())).header("Range", "bytes=0-12").build(),
+        .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("x:r".getBytes(StandardCharsets.UTF_8))).header("Range", "bytes=0-12").build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(range.statusCode()).isEqualTo(206);
     assertThat(range.body()).hasSize(13);
@@ -76,7 +76,7 @@ class UploadValidationIT {
   @Test
   void aNarWhoseNameIsNotItsHashIsRefused() throws Exception {
     byte[] nar = FormatsTest.nar("hello\n");
-    HttpResponse<String> r = send("PUT", "/nar/" + sha("other".getBytes()) + ".nar", nar, TOKEN);
+    HttpResponse<String> r = send("PUT", "/nar/" + sha("other".getBytes(StandardCharsets.UTF_8)) + ".nar", nar, TOKEN);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("hashes to");
     try (var files = Files.list(dir.resolve("nar"))) {
@@ -89,29 +89,29 @@ class UploadValidationIT {
     byte[] nar = FormatsTest.nar("hello\n");
     send("PUT", "/nar/" + sha(nar) + ".nar", nar, TOKEN);
 
-    HttpResponse<String> wrongHash = send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha("x".getBytes()), nar.length).getBytes(), TOKEN);
+    HttpResponse<String> wrongHash = send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha("x".getBytes(StandardCharsets.UTF_8)), nar.length).getBytes(StandardCharsets.UTF_8), TOKEN);
     assertThat(wrongHash.statusCode()).isEqualTo(400);
     assertThat(wrongHash.body()).contains("NarHash");
-    HttpResponse<String> wrongSize = send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha(nar), nar.length + 1).getBytes(), TOKEN);
+    HttpResponse<String> wrongSize = send("PUT", "/" + HASH + ".narinfo", narinfo(nar, sha(nar), nar.length + 1).getBytes(StandardCharsets.UTF_8), TOKEN);
     assertThat(wrongSize.statusCode()).isEqualTo(400);
     assertThat(wrongSize.body()).contains("NarSize");
-    HttpResponse<String> wrongPlace = send("PUT", "/" + "1".repeat(32) + ".narinfo", narinfo(nar, sha(nar), nar.length).getBytes(), TOKEN);
+    HttpResponse<String> wrongPlace = send("PUT", "/" + "1".repeat(32) + ".narinfo", narinfo(nar, sha(nar), nar.length).getBytes(StandardCharsets.UTF_8), TOKEN);
     assertThat(wrongPlace.statusCode()).isEqualTo(400);
-    HttpResponse<String> garbage = send("PUT", "/" + HASH + ".narinfo", "this is not a narinfo".getBytes(), TOKEN);
+    HttpResponse<String> garbage = send("PUT", "/" + HASH + ".narinfo", "this is not a narinfo".getBytes(StandardCharsets.UTF_8), TOKEN);
     assertThat(garbage.statusCode()).isEqualTo(400);
     assertThat(send("GET", "/" + HASH + ".narinfo", null, "r").statusCode()).isEqualTo(404);
   }
 
   @Test
   void aNarThatIsNotANarIsRefused() throws Exception {
-    byte[] junk = "definitely not an archive".getBytes();
+    byte[] junk = "definitely not an archive".getBytes(StandardCharsets.UTF_8);
     HttpResponse<String> r = send("PUT", "/nar/" + sha(junk) + ".nar", junk, TOKEN);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("not a NAR");
     HttpResponse<String> xz = send("PUT", "/nar/" + sha(junk) + ".nar.xz", junk, TOKEN);
     assertThat(xz.statusCode()).isEqualTo(400);
     assertThat(send("GET", "/nar/" + sha(junk) + ".nar", null, "r").statusCode()).isEqualTo(404);
-    HttpResponse<String> info = send("PUT", "/" + HASH + ".narinfo", narinfo(junk, sha(junk), junk.length).getBytes(), TOKEN);
+    HttpResponse<String> info = send("PUT", "/" + HASH + ".narinfo", narinfo(junk, sha(junk), junk.length).getBytes(StandardCharsets.UTF_8), TOKEN);
     assertThat(info.statusCode()).isEqualTo(400);
     assertThat(info.body()).contains("before its narinfo");
   }
@@ -119,7 +119,7 @@ class UploadValidationIT {
   @Test
   void buildLogsGoUpAndComeBack() throws Exception {
     String drv = "/log/" + HASH + "-hello.drv";
-    assertThat(send("PUT", drv, "building hello\ndone\n".getBytes(), TOKEN).statusCode()).isEqualTo(200);
+    assertThat(send("PUT", drv, "building hello\ndone\n".getBytes(StandardCharsets.UTF_8), TOKEN).statusCode()).isEqualTo(200);
     HttpResponse<String> got = send("GET", drv, null, "r");
     assertThat(got.statusCode()).isEqualTo(200);
     assertThat(got.body()).isEqualTo("building hello\ndone\n");

@@ -3,6 +3,7 @@ package dev.procurator.nodeagent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMSpec;
@@ -55,8 +56,8 @@ class ClosureBootIT {
     Path images = Guest.images().resolve("hello");
     SigningKey key = SigningKey.generate("closure-test-1");
     int port = EtcdProcess.freePort();
-    String push = "push-" + System.nanoTime();
-    String read = "read-" + System.nanoTime();
+    String push = TestNames.unique("push");
+    String read = TestNames.unique("read");
     Path conf = tmp.resolve("nixconf");
     Files.createDirectories(conf);
     Files.writeString(conf.resolve("nix.conf"), """
@@ -71,7 +72,7 @@ class ClosureBootIT {
             Map.of(push, CacheServer.Access.WRITE, read, CacheServer.Access.READ), false, 40)).start();
         TestApiServer api = TestApiServer.embedded()) {
       // a closure unique to this run: the example guest's kernel and initrd plus an init
-      Path system = tmp.resolve("system-" + System.nanoTime());
+      Path system = tmp.resolve(TestNames.unique("system"));
       Files.createDirectories(system);
       Files.copy(images.resolve("vmlinux"), system.resolve("kernel"));
       Files.copy(images.resolve("initrd.cpio.gz"), system.resolve("initrd"));

@@ -76,7 +76,7 @@ final class ApiClient {
     if (env != null && !env.isEmpty()) {
       return Path.of(env.split(java.io.File.pathSeparator)[0]);
     }
-    return Path.of(System.getProperty("user.home"), ".procurator", "kubeconfig");
+    return UserDirs.procurator().resolve("kubeconfig");
   }
 
   /** One fabric8 client per kubeconfig, server and token, kept for the process (pctl's tests run many commands in one). */

@@ -35,7 +35,7 @@ final class AuditCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    Path log = file != null ? file : Path.of(System.getProperty("user.home"), ".procurator", "data", "audit.log");
+    Path log = file != null ? file : UserDirs.procurator().resolve("data").resolve("audit.log");
     if (!Files.exists(log)) {
       throw new Errors.UserError("no audit log at " + log + " (give --file)");
     }

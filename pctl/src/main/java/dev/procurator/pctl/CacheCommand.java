@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import java.util.Locale;
 
 /** Runs the binary cache on its own, for a dedicated cache host. */
 @Command(name = "cache", mixinStandardHelpOptions = true,
@@ -76,7 +77,7 @@ final class CacheCommand implements Callable<Integer> {
   }
 
   static long parseSize(String text) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([KMGT]?)i?B?").matcher(text.trim().toUpperCase());
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([KMGT]?)i?B?").matcher(text.trim().toUpperCase(Locale.ROOT));
     if (!m.matches()) {
       throw new Errors.UserError("a size is a number with an optional K, M, G or T suffix, not \"" + text + "\"");
     }

@@ -40,7 +40,7 @@ final class ControllersCommand implements Callable<Integer> {
     }
     String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
-    java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : java.nio.file.Path.of(System.getProperty("user.home"), ".procurator", "git-cache");
+    java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : UserDirs.procurator().resolve("git-cache");
     ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token, git);
     System.out.println("Controllers are up; this replica takes part in leader election");
     System.out.flush();

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import java.util.Locale;
 
 /**
  * Shows one object for a person, as kubectl describe does: its metadata, spec and status, its
@@ -154,16 +155,16 @@ final class DescribeCommand implements Callable<Integer> {
     JsonNode conditions = o.path("status").path("conditions");
     if (conditions.isArray() && !conditions.isEmpty()) {
       System.out.println("Conditions:");
-      System.out.printf("  %-14s %-7s %-22s %-24s %s%n", "Type", "Status", "Last Transition", "Reason", "Message");
+      System.out.printf(Locale.ROOT, "  %-14s %-7s %-22s %-24s %s%n", "Type", "Status", "Last Transition", "Reason", "Message");
       for (JsonNode c : conditions) {
-        System.out.printf("  %-14s %-7s %-22s %-24s %s%n", c.path("type").asText(), c.path("status").asText(),
+        System.out.printf(Locale.ROOT, "  %-14s %-7s %-22s %-24s %s%n", c.path("type").asText(), c.path("status").asText(),
             c.path("lastTransitionTime").asText(), c.path("reason").asText(), c.path("message").asText());
       }
     }
   }
 
   private static void row(String key, String value) {
-    System.out.printf("%-18s%s%n", key + ":", value.isEmpty() ? "<none>" : value);
+    System.out.printf(Locale.ROOT, "%-18s%s%n", key + ":", value.isEmpty() ? "<none>" : value);
   }
 
   private static String pairs(JsonNode map) {

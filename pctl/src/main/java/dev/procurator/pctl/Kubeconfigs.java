@@ -2,6 +2,7 @@ package dev.procurator.pctl;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.Locale;
 
 /** Kubeconfig files for one cluster and one user, as kubectl, client-go and fabric8 read them. */
 final class Kubeconfigs {
@@ -19,7 +20,7 @@ final class Kubeconfigs {
 
   private static String config(String url, String caPem, String user, String credentials) {
     String name = user.replace(':', '-');
-    return """
+    return String.format(Locale.ROOT, """
         apiVersion: v1
         kind: Config
         clusters:
@@ -37,7 +38,7 @@ final class Kubeconfigs {
             user: %s
             namespace: default
         current-context: procurator
-        """.formatted(url, b64(caPem), name, credentials, name);
+        """, url, b64(caPem), name, credentials, name);
   }
 
   private static String b64(String s) {

@@ -105,7 +105,7 @@ final class UpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("user.home"), ".procurator", "data");
+    Path dir = dataDir != null ? dataDir : UserDirs.procurator().resolve("data");
     Files.createDirectories(dir);
     HostPort address = HostPort.parse("--listen", listen);
     String host = address.host();
@@ -156,7 +156,7 @@ final class UpCommand implements Callable<Integer> {
     String url = "https://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
     Path kubeconfig = dir.resolve("kubeconfig");
     writeKubeconfig(kubeconfig, url, token, pki.caPem());
-    Path shared = Path.of(System.getProperty("user.home"), ".procurator", "kubeconfig");
+    Path shared = UserDirs.procurator().resolve("kubeconfig");
     Files.createDirectories(shared.getParent());
     Files.copy(kubeconfig, shared, StandardCopyOption.REPLACE_EXISTING);
     System.out.println("Procurator is up: API server " + url);

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import java.util.Locale;
 
 /**
  * Who may do what, through kubectl with each user's own kubeconfig (written by {@code pctl
@@ -92,7 +93,7 @@ class AccessControlIT {
 
   @Test
   void aDeveloperWritesWorkloadsAndSecretsButReadsNoSecretsNodesOrRbac() throws Exception {
-    kubectlIn(dave, VM.formatted("dev-vm"), "apply", "-f", "-").ok();
+    kubectlIn(dave, String.format(Locale.ROOT, VM, "dev-vm"), "apply", "-f", "-").ok();
     assertThat(kubectl(dave, "get", "vms").ok().output()).contains("dev-vm");
     kubectlIn(dave, """
         apiVersion: procurator.dev/v1alpha1
@@ -110,10 +111,10 @@ class AccessControlIT {
 
   @Test
   void aViewerReadsButNeitherWritesNorSeesSecrets() throws Exception {
-    kubectlIn(api.kubeconfig(), VM.formatted("seen-vm"), "apply", "-f", "-").ok();
+    kubectlIn(api.kubeconfig(), String.format(Locale.ROOT, VM, "seen-vm"), "apply", "-f", "-").ok();
     assertThat(kubectl(vera, "get", "vms").ok().output()).contains("seen-vm");
     kubectl(vera, "get", "nodes.procurator.dev").ok();
-    Out create = kubectlIn(vera, VM.formatted("vera-vm"), "create", "-f", "-").forbidden();
+    Out create = kubectlIn(vera, String.format(Locale.ROOT, VM, "vera-vm"), "create", "-f", "-").forbidden();
     assertThat(create.output()).contains("User \"vera\" cannot create resource \"vms\" in API group \"procurator.dev\" in the namespace \"default\"");
     kubectl(vera, "delete", "vm", "seen-vm").forbidden();
     kubectl(vera, "get", "secrets.procurator.dev").forbidden();
@@ -176,7 +177,7 @@ class AccessControlIT {
     // the server keeps a hash: the Secret holds neither the token nor its secret half
     JsonNode stored = JSON.readTree(api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/procurator-system/secrets/token-" + id,
         null, null).body());
-    String values = new String(java.util.Base64.getDecoder().decode(stored.path("spec").path("data").path("tokenHash").asText()));
+    String values = new String(java.util.Base64.getDecoder().decode(stored.path("spec").path("data").path("tokenHash").asText()), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(stored.toString()).doesNotContain(secretPart);
     assertThat(values).hasSize(64).doesNotContain(secretPart);
     // a developer may not read or mint tokens
@@ -204,7 +205,7 @@ class AccessControlIT {
   @Test
   void usersOfATokenFileAreBoundByTheirGroups() throws Exception {
     Path fiona = api.kubeconfig("fiona", "file-token-1");
-    kubectlIn(fiona, VM.formatted("fiona-vm"), "create", "-f", "-").ok();
+    kubectlIn(fiona, String.format(Locale.ROOT, VM, "fiona-vm"), "create", "-f", "-").ok();
     kubectl(fiona, "get", "clusterroles").forbidden();
     var denied = api.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles", null, null, "file-token-1");
     JsonNode status = JSON.readTree(denied.body());

@@ -3,6 +3,7 @@ package dev.procurator.pctl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.Build;
 import dev.procurator.api.v1alpha1.BuildAgreements;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import java.util.Locale;
 
 /**
  * The workflow Procurator exists for, on {@code pctl up} with the real nix client: a push to a
@@ -46,7 +48,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BuildChainIT {
   static final String ATTR = "packages.x86_64-linux.web";
-  static final String V1 = "1." + System.currentTimeMillis();
+  static final String V1 = "1." + TestNames.random(10);
   private PctlUp up;
   private KubernetesClient client;
   private Path dir;
@@ -233,7 +235,7 @@ class BuildChainIT {
   @Test
   @Order(4)
   void aCommitWhoseGuestFailsItsHealthCheckIsRolledBackToThePreviousClosure() throws Exception {
-    String commit = push("{ version = \"4." + System.currentTimeMillis() + "\"; healthy = false; }\n");
+    String commit = push("{ version = \"4." + TestNames.random(10) + "\"; healthy = false; }\n");
     sync();
     Build b = awaitFinished("web-" + commit.substring(0, 12));
     assertThat(b.getStatus().phase()).as(b.getStatus().message()).isEqualTo(BuildPhase.SUCCEEDED);
@@ -249,16 +251,16 @@ class BuildChainIT {
   void aFailingBuildIsRetriedWithBackoffThenFailsWithTheTailOfItsLog() throws Exception {
     Path flake = dir.resolve("broken");
     Files.createDirectories(flake);
-    Files.writeString(flake.resolve("flake.nix"), """
+    Files.writeString(flake.resolve("flake.nix"), String.format(Locale.ROOT, """
         {
           outputs = { self }: {
             packages.x86_64-linux.broken = derivation {
-              name = "broken-%d"; system = "x86_64-linux"; builder = "/bin/sh";
+              name = "%s"; system = "x86_64-linux"; builder = "/bin/sh";
               args = [ "-c" "echo about to fail; exit 3" ];
             };
           };
         }
-        """.formatted(System.nanoTime()));
+        """, TestNames.unique("broken")));
     Build broken = new Build();
     broken.setMetadata(new ObjectMetaBuilder().withName("broken").withNamespace("default").build());
     broken.setSpec(new BuildSpec("path:" + flake, List.of("broken")).withLimits(null, 1));

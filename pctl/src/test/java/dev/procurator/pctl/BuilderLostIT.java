@@ -3,6 +3,7 @@ package dev.procurator.pctl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.Build;
 import dev.procurator.api.v1alpha1.BuildAgreements;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 
 /**
  * A builder host dies in the middle of a build (its agent and everything it started, killed with
@@ -47,16 +50,16 @@ class BuilderLostIT {
     Path flake = tmp.resolve("slow");
     Files.createDirectories(flake);
     // slow enough to be killed in the middle of; unique, so no store holds it yet
-    Files.writeString(flake.resolve("flake.nix"), """
+    Files.writeString(flake.resolve("flake.nix"), String.format(Locale.ROOT, """
         {
           outputs = { self }: {
             packages.x86_64-linux.slow = derivation {
-              name = "slow-%d"; system = "x86_64-linux"; builder = "/bin/sh";
+              name = "%s"; system = "x86_64-linux"; builder = "/bin/sh";
               args = [ "-c" "echo started; /bin/sleep 15; echo done > $out" ];
             };
           };
         }
-        """.formatted(System.nanoTime()));
+        """, TestNames.unique("slow")));
     Process a = null;
     Process b = null;
     try (PctlUp up = PctlUp.withControllers("--node-grace-period", "3");
@@ -90,7 +93,7 @@ class BuilderLostIT {
       String token = Files.readString(up.dataDir.resolve("cache-read-token")).trim();
       var narinfo = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
               "http://127.0.0.1:" + up.cachePort + "/" + out.substring(11, 43) + ".narinfo"))
-          .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(("nix:" + token).getBytes())).build(),
+          .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(("nix:" + token).getBytes(StandardCharsets.UTF_8))).build(),
           java.net.http.HttpResponse.BodyHandlers.ofString());
       assertThat(narinfo.statusCode()).isEqualTo(200);
       assertThat(narinfo.body()).contains("StorePath: " + out);

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
+import java.util.Locale;
 
 /**
  * The closures of a Cluster's live and kept revisions are pinned in {@code pctl up}'s binary cache,
@@ -34,10 +35,10 @@ class ClusterPinsIT {
   }
 
   private static String cluster(String closure, int historyLimit) {
-    return """
+    return String.format(Locale.ROOT, """
         {"apiVersion":"procurator.dev/v1alpha1","kind":"Cluster","metadata":{"name":"pinned"},
          "spec":{"revisionHistoryLimit":%d,"templates":[{"name":"web","replicas":1,
-                 "spec":{"cpu":1,"memory":"128Mi","boot":{"closure":"%s"}}}]}}""".formatted(historyLimit, closure);
+                 "spec":{"cpu":1,"memory":"128Mi","boot":{"closure":"%s"}}}]}}""", historyLimit, closure);
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.procurator.pctl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.ClusterSpec;
@@ -79,7 +80,7 @@ class ClusterRolloutIT {
 
   @BeforeEach
   void namespace() {
-    ns = "c" + System.nanoTime();
+    ns = TestNames.unique("c");
   }
 
   @AfterEach

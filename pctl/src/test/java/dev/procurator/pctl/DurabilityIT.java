@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import java.util.Locale;
 
 /** kill -9 while 64 clients write: every acknowledged write is there after the restart. */
 class DurabilityIT {
@@ -41,7 +42,7 @@ class DurabilityIT {
       up.launch();
       Map<String, Integer> stored = stored(up, "durable");
       assertNothingLost(load, stored);
-      System.out.printf("embedded: %d creates and %d updates acknowledged before kill -9, %d objects after restart%n",
+      System.out.printf(Locale.ROOT, "embedded: %d creates and %d updates acknowledged before kill -9, %d objects after restart%n",
           load.created.size(), load.updated.size(), stored.size());
     }
   }
@@ -67,7 +68,7 @@ class DurabilityIT {
 
         Map<String, Integer> stored = stored(up, "durable");
         assertNothingLost(load, stored);
-        System.out.printf("etcd: %d creates and %d updates acknowledged across two kill -9s, %d failed requests, %d objects%n",
+        System.out.printf(Locale.ROOT, "etcd: %d creates and %d updates acknowledged across two kill -9s, %d failed requests, %d objects%n",
             load.created.size(), load.updated.size(), load.failures.get(), stored.size());
       }
     }

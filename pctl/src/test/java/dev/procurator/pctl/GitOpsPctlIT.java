@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import java.util.Locale;
 
 /**
  * A git push reaching the cluster as a user sets it up: a bare repository with the example
@@ -92,7 +93,7 @@ class GitOpsPctlIT {
   void aPushThroughTheExampleHookIsSyncedAndPctlSyncAndGetShowIt() throws Exception {
     commit("vms/web.yaml", vm("web", 1));
     Path manifests = dir.resolve("repo.yaml");
-    Files.writeString(manifests, """
+    Files.writeString(manifests, String.format(Locale.ROOT, """
         apiVersion: procurator.dev/v1alpha1
         kind: Secret
         metadata:
@@ -111,7 +112,7 @@ class GitOpsPctlIT {
           intervalSeconds: 3600
           webhookSecretRef:
             name: fleet-webhook
-        """.formatted(bare));
+        """, bare));
     Run apply = pctl("apply", "-f", manifests.toString());
     assertThat(apply.code()).as(apply.err()).isZero();
     Run first = pctl("sync", "gitrepository/fleet", "--timeout", "60");

@@ -2,6 +2,7 @@ package dev.procurator.pctl;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.apiserver.testing.EtcdProcess;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -53,8 +54,8 @@ class LargeNarIT {
           + "substituters =\nnarinfo-cache-negative-ttl = 0\nnarinfo-cache-positive-ttl = 0\n");
       Path netrc = dir.resolve("netrc");
       Files.writeString(netrc, "machine 127.0.0.1 login nix password " + Files.readString(cacheDir.resolve("cache-token")).trim() + "\n");
-      long n = System.nanoTime();
-      String out = run(conf, "nix", "build", "--no-link", "--json", "--impure", "--expr", "derivation { name = \"large-" + n
+      String n = TestNames.unique("large");
+      String out = run(conf, "nix", "build", "--no-link", "--json", "--impure", "--expr", "derivation { name = \"" + n
           + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [\"-c\" \"/usr/bin/head -c 1073741824 /dev/urandom > $out\"]; }")[0];
       String path = out.replaceAll("(?s).*\"out\":\"([^\"]+)\".*", "$1");
       String hashBefore = run(conf, "nix", "hash", "path", path)[0].trim();

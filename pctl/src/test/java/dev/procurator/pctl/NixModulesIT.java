@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import java.util.Locale;
 
 /**
  * The nix/ folder evaluated by the real nix client with nixpkgs' lib (the module system): the NixOS
@@ -117,14 +118,14 @@ class NixModulesIT {
 
   @Test
   void theClusterModuleTurnsTypedOptionsIntoClusterResources() throws Exception {
-    PctlIT.Run r = nix("nix-instantiate", "--eval", "--strict", "--json", "-E", """
+    PctlIT.Run r = nix("nix-instantiate", "--eval", "--strict", "--json", "-E", String.format(Locale.ROOT, """
         let lib = import %s; p = import %s { inherit lib; }; in p.resources [ {
           procurator.cluster = { name = "shop"; vms.web = {
             cpu = 2; memory = "128Mi"; replicas = 3; labels.tier = "front";
             closure = "/nix/store/0c3ghl2pfmxw7kxq2hyd5d44fbxrhz0y-web"; ports = [ 8080 ];
             healthChecks = [ { type = "http"; port = 8080; path = "/healthz"; } ];
             strategy = { type = "BlueGreen"; scaleDownDelaySeconds = 5; }; autoRollback = false; }; }; } ]
-        """.formatted(nixpkgsLib().orElseThrow(), Guest.repoRoot().resolve("nix/lib")));
+        """, nixpkgsLib().orElseThrow(), Guest.repoRoot().resolve("nix/lib")));
     assertThat(r.code()).as(r.err()).isZero();
     JsonNode c = JSON.readTree(r.out()).get(0);
     assertThat(c.path("kind").asText()).isEqualTo("Cluster");
@@ -140,10 +141,10 @@ class NixModulesIT {
 
   @Test
   void aWrongTypeFailsWithTheModuleSystemsMessage() throws Exception {
-    PctlIT.Run r = nix("nix-instantiate", "--eval", "--strict", "--json", "-E", """
+    PctlIT.Run r = nix("nix-instantiate", "--eval", "--strict", "--json", "-E", String.format(Locale.ROOT, """
         let lib = import %s; p = import %s { inherit lib; }; in p.resources [ {
           procurator.cluster = { name = "shop"; vms.web = { cpu = "two"; closure = "/nix/store/0c3ghl2pfmxw7kxq2hyd5d44fbxrhz0y-web"; }; }; } ]
-        """.formatted(nixpkgsLib().orElseThrow(), Guest.repoRoot().resolve("nix/lib")));
+        """, nixpkgsLib().orElseThrow(), Guest.repoRoot().resolve("nix/lib")));
     assertThat(r.code()).isNotZero();
     assertThat(r.err()).contains("procurator.cluster.vms.web.cpu", "is not of type `integer between 1 and 64");
   }

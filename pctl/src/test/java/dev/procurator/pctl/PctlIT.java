@@ -3,6 +3,7 @@ package dev.procurator.pctl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.Locale;
 
 /** pctl against a real 'pctl up', and kubectl against the same server, as a user would run them. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -183,12 +185,11 @@ class PctlIT {
   }
 
   private static String event(String name, String uid, String type, String reason, String message, int count, String first, String last) {
-    return """
+    return String.format(Locale.ROOT, """
         {"apiVersion":"v1","kind":"Event","metadata":{"name":"%s"},
          "involvedObject":{"apiVersion":"procurator.dev/v1alpha1","kind":"VM","namespace":"events-test","name":"%s","uid":"%s"},
          "type":"%s","reason":"%s","message":"%s","count":%d,"firstTimestamp":"%s","lastTimestamp":"%s",
-         "source":{"component":"procurator.dev/node-agent","host":"node-a"}}"""
-        .formatted(name, name.startsWith("other") ? "other" : "web", uid, type, reason, message, count, first, last);
+         "source":{"component":"procurator.dev/node-agent","host":"node-a"}}""", name, name.startsWith("other") ? "other" : "web", uid, type, reason, message, count, first, last);
   }
 
   /** A pctl process that keeps printing (get -w), and the lines it printed so far. */
@@ -272,9 +273,9 @@ class PctlIT {
     Path netrc = dir.resolve("netrc");
     Files.writeString(netrc, "machine 127.0.0.1 login nix password " + Files.readString(up.dataDir.resolve("cache-token")).trim() + "\n");
     String cacheUrl = "http://127.0.0.1:" + up.cachePort;
-    long n = System.nanoTime();
+    String n = TestNames.unique("pctl-up");
     Run built = nixRun(conf, dir, "nix", "build", "--no-link", "--json", "--impure", "--expr",
-        "derivation { name = \"pctl-up-" + n + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [\"-c\" \"echo " + n + " > $out\"]; }");
+        "derivation { name = \"" + n + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [\"-c\" \"echo " + n + " > $out\"]; }");
     assertThat(built.code()).as(built.err()).isZero();
     String path = built.out().replaceAll("(?s).*\"out\":\"([^\"]+)\".*", "$1");
 

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.Locale;
 
 /**
  * Clients that create VMs and then update each one, recording only the writes the server
@@ -34,9 +35,9 @@ final class WriteLoad implements AutoCloseable {
     for (int i = 0; !stop.get(); i++) {
       String name = "c" + client + "-" + i;
       try {
-        String body = """
+        String body = String.format(Locale.ROOT, """
             {"apiVersion":"procurator.dev/v1alpha1","kind":"VM","metadata":{"name":"%s","annotations":{"pad":"%s"}},
-             "spec":{"cpu":1,"memory":"128Mi","boot":{"kernel":"k"}}}""".formatted(name, PADDING);
+             "spec":{"cpu":1,"memory":"128Mi","boot":{"kernel":"k"}}}""", name, PADDING);
         if (up.request("POST", base, body).statusCode() == 201) {
           created.add(name);
           int cpu = 2 + (i % 5);

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
@@ -45,7 +46,7 @@ public final class EventRecorder implements AutoCloseable {
   private static final int ATTEMPTS = 4;
   private static final Duration RETRY_BASE = Duration.ofMillis(200);
   private static final Duration RETRY_MAX = Duration.ofSeconds(2);
-  private static final DateTimeFormatter MICRO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter MICRO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
 
   /** What makes two events the same for counting. */
   private record Key(String uid, String kind, String namespace, String name, String type, String reason, String note) {}

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
+import java.util.Locale;
 
 /** The server's one JSON (and YAML) configuration, and parsing that fails as a 400 with a location. */
 public final class Json {
@@ -45,7 +46,7 @@ public final class Json {
     }
     if (node == null || !node.isObject()) {
       throw ApiException.badRequest("the request body must be a " + (yaml ? "YAML mapping" : "JSON object") + ", not "
-          + (node == null ? "nothing" : node.getNodeType().name().toLowerCase()));
+          + (node == null ? "nothing" : node.getNodeType().name().toLowerCase(Locale.ROOT)));
     }
     return (ObjectNode) node;
   }

@@ -22,6 +22,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.Locale;
 
 /**
  * The Kubernetes verbs for every resource type, over one {@link Storage}.
@@ -665,7 +666,7 @@ public final class ResourceService {
       return obj.putObject("metadata");
     }
     if (!meta.isObject()) {
-      throw ApiException.badRequest("metadata must be an object, not " + meta.getNodeType().name().toLowerCase());
+      throw ApiException.badRequest("metadata must be an object, not " + meta.getNodeType().name().toLowerCase(Locale.ROOT));
     }
     return (ObjectNode) meta;
   }

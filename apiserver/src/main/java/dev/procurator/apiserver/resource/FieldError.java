@@ -1,6 +1,7 @@
 package dev.procurator.apiserver.resource;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Locale;
 
 /**
  * One reason an object is invalid, worded as Kubernetes words it: {@code field: Reason: detail}.
@@ -58,7 +59,7 @@ public record FieldError(String field, String reason, String message) {
       case NUMBER -> value.isIntegralNumber() ? "integer" : "number";
       case BOOLEAN -> "boolean";
       case NULL -> "null";
-      default -> value.getNodeType().name().toLowerCase();
+      default -> value.getNodeType().name().toLowerCase(Locale.ROOT);
     };
   }
 }

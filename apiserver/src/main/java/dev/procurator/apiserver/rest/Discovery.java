@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 
 /**
  * The discovery and OpenAPI documents kubectl and client libraries read before they act:
@@ -48,7 +49,7 @@ final class Discovery {
     v.put("buildDate", "");
     v.put("goVersion", "java" + Runtime.version().feature());
     v.put("compiler", "javac");
-    v.put("platform", System.getProperty("os.name").toLowerCase() + "/" + System.getProperty("os.arch"));
+    v.put("platform", System.getProperty("os.name").toLowerCase(Locale.ROOT) + "/" + System.getProperty("os.arch"));
     return v;
   }
 
@@ -243,7 +244,7 @@ final class Discovery {
 
   private static String sha256(byte[] data) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data)).toUpperCase();
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data)).toUpperCase(Locale.ROOT);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

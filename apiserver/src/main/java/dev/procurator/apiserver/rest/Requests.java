@@ -13,6 +13,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
+import java.util.Locale;
 
 /** What a request says beside its path: its body, its options for writes, lists and deletes, and what it accepts. */
 final class Requests {
@@ -69,7 +70,7 @@ final class Requests {
 
   static String contentType(HttpServerRequest req) {
     String ct = req.getHeader("Content-Type");
-    return ct == null ? "application/json" : ct.toLowerCase().trim();
+    return ct == null ? "application/json" : ct.toLowerCase(Locale.ROOT).trim();
   }
 
   static byte[] rawBody(RoutingContext ctx) {

@@ -9,6 +9,7 @@ import dev.procurator.apiserver.ApiServer;
 import dev.procurator.apiserver.ApiServerConfig;
 import dev.procurator.apiserver.testing.EtcdProcess;
 import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.apiserver.testing.TestNames;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
@@ -37,7 +38,7 @@ class SecretsAtRestIT {
   @TempDir Path tmp;
 
   private static String value() {
-    return "pw-" + Long.toHexString(System.nanoTime()) + "-do-not-store-me";
+    return "pw-" + TestNames.random(16) + "-do-not-store-me";
   }
 
   private static void create(KubernetesClient client, String name, String plain) {
@@ -88,10 +89,12 @@ class SecretsAtRestIT {
       create(client, "db", plain);
       assertThat(decoded(client, "db")).isEqualTo(plain);
       // a control: what is not a Secret is found, so the search would find the value if it were there
-      api.request("POST", "/api/v1/namespaces", "application/json", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"marker-"
-          + plain.substring(3, 15) + "\"}}");
+      String marker = TestNames.unique("marker");
+      HttpResponse<String> created = api.request("POST", "/api/v1/namespaces", "application/json",
+          "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" + marker + "\"}}");
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
       Path store = api.dir().resolve("store");
-      assertThat(holding(store, "marker-" + plain.substring(3, 15))).isNotEmpty();
+      assertThat(holding(store, marker)).isNotEmpty();
       assertThat(holding(store, plain)).isEmpty();
       assertThat(holding(store, Base64.getEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8)))).isEmpty();
     }

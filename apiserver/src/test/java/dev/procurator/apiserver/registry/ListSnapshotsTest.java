@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.Locale;
 
 /** Continued pages cut from one snapshot of the rest of the range, on the embedded store. */
 class ListSnapshotsTest {
@@ -19,7 +20,7 @@ class ListSnapshotsTest {
   void continuedPagesAreTheListAtItsRevisionWhateverHappensMeanwhile(@TempDir Path dir) {
     try (Storage storage = SqliteStorage.open(dir)) {
       for (int i = 0; i < 25; i++) {
-        storage.create(String.format("/r/k%02d", i), ("v" + i).getBytes(UTF_8));
+        storage.create(String.format(Locale.ROOT, "/r/k%02d", i), ("v" + i).getBytes(UTF_8));
       }
       ListPage first = storage.list("/r/", null, 0, 10);
       long rev = first.revision();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.api.v1alpha1.Hypervisor;
@@ -35,6 +36,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import java.util.Locale;
+import java.nio.charset.StandardCharsets;
 
 /** What a user of the Kubernetes API sees, through the fabric8 client and raw HTTP; one subclass per store. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -59,7 +62,7 @@ abstract class ApiServerContract {
 
   @BeforeEach
   void freshNamespace() {
-    ns = "t" + System.nanoTime();
+    ns = TestNames.unique("t");
   }
 
   private MixedOperation<VM, KubernetesResourceList<VM>, Resource<VM>> vms() {
@@ -213,7 +216,7 @@ abstract class ApiServerContract {
   @Test
   void pagesComeFromOneSnapshot() throws Exception {
     for (int i = 0; i < 12; i++) {
-      vms().inNamespace(ns).resource(vm(String.format("vm-%02d", i))).create();
+      vms().inNamespace(ns).resource(vm(String.format(Locale.ROOT, "vm-%02d", i))).create();
     }
     String base = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms";
     JsonNode first = json(api.request("GET", base + "?limit=5", null, null));
@@ -600,16 +603,16 @@ abstract class ApiServerContract {
   @Test
   void aSecretsStringDataIsMergedIntoDataAndNeverStored() throws Exception {
     String path = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/secrets";
-    String a = java.util.Base64.getEncoder().encodeToString("one".getBytes());
-    HttpResponse<String> created = api.request("POST", path, "application/json", """
+    String a = java.util.Base64.getEncoder().encodeToString("one".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<String> created = api.request("POST", path, "application/json", String.format(Locale.ROOT, """
         {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"creds"},
-         "spec":{"data":{"a":"%s","b":"%s"},"stringData":{"b":"two","c":"three"}}}""".formatted(a, a));
+         "spec":{"data":{"a":"%s","b":"%s"},"stringData":{"b":"two","c":"three"}}}""", a, a));
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
     JsonNode got = JSON.readTree(api.request("GET", path + "/creds", null, null).body());
     assertThat(got.path("spec").has("stringData")).isFalse();
     assertThat(got.path("spec").path("data").path("a").asText()).isEqualTo(a);
-    assertThat(new String(java.util.Base64.getDecoder().decode(got.path("spec").path("data").path("b").asText()))).isEqualTo("two");
-    assertThat(new String(java.util.Base64.getDecoder().decode(got.path("spec").path("data").path("c").asText()))).isEqualTo("three");
+    assertThat(new String(java.util.Base64.getDecoder().decode(got.path("spec").path("data").path("b").asText()), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("two");
+    assertThat(new String(java.util.Base64.getDecoder().decode(got.path("spec").path("data").path("c").asText()), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("three");
 
     HttpResponse<String> bad = api.request("POST", path, "application/json", """
         {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"bad"},"spec":{"data":{"x":"not base64!"}}}""");
@@ -622,9 +625,8 @@ abstract class ApiServerContract {
     assertThat(badKey.body()).contains("spec.data[../etc]");
 
     String huge = "x".repeat((1 << 20) + 1);
-    HttpResponse<String> tooBig = api.request("POST", path, "application/json", """
-        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"big"},"spec":{"stringData":{"blob":"%s"}}}"""
-        .formatted(huge));
+    HttpResponse<String> tooBig = api.request("POST", path, "application/json", String.format(Locale.ROOT, """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"big"},"spec":{"stringData":{"blob":"%s"}}}""", huge));
     assertThat(tooBig.statusCode()).isEqualTo(422);
     assertThat(tooBig.body()).contains("spec.data").contains("1048576");
   }

@@ -3,6 +3,7 @@ package dev.procurator.apiserver.rest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.api.runtime.EventRecorder;
@@ -55,7 +56,7 @@ class EventsIT {
 
   @BeforeEach
   void freshNamespace() {
-    ns = "ev" + System.nanoTime();
+    ns = TestNames.unique("ev");
   }
 
   private io.fabric8.kubernetes.api.model.events.v1.Event newEvent(String name, String about, String note, Instant at) {

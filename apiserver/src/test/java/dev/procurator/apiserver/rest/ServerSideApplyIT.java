@@ -2,6 +2,7 @@ package dev.procurator.apiserver.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.procurator.apiserver.testing.TestNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.api.v1alpha1.VM;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import java.util.Locale;
 
 /** Server-side apply as kubectl and controllers use it: field managers, conflicts per field, force, and dry runs. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -36,11 +38,11 @@ class ServerSideApplyIT {
 
   @BeforeEach
   void freshNamespace() {
-    ns = "ssa" + System.nanoTime();
+    ns = TestNames.unique("ssa");
   }
 
   private String vm(String name, int cpu, String labels) {
-    return """
+    return String.format(Locale.ROOT, """
         apiVersion: procurator.dev/v1alpha1
         kind: VM
         metadata:
@@ -52,7 +54,7 @@ class ServerSideApplyIT {
           memory: 128Mi
           boot:
             kernel: hello/vmlinux
-        """.formatted(name, ns, labels, cpu);
+        """, name, ns, labels, cpu);
   }
 
   private String path(String name) {

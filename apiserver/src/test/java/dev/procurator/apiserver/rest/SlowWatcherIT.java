@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
+import java.util.Locale;
 
 /** A watcher that stops reading is cut off with 410; the others keep getting every event. */
 class SlowWatcherIT {
@@ -52,7 +53,7 @@ class SlowWatcherIT {
       }
       long t1 = System.nanoTime();
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(fastEvents.get()).isEqualTo(objects));
-      System.out.printf("created %d objects in %d ms; the fast watcher had them all %d ms later%n", objects,
+      System.out.printf(Locale.ROOT, "created %d objects in %d ms; the fast watcher had them all %d ms later%n", objects,
           (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
 
       // now drain the slow client: its stream must end with an ERROR frame carrying 410
@@ -72,7 +73,7 @@ class SlowWatcherIT {
       String text = all.toString(StandardCharsets.UTF_8);
       assertThat(text).contains("\"type\":\"ERROR\"").contains("\"code\":410");
       assertThat(text.split("\"type\":\"ADDED\"").length - 1).isLessThan(objects);
-      System.out.printf("slow client drained %d ms after the flood%n", (System.nanoTime() - t1) / 1_000_000);
+      System.out.printf(Locale.ROOT, "slow client drained %d ms after the flood%n", (System.nanoTime() - t1) / 1_000_000);
       slow.close();
       fast.cancel(true);
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import java.util.Locale;
 
 /** The behaviour every {@link Storage} must show; one subclass per implementation. */
 abstract class StorageContract {
@@ -28,7 +30,7 @@ abstract class StorageContract {
   @BeforeEach
   void open() throws Exception {
     storage = newStorage();
-    root = "/t" + System.nanoTime() + "/";
+    root = "/" + TestNames.unique("t") + "/";
   }
 
   @AfterEach
@@ -215,7 +217,7 @@ abstract class StorageContract {
   @Test
   void listPagesThroughOneSnapshotWhileWritesGoOn() {
     for (int i = 0; i < 25; i++) {
-      storage.create(key(String.format("k%02d", i)), v("v" + i));
+      storage.create(key(String.format(Locale.ROOT, "k%02d", i)), v("v" + i));
     }
     storage.create(root.substring(0, root.length() - 1) + "x/other", v("outside the prefix"));
 
@@ -261,7 +263,7 @@ abstract class StorageContract {
     try (Storage.Watch w = watch(follow, root, from, listener(seen, error))) {
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(seen).hasSize(2));
       storage.create(key("c"), v("c1"));
-      storage.create("/elsewhere" + System.nanoTime(), v("not watched"));
+      storage.create("/" + TestNames.unique("elsewhere"), v("not watched"));
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(seen).hasSize(3));
     }
     assertThat(error.get()).isNull();

@@ -60,7 +60,7 @@ public final class EtcdProcess implements AutoCloseable {
     this.initialCluster = members.stream()
         .map(m -> m.name + "=http://127.0.0.1:" + m.peerPort)
         .collect(Collectors.joining(","));
-    this.token = "t-" + System.nanoTime();
+    this.token = TestNames.unique("t");
   }
 
   public static EtcdProcess start(int size) throws IOException {

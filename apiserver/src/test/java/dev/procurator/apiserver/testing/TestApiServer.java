@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import java.util.Locale;
 
 /**
  * A real API server on a free loopback port with TLS and a token, on the embedded store in a temp
@@ -166,7 +167,7 @@ public final class TestApiServer implements AutoCloseable {
   }
 
   private String kubeconfigText(String token) {
-    return """
+    return String.format(Locale.ROOT, """
         apiVersion: v1
         kind: Config
         clusters:
@@ -182,7 +183,7 @@ public final class TestApiServer implements AutoCloseable {
         - name: test
           context: {cluster: test, user: user, namespace: default}
         current-context: test
-        """.formatted(url(), pki.caCert(), token);
+        """, url(), pki.caCert(), token);
   }
 
   public HttpResponse<String> request(String method, String path, String contentType, String body) throws Exception {

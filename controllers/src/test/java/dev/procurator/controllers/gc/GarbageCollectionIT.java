@@ -3,6 +3,7 @@ package dev.procurator.controllers.gc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.ClusterSpec;
 import dev.procurator.api.v1alpha1.VM;
@@ -51,7 +52,7 @@ class GarbageCollectionIT {
 
   @BeforeEach
   void namespace() {
-    ns = "gc" + System.nanoTime();
+    ns = TestNames.unique("gc");
   }
 
   private String kubectl(String... args) throws Exception {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.GitRepository;
@@ -92,8 +93,8 @@ class FlakeSourceIT {
 
   @Test
   void theFlakesResourcesAreAppliedAndAWrongTypeIsRefusedWithTheModuleSystemsMessage() throws Exception {
-    String ns = "flake" + System.nanoTime();
-    try (Remote remote = new Remote(dir, "shop" + System.nanoTime())) {
+    String ns = TestNames.unique("flake");
+    try (Remote remote = new Remote(dir, TestNames.unique("shop"))) {
       String good = remote.push("a cluster", flake("{ cpu = 2; memory = \"128Mi\"; replicas = 2; closure = \"" + CLOSURE + "\"; }"));
       repo(ns, remote.fileUrl());
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {

@@ -3,6 +3,7 @@ package dev.procurator.controllers.gitops;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.GitRepositorySpec;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.Locale;
 
 /**
  * The GitOps controller against real git repositories (bare, over file:// and over smart HTTP from
@@ -68,7 +70,7 @@ class GitOpsIT {
 
   @BeforeEach
   void fresh() throws Exception {
-    ns = "git" + System.nanoTime();
+    ns = TestNames.unique("git");
     remote = new Remote(dir, "fleet");
   }
 
@@ -79,7 +81,7 @@ class GitOpsIT {
   }
 
   static String vm(String name, int cpu) {
-    return """
+    return String.format(Locale.ROOT, """
         apiVersion: procurator.dev/v1alpha1
         kind: VM
         metadata:
@@ -89,7 +91,7 @@ class GitOpsIT {
           memory: 128Mi
           boot:
             kernel: hello/vmlinux
-        """.formatted(name, cpu);
+        """, name, cpu);
   }
 
   private GitRepository repo(String name, GitRepositorySpec spec) {

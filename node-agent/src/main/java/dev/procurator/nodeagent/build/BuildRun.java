@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.Locale;
 
 /**
  * One attempt of one Build on this node, run on its own virtual thread: evaluate each attribute
@@ -222,7 +223,7 @@ public final class BuildRun {
     if (plan.pushToken() != null) {
       Files.writeString(netrc, "machine " + URI.create(plan.cacheUrl()).getHost() + " login nix password " + plan.pushToken() + "\n");
     }
-    Files.writeString(conf.resolve("nix.conf"), """
+    Files.writeString(conf.resolve("nix.conf"), String.format(Locale.ROOT, """
         experimental-features = nix-command flakes
         build-users-group =
         sandbox = false
@@ -231,7 +232,7 @@ public final class BuildRun {
         narinfo-cache-positive-ttl = 0
         warn-dirty = false
         netrc-file = %s
-        """.formatted(netrc) + (plan.extraNixConf() == null ? "" : plan.extraNixConf().strip() + "\n"));
+        """, netrc) + (plan.extraNixConf() == null ? "" : plan.extraNixConf().strip() + "\n"));
   }
 
   private boolean allCached(List<String> paths) throws IOException, InterruptedException {

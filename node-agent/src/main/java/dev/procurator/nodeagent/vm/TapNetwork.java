@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.Locale;
 
 /**
  * Tap devices for VMs in {@code tap} network mode: one per VM, named and addressed (MAC) from the
@@ -37,7 +38,7 @@ public final class TapNetwork {
   /** A locally administered MAC under QEMU's 52:54:00 prefix, from the VM's key. */
   public static String macFor(String key) {
     byte[] h = hash(key);
-    return String.format("52:54:00:%02x:%02x:%02x", h[6] & 0xff, h[7] & 0xff, h[8] & 0xff);
+    return String.format(Locale.ROOT, "52:54:00:%02x:%02x:%02x", h[6] & 0xff, h[7] & 0xff, h[8] & 0xff);
   }
 
   private static byte[] hash(String key) {

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.Locale;
 
 /**
  * The node agent's decision for one VM, as a pure function: from the VM object and what the host
@@ -225,7 +226,7 @@ public final class VmLifecycle {
       }
       boolean becameReady = old == null || !Conditions.isTrue(old.conditions(), "Booted");
       Condition bootedReady = becameReady
-          ? booted(Conditions.TRUE, "Ready", String.format("the guest printed its ready line %.1f s after start",
+          ? booted(Conditions.TRUE, "Ready", String.format(Locale.ROOT, "the guest printed its ready line %.1f s after start",
               Math.max(0, Duration.between(m.startedAt(), now).toMillis()) / 1000.0))
           : Conditions.find(old.conditions(), "Booted").get();
       if (becameReady) {

@@ -39,6 +39,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.parsetools.RecordParser;
 import javax.net.ssl.SSLContext;
+import java.util.Locale;
 
 /**
  * The API server's speed against its baseline, in one run on one machine:
@@ -57,7 +58,7 @@ public final class ApiServerBenchmark {
     int creates = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
     int watchers = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
     Path jar = Path.of(args.length > 2 ? args[2] : "pctl/target/pctl.jar");
-    System.out.printf("# Procurator API server benchmark, %s, %d cores, %s%n", Instant.now(), Runtime.getRuntime().availableProcessors(),
+    System.out.printf(Locale.ROOT, "# Procurator API server benchmark, %s, %d cores, %s%n", Instant.now(), Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.name") + " " + Runtime.version());
     if (System.getProperty("bench.only", "").equals("watch")) {
       try (Server embedded = Server.start(jar, List.of())) {
@@ -77,7 +78,7 @@ public final class ApiServerBenchmark {
           compare(embedded, baseline, creates, cpu, 1.0);
           lists(embedded, "bench-1");
           watchLatency(embedded, watchers);
-          System.out.printf("embedded store: API server RSS with %d VMs and %d watchers: %d MiB (heap limit %s)%n",
+          System.out.printf(Locale.ROOT, "embedded store: API server RSS with %d VMs and %d watchers: %d MiB (heap limit %s)%n",
               count(embedded, "bench-1"), watchers, embedded.rssMiB(), Server.HEAP);
         }
       }
@@ -113,13 +114,13 @@ public final class ApiServerBenchmark {
     StringBuilder rates = new StringBuilder();
     for (int r = 1; r <= MAX_WARMUP_ROUNDS; r++) {
       double rate = round.run("warmup-" + r, n);
-      rates.append(rates.isEmpty() ? "" : ", ").append(String.format("%.0f", rate));
+      rates.append(rates.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.0f", rate));
       if (r >= MIN_WARMUP_ROUNDS && Math.abs(rate - previous) <= 0.05 * previous) {
         break;
       }
       previous = rate;
     }
-    System.out.printf("  (%s warming up, rounds of %d: %s per second)%n", what, n, rates);
+    System.out.printf(Locale.ROOT, "  (%s warming up, rounds of %d: %s per second)%n", what, n, rates);
   }
 
   /**
@@ -142,17 +143,17 @@ public final class ApiServerBenchmark {
         cpu.start(-1);
         base[r] = baseline.puts("measured-" + r, n);
         cpu.stop();
-        StringBuilder line = new StringBuilder(String.format("  round %d: raw jetcd %.0f puts/s%s", r + 1, base[r], cpu.report("etcd")));
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  round %d: raw jetcd %.0f puts/s%s", r + 1, base[r], cpu.report("etcd")));
         if (onEtcd) {
           cpu.start(-1);
           txn[r] = baseline.creates("measured-" + r, n);
           cpu.stop();
-          line.append(String.format("; raw jetcd %.0f conditional creates/s%s", txn[r], cpu.report("etcd")));
+          line.append(String.format(Locale.ROOT, "; raw jetcd %.0f conditional creates/s%s", txn[r], cpu.report("etcd")));
         }
         cpu.start(s.process.pid());
         api[r] = creates.round("bench-" + (r + 1), n);
         cpu.stop();
-        line.append(String.format("; %s %.0f creates/s%s", s.name, api[r],
+        line.append(String.format(Locale.ROOT, "; %s %.0f creates/s%s", s.name, api[r],
             cpu.report(onEtcd ? new String[] {"etcd", "server"} : new String[] {"server"})));
         System.out.println(line);
       }
@@ -162,11 +163,11 @@ public final class ApiServerBenchmark {
       }
       double b = median(base);
       double a = median(api);
-      System.out.printf("%s: creates through the API server, %d in flight: %.0f/s; raw jetcd puts, 1 KiB, %d in flight: %.0f/s; "
+      System.out.printf(Locale.ROOT, "%s: creates through the API server, %d in flight: %.0f/s; raw jetcd puts, 1 KiB, %d in flight: %.0f/s; "
           + "ratio %.2fx (target %.1fx; medians of %d alternating rounds of %d)%n", s.name, IN_FLIGHT, a, IN_FLIGHT, b, a / b, target,
           ROUNDS, n);
       if (onEtcd) {
-        System.out.printf("%s: raw jetcd conditional creates (a txn, as every create must be), %d in flight: %.0f/s = %.2fx raw puts; "
+        System.out.printf(Locale.ROOT, "%s: raw jetcd conditional creates (a txn, as every create must be), %d in flight: %.0f/s = %.2fx raw puts; "
             + "the API server reaches %.2fx of them%n", s.name, IN_FLIGHT, median(txn), median(txn) / b, a / median(txn));
       }
     } finally {
@@ -202,7 +203,7 @@ public final class ApiServerBenchmark {
             });
       });
       if (failed.get() > 0) {
-        System.out.printf("  (%d of %d raw conditional creates failed)%n", failed.get(), n);
+        System.out.printf(Locale.ROOT, "  (%d of %d raw conditional creates failed)%n", failed.get(), n);
       }
       return rate;
     }
@@ -217,7 +218,7 @@ public final class ApiServerBenchmark {
             next.run();
           }));
       if (failed.get() > 0) {
-        System.out.printf("  (%d of %d raw puts failed)%n", failed.get(), n);
+        System.out.printf(Locale.ROOT, "  (%d of %d raw puts failed)%n", failed.get(), n);
       }
       return rate;
     }
@@ -297,7 +298,7 @@ public final class ApiServerBenchmark {
           });
     });
     if (failed.get() > 0) {
-      System.out.printf("  (%d of %d %s requests failed)%n", failed.get(), n, method);
+      System.out.printf(Locale.ROOT, "  (%d of %d %s requests failed)%n", failed.get(), n, method);
     }
     return rate;
   }
@@ -351,7 +352,7 @@ public final class ApiServerBenchmark {
       } while (!token.isEmpty());
       paged[r] = System.nanoTime() - t0;
     }
-    System.out.printf("%s: list of %d VMs: one request %d ms, paged by 500 %d ms (median of %d, first run dropped)%n",
+    System.out.printf(Locale.ROOT, "%s: list of %d VMs: one request %d ms, paged by 500 %d ms (median of %d, first run dropped)%n",
         s.name, items, median(whole) / 1_000_000, median(paged) / 1_000_000, whole.length - 1);
   }
 
@@ -404,7 +405,7 @@ public final class ApiServerBenchmark {
         throw new IllegalStateException("watchers did not connect: " + connected.getCount() + " missing");
       }
       LockSupport.parkNanos(Duration.ofSeconds(2).toNanos());
-      System.out.printf("embedded store: API server RSS with %d watchers connected: %d MiB%n", watchers, s.rssMiB());
+      System.out.printf(Locale.ROOT, "embedded store: API server RSS with %d watchers connected: %d MiB%n", watchers, s.rssMiB());
       HttpClient writer = s.newClient();
       // warm-up: the same path, unmeasured, so the JIT has compiled the fan-out before the clock runs
       for (int i = 0; i < WARMUP_EVENTS; i++) {
@@ -420,7 +421,7 @@ public final class ApiServerBenchmark {
         LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
       }
       if (!all.await(120, TimeUnit.SECONDS)) {
-        System.out.printf("  %d watchers did not get every event%n", all.getCount());
+        System.out.printf(Locale.ROOT, "  %d watchers did not get every event%n", all.getCount());
       }
     } finally {
       vertx.close().await();
@@ -440,7 +441,7 @@ public final class ApiServerBenchmark {
       }
     }
     Arrays.sort(latencies);
-    System.out.printf("embedded store: watch delivery after the write's acknowledgement to %d watchers (%s): "
+    System.out.printf(Locale.ROOT, "embedded store: watch delivery after the write's acknowledgement to %d watchers (%s): "
             + "p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", arrived.length, which, latencies[latencies.length / 2] / 1e6,
         latencies[(int) (latencies.length * 0.99)] / 1e6, latencies[latencies.length - 1] / 1e6);
   }
@@ -477,9 +478,9 @@ public final class ApiServerBenchmark {
 
     /** ", cores: load generator 0.9, etcd 0.6" for the named processes. */
     String report(String... others) {
-      StringBuilder sb = new StringBuilder(String.format(" (cores busy: load generator %.2f", cores[0]));
+      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, " (cores busy: load generator %.2f", cores[0]));
       for (String o : others) {
-        sb.append(String.format(", %s %.2f", o, cores[o.equals("etcd") ? 1 : 2]));
+        sb.append(String.format(Locale.ROOT, ", %s %.2f", o, cores[o.equals("etcd") ? 1 : 2]));
       }
       return sb.append(")").toString();
     }

@@ -9,6 +9,7 @@ import dev.procurator.api.v1alpha1.GitRepositorySpec;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.apiserver.testing.EtcdProcess;
+import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.nodeagent.hypervisor.qemu.QemuMicrovmRunner;
 import dev.procurator.nodeagent.testing.Guest;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.Locale;
 
 /**
  * Push to running: a commit to the example repository (examples/gitops, one VM) goes through
@@ -43,7 +45,7 @@ public final class BuildChainBenchmark {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
     Path images = Guest.images();
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
-    System.out.printf("# Procurator push-to-running benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
+    System.out.printf(Locale.ROOT, "# Procurator push-to-running benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
         Runtime.getRuntime().availableProcessors(), runner.accelerator());
     Path work = Files.createTempDirectory("build-bench");
     List<Process> processes = new ArrayList<>();
@@ -112,7 +114,7 @@ public final class BuildChainBenchmark {
           RolloutBenchmark.waitFor(() -> at.containsKey(round[0] + "vm-running"), 600);
           Map<String, List<Double>> stages = new LinkedHashMap<>();
           for (int i = 1; i <= rounds; i++) {
-            String version = "bench" + i + "." + System.currentTimeMillis();
+            String version = "bench" + i + "." + TestNames.random(10);
             round[0] = "web-guest-" + version;
             Files.writeString(repo.resolve("guest.nix"), "{ version = \"" + version + "\"; healthy = true; }\n");
             sh(repo, "git", "commit", "-qam", "guest " + version);
@@ -148,7 +150,7 @@ public final class BuildChainBenchmark {
           String kernel = nix(conf, work, "nix", "eval", "--raw", "git+file://" + bare + "?ref=main#" + ATTR + ".kernel").strip();
           nix(conf, work, "nix", "copy", "--to", "file://" + floorCache + "?compression=none", kernel);
           for (int i = 1; i <= rounds; i++) {
-            String version = "floor" + i + "." + System.currentTimeMillis();
+            String version = "floor" + i + "." + TestNames.random(10);
             Files.writeString(repo.resolve("guest.nix"), "{ version = \"" + version + "\"; healthy = true; }\n");
             sh(repo, "git", "commit", "-qam", "floor " + version);
             String rev = sh(repo, "git", "rev-parse", "HEAD").strip();
@@ -165,16 +167,16 @@ public final class BuildChainBenchmark {
             bareBoot.add(VmBootBenchmark.bare(runner, images, work, i));
           }
           System.out.println();
-          System.out.printf("push to running, the example cluster (1 VM), %d rounds, median ms:%n", rounds);
-          stages.forEach((name, v) -> System.out.printf("  %-48s %8.0f   %s%n", name, VmBootBenchmark.percentile(v, 50),
-              v.stream().map(d -> String.format("%.0f", d)).toList()));
+          System.out.printf(Locale.ROOT, "push to running, the example cluster (1 VM), %d rounds, median ms:%n", rounds);
+          stages.forEach((name, v) -> System.out.printf(Locale.ROOT, "  %-48s %8.0f   %s%n", name, VmBootBenchmark.percentile(v, 50),
+              v.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList()));
           double b = VmBootBenchmark.percentile(nixBuild, 50);
           double c = VmBootBenchmark.percentile(nixCopy, 50);
           double boot = VmBootBenchmark.percentile(bareBoot, 50);
-          System.out.printf("floors, median ms: nix build alone %.0f %s, nix copy to file:// alone %.0f %s, bare boot %.0f %s%n", b,
+          System.out.printf(Locale.ROOT, "floors, median ms: nix build alone %.0f %s, nix copy to file:// alone %.0f %s, bare boot %.0f %s%n", b,
               fmt(nixBuild), c, fmt(nixCopy), boot, fmt(bareBoot));
           double total = VmBootBenchmark.percentile(stages.get("total: push → new VM Running"), 50);
-          System.out.printf("sum of floors %.0f ms; the chain %.0f ms; overhead %.0f ms (target ≤ 2000 ms)%n", b + c + boot, total,
+          System.out.printf(Locale.ROOT, "sum of floors %.0f ms; the chain %.0f ms; overhead %.0f ms (target ≤ 2000 ms)%n", b + c + boot, total,
               total - (b + c + boot));
         }
       }
@@ -186,7 +188,7 @@ public final class BuildChainBenchmark {
   }
 
   private static String fmt(List<Double> v) {
-    return v.stream().map(d -> String.format("%.0f", d)).toList().toString();
+    return v.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList().toString();
   }
 
   private static void add(Map<String, List<Double>> stages, String name, long from, long to) {

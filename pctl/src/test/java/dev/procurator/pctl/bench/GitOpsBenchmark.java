@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.Locale;
 
 /**
  * The GitOps controller's speed, against kubectl in the same run: an initial sync of 1,000
@@ -34,7 +35,7 @@ public final class GitOpsBenchmark {
   public static void main(String[] args) throws Exception {
     int count = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int pushes = args.length > 1 ? Integer.parseInt(args[1]) : 15;
-    System.out.printf("# Procurator GitOps benchmark, %s, %d cores, %d manifests%n", Instant.now(), Runtime.getRuntime().availableProcessors(),
+    System.out.printf(Locale.ROOT, "# Procurator GitOps benchmark, %s, %d cores, %d manifests%n", Instant.now(), Runtime.getRuntime().availableProcessors(),
         count);
     Path work = Files.createTempDirectory("gitops-bench");
     List<Process> processes = new ArrayList<>();
@@ -56,7 +57,7 @@ public final class GitOpsBenchmark {
       Path dir = clone.resolve("vms");
       Files.createDirectories(dir);
       for (int i = 0; i < count; i++) {
-        Files.writeString(dir.resolve(String.format("vm-%04d.yaml", i)), vm(String.format("vm-%04d", i), 1));
+        Files.writeString(dir.resolve(String.format(Locale.ROOT, "vm-%04d.yaml", i)), vm(String.format(Locale.ROOT, "vm-%04d", i), 1));
       }
       git(clone, "add", "-A");
       git(clone, "commit", "-q", "-m", "fleet");
@@ -76,13 +77,13 @@ public final class GitOpsBenchmark {
       long k0 = System.nanoTime();
       run(work, "kubectl", "--kubeconfig", kubeconfig.toString(), "apply", "-f", dir.toString(), "-n", "kubectl-bench");
       double kubectlSeconds = (System.nanoTime() - k0) / 1e9;
-      System.out.printf("kubectl apply -f DIR (%d files) into a fresh namespace: %.2f s%n", count, kubectlSeconds);
+      System.out.printf(Locale.ROOT, "kubectl apply -f DIR (%d files) into a fresh namespace: %.2f s%n", count, kubectlSeconds);
 
       Config config = Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString());
       try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
         // 2. the initial sync of the same commit into another fresh namespace
         Path repo = work.resolve("repo.yaml");
-        Files.writeString(repo, """
+        Files.writeString(repo, String.format(Locale.ROOT, """
             apiVersion: procurator.dev/v1alpha1
             kind: Secret
             metadata:
@@ -104,13 +105,13 @@ public final class GitOpsBenchmark {
               targetNamespace: gitops-bench
               webhookSecretRef:
                 name: fleet-webhook
-            """.formatted(bare));
+            """, bare));
         long g0 = System.nanoTime();
         run(work, "kubectl", "--kubeconfig", kubeconfig.toString(), "apply", "-f", repo.toString());
         RolloutBenchmark.waitFor(() -> applied(client, commit), 600);
         double gitopsSeconds = (System.nanoTime() - g0) / 1e9;
         int synced = client.resources(VM.class).inNamespace("gitops-bench").list().getItems().size();
-        System.out.printf("GitOps initial sync (GitRepository created → Ready at the commit, %d VMs): %.2f s → %.1f× kubectl (target ≥ 2×)%n",
+        System.out.printf(Locale.ROOT, "GitOps initial sync (GitRepository created → Ready at the commit, %d VMs): %.2f s → %.1f× kubectl (target ≥ 2×)%n",
             synced, gitopsSeconds, kubectlSeconds / gitopsSeconds);
 
         // 3. a sync with no change: CPU of the pctl up process (API server and controllers) per sync
@@ -128,7 +129,7 @@ public final class GitOpsBenchmark {
         }
         double wall = (System.nanoTime() - r0) / 1e9;
         double cpu = cpuSeconds(pid) - before - idleRate * wall;
-        System.out.printf("a sync with no change (fetch, list %d objects, drift from managedFields, nothing written), %d requested in a row: "
+        System.out.printf(Locale.ROOT, "a sync with no change (fetch, list %d objects, drift from managedFields, nothing written), %d requested in a row: "
             + "%.0f ms wall, %.3f s CPU each (API server and controller in one process; its idle %.3f cores subtracted)%n",
             count, requests, wall / requests * 1000, cpu / requests, idleRate);
 
@@ -146,7 +147,7 @@ public final class GitOpsBenchmark {
         })) {
           List<Double> latencies = new ArrayList<>();
           for (int i = 0; i < pushes; i++) {
-            String name = String.format("vm-%04d", i);
+            String name = String.format(Locale.ROOT, "vm-%04d", i);
             int cpuValue = 2 + i;
             Files.writeString(dir.resolve(name + ".yaml"), vm(name, cpuValue));
             git(clone, "commit", "-q", "-am", "grow " + name);
@@ -158,7 +159,7 @@ public final class GitOpsBenchmark {
           }
           List<Double> sorted = new ArrayList<>(latencies);
           sorted.sort(Double::compare);
-          System.out.printf("git push (post-receive hook → webhook) → the change in a watch, %d pushes: p50 %.0f ms, p90 %.0f ms, max %.0f ms"
+          System.out.printf(Locale.ROOT, "git push (post-receive hook → webhook) → the change in a watch, %d pushes: p50 %.0f ms, p90 %.0f ms, max %.0f ms"
               + " (target p50 ≤ 1 s)%n", pushes, VmBootBenchmark.percentile(sorted, 50), VmBootBenchmark.percentile(sorted, 90),
               sorted.getLast());
         }

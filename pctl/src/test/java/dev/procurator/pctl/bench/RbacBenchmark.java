@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The cost of authorization: VM creates by a developer (a token-file user bound by RBAC) on a
@@ -22,7 +23,7 @@ public final class RbacBenchmark {
   public static void main(String[] args) throws Exception {
     int creates = args.length > 0 ? Integer.parseInt(args[0]) : 3000;
     int clients = 16;
-    System.out.printf("# Procurator RBAC benchmark, %s, %d cores, etcd store, %d clients%n", Instant.now(),
+    System.out.printf(Locale.ROOT, "# Procurator RBAC benchmark, %s, %d cores, etcd store, %d clients%n", Instant.now(),
         Runtime.getRuntime().availableProcessors(), clients);
     Path tokens = Files.createTempFile("bench-tokens", ".csv");
     Files.writeString(tokens, TOKEN + ",dana,1001,\"devs,team-3\"\n");
@@ -51,9 +52,9 @@ public final class RbacBenchmark {
       for (int i = 0; i < none.size(); i++) {
         pairs.add(rbac.get(i) / none.get(i));
       }
-      System.out.printf("VM creates/s by a developer, ~1 KiB objects, %d per round: RBAC off %s (median %.0f), RBAC on with 50 roles "
+      System.out.printf(Locale.ROOT, "VM creates/s by a developer, ~1 KiB objects, %d per round: RBAC off %s (median %.0f), RBAC on with 50 roles "
           + "and 200 bindings %s (median %.0f) → %.2f× of the medians; per round on/off %s, median %.2f× (target ≥ 0.95×)%n",
-          creates, fmt(none), a, fmt(rbac), b, b / a, pairs.stream().map(d -> String.format("%.2f", d)).toList(),
+          creates, fmt(none), a, fmt(rbac), b, b / a, pairs.stream().map(d -> String.format(Locale.ROOT, "%.2f", d)).toList(),
           VmBootBenchmark.percentile(pairs, 50));
     } finally {
       Files.deleteIfExists(tokens);
@@ -90,6 +91,6 @@ public final class RbacBenchmark {
   }
 
   private static String fmt(List<Double> v) {
-    return v.stream().map(d -> String.format("%.0f", d)).toList().toString();
+    return v.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList().toString();
   }
 }

@@ -30,6 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.Locale;
 
 /**
  * A rolling update of 6 VMs ({@code maxSurge: 2}, {@code maxUnavailable: 0}) through Procurator,
@@ -45,7 +46,7 @@ public final class RolloutBenchmark {
     int bareBoots = args.length > 1 ? Integer.parseInt(args[1]) : 5;
     Path images = Guest.images();
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
-    System.out.printf("# Procurator rollout benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
+    System.out.printf(Locale.ROOT, "# Procurator rollout benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
         Runtime.getRuntime().availableProcessors(), runner.accelerator());
     Path work = Files.createTempDirectory("rollout-bench");
     List<Process> processes = new ArrayList<>();
@@ -84,7 +85,7 @@ public final class RolloutBenchmark {
                 : (vm.getStatus() == null || vm.getStatus().phase() == null ? "new" : vm.getStatus().phase().toString())
                 + (vm.getStatus() != null && Conditions.isTrue(vm.getStatus().conditions(), "Healthy") ? "+Healthy" : "");
             if (!state.equals(states.put(name, state))) {
-              timeline.add(String.format("%8.0f ms  %-28s %s", (now - roundStart[0]) / 1e6, name, state));
+              timeline.add(String.format(Locale.ROOT, "%8.0f ms  %-28s %s", (now - roundStart[0]) / 1e6, name, state));
             }
             boolean healthy = vm.getStatus() != null && Conditions.isTrue(vm.getStatus().conditions(), "Healthy");
             if (healthy && healthyAt.putIfAbsent(name, now) == null) {
@@ -95,7 +96,7 @@ public final class RolloutBenchmark {
             if (act && lastHealthy[0] != 0) {
               reactions.add(now - lastHealthy[0]);
               if (now - lastHealthy[0] > 80_000_000L) {
-                slow.add(String.format("%.0f ms: %s Healthy at %.0f ms into the rollout → %s %s", (now - lastHealthy[0]) / 1e6,
+                slow.add(String.format(Locale.ROOT, "%.0f ms: %s Healthy at %.0f ms into the rollout → %s %s", (now - lastHealthy[0]) / 1e6,
                     lastHealthyName[0], (lastHealthy[0] - roundStart[0]) / 1e6, name, action == Action.ADDED ? "created" : "deleted"));
               }
               lastHealthy[0] = 0;
@@ -123,15 +124,15 @@ public final class RolloutBenchmark {
             System.out.println("the last rollout, as the watch saw it:");
             timeline.forEach(System.out::println);
           }
-          System.out.printf("bare boot of the guest, exec → ready line: p50 %.0f ms (of %d)%n", bareP50, bare.size());
-          System.out.printf("rolling update of 6 VMs (maxSurge 2, maxUnavailable 0), change → RolloutComplete: %s ms; median %.0f ms%n",
-              walls.stream().map(d -> String.format("%.0f", d)).toList(), VmBootBenchmark.percentile(walls, 50));
-          System.out.printf("target: ≤ 3 × bare p50 + 20%% = %.0f ms → median is %.2f × bare p50%n", 3 * bareP50 * 1.2,
+          System.out.printf(Locale.ROOT, "bare boot of the guest, exec → ready line: p50 %.0f ms (of %d)%n", bareP50, bare.size());
+          System.out.printf(Locale.ROOT, "rolling update of 6 VMs (maxSurge 2, maxUnavailable 0), change → RolloutComplete: %s ms; median %.0f ms%n",
+              walls.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList(), VmBootBenchmark.percentile(walls, 50));
+          System.out.printf(Locale.ROOT, "target: ≤ 3 × bare p50 + 20%% = %.0f ms → median is %.2f × bare p50%n", 3 * bareP50 * 1.2,
               VmBootBenchmark.percentile(walls, 50) / bareP50);
-          System.out.printf("controller reaction, a VM turning Healthy → its next create or delete (%d samples): p50 %.1f ms, p99 %.1f ms,"
+          System.out.printf(Locale.ROOT, "controller reaction, a VM turning Healthy → its next create or delete (%d samples): p50 %.1f ms, p99 %.1f ms,"
               + " max %.1f ms%n", ms.size(), VmBootBenchmark.percentile(ms, 50), VmBootBenchmark.percentile(ms, 99),
               ms.stream().mapToDouble(d -> d).max().orElse(0));
-          System.out.println("  every sample, sorted (ms): " + ms.stream().sorted().map(d -> String.format("%.0f", d)).toList());
+          System.out.println("  every sample, sorted (ms): " + ms.stream().sorted().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList());
           slow.forEach(line -> System.out.println("  over 80 ms: " + line));
         }
         client.resources(Cluster.class).inNamespace("default").withName("bench").delete();

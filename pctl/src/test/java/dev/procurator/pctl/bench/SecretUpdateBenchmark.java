@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 
 /**
  * How long a Secret's update takes to reach a running guest's file: `pctl up` and `pctl agent`
@@ -35,7 +36,7 @@ public final class SecretUpdateBenchmark {
   public static void main(String[] args) throws Exception {
     int updates = args.length > 0 ? Integer.parseInt(args[0]) : 30;
     Path images = Guest.images();
-    System.out.printf("# Procurator Secret update benchmark, %s, %d cores%n", Instant.now(), Runtime.getRuntime().availableProcessors());
+    System.out.printf(Locale.ROOT, "# Procurator Secret update benchmark, %s, %d cores%n", Instant.now(), Runtime.getRuntime().availableProcessors());
     Path work = Files.createTempDirectory("secret-bench");
     List<Process> processes = new ArrayList<>();
     try {
@@ -78,13 +79,13 @@ public final class SecretUpdateBenchmark {
           RolloutBenchmark.waitFor(() -> read(http, uri).equals(value), 60);
           ms.add((System.nanoTime() - acked) / 1e6);
           if (i == 1) {
-            System.out.printf("first update: %.0f ms from the request, %.0f ms from its acknowledgement%n", (System.nanoTime() - t0) / 1e6,
+            System.out.printf(Locale.ROOT, "first update: %.0f ms from the request, %.0f ms from its acknowledgement%n", (System.nanoTime() - t0) / 1e6,
                 ms.getFirst());
           }
         }
         List<Double> sorted = new ArrayList<>(ms);
         sorted.sort(Double::compare);
-        System.out.printf("Secret update → the new value in the running guest's file (%d updates): p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
+        System.out.printf(Locale.ROOT, "Secret update → the new value in the running guest's file (%d updates): p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
             updates, VmBootBenchmark.percentile(sorted, 50), VmBootBenchmark.percentile(sorted, 99), sorted.getLast());
         vms.withName("reader").delete();
         RolloutBenchmark.waitFor(() -> vms.withName("reader").get() == null, 60);

@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.Locale;
 
 /**
  * The cost of sealing Secrets at rest: Secret creates through the API (sealed) against VM creates
@@ -30,7 +31,7 @@ public final class SecretsAtRestBenchmark {
     int rewrapCount = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
     int clients = 16;
     boolean embedded = "embedded".equals(System.getProperty("bench.store"));
-    System.out.printf("# Procurator Secrets-at-rest benchmark, %s, %d cores, %s store, %d clients%n", Instant.now(),
+    System.out.printf(Locale.ROOT, "# Procurator Secrets-at-rest benchmark, %s, %d cores, %s store, %d clients%n", Instant.now(),
         Runtime.getRuntime().availableProcessors(), embedded ? "embedded" : "etcd", clients);
     try (EtcdProcess etcd = embedded ? null : EtcdProcess.start(1);
         TestApiServer api = embedded ? TestApiServer.embedded() : TestApiServer.start(etcd.endpoints(), c -> c)) {
@@ -45,7 +46,7 @@ public final class SecretsAtRestBenchmark {
       }
       double v = VmBootBenchmark.percentile(vm, 50);
       double s = VmBootBenchmark.percentile(secret, 50);
-      System.out.printf("creates/s, ~1 KiB objects, %d per round: VMs %s (median %.0f), sealed Secrets %s (median %.0f) → %.2f× (target ≥ 0.9×)%n",
+      System.out.printf(Locale.ROOT, "creates/s, ~1 KiB objects, %d per round: VMs %s (median %.0f), sealed Secrets %s (median %.0f) → %.2f× (target ≥ 0.9×)%n",
           creates, fmt(vm), v, fmt(secret), s, s / v);
       int have = 500 + 3 * creates;
       if (rewrapCount > have) {
@@ -66,12 +67,12 @@ public final class SecretsAtRestBenchmark {
         LockSupport.parkNanos(20_000_000);
       }
       double secs = (System.nanoTime() - t0) / 1e9;
-      System.out.printf("rewrap of %d Secrets under a new key: %.1f s, %.0f Secrets/s%n", have, secs, have / secs);
+      System.out.printf(Locale.ROOT, "rewrap of %d Secrets under a new key: %.1f s, %.0f Secrets/s%n", have, secs, have / secs);
     }
   }
 
   private static String fmt(List<Double> v) {
-    return v.stream().map(d -> String.format("%.0f", d)).toList().toString();
+    return v.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList().toString();
   }
 
   /** Creates {@code n} objects with {@code clients} in flight; creates per second. */

@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
+import java.util.Locale;
 
 /**
  * VM start-up through Procurator against its baseline, in one run with the same kernel and
@@ -48,7 +49,7 @@ public final class VmBootBenchmark {
     int together = args.length > 1 ? Integer.parseInt(args[1]) : 8;
     Path images = Guest.images();
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
-    System.out.printf("# Procurator VM start-up benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
+    System.out.printf(Locale.ROOT, "# Procurator VM start-up benchmark, %s, %d cores, accelerator %s%n", Instant.now(),
         Runtime.getRuntime().availableProcessors(), runner.accelerator());
 
     Path work = Files.createTempDirectory("vm-bench");
@@ -66,9 +67,9 @@ public final class VmBootBenchmark {
         System.out.println();
         System.out.println("| " + sequential + " sequential boots to the ready line | p50 | p95 |");
         System.out.println("|---|---|---|");
-        System.out.printf("| bare qemu-system-x86_64, exec → ready line | %.0f ms | %.0f ms |%n", bareP50, percentile(bare, 95));
-        System.out.printf("| Procurator, POST → status Running | %.0f ms | %.0f ms |%n", apiP50, percentile(viaApi, 95));
-        System.out.printf("| **overhead** | **%.0f ms** | %.0f ms |%n", apiP50 - bareP50, percentile(viaApi, 95) - percentile(bare, 95));
+        System.out.printf(Locale.ROOT, "| bare qemu-system-x86_64, exec → ready line | %.0f ms | %.0f ms |%n", bareP50, percentile(bare, 95));
+        System.out.printf(Locale.ROOT, "| Procurator, POST → status Running | %.0f ms | %.0f ms |%n", apiP50, percentile(viaApi, 95));
+        System.out.printf(Locale.ROOT, "| **overhead** | **%.0f ms** | %.0f ms |%n", apiP50 - bareP50, percentile(viaApi, 95) - percentile(bare, 95));
 
         long availBefore = memAvailable();
         long t0 = System.nanoTime();
@@ -81,18 +82,18 @@ public final class VmBootBenchmark {
         long rss = cluster.qemuRss();
         long used = availBefore - memAvailable();
         System.out.println();
-        System.out.printf("%d VMs created at once: all Running after %.1f s; QEMU RSS %d MiB in all (%d MiB each);"
+        System.out.printf(Locale.ROOT, "%d VMs created at once: all Running after %.1f s; QEMU RSS %d MiB in all (%d MiB each);"
             + " host MemAvailable down %d MiB%n", together, allMs / 1000, rss >> 20, (rss / together) >> 20, used >> 20);
 
         double idle = cluster.agentCores(Duration.ofSeconds(Long.getLong("bench.idleSeconds", 60)));
-        System.out.printf("agent CPU with %d idle running VMs: %.4f cores (over %d s)%n", together, idle,
+        System.out.printf(Locale.ROOT, "agent CPU with %d idle running VMs: %.4f cores (over %d s)%n", together, idle,
             Long.getLong("bench.idleSeconds", 60));
 
         Map<String, Long> pids = cluster.pids(names);
         double adoptMs = cluster.restartAgent(names.size());
         Map<String, Long> after = cluster.pids(names);
         boolean reboots = cluster.anyRebooted(names);
-        System.out.printf("agent kill -9 and restart with %d VMs running: all adopted %.2f s after the new agent's exec;"
+        System.out.printf(Locale.ROOT, "agent kill -9 and restart with %d VMs running: all adopted %.2f s after the new agent's exec;"
             + " QEMU PIDs unchanged: %s; any guest rebooted: %s%n", names.size(), adoptMs / 1000, pids.equals(after), reboots);
       }
     } finally {
@@ -234,10 +235,10 @@ public final class VmBootBenchmark {
     }
 
     private void create(String name) throws Exception {
-      String body = """
+      String body = String.format(Locale.ROOT, """
           {"apiVersion":"procurator.dev/v1alpha1","kind":"VM","metadata":{"name":"%s"},
            "spec":{"cpu":1,"memory":"128Mi","boot":{"kernel":"hello/vmlinux","initrd":"hello/initrd.cpio.gz","cmdline":"console=ttyS0"},
-                   "network":{"ports":[{"guest":8080}]}}}""".formatted(name);
+                   "network":{"ports":[{"guest":8080}]}}}""", name);
       HttpResponse<String> r = http.send(req("/apis/procurator.dev/v1alpha1/namespaces/default/vms")
           .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 201) {
