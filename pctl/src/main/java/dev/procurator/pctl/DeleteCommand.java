@@ -33,8 +33,9 @@ final class DeleteCommand implements Callable<Integer> {
       description = "Wait until the objects are gone (finalizers done: a VM is stopped first); --no-wait returns at once.")
   boolean waitForGone;
 
-  @Option(names = "--timeout", defaultValue = "120", description = "Seconds to wait with --wait (default: ${DEFAULT-VALUE}).")
-  int timeoutSeconds;
+  @Option(names = "--timeout", defaultValue = "120s", converter = Durations.Converter.class,
+      description = "How long to wait with --wait: 90s, 5m, ... (default: ${DEFAULT-VALUE}).")
+  java.time.Duration timeout;
 
   private final List<String> pending = new ArrayList<>();
 
@@ -72,7 +73,7 @@ final class DeleteCommand implements Callable<Integer> {
 
   /** Waits for the deleted objects to disappear; the number still there at the timeout. */
   private int awaitGone(ApiClient api) {
-    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(timeoutSeconds).toNanos();
+    long deadline = System.nanoTime() + timeout.toNanos();
     List<String> left = new ArrayList<>(pending);
     while (!left.isEmpty()) {
       left.removeIf(path -> api.send("GET", path, null, null, "application/json").code() == 404);
@@ -81,7 +82,7 @@ final class DeleteCommand implements Callable<Integer> {
       }
       if (System.nanoTime() > deadline) {
         for (String path : left) {
-          System.err.println("error: timed out after " + timeoutSeconds + " s waiting for " + path + " to be gone (finalizers still run)");
+          System.err.println("error: timed out after " + dev.procurator.api.text.Ages.human(timeout) + " waiting for " + path + " to be gone (finalizers still run)");
         }
         return left.size();
       }

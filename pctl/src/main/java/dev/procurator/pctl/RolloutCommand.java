@@ -96,8 +96,9 @@ final class RolloutCommand {
     @ParentCommand RolloutCommand parent;
     @Mixin Target target;
 
-    @Option(names = "--timeout", defaultValue = "0", description = "Give up after this many seconds (0: wait as long as it takes).")
-    long timeoutSeconds;
+    @Option(names = "--timeout", defaultValue = "0s", converter = Durations.Converter.class,
+        description = "Give up after this long: 90s, 5m, ... (default ${DEFAULT-VALUE}: wait as long as it takes).")
+    Duration timeout;
 
     @Option(names = {"-w", "--watch"}, defaultValue = "true", negatable = true, description = "Follow until done (default); --no-watch prints once.")
     boolean watch;
@@ -141,7 +142,7 @@ final class RolloutCommand {
           if (now.done()) {
             end.complete(now);
           }
-          Standing s = timeoutSeconds > 0 ? end.get(timeoutSeconds, TimeUnit.SECONDS) : end.get();
+          Standing s = timeout.isZero() ? end.get() : end.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
           return finish(s);
         } catch (TimeoutException e) {
           System.err.println("error: timed out waiting for the rollout to finish: " + last[0]);
@@ -184,9 +185,9 @@ final class RolloutCommand {
           String outcome = a.getOrDefault(Revisions.OUTCOME_ANNOTATION, "InProgress")
               + (hash.equals(current.get(template)) ? " (current)" : "")
               + (a.containsKey(Revisions.FAILURE_ANNOTATION) ? ": " + a.get(Revisions.FAILURE_ANNOTATION) : "");
-          Object closure = r.getData() instanceof Map<?, ?> d ? d.get("closure") : null;
+          String closure = Revisions.closure(r);
           String commit = a.getOrDefault(Cluster.GIT_COMMIT, "");
-          rows.add(new String[] {template, String.valueOf(r.getRevision()), hash, closure == null ? "<none>" : closure.toString(),
+          rows.add(new String[] {template, String.valueOf(r.getRevision()), hash, closure == null ? "<none>" : closure,
               commit.isEmpty() ? "<none>" : commit.substring(0, Math.min(12, commit.length())),
               Ages.human(Duration.between(Instant.parse(r.getMetadata().getCreationTimestamp()), Instant.now())), outcome});
         }
@@ -231,7 +232,17 @@ final class RolloutCommand {
           to = mine.stream().filter(r -> r.getRevision() < currentNumber).max(Comparator.comparingLong(ControllerRevision::getRevision))
               .orElseThrow(() -> new Errors.UserError("template " + t + " has no revision before the current one to go back to"));
         }
-        VMSpec spec = new ObjectMapper().convertValue(((Map<?, ?>) to.getData()).get("template"), ClusterSpec.Template.class).spec();
+        ClusterSpec.Template recorded = Revisions.template(to);
+        if (recorded == null || recorded.spec() == null) {
+          throw new Errors.ServerError("revision " + to.getRevision() + " of template " + t + " (" + to.getMetadata().getName()
+              + ") records no template to go back to");
+        }
+        VMSpec spec = recorded.spec();
+        if (Revisions.hash(spec).equals(Revisions.hash(templates.stream().filter(x -> x.name().equals(t)).findFirst().orElseThrow().spec()))) {
+          System.out.println("cluster.procurator.dev/" + target.name() + " skipped rollback (template " + t
+              + " already matches revision " + to.getRevision() + ")");
+          return 0;
+        }
         // the templates as read, with one spec replaced; the resourceVersion makes a concurrent edit of the spec a conflict
         List<ClusterSpec.Template> next = templates.stream().map(x -> x.name().equals(t) ? x.withSpec(spec) : x).toList();
         Map<String, Object> patch = Map.of("metadata", Map.of("resourceVersion", c.getMetadata().getResourceVersion()),

@@ -57,7 +57,8 @@ final class SecretsCommand {
 
     @Option(names = "--wait", description = "Wait until every Secret is sealed under the new key.") boolean await;
 
-    @Option(names = "--timeout", defaultValue = "600", description = "Seconds --wait waits (default: ${DEFAULT-VALUE}).") int timeoutSeconds;
+    @Option(names = "--timeout", defaultValue = "10m", converter = Durations.Converter.class,
+        description = "How long --wait waits (default: ${DEFAULT-VALUE}).") Duration timeout;
 
     @Override
     public Integer call() {
@@ -65,11 +66,11 @@ final class SecretsCommand {
       JsonNode s = api.call("POST", "/encryption/rotate", "application/json", new byte[0], "application/json");
       System.out.println("key " + s.path("currentKey").asText() + " is current; rewrapping");
       if (await) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (!done(s)) {
           if (System.nanoTime() > deadline) {
             print(s);
-            System.err.println("error: the rewrap did not finish within " + timeoutSeconds + " s");
+            System.err.println("error: the rewrap did not finish within " + dev.procurator.api.text.Ages.human(timeout));
             return 1;
           }
           LockSupport.parkNanos(Duration.ofMillis(200).toNanos());

@@ -37,8 +37,9 @@ final class SyncCommand implements Callable<Integer> {
 
   @Option(names = {"-n", "--namespace"}) String namespace;
 
-  @Option(names = "--timeout", defaultValue = "120", description = "Give up after this many seconds (default ${DEFAULT-VALUE}).")
-  long timeoutSeconds;
+  @Option(names = "--timeout", defaultValue = "2m", converter = Durations.Converter.class,
+      description = "Give up after this long: 90s, 5m, ... (default ${DEFAULT-VALUE}).")
+  Duration timeout;
 
   String name() {
     int slash = target.indexOf('/');
@@ -87,10 +88,10 @@ final class SyncCommand implements Callable<Integer> {
         }
         GitRepository r;
         try {
-          r = done.get(timeoutSeconds, TimeUnit.SECONDS);
+          r = done.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-          System.err.println("error: no sync answered the request within " + Duration.ofSeconds(timeoutSeconds).toSeconds()
-              + " s; is the controller running?");
+          System.err.println("error: no sync answered the request within " + dev.procurator.api.text.Ages.human(timeout)
+              + "; is the controller running?");
           return 1;
         }
         return report(r);

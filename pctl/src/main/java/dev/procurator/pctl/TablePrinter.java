@@ -17,6 +17,7 @@ final class TablePrinter {
   private final boolean withNamespace;
   private List<Integer> visible;
   private int[] widths;
+  private boolean headerShown;
 
   TablePrinter(PrintStream out, boolean wide, boolean withNamespace) {
     this.out = out;
@@ -32,23 +33,30 @@ final class TablePrinter {
     measure(header);
     rows.forEach(this::measure);
     if (rows.isEmpty()) {
-      return 0;
+      return 0; // kubectl prints no header over nothing; the first row to come prints it
     }
     line(header);
+    headerShown = true;
     rows.forEach(this::line);
     out.flush();
     return rows.size();
   }
 
-  /** Prints the rows of a one-row Table from a watch event (the header first if none was printed). */
+  /**
+   * Prints the rows of a one-row Table from a watch event, with the header first if none was
+   * printed yet (the first list was empty).
+   */
   void printRows(JsonNode table) {
     if (widths == null) {
       print(table);
       return;
     }
     List<List<String>> rows = rows(table);
-    if (visible == null) {
-      header(table);
+    if (!headerShown) {
+      List<String> header = header(table);
+      rows.forEach(this::measure);
+      line(header);
+      headerShown = true;
     }
     rows.forEach(this::line);
     out.flush();
@@ -64,13 +72,10 @@ final class TablePrinter {
     rows.forEach(this::measure);
     if (first) {
       line(header);
+      headerShown = true;
     }
     rows.forEach(this::line);
     out.flush();
-  }
-
-  boolean headerPrinted() {
-    return widths != null;
   }
 
   private List<String> header(JsonNode table) {

@@ -78,23 +78,16 @@ final class TokenCommand {
     if (ttl == null || ttl.isEmpty() || ttl.equals("0")) {
       return null;
     }
+    Duration d;
     try {
-      char unit = ttl.charAt(ttl.length() - 1);
-      long n = Character.isDigit(unit) ? Long.parseLong(ttl) : Long.parseLong(ttl.substring(0, ttl.length() - 1));
-      Duration d = switch (unit) {
-        case 's' -> Duration.ofSeconds(n);
-        case 'm' -> Duration.ofMinutes(n);
-        case 'h' -> Duration.ofHours(n);
-        case 'd' -> Duration.ofDays(n);
-        default -> Character.isDigit(unit) ? Duration.ofSeconds(n) : null;
-      };
-      if (d == null || d.isNegative() || d.isZero()) {
-        throw new NumberFormatException();
-      }
-      return d;
-    } catch (NumberFormatException e) {
+      d = Durations.parse(ttl);
+    } catch (IllegalArgumentException e) {
+      d = Duration.ZERO;
+    }
+    if (d.isZero()) {
       throw new Errors.UserError("--ttl must be a duration such as 30m, 12h or 7d, not \"" + ttl + "\"");
     }
+    return d;
   }
 
   @Command(name = "create", mixinStandardHelpOptions = true,

@@ -29,8 +29,9 @@ final class WaitCommand implements Callable<Integer> {
   @Option(names = "--for", required = true, description = "condition=NAME (True), condition=NAME=VALUE, or delete.")
   String forWhat;
 
-  @Option(names = "--timeout", defaultValue = "30s", description = "How long to wait: 60s, 5m, or seconds (default ${DEFAULT-VALUE}).")
-  String timeout;
+  @Option(names = "--timeout", defaultValue = "30s", converter = Durations.Converter.class,
+      description = "How long to wait: 60s, 5m, 1h30m, ... (default ${DEFAULT-VALUE}).")
+  Duration timeout;
 
   @Option(names = {"-n", "--namespace"}) String namespace;
 
@@ -60,26 +61,6 @@ final class WaitCommand implements Callable<Integer> {
     }, false);
   }
 
-  static Duration duration(String s) {
-    try {
-      if (s.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-      }
-      if (s.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
-      }
-      if (s.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
-      }
-      if (s.endsWith("h")) {
-        return Duration.ofHours(Long.parseLong(s.substring(0, s.length() - 1)));
-      }
-      return Duration.ofSeconds(Long.parseLong(s));
-    } catch (NumberFormatException e) {
-      throw new Errors.UserError("--timeout takes a duration such as 30s, 5m or 90, not \"" + s + "\"");
-    }
-  }
-
   @Override
   public Integer call() throws Exception {
     int slash = target.indexOf('/');
@@ -87,7 +68,7 @@ final class WaitCommand implements Callable<Integer> {
       throw new Errors.UserError("name the object as TYPE/NAME, such as vm/web");
     }
     Wanted wanted = parse(forWhat);
-    Duration limit = duration(timeout);
+    Duration limit = timeout;
     ApiClient api = ApiClient.from(global);
     ApiClient.Kind kind = api.resolve(target.substring(0, slash));
     String name = target.substring(slash + 1);

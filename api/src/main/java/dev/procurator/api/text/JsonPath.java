@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * The part of Kubernetes JSONPath that printer columns, {@code -o jsonpath} and {@code -o
  * custom-columns} use: {@code .a.b}, {@code .a[0]}, {@code .a[*]} and {@code .a[?(@.f=="v")]}
- * (also {@code !=}).
+ * (also {@code !=}). A dot inside a field name is escaped as kubectl escapes it:
+ * {@code .metadata.labels.procurator\.dev/revision}.
  */
 public final class JsonPath {
   private sealed interface Step {}
@@ -41,10 +42,10 @@ public final class JsonPath {
       if (c == '.') {
         int j = i + 1;
         while (j < e.length() && e.charAt(j) != '.' && e.charAt(j) != '[') {
-          j++;
+          j += e.charAt(j) == '\\' && j + 1 < e.length() ? 2 : 1; // '\.' is a dot inside a name, as in procurator\.dev/revision
         }
         if (j > i + 1) {
-          steps.add(new Field(e.substring(i + 1, j)));
+          steps.add(new Field(unescape(e.substring(i + 1, j))));
         }
         i = j;
       } else if (c == '[') {
@@ -79,12 +80,21 @@ public final class JsonPath {
       if ((value.startsWith("\"") && value.endsWith("\"")) || (value.startsWith("'") && value.endsWith("'"))) {
         value = value.substring(1, value.length() - 1);
       }
-      return new Filter(parts[0].trim().substring(2).split("\\."), value, equals);
+      String[] path = parts[0].trim().substring(2).split("(?<!\\\\)\\.");
+      for (int k = 0; k < path.length; k++) {
+        path[k] = unescape(path[k]);
+      }
+      return new Filter(path, value, equals);
     }
     if (inner.startsWith("'") || inner.startsWith("\"")) {
       return new Field(inner.substring(1, inner.length() - 1));
     }
     return new Index(Integer.parseInt(inner.trim()));
+  }
+
+  /** A field name as written, with kubectl's escapes undone: {@code \.} is a dot that does not separate fields. */
+  private static String unescape(String name) {
+    return name.replace("\\.", ".");
   }
 
   public List<JsonNode> evaluate(JsonNode root) {

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.MapperFeature;
+import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Map;
 
 /**
  * What names a Cluster template's revision: a hash of its VM spec, and the labels and names its VMs
@@ -29,7 +31,33 @@ public final class Revisions {
       .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
       .build();
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private Revisions() {}
+
+  /**
+   * What a ControllerRevision of a Cluster holds in its {@code data}: {@code template} (the
+   * template as it was, with its spec) and, when that spec boots a closure, {@code closure}. The
+   * client hands {@code data} over as a {@code RawExtension} or a map, depending on how it was read;
+   * this reads either. Empty when the revision has no data.
+   */
+  @SuppressWarnings("unchecked")
+  public static Map<String, Object> data(ControllerRevision revision) {
+    Object data = revision.getData();
+    return data == null ? Map.of() : JSON.convertValue(data, Map.class);
+  }
+
+  /** The template a ControllerRevision recorded, or null when it holds none. */
+  public static ClusterSpec.Template template(ControllerRevision revision) {
+    Object template = data(revision).get("template");
+    return template == null ? null : JSON.convertValue(template, ClusterSpec.Template.class);
+  }
+
+  /** The store path a ControllerRevision's template boots, or null when it boots files from the images directory. */
+  public static String closure(ControllerRevision revision) {
+    Object closure = data(revision).get("closure");
+    return closure == null ? null : closure.toString();
+  }
 
   /** A 10-character hash of {@code spec}, the same for equal specs whatever the order of their maps. */
   public static String hash(VMSpec spec) {

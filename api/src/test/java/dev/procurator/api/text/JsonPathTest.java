@@ -25,6 +25,18 @@ class JsonPathTest {
   }
 
   @Test
+  void anEscapedDotIsPartOfTheFieldName() throws Exception {
+    var vm = json("""
+        {"metadata":{"labels":{"procurator.dev/revision":"abc","procurator":{"dev/revision":"nested"}}},
+         "status":{"conditions":[{"type":"a.b","status":"True"}],"items":[{"x.y":{"z":"1"}}]}}""");
+    assertThat(JsonPath.compile(".metadata.labels.procurator\\.dev/revision").evaluate(vm)).extracting(JsonNode::asText).containsExactly("abc");
+    assertThat(JsonPath.compile(".metadata.labels.procurator.dev/revision").evaluate(vm)).as("unescaped, the dot separates")
+        .extracting(JsonNode::asText).containsExactly("nested");
+    assertThat(JsonPath.compile(".status.items[?(@.x\\.y.z==\"1\")].x\\.y.z").evaluate(vm)).extracting(JsonNode::asText).containsExactly("1");
+    assertThat(JsonPathTemplate.parse("{.metadata.labels.procurator\\.dev/revision}").render(vm)).isEqualTo("abc");
+  }
+
+  @Test
   void templatesPrintAsKubectlPrintsThem() throws Exception {
     var list = json("""
         {"kind":"List","items":[{"metadata":{"name":"a"},"spec":{"cpu":1}},{"metadata":{"name":"b"},"spec":{"cpu":2}}]}""");

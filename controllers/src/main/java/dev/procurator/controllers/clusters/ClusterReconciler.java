@@ -304,14 +304,8 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
   static Revision revision(ControllerRevision cr) {
     Map<String, String> labels = cr.getMetadata().getLabels() == null ? Map.of() : cr.getMetadata().getLabels();
     Map<String, String> ann = cr.getMetadata().getAnnotations() == null ? Map.of() : cr.getMetadata().getAnnotations();
-    VMSpec spec = null;
-    Object data = cr.getData();
-    if (data != null) {
-      Object template = JSON.convertValue(data, Map.class).get("template");
-      if (template != null) {
-        spec = JSON.convertValue(template, ClusterSpec.Template.class).spec();
-      }
-    }
+    ClusterSpec.Template template = Revisions.template(cr);
+    VMSpec spec = template == null ? null : template.spec();
     Instant created = ClusterRollout.time(cr.getMetadata().getCreationTimestamp(), Instant.EPOCH);
     return new Revision(cr.getMetadata().getName(), labels.get(Revisions.TEMPLATE_LABEL), labels.get(Revisions.REVISION_LABEL),
         cr.getRevision() == null ? 0 : cr.getRevision(), spec, ann.get(Revisions.OUTCOME_ANNOTATION), created);
