@@ -51,6 +51,12 @@ class ClusterPinsIT {
       // a new revision: both are pinned, the old one being history a rollback may need
       assertThat(up.request("PATCH", path + "/pinned", MERGE, cluster(V2, 5)).statusCode()).isEqualTo(200);
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(pins(up)).contains(hash(V1), hash(V2)));
+      // and rollout history names each revision's closure
+      PctlRun history = PctlRun.run(up.kubeconfig(), "rollout", "history", "cluster/pinned");
+      assertThat(history.code()).as(history.err()).isZero();
+      assertThat(history.out().lines().toList()).hasSize(3)
+          .anySatisfy(l -> assertThat(l).startsWith("web").contains(" 1 ", V1))
+          .anySatisfy(l -> assertThat(l).startsWith("web").contains(" 2 ", V2));
 
       // no history kept: the old closure leaves it and is unpinned
       assertThat(up.request("PATCH", path + "/pinned", MERGE, cluster(V2, 0)).statusCode()).isEqualTo(200);

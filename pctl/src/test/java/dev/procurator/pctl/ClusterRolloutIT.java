@@ -250,6 +250,54 @@ class ClusterRolloutIT {
   }
 
   @Test
+  void rolloutUndoGoesBackToThePreviousRevisionAndToAChosenOne() throws Exception {
+    cluster("undo", 1, GOOD_1, null);
+    String first = awaitComplete("undo");
+    update("undo", GOOD_2);
+    String second = awaitComplete("undo");
+    awaitVmsOf(second);
+
+    // no revision named: the one before the current
+    Run undo = pctl("rollout", "undo", "cluster/undo", "-n", ns);
+    assertThat(undo.code()).as(undo.err()).isZero();
+    assertThat(undo.err()).isEmpty();
+    assertThat(undo.out()).contains("rolled back", first);
+    assertThat(awaitComplete("undo")).isEqualTo(first);
+    awaitVmsOf(first);
+
+    // a revision named by its number, as rollout history lists it
+    long secondNumber = client.resources(io.fabric8.kubernetes.api.model.apps.ControllerRevision.class).inNamespace(ns)
+        .withLabel(Revisions.REVISION_LABEL, second).list().getItems().getFirst().getRevision();
+    Run history = pctl("rollout", "history", "cluster/undo", "-n", ns);
+    assertThat(history.out()).containsPattern("web\\s+" + secondNumber + "\\s+" + second);
+    Run to = pctl("rollout", "undo", "cluster/undo", "-n", ns, "--to-revision", Long.toString(secondNumber));
+    assertThat(to.code()).as(to.err()).isZero();
+    assertThat(to.out()).contains("to revision " + secondNumber, second);
+    assertThat(awaitComplete("undo")).isEqualTo(second);
+    awaitVmsOf(second);
+
+    // the template already matches: nothing to do, and said so
+    Run again = pctl("rollout", "undo", "cluster/undo", "-n", ns, "--to-revision", Long.toString(secondNumber));
+    assertThat(again.code()).isZero();
+    assertThat(again.out()).contains("skipped rollback");
+    Run missing = pctl("rollout", "undo", "cluster/undo", "-n", ns, "--to-revision", "99");
+    assertThat(missing.code()).isEqualTo(1);
+    assertThat(missing.err()).contains("has no revision 99");
+  }
+
+  /** Waits until the Cluster's only live VM is of {@code revision}, and healthy. */
+  private void awaitVmsOf(String revision) {
+    if (revision == null) {
+      return;
+    }
+    await().atMost(Duration.ofMinutes(3)).untilAsserted(() -> assertThat(vms().stream().filter(v -> v.getMetadata().getDeletionTimestamp() == null))
+        .singleElement().satisfies(v -> {
+          assertThat(revision(v)).isEqualTo(revision);
+          assertThat(healthy(v)).isTrue();
+        }));
+  }
+
+  @Test
   void aCanaryStopsAtItsPauseAndGoesOnAfterPromote() throws Exception {
     ClusterSpec.Strategy canary = new ClusterSpec.Strategy(RolloutStrategyType.CANARY, null, null, null, null, null,
         List.of(new ClusterSpec.Step(1, null, null), new ClusterSpec.Step(null, new ClusterSpec.Pause(null), null)));

@@ -376,6 +376,32 @@ class PctlIT {
   }
 
   @Test
+  void labelKeysWithDotsAreSelectedAsKubectlSelectsThem(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("vm.yaml");
+    Files.writeString(file, """
+        apiVersion: procurator.dev/v1alpha1
+        kind: VM
+        metadata: {name: dotted, labels: {procurator.dev/revision: abc123, app.kubernetes.io/name: web}}
+        spec: {cpu: 1, memory: 128Mi, boot: {kernel: k}}
+        """);
+    assertThat(pctl("apply", "-n", "dots-test", "-f", file.toString()).code()).isZero();
+    List<List<String>> cases = List.of(
+        List.of("get", "vm", "dotted", "-n", "dots-test", "-o", "jsonpath={.metadata.labels.procurator\\.dev/revision}"),
+        List.of("get", "vms", "-n", "dots-test", "-o",
+            "jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.app\\.kubernetes\\.io/name}{\"\\n\"}{end}"),
+        List.of("get", "vms", "-n", "dots-test", "-o", "custom-columns=NAME:.metadata.name,REV:.metadata.labels.procurator\\.dev/revision"),
+        List.of("get", "vm", "dotted", "-n", "dots-test", "-o", "custom-columns=APP:.metadata.labels.app\\.kubernetes\\.io/name"));
+    for (List<String> args : cases) {
+      Run mine = pctl(args.toArray(String[]::new));
+      Run theirs = kubectl(args.toArray(String[]::new));
+      assertThat(theirs.code()).as(theirs.err()).isZero();
+      assertThat(mine.code()).as(mine.err()).isZero();
+      assertThat(mine.out()).as(String.join(" ", args)).isEqualTo(theirs.out()).containsAnyOf("abc123", "web");
+      assertThat(mine.err()).isEmpty();
+    }
+  }
+
+  @Test
   void waitReturnsWhenTheConditionHoldsAndFailsAtItsTimeout() throws Exception {
     assertThat(pctl("apply", "-n", "wait-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString()).code()).isZero();
     Run timedOut = pctl("wait", "--for=condition=Healthy", "vm/web", "-n", "wait-test", "--timeout=2s");

@@ -19,6 +19,8 @@ final class PctlUp implements AutoCloseable {
   final Path dataDir;
   final int port;
   final int cachePort;
+  /** The node name pctl up runs under when the test names none. */
+  final String nodeName = dev.procurator.apiserver.testing.TestNames.unique("node");
   private final List<String> extraArgs;
   private Process process;
   private HttpClient http;
@@ -55,6 +57,32 @@ final class PctlUp implements AutoCloseable {
     return up;
   }
 
+  /**
+   * Everything, with every way off this machine closed: git, nix and Java's own HTTP are sent
+   * through a proxy on a loopback port where nothing listens, so an example that names a remote
+   * (git.example.com) fails at once and on loopback, never reaching for the network.
+   */
+  static PctlUp systemOffLoopback(String... extraArgs) throws Exception {
+    PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), List.of(extraArgs));
+    String closed = "127.0.0.1:" + EtcdProcess.freePort();
+    for (String v : List.of("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")) {
+      up.environment.put(v, "http://" + closed);
+    }
+    up.environment.put("no_proxy", "127.0.0.1,localhost");
+    up.environment.put("NO_PROXY", "127.0.0.1,localhost");
+    String host = closed.substring(0, closed.indexOf(':'));
+    String port = closed.substring(closed.indexOf(':') + 1);
+    up.jvmOptions.addAll(List.of("-Dhttp.proxyHost=" + host, "-Dhttp.proxyPort=" + port, "-Dhttps.proxyHost=" + host,
+        "-Dhttps.proxyPort=" + port, "-Dhttp.nonProxyHosts=127.0.0.1|localhost"));
+    up.launch();
+    return up;
+  }
+
+  /** Environment variables of the pctl up process beside the test's own. */
+  final java.util.Map<String, String> environment = new java.util.HashMap<>();
+  /** JVM options of the pctl up process. */
+  final List<String> jvmOptions = new ArrayList<>();
+
   static Path jar() {
     Path jar = Path.of("target", "pctl.jar");
     if (!Files.exists(jar)) {
@@ -69,11 +97,18 @@ final class PctlUp implements AutoCloseable {
 
   void launch() throws Exception {
     Files.deleteIfExists(kubeconfig());
-    List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-jar", jar().toString(),
+    List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-jar", jar().toString(),
         "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--cache-listen", "127.0.0.1:" + cachePort));
     cmd.addAll(extraArgs);
-    process = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("up.log").toFile())).start();
+    if (!extraArgs.contains("--node-name")) {
+      cmd.addAll(List.of("--node-name", nodeName)); // not the host's name, which depends on the machine
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("up.log").toFile()));
+    pb.environment().putAll(environment);
+    process = pb.start();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
