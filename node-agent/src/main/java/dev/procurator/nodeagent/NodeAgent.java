@@ -362,7 +362,7 @@ public final class NodeAgent implements AutoCloseable {
           mem += Quantities.bytes(vm.getSpec().memory());
         }
       }
-      registration.register(http.url(), host.running().size(), Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi"));
+      registration.register(http.url(), host.running().size(), new java.util.TreeMap<>(Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi")));
     } catch (RuntimeException e) {
       log.warn("node {}: heartbeat failed: {}", config.name(), e.getMessage());
     }

@@ -172,7 +172,8 @@ final class DescribeCommand implements Callable<Integer> {
       return "";
     }
     List<String> out = new ArrayList<>();
-    for (Map.Entry<String, JsonNode> e : map.properties()) {
+    // sorted by key, as kubectl prints them: the server keeps the order each writer sent
+    for (Map.Entry<String, JsonNode> e : map.properties().stream().sorted(Map.Entry.comparingByKey()).toList()) {
       String v = e.getValue().asText();
       out.add(e.getKey() + "=" + (v.length() > 60 ? v.substring(0, 57) + "..." : v));
     }

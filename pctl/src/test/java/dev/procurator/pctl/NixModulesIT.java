@@ -1,7 +1,6 @@
 package dev.procurator.pctl;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,7 +25,7 @@ import java.util.Locale;
  * modules produce the systemd units the README documents, with flags pctl really has, and the
  * cluster module turns typed options into Cluster resources, or a wrong type into the module
  * system's message. nixpkgs' lib is found through {@code PROCURATOR_NIXPKGS_LIB} (or the system
- * property {@code procurator.nixpkgsLib}), by default {@code ../shared/nixpkgs-lib/lib} beside the
+ * property {@code procurator.nixpkgsLib}), by default the copy in {@code nix/nixpkgs-lib/lib} of the
  * checkout, where it exists.
  */
 class NixModulesIT {
@@ -41,7 +40,7 @@ class NixModulesIT {
     if (set == null) {
       set = System.getProperty("procurator.nixpkgsLib");
     }
-    Path p = set != null ? Path.of(set) : Guest.repoRoot().resolveSibling("shared").resolve("nixpkgs-lib").resolve("lib");
+    Path p = set != null ? Path.of(set) : Guest.repoRoot().resolve("nix").resolve("nixpkgs-lib").resolve("lib");
     return Files.isRegularFile(p.resolve("default.nix")) ? Optional.of(p.toAbsolutePath()) : Optional.empty();
   }
 
@@ -55,7 +54,7 @@ class NixModulesIT {
   @BeforeAll
   static void evaluate() throws Exception {
     Optional<Path> lib = nixpkgsLib();
-    assumeTrue(lib.isPresent(), "no copy of nixpkgs' lib: set PROCURATOR_NIXPKGS_LIB");
+    assertThat(lib).as("nixpkgs' lib (PROCURATOR_NIXPKGS_LIB, else the copy in nix/nixpkgs-lib)").isPresent();
     PctlIT.Run r = nix("nix-instantiate", "--eval", "--strict", "--json", Guest.repoRoot().resolve("nix/tests/modules.nix").toString(),
         "--arg", "lib", "import " + lib.get());
     assertThat(r.code()).as(r.err()).isZero();

@@ -288,7 +288,8 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
   }
 
   static Map<String, String> labels(String cluster, String template, String hash) {
-    return Map.of(Revisions.CLUSTER_LABEL, cluster, Revisions.TEMPLATE_LABEL, template, Revisions.REVISION_LABEL, hash);
+    // one order in every process, so what is stored (and printed) does not change with the JVM's hash seed
+    return new java.util.TreeMap<>(Map.of(Revisions.CLUSTER_LABEL, cluster, Revisions.TEMPLATE_LABEL, template, Revisions.REVISION_LABEL, hash));
   }
 
   static OwnerReference owner(Cluster c) {

@@ -2,7 +2,6 @@ package dev.procurator.controllers.gitops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
@@ -47,8 +46,8 @@ class FlakeSourceIT {
       root = root.getParent();
     }
     String set = System.getenv().getOrDefault("PROCURATOR_NIXPKGS_LIB", System.getProperty("procurator.nixpkgsLib"));
-    Path lib = set != null ? Path.of(set) : root.resolveSibling("shared").resolve("nixpkgs-lib").resolve("lib");
-    assumeTrue(Files.isRegularFile(lib.resolve("flake.nix")), "no copy of nixpkgs' lib: set PROCURATOR_NIXPKGS_LIB");
+    Path lib = set != null ? Path.of(set) : root.resolve("nix").resolve("nixpkgs-lib").resolve("lib");
+    assertThat(lib.resolve("flake.nix")).as("nixpkgs' lib (PROCURATOR_NIXPKGS_LIB, else the copy in nix/nixpkgs-lib)").isRegularFile();
     System.setProperty("procurator.nixpkgsOverride", lib.toString());
     api = TestApiServer.embedded();
     client = api.client();

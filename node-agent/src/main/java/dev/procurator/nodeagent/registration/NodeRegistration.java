@@ -53,7 +53,7 @@ public final class NodeRegistration {
       boolean kvm, HostFacts host, Clock clock, Duration leaseDuration, int cpuOvercommit) {
     this.client = client;
     this.name = name;
-    this.labels = Map.copyOf(labels);
+    this.labels = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(labels));
     this.hypervisors = List.copyOf(hypervisors);
     this.kvm = kvm;
     this.host = host;
@@ -100,7 +100,7 @@ public final class NodeRegistration {
     }
     Condition ready = Conditions.of("Ready", Conditions.TRUE, "AgentRunning", "the node agent is running and renewing its lease",
         clock.instant());
-    Map<String, String> capacity = Map.of("cpu", Integer.toString(host.cpus()), "memory", host.memoryQuantity());
+    Map<String, String> capacity = new java.util.TreeMap<>(Map.of("cpu", Integer.toString(host.cpus()), "memory", host.memoryQuantity()));
     NodeStatus old = existing.getStatus();
     Map<String, String> allocatable = new java.util.TreeMap<>(Map.of("cpu", Integer.toString(host.cpus() * cpuOvercommit), "memory", host.memoryQuantity()));
     if (builds >= 0) {
