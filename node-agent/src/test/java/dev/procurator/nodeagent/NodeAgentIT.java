@@ -185,8 +185,8 @@ class NodeAgentIT {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
             .withField("involvedObject.name", "unhealthy").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)
             .contains("Started", "Unhealthy"));
-        assertThat(Files.exists(data.resolve("vms/default/unhealthy/qemu.pid"))
-            && new RunningMachine(qemuPid("unhealthy"), null).alive()).isFalse();
+        // its QEMU is gone: no process on this machine runs a machine out of its directory (pidfile or not)
+        assertThat(processesMentioning(data.resolve("vms/default/unhealthy").toString())).as("QEMU of unhealthy").isEmpty();
         assertThat(vms.withName("noready").delete()).isNotEmpty();
         await().atMost(Duration.ofSeconds(30)).until(() -> get(c, "noready") == null);
 
@@ -213,8 +213,31 @@ class NodeAgentIT {
         assertThat(get(c, "web").getStatus().phase()).isEqualTo(VMPhase.RUNNING);
         assertThat(Files.readString(data.resolve("vms/default/web/serial.log"))).startsWith(console);
 
+        // a follower of the console, through the API server, sees what the guest prints from now on
+        HttpResponse<java.io.InputStream> live = api.http().send(HttpRequest.newBuilder(URI.create(api.url()
+                + "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log?follow=true"))
+            .header("Authorization", "Bearer " + TestApiServer.TOKEN).build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(live.statusCode()).isEqualTo(200);
+        StringBuilder streamed = new StringBuilder();
+        Thread reader = Thread.ofVirtual().start(() -> {
+          byte[] b = new byte[8192];
+          try (java.io.InputStream s = live.body()) {
+            for (int n; (n = s.read(b)) > 0; ) {
+              synchronized (streamed) {
+                streamed.append(new String(b, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+              }
+            }
+          } catch (java.io.IOException ended) {
+            // the stream ends with the VM
+          }
+        });
+        await().atMost(Duration.ofSeconds(20)).until(() -> { synchronized (streamed) { return streamed.toString().contains("PROCURATOR-READY"); } });
+
         // When the VM is deleted, Then its machine is stopped before the object is gone
         vms.withName("web").delete();
+        // the guest's power-off line is printed after the follow began: it arrives only if the console streams live
+        await().atMost(Duration.ofSeconds(60)).until(() -> { synchronized (streamed) { return streamed.toString().contains("PROCURATOR-POWEROFF"); } });
+        reader.interrupt();
         await().atMost(Duration.ofSeconds(60)).until(() -> get(c, "web") == null);
         assertThat(new RunningMachine(before, null).alive()).as("QEMU has exited").isFalse();
         assertThat(data.resolve("vms/default/web")).doesNotExist();
@@ -241,9 +264,8 @@ class NodeAgentIT {
         });
         Path dir = data.resolve("vms/default/escape");
         assertThat(dir.resolve("qemu.pid")).doesNotExist();
-        if (Files.exists(dir.resolve("launch.json"))) {
-          assertThat(Files.readString(dir.resolve("launch.json"))).doesNotContain(secret.toString());
-        }
+        assertThat(dir.resolve("launch.json")).as("nothing was launched").doesNotExist();
+        assertThat(processesMentioning(secret.toString())).as("no process was given the path").isEmpty();
       } finally {
         agent.close();
       }
@@ -287,5 +309,12 @@ class NodeAgentIT {
     } finally {
       host.stop(0);
     }
+  }
+
+  /** Live processes whose command line mentions {@code text}, as "pid command line". */
+  static List<String> processesMentioning(String text) {
+    return ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
+        .map(h -> h.pid() + " " + h.info().commandLine().orElse(""))
+        .filter(l -> l.contains(text) && !l.contains("surefire") && !l.contains("failsafe")).toList();
   }
 }

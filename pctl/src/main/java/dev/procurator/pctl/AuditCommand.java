@@ -21,7 +21,11 @@ import picocli.CommandLine.Option;
 final class AuditCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Option(names = "--file", description = "The audit log (default: ~/.procurator/data/audit.log, as 'pctl up' writes it).") Path file;
+  @picocli.CommandLine.ParentCommand Pctl global;
+
+  @Option(names = "--file",
+      description = "The audit log (default: audit.log beside the kubeconfig, as 'pctl up --data-dir D' writes both; else ~/.procurator/data/audit.log).")
+  Path file;
 
   @Option(names = "--secret", description = "Requests about this Secret.") String secret;
 
@@ -35,7 +39,7 @@ final class AuditCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    Path log = file != null ? file : UserDirs.procurator().resolve("data").resolve("audit.log");
+    Path log = file != null ? file : defaultLog();
     if (!Files.exists(log)) {
       throw new Errors.UserError("no audit log at " + log + " (give --file)");
     }
@@ -81,5 +85,15 @@ final class AuditCommand implements Callable<Integer> {
         && (user == null || user.equals(e.path("user").path("username").asText()))
         && (verb == null || verb.equals(e.path("verb").asText()))
         && (resource == null || resource.equals(ref.path("resource").asText()));
+  }
+
+  /**
+   * The audit log of the server pctl talks to when it runs on this host: beside the kubeconfig
+   * that {@code pctl up --data-dir D} wrote (D/audit.log), else under the default data dir.
+   */
+  Path defaultLog() {
+    Path kubeconfig = KubeClients.kubeconfigOf(global).toAbsolutePath();
+    Path beside = kubeconfig.resolveSibling("audit.log");
+    return Files.exists(beside) ? beside : UserDirs.procurator().resolve("data").resolve("audit.log");
   }
 }

@@ -39,7 +39,7 @@ final class KubeconfigCommand implements Callable<Integer> {
         System.out.print(yaml);
       } else {
         UpCommand.write(output, yaml);
-        System.err.println("wrote " + output + " for user " + user + " (token-" + t.id() + " in " + TokenCommand.NAMESPACE + ")");
+        System.out.println("wrote " + output + " for user " + user + " (token-" + t.id() + " in " + TokenCommand.NAMESPACE + ")");
       }
     }
     return 0;

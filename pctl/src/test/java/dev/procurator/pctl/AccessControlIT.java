@@ -276,5 +276,51 @@ class AccessControlIT {
         """, "create", "-f", "-");
     assertThat(bad.exit()).isNotZero();
     assertThat(bad.output()).contains("roleRef.kind").contains("subjects[0].kind");
+
+    // an admin narrows viewer, and narrows developer pinned; a restart puts viewer back and leaves developer
+    Path store = Files.createTempDirectory("rbac-restart").resolve("store");
+    dev.procurator.apiserver.ApiServerConfig config = dev.procurator.apiserver.ApiServerConfig.embedded("127.0.0.1", 0, store, "admin-token");
+    String narrow = "[{\"apiGroups\":[\"\"],\"resources\":[\"namespaces\"],\"verbs\":[\"get\"]}]";
+    JsonNode viewerBefore;
+    dev.procurator.apiserver.ApiServer first = new dev.procurator.apiserver.ApiServer(config, java.time.Clock.systemUTC()).start();
+    try {
+      viewerBefore = role(first, "viewer");
+      com.fasterxml.jackson.databind.node.ObjectNode viewer = (com.fasterxml.jackson.databind.node.ObjectNode) viewerBefore.deepCopy();
+      viewer.set("rules", JSON.readTree(narrow));
+      assertThat(send(first, "PUT", "viewer", viewer.toString()).statusCode()).isEqualTo(200);
+      com.fasterxml.jackson.databind.node.ObjectNode developer = (com.fasterxml.jackson.databind.node.ObjectNode) role(first, "developer");
+      developer.set("rules", JSON.readTree(narrow));
+      ((com.fasterxml.jackson.databind.node.ObjectNode) developer.get("metadata")).putObject("annotations")
+          .put("rbac.authorization.kubernetes.io/autoupdate", "false");
+      assertThat(send(first, "PUT", "developer", developer.toString()).statusCode()).isEqualTo(200);
+      assertThat(role(first, "viewer").path("rules")).as("the edit holds while the server runs").isEqualTo(JSON.readTree(narrow));
+    } finally {
+      first.close();
+    }
+    dev.procurator.apiserver.ApiServer again = new dev.procurator.apiserver.ApiServer(config, java.time.Clock.systemUTC()).start();
+    try {
+      assertThat(role(again, "viewer").path("rules")).as("viewer is put back").isEqualTo(viewerBefore.path("rules"));
+      JsonNode developer = role(again, "developer");
+      assertThat(developer.path("rules")).as("a pinned role keeps its edit").isEqualTo(JSON.readTree(narrow));
+      assertThat(developer.at("/metadata/annotations").path("rbac.authorization.kubernetes.io/autoupdate").asText()).isEqualTo("false");
+    } finally {
+      again.close();
+      dev.procurator.apiserver.testing.EtcdProcess.deleteTree(store.getParent());
+    }
+  }
+
+  private static java.net.http.HttpResponse<String> send(dev.procurator.apiserver.ApiServer server, String method, String role, String body)
+      throws Exception {
+    var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port()
+            + "/apis/rbac.authorization.k8s.io/v1/clusterroles/" + role))
+        .header("Authorization", "Bearer admin-token").header("Content-Type", "application/json")
+        .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody() : java.net.http.HttpRequest.BodyPublishers.ofString(body));
+    return java.net.http.HttpClient.newHttpClient().send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode role(dev.procurator.apiserver.ApiServer server, String name) throws Exception {
+    var r = send(server, "GET", name, null);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return JSON.readTree(r.body());
   }
 }

@@ -134,6 +134,29 @@ class KeyRotationIT {
           java.net.http.HttpRequest.newBuilder(java.net.URI.create(up.url() + "/encryption/rotate")).POST(java.net.http.HttpRequest.BodyPublishers.noBody())
               .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
       assertThat(anonymous.statusCode()).isEqualTo(401);
+
+      // an authenticated user outside system:masters: refused, and nothing rotates
+      PctlRun issued = PctlRun.run(up.kubeconfig(), "token", "create", "--user", "dana", "--group", "devs");
+      assertThat(issued.code()).as(issued.err()).isZero();
+      String dana = issued.out().trim();
+      var http = java.net.http.HttpClient.newBuilder().sslContext(insecure()).build();
+      java.util.function.BiFunction<String, String, Integer> post = (path, token) -> {
+        try {
+          var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(up.url() + path)).header("Authorization", "Bearer " + token);
+          b = path.endsWith("status") ? b.GET() : b.POST(java.net.http.HttpRequest.BodyPublishers.noBody());
+          return http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      String before = up.request("GET", "/encryption/status", null).body();
+      assertThat(post.apply("/encryption/rotate", dana)).isEqualTo(403);
+      assertThat(post.apply("/encryption/status", dana)).isEqualTo(403);
+      assertThat(post.apply("/encryption/retire?key=k", dana)).isEqualTo(403);
+      assertThat(up.request("GET", "/encryption/status", null).body()).as("no key was added").isEqualTo(before);
+      // and an admin may
+      assertThat(post.apply("/encryption/rotate", up.token())).isEqualTo(200);
+      assertThat(up.request("GET", "/encryption/status", null).body()).isNotEqualTo(before);
     }
   }
 

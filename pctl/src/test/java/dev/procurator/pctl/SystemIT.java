@@ -124,6 +124,8 @@ class SystemIT {
       // When a VM is deleted, Then pctl waits until its agent has powered it off and the object is gone
       long helloPid = Long.parseLong(Files.readString(up.dataDir.resolve("agent/vms/default/hello/qemu.pid")).trim());
       assertThat(run(up, "delete", "vm", "hello")).contains("vm/hello deleted");
+      // logs -f began long before: the power-off line the guest printed just now reaches it only if it streams live
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(Files.readString(followOut)).contains("PROCURATOR-POWEROFF"));
       assertThat(new RunningMachine(helloPid, null).alive()).as("QEMU has exited").isFalse();
       assertThat(up.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/hello", null).statusCode()).isEqualTo(404);
     } finally {

@@ -48,6 +48,11 @@ public final class Controller<K> implements AutoCloseable {
     return queue;
   }
 
+  /** The worker threads started so far (for tests of the shutdown). */
+  List<Thread> workers() {
+    return List.copyOf(workers);
+  }
+
   /** Starts {@code count} workers on virtual threads. */
   public Controller<K> start(int count) {
     for (int i = 0; i < count; i++) {

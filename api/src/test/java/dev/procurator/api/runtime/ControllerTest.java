@@ -168,7 +168,9 @@ class ControllerTest {
   void closeStopsTheWorkers() throws Exception {
     Controller<String> c = new Controller<String>("test", key -> Result.done(), new ManualScheduler(),
         new Backoff<>(Duration.ofMillis(5), Duration.ofSeconds(1))).start(2);
+    assertThat(c.workers()).hasSize(2).allMatch(Thread::isAlive);
     c.close();
+    assertThat(c.workers()).as("every worker has ended when close returns").noneMatch(Thread::isAlive);
     c.enqueue("after-close");
     assertThat(c.queue().length()).isZero();
   }

@@ -124,6 +124,11 @@ public final class EncryptingStorage implements Storage {
       }
 
       @Override
+      public void onProgress(long revision) {
+        listener.onProgress(revision);
+      }
+
+      @Override
       public void onError(Throwable error) {
         listener.onError(error);
       }

@@ -250,17 +250,36 @@ public final class EtcdStorage implements Storage {
         .build();
     AtomicBoolean ended = new AtomicBoolean();
     io.etcd.jetcd.Watch.Watcher watcher = client.getWatchClient().watch(bytes(prefix), option,
-        io.etcd.jetcd.Watch.listener(response -> deliver(response.getEvents(), afterRevision, previous, listener, ended), error -> {
+        io.etcd.jetcd.Watch.listener(response -> {
+          if (response.isProgressNotify()) {
+            // etcd sent every event of this watch up to the header's revision
+            if (!ended.get()) {
+              listener.onProgress(EtcdRevision.whole(response.getHeader().getRevision()));
+            }
+            return;
+          }
+          deliver(response.getEvents(), afterRevision, previous, listener, ended);
+        }, error -> {
           if (ended.compareAndSet(false, true)) {
             listener.onError(error instanceof CompactedException c
                 ? new StorageException.Compacted(afterRevision, EtcdRevision.of(c.getCompactedRevision(), 0))
                 : translate(error, "watch " + prefix));
           }
         }));
-    return () -> {
-      ended.set(true);
-      watcher.close();
+    Watch watch = new Watch() {
+      @Override
+      public void close() {
+        ended.set(true);
+        watcher.close();
+      }
+
+      @Override
+      public void requestProgress() {
+        // one request answers every watch of this client's stream, each on its own
+        client.getWatchClient().requestProgress();
+      }
     };
+    return watch;
   }
 
   private static void deliver(List<io.etcd.jetcd.watch.WatchEvent> events, long afterRevision, Previous previous,

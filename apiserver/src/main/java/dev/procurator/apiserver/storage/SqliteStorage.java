@@ -120,6 +120,9 @@ public final class SqliteStorage implements Storage {
 
   private record Compact(long revision, CompletableFuture<Long> done) implements WriteOp {}
 
+  /** A watch's request for progress: answered by the writer, after the events of every write before it. */
+  private record Progress(SqliteWatch watch, CompletableFuture<Long> done) implements WriteOp {}
+
   private CompletableFuture<Long> submit(WriteOp op) {
     if (closed) {
       return CompletableFuture.failedFuture(new StorageException.Unavailable("the embedded store is closed", null));
@@ -209,6 +212,9 @@ public final class SqliteStorage implements Storage {
             w.offer(o.event);
           }
         }
+        if (o.op instanceof Progress p) {
+          p.watch().offerProgress(o.revision); // after every event at or before it was offered
+        }
         o.op.done().complete(o.revision);
       }
     }
@@ -248,6 +254,7 @@ public final class SqliteStorage implements Storage {
         append(new KeyValue(d.key, new byte[0], existing.createRevision(), rev + 1), existing.modRevision(), true);
         yield new Outcome(op, rev + 1, null, new WatchEvent.Delete(existing, rev + 1));
       }
+      case Progress p -> new Outcome(op, rev, null, null);
       case Compact c -> {
         long target = Math.min(c.revision, rev);
         if (target > compactedRevision) {
@@ -410,7 +417,8 @@ public final class SqliteStorage implements Storage {
   private final class SqliteWatch implements Watch {
     private final String prefix;
     private final WatchListener listener;
-    private final LinkedBlockingQueue<WatchEvent> live = new LinkedBlockingQueue<>();
+    /** Events, and progress marks ({@link Long}) in the order the writer produced them. */
+    private final LinkedBlockingQueue<Object> live = new LinkedBlockingQueue<>();
     private long delivered;
     private volatile boolean cancelled;
     private Thread thread;
@@ -427,14 +435,28 @@ public final class SqliteStorage implements Storage {
       }
     }
 
+    void offerProgress(long revision) {
+      live.add(revision);
+    }
+
+    @Override
+    public void requestProgress() {
+      if (!cancelled) {
+        submit(new Progress(this, new CompletableFuture<>()));
+      }
+    }
+
     void run() {
       try {
         replay();
         while (!cancelled) {
-          WatchEvent e = live.poll(500, TimeUnit.MILLISECONDS);
-          if (e != null && e.revision() > delivered) {
+          Object next = live.poll(500, TimeUnit.MILLISECONDS);
+          if (next instanceof WatchEvent e && e.revision() > delivered) {
             delivered = e.revision();
             listener.onEvent(e);
+          } else if (next instanceof Long progress && progress >= delivered) {
+            delivered = progress;
+            listener.onProgress(progress);
           }
         }
       } catch (InterruptedException e) {

@@ -82,6 +82,12 @@ public interface Storage extends AutoCloseable {
   interface Watch extends AutoCloseable {
     @Override
     void close();
+
+    /**
+     * Asks for a {@link WatchListener#onProgress} soon, after the events it must follow; a storage
+     * that cannot say leaves it unanswered.
+     */
+    default void requestProgress() {}
   }
 
   @Override

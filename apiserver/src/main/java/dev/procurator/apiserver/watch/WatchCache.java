@@ -76,6 +76,11 @@ public final class WatchCache implements AutoCloseable {
       }
 
       @Override
+      public void onProgress(long revision) {
+        progressed(gen, revision);
+      }
+
+      @Override
       public void onError(Throwable error) {
         failed(gen, error);
       }
@@ -250,10 +255,34 @@ public final class WatchCache implements AutoCloseable {
     }, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** The storage has sent every event up to {@code revision}: this cache is current to there, events or not. */
+  private synchronized void progressed(long gen, long revision) {
+    if (gen == generation && revision > lastRevision) {
+      lastRevision = revision;
+    }
+  }
+
+  /**
+   * Sends each subscriber that asked for them a bookmark at the revision this cache is current to,
+   * and asks the storage how far that is now, for the next round: a type nobody writes still
+   * moves its bookmarks along with the store's revision, so its watchers resume after a
+   * compaction without a relist.
+   */
   private void sendBookmarks() {
     long rev = lastRevision;
     for (Subscriber s : subscribers) {
       s.bookmark(rev);
+    }
+    Storage.Watch open;
+    synchronized (this) {
+      open = upstream;
+    }
+    if (open != null && !subscribers.isEmpty()) {
+      try {
+        open.requestProgress();
+      } catch (RuntimeException e) {
+        log.debug("asking {} for progress failed: {}", type.qualifiedResource(), e.toString());
+      }
     }
   }
 

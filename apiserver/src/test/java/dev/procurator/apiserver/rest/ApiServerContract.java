@@ -356,7 +356,28 @@ abstract class ApiServerContract {
     List<String> lines = r.body().lines().toList();
     assertThat(JSON.readTree(lines.get(0)).path("type").asText()).isEqualTo("ADDED");
     assertThat(JSON.readTree(lines.get(0)).at("/object/metadata/name").asText()).isEqualTo("existing");
+    long added = Long.parseLong(JSON.readTree(lines.get(0)).at("/object/metadata/resourceVersion").asText());
+    // the servers under this contract send a bookmark every BOOKMARK_INTERVAL: one at least comes within the 2 s
+    List<JsonNode> bookmarks = new java.util.ArrayList<>();
+    for (String line : lines) {
+      JsonNode frame = JSON.readTree(line);
+      if (frame.path("type").asText().equals("BOOKMARK")) {
+        bookmarks.add(frame);
+      }
+    }
+    assertThat(bookmarks).as(r.body()).isNotEmpty().allSatisfy(b -> {
+      assertThat(b.at("/object/kind").asText()).isEqualTo("VM");
+      assertThat(b.at("/object/apiVersion").asText()).isEqualTo("procurator.dev/v1alpha1");
+      assertThat(Long.parseLong(b.at("/object/metadata/resourceVersion").asText())).isGreaterThanOrEqualTo(added);
+      assertThat(b.at("/object/spec").isMissingNode()).as("a bookmark carries no object").isTrue();
+    });
+    // and a watch that did not ask for them gets none
+    HttpResponse<String> plain = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms?watch=true&timeoutSeconds=2", null, null);
+    assertThat(plain.body()).doesNotContain("BOOKMARK");
   }
+
+  /** How often the servers this contract runs against send bookmarks: well inside a 2 s watch. */
+  public static final java.time.Duration BOOKMARK_INTERVAL = java.time.Duration.ofMillis(400);
 
   // ---- bad input ----
 

@@ -10,7 +10,7 @@ class EtcdApiServerIT extends ApiServerContract {
   @Override
   protected TestApiServer start() throws Exception {
     etcd = EtcdProcess.start(1);
-    return TestApiServer.start(etcd.endpoints(), c -> c);
+    return TestApiServer.start(etcd.endpoints(), c -> c.withBookmarkInterval(BOOKMARK_INTERVAL));
   }
 
   @AfterAll

@@ -282,6 +282,45 @@ abstract class StorageContract {
 
   @ParameterizedTest(name = "follow={0}")
   @ValueSource(booleans = {false, true})
+  void aWatchAskedForProgressSaysHowFarItIsCurrentAfterItsEvents(boolean follow) {
+    long from = storage.currentRevision();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    long[] mine = new long[1];
+    WatchListener l = new WatchListener() {
+      @Override
+      public void onEvent(WatchEvent event) {
+        seen.add("event " + event.revision());
+      }
+
+      @Override
+      public void onProgress(long revision) {
+        seen.add("progress " + revision);
+      }
+
+      @Override
+      public void onError(Throwable e) {
+        error.set(e);
+      }
+    };
+    try (Storage.Watch w = watch(follow, root, from, l)) {
+      mine[0] = storage.create(key("p"), v("watched"));
+      // then only writes this watch does not see: its progress must still move past them
+      long elsewhere = storage.create("/" + TestNames.unique("elsewhere"), v("not watched"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.contains("event " + mine[0]));
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+        w.requestProgress();
+        assertThat(seen).anySatisfy(e -> assertThat(e).startsWith("progress "));
+        long progress = Long.parseLong(seen.getLast().substring("progress ".length()));
+        assertThat(progress).isGreaterThanOrEqualTo(elsewhere);
+      });
+    }
+    assertThat(error.get()).isNull();
+    assertThat(seen.getFirst()).as("the event comes before any progress past it").isEqualTo("event " + mine[0]);
+  }
+
+  @ParameterizedTest(name = "follow={0}")
+  @ValueSource(booleans = {false, true})
   void eventsOfKeysWrittenDuringTheWatchCarryTheirPreviousValues(boolean follow) {
     long from = storage.currentRevision();
     List<WatchEvent> seen = new CopyOnWriteArrayList<>();

@@ -87,11 +87,18 @@ class WatchCacheTest {
       CountDownLatch failing = new CountDownLatch(1);
       AtomicReference<Thread> closer = new AtomicReference<>();
       // the client's thread: holds its lock, waits until the close is blocked on it, then reports a failure
+      AtomicReference<Throwable> clientFailed = new AtomicReference<>();
+      CountDownLatch delivered = new CountDownLatch(1);
       Thread client = Thread.ofPlatform().daemon().start(() -> {
-        synchronized (storage.clientLock) {
-          failing.countDown();
-          await().atMost(Duration.ofSeconds(10)).until(() -> closer.get() != null && closer.get().getState() == Thread.State.BLOCKED);
-          listener.onError(new IllegalStateException("stream closed"));
+        try {
+          synchronized (storage.clientLock) {
+            failing.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> closer.get() != null && closer.get().getState() == Thread.State.BLOCKED);
+            listener.onError(new IllegalStateException("stream closed"));
+            delivered.countDown();
+          }
+        } catch (Throwable t) {
+          clientFailed.set(t); // a timeout here (the close never blocked) is the test's failure, not a lost one
         }
       });
       failing.await();
@@ -99,7 +106,9 @@ class WatchCacheTest {
       closer.get().join(TimeUnit.SECONDS.toMillis(10));
       client.join(TimeUnit.SECONDS.toMillis(10));
       assertThat(closer.get().isAlive()).as("close finished").isFalse();
-      assertThat(client.isAlive()).as("the failure was delivered").isFalse();
+      assertThat(client.isAlive()).as("the client's thread ended").isFalse();
+      assertThat(clientFailed.get()).as("the close blocked on the client's lock, and the failure went in").isNull();
+      assertThat(delivered.getCount()).as("the failure was delivered").isZero();
       assertThat(storage.listener.get()).as("the storage watch is closed").isNull();
     } finally {
       scheduler.shutdownNow();

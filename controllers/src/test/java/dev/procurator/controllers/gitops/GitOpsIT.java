@@ -24,6 +24,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -195,11 +196,14 @@ class GitOpsIT {
     var edit = api.kubectl(null, "patch", "vm", "web", "-n", ns, "--type", "merge", "-p", "{\"spec\":{\"cpu\":4}}");
     assertThat(edit.exit()).as(edit.output()).isZero();
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(1));
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      Condition drifted = condition(get("fleet"), "Drifted");
-      assertThat(drifted).as("condition").isNotNull();
-      assertThat(drifted.getReason()).isIn("Corrected", "InSync");
-    });
+    // the correction is said where a user looks: an Event naming the field (InSync held before the edit, so it proves nothing)
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(client.v1().events().inNamespace(ns)
+        .withField("involvedObject.name", "fleet").list().getItems())
+        .anySatisfy(e -> {
+          assertThat(e.getReason()).isEqualTo("DriftCorrected");
+          assertThat(e.getMessage()).contains("spec.cpu");
+        }));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(condition(get("fleet"), "Drifted").getStatus()).isEqualTo("False"));
   }
 
   @Test
@@ -275,11 +279,23 @@ class GitOpsIT {
     assertThat(unsigned.statusCode()).isEqualTo(401);
     assertThat(get("fleet").getMetadata().getAnnotations()).doesNotContainKey(GitSync.REQUESTED_AT);
 
-    HttpResponse<String> good = api.request("POST", path, "application/json", new String(body, StandardCharsets.UTF_8), null,
-        Map.of("X-Gitea-Signature", sign("s3cret", body)));
-    assertThat(good.statusCode()).as(good.body()).isEqualTo(202);
-    // the interval is an hour: only the webhook can have brought this commit
-    awaitApplied("fleet", next);
+    HttpResponse<String> wrongForgejo = api.request("POST", path, "application/json", new String(body, StandardCharsets.UTF_8), null,
+        Map.of("X-Forgejo-Signature", sign("not-the-secret", body)));
+    assertThat(wrongForgejo.statusCode()).isEqualTo(401);
+    assertThat(get("fleet").getMetadata().getAnnotations()).doesNotContainKey(GitSync.REQUESTED_AT);
+
+    // each forge's own header, rightly signed, brings the commit pushed just before it; the interval is an hour,
+    // so only the webhook can have brought it
+    int cpu = 1;
+    for (Map.Entry<String, String> forge : List.of(
+        Map.entry("X-Gitea-Signature", ""), Map.entry("X-Hub-Signature-256", "sha256="), Map.entry("X-Forgejo-Signature", ""))) {
+      HttpResponse<String> good = api.request("POST", path, "application/json", new String(body, StandardCharsets.UTF_8), null,
+          Map.of(forge.getKey(), forge.getValue() + sign("s3cret", body)));
+      assertThat(good.statusCode()).as(forge.getKey() + ": " + good.body()).isEqualTo(202);
+      awaitApplied("fleet", next);
+      assertThat(vmNamed("db").getSpec().cpu()).isEqualTo(cpu);
+      next = remote.push("more after " + forge.getKey(), Map.of("db.yaml", vm("db", ++cpu)));
+    }
     assertThat(vmNamed("db")).isNotNull();
   }
 
@@ -334,16 +350,25 @@ class GitOpsIT {
   void aTagOrACommitCanBeTheRef() throws Exception {
     String v1 = remote.push("v1", Map.of("web.yaml", vm("web", 1)));
     remote.tag("v1");
-    remote.push("v2", Map.of("web.yaml", vm("web", 2)));
+    String v2 = remote.push("v2", Map.of("web.yaml", vm("web", 2)));
     repo("fleet", new GitRepositorySpec(remote.fileUrl(), "v1", ".", 1, true));
     awaitApplied("fleet", v1);
     assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(1);
+    // a full SHA, of a commit no branch or tag it followed so far points at: only resolving the SHA brings it
+    client.resources(GitRepository.class).inNamespace(ns).withName("fleet").edit(r -> {
+      r.setSpec(r.getSpec().withRef(v2));
+      return r;
+    });
+    awaitApplied("fleet", v2);
+    assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(2);
+    // and back, by v1's SHA
     client.resources(GitRepository.class).inNamespace(ns).withName("fleet").edit(r -> {
       r.setSpec(r.getSpec().withRef(v1));
       return r;
     });
-    await().atMost(Duration.ofSeconds(30)).until(() -> get("fleet").getStatus().observedGeneration() == 2L);
-    assertThat(get("fleet").getStatus().lastAppliedCommit()).isEqualTo(v1);
+    awaitApplied("fleet", v1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> get("fleet").getStatus().observedGeneration() == 3L);
+    assertThat(vmNamed("web").getSpec().cpu()).isEqualTo(1);
   }
 
   @Test

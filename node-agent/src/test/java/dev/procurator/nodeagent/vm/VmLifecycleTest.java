@@ -139,15 +139,21 @@ class VmLifecycleTest {
 
   // ---- the table ----
 
-  record Row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, List<String> events) {
+  record Row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, List<String> events,
+      String healthy) {
     @Override
     public String toString() {
       return name;
     }
+
+    /** The row, also expecting the Healthy condition as {@code STATUS/REASON}. */
+    Row healthy(String statusAndReason) {
+      return new Row(name, vm, seen, phase, bootedReason, actions, events, statusAndReason);
+    }
   }
 
   static Row row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, String... events) {
-    return new Row(name, vm, seen, phase, bootedReason, actions, List.of(events));
+    return new Row(name, vm, seen, phase, bootedReason, actions, List.of(events), null);
   }
 
   static Stream<Arguments> rows() {
@@ -215,11 +221,11 @@ class VmLifecycleTest {
             List.of(new VmAction.CountFailure("BootTimeout"), new VmAction.Stop("BootTimeout")), "BootTimeout", "BackOff"),
         row("a running VM is left alone", running, new Seen().running(running, Duration.ofMinutes(5)), VMPhase.RUNNING, "Ready", List.of()),
         row("a failing check below its threshold is reported, not acted on", runningChecked, failingProbe, VMPhase.RUNNING, "Ready",
-            List.of(new VmAction.WatchHealth(List.of(HTTP))), "Unhealthy"),
+            List.of(new VmAction.WatchHealth(List.of(HTTP))), "Unhealthy").healthy("False/CheckFailing"),
         row("checks failing up to the threshold stop it and restart it", runningChecked, deadProbe, VMPhase.FAILED, "BackOff",
             List.of(new VmAction.CountFailure("Unhealthy"), new VmAction.Stop("Unhealthy")), "Unhealthy", "BackOff"),
         row("passing checks make it Healthy", runningChecked, passing, VMPhase.RUNNING, "Ready",
-            List.of(new VmAction.WatchHealth(List.of(HTTP)))),
+            List.of(new VmAction.WatchHealth(List.of(HTTP)))).healthy("True/ChecksPassing"),
         row("a guest the hypervisor reports dead is a crash", running, internalError, VMPhase.FAILED, "BackOff",
             List.of(new VmAction.CountFailure("Crashed"), new VmAction.Stop("Crashed")), "Crashed", "BackOff"),
         row("a machine that went away without powering off crashed (Always: restart)", running, new Seen().launched(running),
@@ -283,6 +289,10 @@ class VmLifecycleTest {
     assertThat(booted(status).getReason()).as("Booted reason").isEqualTo(row.bootedReason());
     assertThat(d.actions()).as("actions").containsExactlyElementsOf(row.actions());
     assertThat(eventReasons(d)).as("events").containsExactlyElementsOf(row.events());
+    if (row.healthy() != null) {
+      Condition healthy = Conditions.find(status.conditions(), "Healthy").orElseThrow();
+      assertThat(healthy.getStatus() + "/" + healthy.getReason()).as("Healthy").isEqualTo(row.healthy());
+    }
   }
 
   // ---- what the table cannot say in one line ----
