@@ -3,7 +3,6 @@ package dev.procurator.cachesrv;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,11 +34,8 @@ class NixClientIT {
   @BeforeEach
   void start() throws Exception {
     key = SigningKey.generate("test-cache-1");
-    int port;
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
-    cache = new CacheServer(new CacheServer.Config("127.0.0.1", port, tmp.resolve("cache"), key,
+    // port 0: the cache binds a port the kernel picks, so none can be taken between a check and the bind
+    cache = new CacheServer(new CacheServer.Config("127.0.0.1", 0, tmp.resolve("cache"), key,
         Map.of(PUSH, CacheServer.Access.WRITE, READ, CacheServer.Access.READ), false, 40, 0, store(tmp))).start();
     conf = tmp.resolve("nixconf");
     Files.createDirectories(conf);

@@ -7,7 +7,6 @@ import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMSpec;
-import dev.procurator.apiserver.testing.EtcdProcess;
 import dev.procurator.apiserver.testing.TestApiServer;
 import dev.procurator.cachesrv.CacheServer;
 import dev.procurator.cachesrv.SigningKey;
@@ -55,7 +54,6 @@ class ClosureBootIT {
   void pullsTheClosureFromTheCacheAndBootsIt() throws Exception {
     Path images = Guest.images().resolve("hello");
     SigningKey key = SigningKey.generate("closure-test-1");
-    int port = EtcdProcess.freePort();
     String push = TestNames.unique("push");
     String read = TestNames.unique("read");
     Path conf = tmp.resolve("nixconf");
@@ -68,9 +66,10 @@ class ClosureBootIT {
         narinfo-cache-negative-ttl = 0
         narinfo-cache-positive-ttl = 0
         """);
-    try (CacheServer cache = new CacheServer(new CacheServer.Config("127.0.0.1", port, tmp.resolve("cache"), key,
+    try (CacheServer cache = new CacheServer(new CacheServer.Config("127.0.0.1", 0, tmp.resolve("cache"), key,
             Map.of(push, CacheServer.Access.WRITE, read, CacheServer.Access.READ), false, 40)).start();
         TestApiServer api = TestApiServer.embedded()) {
+      int port = cache.port(); // bound on a port the kernel picked: none is taken between a check and the bind
       // a closure unique to this run: the example guest's kernel and initrd plus an init
       Path system = tmp.resolve(TestNames.unique("system"));
       Files.createDirectories(system);

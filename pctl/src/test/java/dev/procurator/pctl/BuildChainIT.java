@@ -273,4 +273,48 @@ class BuildChainIT {
     assertThat(b.getStatus().failedAttribute()).isEqualTo("broken");
     assertThat(b.getStatus().logTail()).contains("about to fail");
   }
+
+  @Test
+  @Order(6)
+  void anAttemptPastTimeoutSecondsIsStoppedAndTheBuildFailsTimedOut() throws Exception {
+    Path flake = dir.resolve("slow");
+    Files.createDirectories(flake);
+    Files.writeString(flake.resolve("flake.nix"), String.format(Locale.ROOT, """
+        {
+          outputs = { self }: {
+            packages.x86_64-linux.slow = derivation {
+              name = "%s"; system = "x86_64-linux"; builder = "/bin/sh";
+              args = [ "-c" "echo started; /bin/sleep 120; echo done > $out" ];
+            };
+          };
+        }
+        """, TestNames.unique("slow")));
+    Build slow = new Build();
+    slow.setMetadata(new ObjectMetaBuilder().withName("slow").withNamespace("default").build());
+    slow.setSpec(new BuildSpec("path:" + flake, List.of("slow")).withLimits(15, 0));
+    long t0 = System.nanoTime();
+    client.resource(slow).create();
+    // while it builds, the push token is in a 0600 netrc in a 0700 folder, and nowhere else nix is told of
+    String token = Files.readString(up.dataDir.resolve("cache-token")).trim();
+    Path conf = up.dataDir.resolve("agent/builds/default/slow/nix");
+    await().atMost(Duration.ofMinutes(1)).until(() -> build("slow").getStatus() != null
+        && build("slow").getStatus().phase() == BuildPhase.BUILDING && Files.exists(conf.resolve("netrc")));
+    assertThat(Files.getPosixFilePermissions(conf)).containsExactlyInAnyOrderElementsOf(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    assertThat(Files.getPosixFilePermissions(conf.resolve("netrc"))).containsExactlyInAnyOrderElementsOf(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    assertThat(Files.readString(conf.resolve("netrc"))).contains(token);
+    assertThat(Files.readString(conf.resolve("nix.conf"))).doesNotContain(token).contains("netrc-file = " + conf.resolve("netrc"));
+    assertThat(ProcessHandle.allProcesses().map(h -> h.info().commandLine().orElse("")).filter(c -> c.contains(token)).toList())
+        .as("no command line carries the token").isEmpty();
+    Build b = awaitFinished("slow");
+    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+    assertThat(b.getStatus().phase()).isEqualTo(BuildPhase.FAILED);
+    assertThat(Conditions.reason(b.getStatus().conditions(), BuildAgreements.READY)).isEqualTo("TimedOut");
+    assertThat(b.getStatus().message()).contains("timeoutSeconds (15 s)");
+    assertThat(b.getStatus().logTail()).contains("started");
+    assertThat(took).as("stopped at its timeout, not when the build would have ended").isLessThan(Duration.ofSeconds(100));
+    assertThat(conf.resolve("netrc")).as("the token goes with the attempt").doesNotExist();
+    assertThat(b.getStatus().toString()).doesNotContain(token);
+  }
 }

@@ -298,6 +298,41 @@ class ClusterRolloutIT {
   }
 
   @Test
+  void rolloutPauseHoldsAChangeResumeRollsItAndRestartReplacesEveryVm() throws Exception {
+    cluster("steer", 1, GOOD_1, null);
+    String first = awaitComplete("steer");
+    awaitVmsOf(first);
+
+    Run pause = pctl("rollout", "pause", "cluster/steer", "-n", ns);
+    assertThat(pause.code()).as(pause.err()).isZero();
+    assertThat(pause.err()).isEmpty();
+    assertThat(get("steer").getSpec().paused()).isTrue();
+    update("steer", GOOD_2);
+    String second = revisionOf("steer");
+    // paused: the change is seen, and nothing of it is rolled out
+    await().atMost(Duration.ofSeconds(30)).until(() -> progress("steer").equals("Paused"));
+    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(10)).until(() -> progress("steer").equals("Paused")
+        && vms().stream().allMatch(v -> revision(v).equals(first)));
+
+    Run resume = pctl("rollout", "resume", "cluster/steer", "-n", ns);
+    assertThat(resume.code()).as(resume.err()).isZero();
+    assertThat(get("steer").getSpec().paused()).as("resume clears spec.paused").isNotEqualTo(Boolean.TRUE);
+    assertThat(awaitComplete("steer")).isEqualTo(second);
+    awaitVmsOf(second);
+
+    // restart: a new VM in place of each, of the same revision
+    java.util.Set<String> before = vms().stream().map(v -> v.getMetadata().getName()).collect(java.util.stream.Collectors.toSet());
+    Run restart = pctl("rollout", "restart", "cluster/steer", "-n", ns);
+    assertThat(restart.code()).as(restart.err()).isZero();
+    await().atMost(Duration.ofMinutes(3)).untilAsserted(() -> assertThat(vms().stream().filter(v -> v.getMetadata().getDeletionTimestamp() == null))
+        .singleElement().satisfies(v -> {
+          assertThat(before).as("a new VM").doesNotContain(v.getMetadata().getName());
+          assertThat(revision(v)).isEqualTo(second);
+          assertThat(healthy(v)).isTrue();
+        }));
+  }
+
+  @Test
   void aCanaryStopsAtItsPauseAndGoesOnAfterPromote() throws Exception {
     ClusterSpec.Strategy canary = new ClusterSpec.Strategy(RolloutStrategyType.CANARY, null, null, null, null, null,
         List.of(new ClusterSpec.Step(1, null, null), new ClusterSpec.Step(null, new ClusterSpec.Pause(null), null)));

@@ -148,11 +148,20 @@ class PctlIT {
   }
 
   @Test
-  void describeShowsMetadataSpecAndStatus() {
+  void describeShowsMetadataSpecAndStatus() throws Exception {
     pctl("apply", "-n", "describe-test", "-f", EXAMPLES.resolve("vm-web.yaml").toString());
+    // a status as an agent writes it, through the status subresource
+    String at = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    assertThat(up.request("PATCH", "/apis/procurator.dev/v1alpha1/namespaces/describe-test/vms/web/status", "application/merge-patch+json",
+        "{\"status\":{\"phase\":\"Running\",\"restartCount\":2,\"conditions\":[{\"type\":\"Healthy\",\"status\":\"True\","
+            + "\"reason\":\"ChecksPassing\",\"message\":\"all 1 health checks pass\",\"lastTransitionTime\":\"" + at + "\"}]}}")
+        .statusCode()).isEqualTo(200);
     Run r = pctl("describe", "vm", "web", "-n", "describe-test");
     assertThat(r.code()).isZero();
     assertThat(r.out()).contains("Name:", "web", "Namespace:", "describe-test", "Spec:", "memory: 128Mi");
+    assertThat(r.out()).contains("Status:", "phase: Running", "restartCount: 2", "Conditions:")
+        .containsPattern("Healthy\\s+True\\s+" + java.util.regex.Pattern.quote(at) + "\\s+ChecksPassing\\s+all 1 health checks pass");
+    assertThat(r.out().indexOf("Status:")).as("status after spec").isGreaterThan(r.out().indexOf("Spec:"));
   }
 
   @Test

@@ -17,8 +17,9 @@ import java.util.concurrent.TimeUnit;
 /** {@code pctl up} as a user runs it: the shaded jar in its own JVM, on a free loopback port. */
 final class PctlUp implements AutoCloseable {
   final Path dataDir;
-  final int port;
-  final int cachePort;
+  /** The API server's port; another one when the first was taken before pctl up bound it. */
+  volatile int port;
+  volatile int cachePort;
   /** The node name pctl up runs under when the test names none. */
   final String nodeName = dev.procurator.apiserver.testing.TestNames.unique("node");
   private final List<String> extraArgs;
@@ -96,6 +97,28 @@ final class PctlUp implements AutoCloseable {
   }
 
   void launch() throws Exception {
+    // a port found free may be taken before pctl up binds it: such a start is tried again on other ports
+    Path log = dataDir.resolve("up.log");
+    for (int attempt = 1; ; attempt++) {
+      long before = Files.exists(log) ? Files.size(log) : 0;
+      try {
+        launchOnce();
+        return;
+      } catch (IllegalStateException e) {
+        String said = Files.readString(log).substring((int) before);
+        if (attempt == 3 || !said.contains("Address already in use")) {
+          throw e;
+        }
+        if (process.isAlive()) {
+          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        port = EtcdProcess.freePort();
+        cachePort = EtcdProcess.freePort();
+      }
+    }
+  }
+
+  private void launchOnce() throws Exception {
     Files.deleteIfExists(kubeconfig());
     List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
     cmd.addAll(jvmOptions);

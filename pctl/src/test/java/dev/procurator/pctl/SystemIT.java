@@ -65,7 +65,7 @@ class SystemIT {
     Process watch = null;
     Process follow = null;
     Process agentB = null;
-    try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", images.toString(), "--node-grace-period", "3")) {
+    try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", images.toString(), "--node-grace-period", "8")) {
       Path watchOut = tmp.resolve("watch.out");
       watch = pctl(up, watchOut, "get", "vms", "-w");
       assertThat(run(up, "apply", "-f", Guest.repoRoot().resolve("examples/vm-hello.yaml").toString())).contains("vm/hello created");
@@ -113,6 +113,10 @@ class SystemIT {
 
       // When host-b's agent stops for good, Then host-b turns NotReady and the VM is rescheduled onto host-a
       stop(agentB);
+      // it turns NotReady once its lease runs out, and its VM stays bound to it for the grace period (8 s)
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bFalse\\b"));
+      await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).untilAsserted(() ->
+          assertThat(vm(up, "moving").path("spec").path("nodeName").asText()).as("not moved within the grace period").isEqualTo("host-b"));
       await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
         JsonNode m = vm(up, "moving");
         assertThat(m.path("spec").path("nodeName").asText()).isEqualTo("host-a");

@@ -379,6 +379,35 @@ abstract class ApiServerContract {
   /** How often the servers this contract runs against send bookmarks: well inside a 2 s watch. */
   public static final java.time.Duration BOOKMARK_INTERVAL = java.time.Duration.ofMillis(400);
 
+  @Test
+  void deleteCollectionDeletesWhatItsSelectorsMatchAndNothingElse() throws Exception {
+    for (String n : List.of("a1", "a2", "b1")) {
+      VM v = vm(n);
+      v.getMetadata().setLabels(Map.of("app", n.substring(0, 1)));
+      vms().inNamespace(ns).resource(v).create();
+    }
+    String other = TestNames.unique("t");
+    vms().inNamespace(other).resource(vm("a9")).create(); // another namespace: out of the request's reach
+    HttpResponse<String> r = api.request("DELETE", "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms?labelSelector=app%3Da", null, null);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode deleted = json(r);
+    assertThat(deleted.path("kind").asText()).isEqualTo("VMList");
+    List<String> names = new java.util.ArrayList<>();
+    deleted.path("items").forEach(i -> names.add(i.at("/metadata/name").asText()));
+    assertThat(names).containsExactlyInAnyOrder("a1", "a2");
+    assertThat(vms().inNamespace(ns).list().getItems()).extracting(v -> v.getMetadata().getName()).containsExactly("b1");
+    assertThat(vms().inNamespace(other).withName("a9").get()).isNotNull();
+
+    // a dry run deletes nothing; and a field selector works as a label selector does
+    HttpResponse<String> dry = api.request("DELETE", "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms?dryRun=All", null, null);
+    assertThat(dry.statusCode()).as(dry.body()).isEqualTo(200);
+    assertThat(vms().inNamespace(ns).list().getItems()).hasSize(1);
+    HttpResponse<String> byName = api.request("DELETE", "/apis/procurator.dev/v1alpha1/namespaces/" + ns
+        + "/vms?fieldSelector=metadata.name%3Db1", null, null);
+    assertThat(byName.statusCode()).as(byName.body()).isEqualTo(200);
+    assertThat(vms().inNamespace(ns).list().getItems()).isEmpty();
+  }
+
   // ---- bad input ----
 
   @Test

@@ -71,6 +71,30 @@ class QemuMicrovmRunnerIT {
   }
 
   @Test
+  void aGuestThatIgnoresThePowerButtonIsEndedWhenItsGraceRunsOut() throws Exception {
+    QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
+    // acpi=off: the guest's kernel never hears the power button, as a hung or careless guest would not
+    MachineSpec deaf = new MachineSpec("deaf", 1, 128, IMAGES.resolve("vmlinux"), IMAGES.resolve("initrd.cpio.gz"),
+        "console=ttyS0 quiet acpi=off", List.of(new MachineSpec.PortForward(freePort(), 8080)), dir.resolve("deaf"));
+    LaunchPlan plan = runner.plan(deaf);
+    RunningMachine vm = runner.start(plan);
+    try {
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+          assertThat(Files.readString(plan.serialLog())).contains("PROCURATOR-READY"));
+      Duration grace = Duration.ofSeconds(3);
+      long t0 = System.nanoTime();
+      runner.stop(vm, grace);
+      Duration took = Duration.ofNanos(System.nanoTime() - t0);
+      assertThat(vm.alive()).as("ended all the same").isFalse();
+      assertThat(took).as("it was given its grace first").isGreaterThanOrEqualTo(grace);
+      assertThat(took).as("and ended soon after").isLessThan(grace.plusSeconds(20));
+      assertThat(Files.readString(plan.serialLog())).as("the guest never powered off by itself").doesNotContain("PROCURATOR-POWEROFF");
+    } finally {
+      ProcessHandle.of(vm.pid()).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  @Test
   void aKilledHypervisorIsNotAdopted() throws Exception {
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
     LaunchPlan plan = runner.plan(spec(freePort()));
