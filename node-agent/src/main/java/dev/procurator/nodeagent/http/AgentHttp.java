@@ -260,6 +260,7 @@ public final class AgentHttp implements AutoCloseable {
       boolean follow, int tail) {
     Path current = console.current();
     long pos;
+    RandomAccessFile open = null;
     followers.incrementAndGet();
     try {
       ByteArrayOutputStream first = new ByteArrayOutputStream();
@@ -275,28 +276,29 @@ public final class AgentHttp implements AutoCloseable {
         pos = 0;
       }
       send(resp, ctx, first.toByteArray());
-      Object fileKey = null;
+      // the console is read through an open handle: what the guest printed last (its power-off line)
+      // is still there when the agent removes the VM's directory right after the machine exits
+      Object openKey = null;
       while (!gone.get()) {
         if (Files.exists(current)) {
           Object key = Files.readAttributes(current, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
-          long size = Files.size(current);
-          if (fileKey != null && !fileKey.equals(key) || size < pos) {
-            pos = 0; // a new boot, or the size cap cut the file
-          }
-          fileKey = key;
-          if (size > pos) {
-            try (RandomAccessFile f = new RandomAccessFile(current.toFile(), "r")) {
-              f.seek(pos);
-              byte[] buf = new byte[(int) Math.min(size - pos, 1 << 20)];
-              int n = f.read(buf);
-              if (n > 0) {
-                pos += n;
-                send(resp, ctx, n == buf.length ? buf : java.util.Arrays.copyOf(buf, n));
-              }
+          if (open == null || !key.equals(openKey)) {
+            if (open != null) {
+              pos = drain(open, pos, resp, ctx, Long.MAX_VALUE); // the rest of the boot before
+              open.close();
+              pos = 0; // a new boot
             }
+            open = new RandomAccessFile(current.toFile(), "r");
+            openKey = key;
           }
         }
-        if (!follow || over.getAsBoolean() && (!Files.exists(current) || Files.size(current) <= pos)) {
+        if (open != null) {
+          if (open.length() < pos) {
+            pos = 0; // the size cap cut the file
+          }
+          pos = drain(open, pos, resp, ctx, 1 << 20); // a MiB a round: a slow client is not flooded
+        }
+        if (!follow || over.getAsBoolean() && (open == null || open.length() <= pos)) {
           break;
         }
         LockSupport.parkNanos(FOLLOW_POLL.toNanos());
@@ -305,12 +307,35 @@ public final class AgentHttp implements AutoCloseable {
       log.info("log stream of {} ended: {}", console.current(), e.getMessage());
     } finally {
       followers.decrementAndGet();
+      if (open != null) {
+        try {
+          open.close();
+        } catch (IOException ignored) {
+          // nothing was written through it
+        }
+      }
     }
     ctx.runOnContext(v -> {
       if (!resp.ended() && !resp.closed()) {
         resp.end();
       }
     });
+  }
+
+  /** Sends what {@code f} holds past {@code pos}, up to {@code most} bytes; returns the new position. */
+  private static long drain(RandomAccessFile f, long pos, HttpServerResponse resp, Context ctx, long most) throws IOException {
+    long size = Math.min(f.length(), pos + most);
+    while (size > pos) {
+      f.seek(pos);
+      byte[] buf = new byte[(int) Math.min(size - pos, 1 << 20)];
+      int n = f.read(buf);
+      if (n <= 0) {
+        break;
+      }
+      pos += n;
+      send(resp, ctx, n == buf.length ? buf : java.util.Arrays.copyOf(buf, n));
+    }
+    return pos;
   }
 
   private static void send(HttpServerResponse resp, Context ctx, byte[] bytes) {
