@@ -36,7 +36,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import java.util.Locale;
 
 /**
  * The workflow Procurator exists for, on {@code pctl up} with the real nix client: a push to a
@@ -249,18 +248,7 @@ class BuildChainIT {
   @Test
   @Order(5)
   void aFailingBuildIsRetriedWithBackoffThenFailsWithTheTailOfItsLog() throws Exception {
-    Path flake = dir.resolve("broken");
-    Files.createDirectories(flake);
-    Files.writeString(flake.resolve("flake.nix"), String.format(Locale.ROOT, """
-        {
-          outputs = { self }: {
-            packages.x86_64-linux.broken = derivation {
-              name = "%s"; system = "x86_64-linux"; builder = "/bin/sh";
-              args = [ "-c" "echo about to fail; exit 3" ];
-            };
-          };
-        }
-        """, TestNames.unique("broken")));
+    Path flake = TestFlakes.oneDerivation(dir.resolve("broken"), "broken", "echo about to fail; exit 3");
     Build broken = new Build();
     broken.setMetadata(new ObjectMetaBuilder().withName("broken").withNamespace("default").build());
     broken.setSpec(new BuildSpec("path:" + flake, List.of("broken")).withLimits(null, 1));
@@ -277,18 +265,7 @@ class BuildChainIT {
   @Test
   @Order(6)
   void anAttemptPastTimeoutSecondsIsStoppedAndTheBuildFailsTimedOut() throws Exception {
-    Path flake = dir.resolve("slow");
-    Files.createDirectories(flake);
-    Files.writeString(flake.resolve("flake.nix"), String.format(Locale.ROOT, """
-        {
-          outputs = { self }: {
-            packages.x86_64-linux.slow = derivation {
-              name = "%s"; system = "x86_64-linux"; builder = "/bin/sh";
-              args = [ "-c" "echo started; /bin/sleep 120; echo done > $out" ];
-            };
-          };
-        }
-        """, TestNames.unique("slow")));
+    Path flake = TestFlakes.oneDerivation(dir.resolve("slow"), "slow", "echo started; /bin/sleep 120; echo done > $out");
     Build slow = new Build();
     slow.setMetadata(new ObjectMetaBuilder().withName("slow").withNamespace("default").build());
     slow.setSpec(new BuildSpec("path:" + flake, List.of("slow")).withLimits(15, 0));

@@ -3,7 +3,6 @@ package dev.procurator.pctl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.Build;
 import dev.procurator.api.v1alpha1.BuildAgreements;
@@ -21,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 
 /**
  * A builder host dies in the middle of a build (its agent and everything it started, killed with
@@ -47,19 +45,8 @@ class BuilderLostIT {
 
   @Test
   void aBuildWhoseBuilderDiesGoesBackToTheQueueAndAnotherBuilderFinishesIt() throws Exception {
-    Path flake = tmp.resolve("slow");
-    Files.createDirectories(flake);
-    // slow enough to be killed in the middle of; unique, so no store holds it yet
-    Files.writeString(flake.resolve("flake.nix"), String.format(Locale.ROOT, """
-        {
-          outputs = { self }: {
-            packages.x86_64-linux.slow = derivation {
-              name = "%s"; system = "x86_64-linux"; builder = "/bin/sh";
-              args = [ "-c" "echo started; /bin/sleep 15; echo done > $out" ];
-            };
-          };
-        }
-        """, TestNames.unique("slow")));
+    // slow enough to be killed in the middle of
+    Path flake = TestFlakes.oneDerivation(tmp.resolve("slow"), "slow", "echo started; /bin/sleep 15; echo done > $out");
     Process a = null;
     Process b = null;
     try (PctlUp up = PctlUp.withControllers("--node-grace-period", "3");
