@@ -2,7 +2,7 @@
 # Builds the example guest that examples/vm-*.yaml boot: a Debian kernel (as the uncompressed
 # ELF vmlinux that QEMU's microvm machine boots directly, PVH) and a busybox initramfs whose /init
 # brings up the network, runs /etc/procurator/rc if an image appended one, serves HTTP on port 8080
-# (GET /healthz), prints
+# (GET /healthz; with procurator.healthy-for=SECONDS on the command line, only that long), prints
 #   PROCURATOR-READY
 # on the serial console, and powers off when the host asks over ACPI (QMP system_powerdown).
 # Nothing is installed: the kernel .deb is only downloaded and unpacked.
@@ -12,7 +12,7 @@ set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 # bump when the guest changes, so images built by an older script are built again
-version=6
+version=7
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
@@ -84,6 +84,7 @@ for arg in $(cat /proc/cmdline); do
     procurator.ip=*) addr=${arg#procurator.ip=}; gw= ;;
     procurator.gw=*) gw=${arg#procurator.gw=} ;;
     procurator.probe=*) probe=${arg#procurator.probe=} ;;
+    procurator.healthy-for=*) healthy_for=${arg#procurator.healthy-for=} ;;
     procurator.mount=*) mounts="$mounts ${arg#procurator.mount=}" ;;
   esac
 done
@@ -105,6 +106,9 @@ fi
 # /etc/procurator/rc, when an image adds one (a second cpio archive appended to this initrd), runs before the guest serves
 [ -x /etc/procurator/rc ] && /etc/procurator/rc
 httpd -p 8080 -h /www
+# procurator.healthy-for=SECONDS: /healthz answers 404 from then on (a guest that turns bad after it
+# looked fine, for trying a canary's analysis)
+[ -z "$healthy_for" ] || (sleep "$healthy_for"; rm -f /www/healthz; echo "PROCURATOR-UNHEALTHY" > /dev/ttyS0) &
 # acpid must run before readiness is announced, or a power button press is lost
 acpid -c /etc/acpi -l /tmp/acpid.log -p /tmp/acpid.pid -a /etc/acpid.conf
 

@@ -18,6 +18,7 @@ import dev.procurator.controllers.ControllerManager;
 import dev.procurator.nodeagent.NodeAgent;
 import dev.procurator.nodeagent.testing.Guest;
 import dev.procurator.nodeagent.vm.VmReconciler;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -110,12 +111,22 @@ class ClusterRolloutIT {
   }
 
   private void update(String name, VMSpec spec) {
-    client.resources(Cluster.class).inNamespace(ns).withName(name).edit(c -> {
-      ClusterSpec s = c.getSpec();
-      c.setSpec(new ClusterSpec(List.of(s.templates().getFirst().withSpec(spec)), s.strategy(), s.autoRollback(), s.revisionHistoryLimit(),
-          s.progressDeadlineSeconds(), s.paused()));
-      return c;
-    });
+    // an edit is a read and a write: the controller's status writes in between are a conflict, tried again as kubectl edit would be
+    for (int attempt = 1; ; attempt++) {
+      try {
+        client.resources(Cluster.class).inNamespace(ns).withName(name).edit(c -> {
+          ClusterSpec s = c.getSpec();
+          c.setSpec(new ClusterSpec(List.of(s.templates().getFirst().withSpec(spec)), s.strategy(), s.autoRollback(), s.revisionHistoryLimit(),
+              s.progressDeadlineSeconds(), s.paused()));
+          return c;
+        });
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 10) {
+          throw e;
+        }
+      }
+    }
   }
 
   private Cluster get(String name) {
@@ -351,14 +362,27 @@ class ClusterRolloutIT {
         .allSatisfy(v -> assertThat(revision(v)).isEqualTo(canaryRevision)));
   }
 
+  /**
+   * A revision that passes its checks at first and stops answering them 30 s after boot, with a
+   * failure threshold so high that its VM is never failed for it: only an analysis catches it.
+   */
+  static final VMSpec SOURING = new VMSpec(1, "128Mi", null,
+      new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0 rev=souring procurator.healthy-for=30"),
+      null, null, new VMSpec.Network(null, List.of(new VMSpec.PortForward(8080, null))), null,
+      List.of(new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, "/healthz", null, 1, 2, 1000)), null, 60);
+
   @Test
   void aCanaryThatFailsItsAnalysisAbortsAndRemovesItsCanaryVms() throws Exception {
     ClusterSpec.Strategy canary = new ClusterSpec.Strategy(RolloutStrategyType.CANARY, null, null, null, null, null,
-        List.of(new ClusterSpec.Step(1, null, null), new ClusterSpec.Step(null, null, new ClusterSpec.Analysis(30))));
+        List.of(new ClusterSpec.Step(1, null, null), new ClusterSpec.Step(null, null, new ClusterSpec.Analysis(120))));
     cluster("ana", 2, GOOD_1, canary);
     String good = awaitComplete("ana");
-    update("ana", BAD);
+    update("ana", SOURING);
+    String souring = revisionOf("ana");
     await().atMost(Duration.ofMinutes(3)).until(() -> progress("ana").equals("RolledBack"));
+    // the analysis did it: its VM was Healthy once (step 1 passed), then not, and never failed
+    Condition progressing = Conditions.find(get("ana").getStatus().conditions(), "Progressing").orElseThrow();
+    assertThat(progressing.getMessage()).contains(souring, "analysis: VM ", "was not Healthy during the 120 s analysis");
     await().atMost(Duration.ofMinutes(3)).untilAsserted(() -> assertThat(vms()).hasSize(2).allSatisfy(v -> {
       assertThat(revision(v)).isEqualTo(good);
       assertThat(healthy(v)).isTrue();

@@ -11,6 +11,10 @@ record PctlRun(int code, String out, String err) {
   static synchronized PctlRun run(Path kubeconfig, String... args) {
     PrintStream out = System.out;
     PrintStream err = System.err;
+    // what else runs in this JVM (agents, controllers) logs to System.err too: quiet it while pctl's stderr is taken
+    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ch.qos.logback.classic.Level level = root.getLevel();
+    root.setLevel(ch.qos.logback.classic.Level.ERROR);
     ByteArrayOutputStream o = new ByteArrayOutputStream();
     ByteArrayOutputStream e = new ByteArrayOutputStream();
     try {
@@ -24,6 +28,7 @@ record PctlRun(int code, String out, String err) {
     } finally {
       System.setOut(out);
       System.setErr(err);
+      root.setLevel(level);
     }
   }
 }
