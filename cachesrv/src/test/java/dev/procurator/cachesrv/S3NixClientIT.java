@@ -1,6 +1,5 @@
 package dev.procurator.cachesrv;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,13 +21,10 @@ class S3NixClientIT extends NixClientIT {
 
   @Override
   protected BlobStore store(Path dir) throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
     context = ContextBuilder.newBuilder("transient").credentials("identity", "credential").build(BlobStoreContext.class);
     context.getBlobStore().createContainerInLocation(null, "nix-cache");
-    proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:" + port))
+    // port 0: s3proxy binds a port the kernel picks, so none can be taken between a check and the bind
+    proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
         .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "access-key", "secret-key").build();
     proxy.start();
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -38,7 +34,7 @@ class S3NixClientIT extends NixClientIT {
       }
       LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
     }
-    s3 = new S3Store(new S3Store.Config(URI.create("http://127.0.0.1:" + port), "us-east-1", "nix-cache", "cache/",
+    s3 = new S3Store(new S3Store.Config(URI.create("http://127.0.0.1:" + proxy.getPort()), "us-east-1", "nix-cache", "cache/",
         "access-key", "secret-key"), dir.resolve("scratch"));
     return s3;
   }

@@ -28,24 +28,21 @@ class LargeNarIT {
 
   @Test
   void aOneGibPathPassesThroughA256MibHeap() throws Exception {
-    int port = EtcdProcess.freePort();
     Path cacheDir = dir.resolve("cache");
-    Process cache = new ProcessBuilder(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-jar",
-        PctlUp.jar().toString(), "cache", "--dir", cacheDir.toString(), "--listen", "127.0.0.1:" + port)
-        .redirectErrorStream(true).redirectOutput(dir.resolve("cache.log").toFile()).start();
+    Process cache = null;
     try {
-      String url = "http://127.0.0.1:" + port;
-      HttpClient http = HttpClient.newHttpClient();
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (true) {
-        try {
-          if (http.send(HttpRequest.newBuilder(URI.create(url + "/nix-cache-info")).build(), HttpResponse.BodyHandlers.discarding())
-              .statusCode() == 401) {
-            break;
-          }
-        } catch (java.io.IOException notYet) {
-          assertThat(System.nanoTime()).as(Files.readString(dir.resolve("cache.log"))).isLessThan(deadline);
-          java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+      // a port found free may be taken before the cache binds it: then it is started again on another
+      String url = null;
+      for (int attempt = 1; url == null; attempt++) {
+        int port = EtcdProcess.freePort();
+        cache = new ProcessBuilder(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-jar",
+            PctlUp.jar().toString(), "cache", "--dir", cacheDir.toString(), "--listen", "127.0.0.1:" + port)
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("cache.log").toFile())).start();
+        if (answers(cache, "http://127.0.0.1:" + port)) {
+          url = "http://127.0.0.1:" + port;
+        } else {
+          assertThat(attempt < 3 && Files.readString(dir.resolve("cache.log")).contains("Address already in use"))
+              .as(Files.readString(dir.resolve("cache.log"))).isTrue();
         }
       }
       Path conf = dir.resolve("nixconf");
@@ -70,8 +67,30 @@ class LargeNarIT {
       assertThat(cache.isAlive()).as("the cache survived with a 256 MiB heap").isTrue();
       assertThat(Files.readString(dir.resolve("cache.log"))).doesNotContain("OutOfMemoryError");
     } finally {
-      cache.destroy();
-      cache.waitFor(20, TimeUnit.SECONDS);
+      if (cache != null) {
+        cache.destroy();
+        cache.waitFor(20, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** Whether the cache process at {@code url} comes up (answers 401 to an anonymous read); false when it exits first. */
+  private boolean answers(Process cache, String url) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      try {
+        if (http.send(HttpRequest.newBuilder(URI.create(url + "/nix-cache-info")).build(), HttpResponse.BodyHandlers.discarding())
+            .statusCode() == 401) {
+          return true;
+        }
+      } catch (java.io.IOException notYet) {
+        if (!cache.isAlive()) {
+          return false;
+        }
+        assertThat(System.nanoTime()).as(Files.readString(dir.resolve("cache.log"))).isLessThan(deadline);
+        java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+      }
     }
   }
 }
