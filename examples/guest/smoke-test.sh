@@ -5,6 +5,9 @@
 # system_powerdown. Prints one line per check and "N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+for tool in python3:python3 bc:bc curl:curl qemu-system-x86_64:qemu-system-x86; do
+  command -v "${tool%%:*}" >/dev/null || { echo "smoke-test.sh: ${tool%%:*} is needed (apt-get install ${tool#*:})" >&2; exit 1; }
+done
 images=${1:-$(mktemp -d)}
 "$here/build.sh" "$images" || exit 1
 work=$(mktemp -d)

@@ -41,7 +41,9 @@ class NixModulesIT {
       set = System.getProperty("procurator.nixpkgsLib");
     }
     Path p = set != null ? Path.of(set) : Guest.repoRoot().resolve("nix").resolve("nixpkgs-lib").resolve("lib");
-    return Files.isRegularFile(p.resolve("default.nix")) ? Optional.of(p.toAbsolutePath()) : Optional.empty();
+    // the same check as FlakeSourceIT's: nixpkgs' lib both as a path to import and as a flake
+    return Files.isRegularFile(p.resolve("default.nix")) && Files.isRegularFile(p.resolve("flake.nix"))
+        ? Optional.of(p.toAbsolutePath()) : Optional.empty();
   }
 
   static PctlIT.Run nix(String... cmd) throws Exception {

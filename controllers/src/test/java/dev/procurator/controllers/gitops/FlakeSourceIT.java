@@ -47,7 +47,9 @@ class FlakeSourceIT {
     }
     String set = System.getenv().getOrDefault("PROCURATOR_NIXPKGS_LIB", System.getProperty("procurator.nixpkgsLib"));
     Path lib = set != null ? Path.of(set) : root.resolve("nix").resolve("nixpkgs-lib").resolve("lib");
+    // the same check as NixModulesIT's: nixpkgs' lib both as a path to import and as a flake
     assertThat(lib.resolve("flake.nix")).as("nixpkgs' lib (PROCURATOR_NIXPKGS_LIB, else the copy in nix/nixpkgs-lib)").isRegularFile();
+    assertThat(lib.resolve("default.nix")).isRegularFile();
     System.setProperty("procurator.nixpkgsOverride", lib.toString());
     api = TestApiServer.embedded();
     client = api.client();
