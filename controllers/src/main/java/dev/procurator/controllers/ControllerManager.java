@@ -96,6 +96,7 @@ public final class ControllerManager implements AutoCloseable {
   private final List<AutoCloseable> running = new ArrayList<>();
   private volatile boolean leading;
   private volatile boolean closed;
+  private volatile java.util.function.Consumer<Boolean> leadership = led -> { };
   private CompletableFuture<?> election;
 
   public ControllerManager(KubernetesClient client, Config config, Clock clock) {
@@ -137,7 +138,21 @@ public final class ControllerManager implements AutoCloseable {
     return leading;
   }
 
+  /**
+   * Tells {@code listener} {@code true} as this replica takes the lead, before any loop starts, and
+   * {@code false} once every loop it ran has stopped: between the two, and only then, it acts.
+   * Set it before {@link #start()}.
+   */
+  public ControllerManager onLeadership(java.util.function.Consumer<Boolean> listener) {
+    this.leadership = listener;
+    return this;
+  }
+
   private synchronized void startLeading() {
+    if (closed) {
+      return; // the lease came as this replica was closing: the election's cancel gives it back
+    }
+    leadership.accept(true);
     log.info("controllers: {} took the lead, starting the scheduler, node lifecycle, cluster and garbage collection controllers",
         config.identity());
     // informers first (unstarted), so the scheduler decides from their caches, not from lists of everything
@@ -347,6 +362,7 @@ public final class ControllerManager implements AutoCloseable {
 
 
   private synchronized void stopLeading() {
+    boolean was = leading || !running.isEmpty();
     if (leading) {
       log.info("controllers: {} lost or gave up the lead, stopping", config.identity());
     }
@@ -359,6 +375,9 @@ public final class ControllerManager implements AutoCloseable {
       }
     }
     running.clear();
+    if (was) {
+      leadership.accept(false);
+    }
   }
 
   @Override
@@ -368,9 +387,11 @@ public final class ControllerManager implements AutoCloseable {
       closed = true;
       e = election;
     }
+    // the loops stop while this replica still holds the lease; only then is the lease released (the
+    // elector releases it before it tells us to stop), so the next leader never starts beside them
+    stopLeading();
     if (e != null) {
       e.cancel(true);
     }
-    stopLeading();
   }
 }

@@ -22,7 +22,6 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -90,18 +89,18 @@ class ControllerManagerIT {
       KubernetesClient c = api.client();
       var config = ControllerManager.Config.defaults("x").withNodeGracePeriod(Duration.ofSeconds(2))
           .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300));
-      ControllerManager one = new ControllerManager(c, config.withIdentity("one"), Clock.systemUTC()).start();
-      ControllerManager two = new ControllerManager(api.client(), config.withIdentity("two"), Clock.systemUTC()).start();
-      AtomicBoolean bothLed = new AtomicBoolean();
-      Thread watcher = Thread.ofVirtual().start(() -> {
-        while (!Thread.currentThread().isInterrupted()) {
-          if (one.leading() && two.leading()) {
-            bothLed.set(true);
-          }
-          Thread.onSpinWait();
-          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+      // every term each replica led, from before its first loop started to after its last one stopped
+      List<long[]> terms = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.function.Function<Integer, java.util.function.Consumer<Boolean>> record = who -> led -> {
+        if (led) {
+          terms.add(new long[] {who, System.nanoTime(), Long.MAX_VALUE});
+        } else {
+          terms.stream().filter(t -> t[0] == who && t[2] == Long.MAX_VALUE).forEach(t -> t[2] = System.nanoTime());
         }
-      });
+      };
+      ControllerManager one = new ControllerManager(c, config.withIdentity("one"), Clock.systemUTC()).onLeadership(record.apply(1)).start();
+      ControllerManager two = new ControllerManager(api.client(), config.withIdentity("two"), Clock.systemUTC())
+          .onLeadership(record.apply(2)).start();
       try {
         await().atMost(Duration.ofSeconds(20)).until(() -> one.leading() || two.leading());
         node(c, "a", Duration.ofHours(1), now());
@@ -144,9 +143,16 @@ class ControllerManagerIT {
           assertThat(x.getType()).isEqualTo("Rescheduled");
           assertThat(x.getMessage()).contains("node a stopped renewing its lease");
         }));
-        assertThat(bothLed).isFalse();
+        // one leader at a time: no two terms of different replicas overlap, however short
+        assertThat(terms).as("terms").hasSizeGreaterThanOrEqualTo(2);
+        for (long[] a : terms) {
+          for (long[] b : terms) {
+            if (a[0] != b[0]) {
+              assertThat(a[2] < b[1] || b[2] < a[1]).as("replica %d's term and replica %d's overlap", a[0], b[0]).isTrue();
+            }
+          }
+        }
       } finally {
-        watcher.interrupt();
         one.close();
         two.close();
       }
