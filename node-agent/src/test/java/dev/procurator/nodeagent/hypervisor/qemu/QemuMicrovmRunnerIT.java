@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import dev.procurator.nodeagent.hypervisor.LaunchPlan;
 import dev.procurator.nodeagent.hypervisor.MachineSpec;
 import dev.procurator.nodeagent.hypervisor.RunningMachine;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,9 +30,24 @@ class QemuMicrovmRunnerIT {
     IMAGES = dev.procurator.nodeagent.testing.Guest.images().resolve("hello");
   }
 
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+  /** A machine, the host port its guest's 8080 is forwarded to, and its plan. */
+  private record Started(int port, LaunchPlan plan, RunningMachine vm) {}
+
+  /**
+   * Starts the machine {@code spec} gives for a host port found free; a port taken before QEMU binds
+   * it (QEMU then refuses the forwarding rule) is tried again on another.
+   */
+  private static Started startOnFreePort(QemuMicrovmRunner runner, java.util.function.IntFunction<MachineSpec> spec) throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      int port = dev.procurator.apiserver.testing.EtcdProcess.freePort();
+      LaunchPlan plan = runner.plan(spec.apply(port));
+      try {
+        return new Started(port, plan, runner.start(plan));
+      } catch (java.io.IOException e) {
+        if (attempt == 3 || !String.valueOf(e.getMessage()).contains("forwarding")) {
+          throw e;
+        }
+      }
     }
   }
 
@@ -45,9 +59,10 @@ class QemuMicrovmRunnerIT {
   @Test
   void bootsToTheReadyLineServesHealthIsAdoptedAndPowersOffCleanly() throws Exception {
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
-    int port = freePort();
-    LaunchPlan plan = runner.plan(spec(port));
-    RunningMachine vm = runner.start(plan);
+    Started started = startOnFreePort(runner, this::spec);
+    int port = started.port();
+    LaunchPlan plan = started.plan();
+    RunningMachine vm = started.vm();
     try {
       await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
           assertThat(Files.readString(plan.serialLog())).contains("PROCURATOR-READY"));
@@ -74,10 +89,10 @@ class QemuMicrovmRunnerIT {
   void aGuestThatIgnoresThePowerButtonIsEndedWhenItsGraceRunsOut() throws Exception {
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
     // acpi=off: the guest's kernel never hears the power button, as a hung or careless guest would not
-    MachineSpec deaf = new MachineSpec("deaf", 1, 128, IMAGES.resolve("vmlinux"), IMAGES.resolve("initrd.cpio.gz"),
-        "console=ttyS0 quiet acpi=off", List.of(new MachineSpec.PortForward(freePort(), 8080)), dir.resolve("deaf"));
-    LaunchPlan plan = runner.plan(deaf);
-    RunningMachine vm = runner.start(plan);
+    Started started = startOnFreePort(runner, port -> new MachineSpec("deaf", 1, 128, IMAGES.resolve("vmlinux"),
+        IMAGES.resolve("initrd.cpio.gz"), "console=ttyS0 quiet acpi=off", List.of(new MachineSpec.PortForward(port, 8080)), dir.resolve("deaf")));
+    LaunchPlan plan = started.plan();
+    RunningMachine vm = started.vm();
     try {
       await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
           assertThat(Files.readString(plan.serialLog())).contains("PROCURATOR-READY"));
@@ -97,8 +112,9 @@ class QemuMicrovmRunnerIT {
   @Test
   void aKilledHypervisorIsNotAdopted() throws Exception {
     QemuMicrovmRunner runner = QemuMicrovmRunner.forThisHost();
-    LaunchPlan plan = runner.plan(spec(freePort()));
-    RunningMachine vm = runner.start(plan);
+    Started started = startOnFreePort(runner, this::spec);
+    LaunchPlan plan = started.plan();
+    RunningMachine vm = started.vm();
     ProcessHandle.of(vm.pid()).orElseThrow().destroyForcibly();
     await().atMost(Duration.ofSeconds(10)).until(() -> !vm.alive());
     assertThat(runner.adopt(plan)).isEmpty();
