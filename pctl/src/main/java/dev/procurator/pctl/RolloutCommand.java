@@ -216,9 +216,8 @@ final class RolloutCommand {
           throw new Errors.UserError("cluster " + target.name() + " has " + templates.size() + " templates: pass --template");
         }
         String t = template != null ? template : templates.getFirst().name();
-        if (templates.stream().noneMatch(x -> x.name().equals(t))) {
-          throw new Errors.UserError("cluster " + target.name() + " has no template " + t);
-        }
+        ClusterSpec.Template now = templates.stream().filter(x -> x.name().equals(t)).findFirst()
+            .orElseThrow(() -> new Errors.UserError("cluster " + target.name() + " has no template " + t));
         String current = currentByTemplate(c).get(t);
         List<ControllerRevision> mine = revisions(client, c).stream()
             .filter(r -> t.equals(r.getMetadata().getLabels().get(Revisions.TEMPLATE_LABEL))).toList();
@@ -238,7 +237,7 @@ final class RolloutCommand {
               + ") records no template to go back to");
         }
         VMSpec spec = recorded.spec();
-        if (Revisions.hash(spec).equals(Revisions.hash(templates.stream().filter(x -> x.name().equals(t)).findFirst().orElseThrow().spec()))) {
+        if (Revisions.hash(spec).equals(Revisions.hash(now.spec()))) {
           System.out.println("cluster.procurator.dev/" + target.name() + " skipped rollback (template " + t
               + " already matches revision " + to.getRevision() + ")");
           return 0;

@@ -78,16 +78,15 @@ final class TokenCommand {
     if (ttl == null || ttl.isEmpty() || ttl.equals("0")) {
       return null;
     }
-    Duration d;
     try {
-      d = Durations.parse(ttl);
+      Duration d = Durations.parse(ttl);
+      if (!d.isZero()) {
+        return d;
+      }
     } catch (IllegalArgumentException e) {
-      d = Duration.ZERO;
+      // said below
     }
-    if (d.isZero()) {
-      throw new Errors.UserError("--ttl must be a duration such as 30m, 12h or 7d, not \"" + ttl + "\"");
-    }
-    return d;
+    throw new Errors.UserError("--ttl must be a duration such as 30m, 12h or 7d, not \"" + ttl + "\"");
   }
 
   @Command(name = "create", mixinStandardHelpOptions = true,

@@ -266,7 +266,7 @@ public final class EtcdStorage implements Storage {
                 : translate(error, "watch " + prefix));
           }
         }));
-    Watch watch = new Watch() {
+    return new Watch() {
       @Override
       public void close() {
         ended.set(true);
@@ -279,7 +279,6 @@ public final class EtcdStorage implements Storage {
         client.getWatchClient().requestProgress();
       }
     };
-    return watch;
   }
 
   private static void deliver(List<io.etcd.jetcd.watch.WatchEvent> events, long afterRevision, Previous previous,

@@ -324,7 +324,7 @@ public final class AgentHttp implements AutoCloseable {
 
   /** Sends what {@code f} holds past {@code pos}, up to {@code most} bytes; returns the new position. */
   private static long drain(RandomAccessFile f, long pos, HttpServerResponse resp, Context ctx, long most) throws IOException {
-    long size = Math.min(f.length(), pos + most);
+    long size = pos + Math.min(f.length() - pos, most); // (pos + most would overflow for "all of it")
     while (size > pos) {
       f.seek(pos);
       byte[] buf = new byte[(int) Math.min(size - pos, 1 << 20)];

@@ -66,13 +66,19 @@ class AgentHttpIT {
         });
         await().atMost(Duration.ofSeconds(10)).until(() -> { synchronized (seen) { return seen.toString().contains("PROCURATOR-READY"); } });
 
+        // a restart within one poll: the last line of the boot before still comes, then the new boot's console
+        Files.writeString(serial, "crashed\n", StandardOpenOption.APPEND);
+        Files.move(serial, dir.resolve("serial.log.1"));
+        Files.writeString(serial, "booting again\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> { synchronized (seen) { return seen.toString().contains("booting again"); } });
+
         // the guest's last words, then the machine exits and its directory goes, quicker than a follower's poll
         Files.writeString(serial, "PROCURATOR-POWEROFF\n", StandardOpenOption.APPEND);
         dev.procurator.apiserver.testing.EtcdProcess.deleteTree(tmp.resolve("vms"));
 
         ended.get(10, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(seen.toString()).as("the stream ends with the VM, after all it printed")
-            .isEqualTo("booting\nPROCURATOR-READY 6.1\nPROCURATOR-POWEROFF\n");
+            .isEqualTo("booting\nPROCURATOR-READY 6.1\ncrashed\nbooting again\nPROCURATOR-POWEROFF\n");
       } finally {
         http.close();
       }
