@@ -196,14 +196,22 @@ final class PctlUp implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    if (process != null && process.isAlive()) {
-      process.destroy();
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
+    // a test's timeout interrupts this thread: the machines and files go all the same
+    boolean interrupted = Thread.interrupted();
+    try {
+      if (process != null && process.isAlive()) {
+        process.destroy();
+        if (interrupted || !process.waitFor(20, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+          process.onExit().get(10, TimeUnit.SECONDS);
+        }
+      }
+    } finally {
+      dev.procurator.nodeagent.testing.Guest.killMachines(dataDir);
+      EtcdProcess.deleteTree(dataDir);
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
-    dev.procurator.nodeagent.testing.Guest.killMachines(dataDir);
-    EtcdProcess.deleteTree(dataDir);
   }
 }

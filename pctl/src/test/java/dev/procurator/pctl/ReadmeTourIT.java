@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -128,6 +129,7 @@ class ReadmeTourIT {
         Path err = tmp.resolve(n + ".err");
         String said = "step " + n + ": " + step.line();
         Pattern until = FOLLOWED_UNTIL.stream().filter(e -> e.getKey().matcher(line).find()).map(Map.Entry::getValue).findFirst().orElse(null);
+        long began = System.nanoTime();
         Process p = shell(up, line, out, err).start();
         if (until != null) {
           following.add(p);
@@ -145,6 +147,7 @@ class ReadmeTourIT {
         }
         String stdout = Files.readString(out);
         String stderr = Files.readString(err);
+        System.out.printf(Locale.ROOT, "step %d took %d ms: %s%n", n, (System.nanoTime() - began) / 1_000_000, step.line());
         if (step.expectedError() != null) {
           assertThat(p.exitValue()).as(said + " fails as the README shows").isNotZero();
           assertThat(stderr).as(said).contains(step.expectedError());

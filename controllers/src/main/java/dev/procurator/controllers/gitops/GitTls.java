@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import org.eclipse.jgit.transport.HttpTransport;
+import org.eclipse.jgit.transport.Transport;
 import org.eclipse.jgit.transport.http.HttpConnection;
 import org.eclipse.jgit.transport.http.HttpConnectionFactory;
 
@@ -56,6 +57,10 @@ final class GitTls {
     if (installed) {
       return;
     }
+    // Transport's initializer needs HttpTransport's, and HttpTransport's needs its superclass
+    // Transport's: a thread touching HttpTransport first while another's first fetch initializes
+    // Transport would wait for it forever. Initialize Transport first, as a fetch does.
+    Transport.getTransportProtocols();
     HttpConnectionFactory delegate = HttpTransport.getConnectionFactory();
     HttpTransport.setConnectionFactory(new HttpConnectionFactory() {
       @Override
