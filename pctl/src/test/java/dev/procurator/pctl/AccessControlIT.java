@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.apiserver.ApiServerConfig;
+import dev.procurator.apiserver.authz.DefaultRoles;
 import dev.procurator.apiserver.testing.TestApiServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,6 +132,41 @@ class AccessControlIT {
     assertThat(kubectl(api.kubeconfig(), "auth", "can-i", "delete", "clusterroles").ok().output().lines().toList().getLast()).isEqualTo("yes");
     String list = kubectl(vera, "auth", "can-i", "--list").ok().output();
     assertThat(list).contains("vms.procurator.dev").contains("[get list watch]").doesNotContain("secrets.procurator.dev");
+  }
+
+  @Test
+  void kubectlAsActsWithTheImpersonatedUsersRightsForThoseAllowedToImpersonate() throws Exception {
+    // an admin acting as vera has vera's rights, not the admin's
+    assertThat(kubectl(api.kubeconfig(), "get", "vms", "--as", "vera").ok().output()).doesNotContain("forbidden");
+    Out asVera = kubectlIn(api.kubeconfig(), String.format(Locale.ROOT, VM, "as-vera"), "create", "-f", "-", "--as", "vera").forbidden();
+    assertThat(asVera.output()).contains("User \"vera\" cannot create resource \"vms\"");
+    // and gains no group of its own: dave's rights come from the group devs, named or not
+    kubectl(api.kubeconfig(), "get", "vms", "--as", "dave").forbidden();
+    assertThat(kubectl(api.kubeconfig(), "get", "vms", "--as", "dave", "--as-group", "devs").ok().output()).doesNotContain("forbidden");
+    assertThat(kubectl(api.kubeconfig(), "auth", "can-i", "create", "vms.procurator.dev", "--as", "vera").output()).startsWith("no");
+    // a developer may not impersonate anyone: not an admin, not the controllers, not a node
+    kubectl(dave, "get", "secrets.procurator.dev", "--as", "admin", "--as-group", "system:masters").forbidden();
+    Out daveAsAdmin = kubectl(dave, "get", "--raw", "/apis/procurator.dev/v1alpha1/namespaces/default/secrets", "--as", "admin").forbidden();
+    assertThat(daveAsAdmin.output()).contains("User \"dave\" cannot impersonate resource \"users\"");
+    kubectl(dave, "get", "secrets.procurator.dev", "--as", DefaultRoles.CONTROLLERS).forbidden();
+    kubectl(vera, "get", "vms", "--as", "vera", "--as-group", "system:masters").forbidden();
+    // the audit log names both
+    Path log = api.dir().resolve("store/audit.log");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readAllLines(log).stream()
+        .map(AccessControlIT::json).filter(e -> e.path("impersonatedUser").path("username").asText().equals("vera")
+            && e.path("verb").asText().equals("create") && e.path("objectRef").path("resource").asText().equals("vms"))
+        .toList()).isNotEmpty().allSatisfy(e -> {
+          assertThat(e.path("user").path("username").asText()).isEqualTo("admin");
+          assertThat(e.path("responseStatus").path("code").asInt()).isEqualTo(403);
+        }));
+  }
+
+  private static JsonNode json(String line) {
+    try {
+      return JSON.readTree(line);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test

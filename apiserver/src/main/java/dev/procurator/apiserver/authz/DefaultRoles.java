@@ -18,7 +18,8 @@ import java.util.List;
  *   <li>{@code system:procurator-controllers}: what the control loops need, bound to the user of
  *       that name: every Procurator kind, Events, Leases and ControllerRevisions; and, for the
  *       garbage collector, reading, updating and deleting objects of every kind (Secrets of
- *       {@code procurator-system} stay out of reach).
+ *       {@code procurator-system} stay out of reach); and impersonation, so that what a loop does for
+ *       a user's object it does with that object's identity's rights, not its own.
  * </ul>
  */
 public final class DefaultRoles {
@@ -58,7 +59,9 @@ public final class DefaultRoles {
             Rule.resources(List.of("", "events.k8s.io"), List.of("events"), List.of("*")),
             Rule.resources(List.of("apps"), List.of("controllerrevisions"), List.of("*")),
             Rule.resources(List.of("coordination.k8s.io"), List.of("leases"), List.of("*")),
-            Rule.resources(List.of(""), List.of("namespaces"), READ))));
+            Rule.resources(List.of(""), List.of("namespaces"), READ),
+            // GitOps applies each repository's objects as that repository's own identity
+            Rule.resources(List.of(""), List.of("users", "groups"), List.of("impersonate")))));
   }
 
   /** The objects: every ClusterRole above, and the binding of the controllers' role to their user. */

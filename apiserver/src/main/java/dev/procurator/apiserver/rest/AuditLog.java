@@ -111,12 +111,19 @@ public final class AuditLog implements AutoCloseable {
       default -> method.toLowerCase(java.util.Locale.ROOT);
     };
     e.put("verb", verb);
-    UserInfo user = ctx.get("user");
+    UserInfo acting = ctx.get("user");
+    UserInfo impersonator = ctx.get(HttpApi.IMPERSONATOR);
+    UserInfo user = impersonator != null ? impersonator : acting;
     ObjectNode u = e.putObject("user");
     u.put("username", user == null ? "system:anonymous" : user.name());
     var groups = u.putArray("groups");
     if (user != null) {
       user.groups().forEach(groups::add);
+    }
+    if (impersonator != null) {
+      ObjectNode as = e.putObject("impersonatedUser");
+      as.put("username", acting.name());
+      acting.groups().forEach(as.putArray("groups")::add);
     }
     e.putArray("sourceIPs").add(ctx.request().remoteAddress() == null ? "" : ctx.request().remoteAddress().hostAddress());
     if (ctx.request().getHeader("User-Agent") != null) {

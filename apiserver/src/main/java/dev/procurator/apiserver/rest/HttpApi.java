@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.v1alpha1.Names;
 import dev.procurator.apiserver.auth.Authenticator;
+import dev.procurator.apiserver.auth.UserInfo;
 import dev.procurator.apiserver.registry.ApiException;
 import dev.procurator.apiserver.registry.FieldSelector;
 import dev.procurator.apiserver.registry.Json;
@@ -214,9 +215,23 @@ public final class HttpApi {
       fail(ctx.response(), ApiException.unauthorized("Unauthorized: a valid bearer token is required"));
       return;
     }
-    ctx.put("user", user.get());
+    UserInfo effective;
+    try {
+      effective = Impersonation.effectiveUser(user.get(), ctx.request().headers(), authorization);
+    } catch (ApiException e) {
+      ctx.put("user", user.get());
+      fail(ctx.response(), e);
+      return;
+    }
+    if (effective != user.get()) {
+      ctx.put(IMPERSONATOR, user.get());
+    }
+    ctx.put("user", effective);
     ctx.next();
   }
+
+  /** The authenticated caller of a request that impersonates another user ({@code user} is the one it acts as). */
+  static final String IMPERSONATOR = "impersonator";
 
   // ---- authorization ----
 
