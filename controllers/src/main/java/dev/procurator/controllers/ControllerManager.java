@@ -56,11 +56,11 @@ public final class ControllerManager implements AutoCloseable {
    * pins revisions in (none: no pins).
    */
   public record Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
-      String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir) {
+      String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls) {
     public Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
         String cacheUrl, String cachePushToken) {
       this(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken,
-          java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "procurator-gitops-" + ProcessHandle.current().pid()));
+          java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "procurator-gitops-" + ProcessHandle.current().pid()), false);
     }
 
     public static Config defaults(String identity) {
@@ -69,24 +69,32 @@ public final class ControllerManager implements AutoCloseable {
 
     /** Where the GitOps controller mirrors GitRepositories' remotes (a cache: safe to delete). */
     public Config withGitCacheDir(java.nio.file.Path dir) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, dir);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, dir, allowPrivateGitUrls);
+    }
+
+    /**
+     * Whether GitRepositories may name {@code file://} remotes and HTTP(S) remotes on loopback,
+     * link-local or private addresses (off: refused with a condition saying why).
+     */
+    public Config withPrivateGitUrls(boolean allow) {
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allow);
     }
 
     public Config withNodeGracePeriod(Duration d) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken, gitCacheDir);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls);
     }
 
     public Config withLeaderTimings(Duration lease, Duration renew, Duration retry) {
-      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir);
+      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls);
     }
 
     public Config withIdentity(String id) {
-      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir);
+      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls);
     }
 
     /** Pin every closure a live or kept Cluster revision boots in the cache at {@code url}, with its push token. */
     public Config withCache(String url, String pushToken) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken, gitCacheDir);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken, gitCacheDir, allowPrivateGitUrls);
     }
   }
 
@@ -314,7 +322,7 @@ public final class ControllerManager implements AutoCloseable {
     running.add(gitEvents);
     java.util.concurrent.atomic.AtomicReference<Controller<ObjectKey>> self = new java.util.concurrent.atomic.AtomicReference<>();
     GitRepositoryReconciler reconciler = new GitRepositoryReconciler(client, config.gitCacheDir(), gitEvents, clock,
-        key -> self.get().enqueue(key));
+        key -> self.get().enqueue(key), config.allowPrivateGitUrls());
     Controller<ObjectKey> controller = new Controller<>("gitrepositories", reconciler);
     self.set(controller);
     running.add(reconciler);

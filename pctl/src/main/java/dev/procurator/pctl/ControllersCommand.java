@@ -33,6 +33,10 @@ final class ControllersCommand implements Callable<Integer> {
   @Option(names = "--git-cache-dir", description = "Where GitRepositories' remotes are mirrored (default: ~/.procurator/git-cache).")
   java.nio.file.Path gitCacheDir;
 
+  @Option(names = "--allow-private-git-urls",
+      description = "Let GitRepositories name file:// remotes and remotes on loopback, link-local or private addresses (refused by default).")
+  boolean allowPrivateGitUrls;
+
   @Override
   public Integer call() throws Exception {
     if ((cacheUrl == null) != (cacheTokenFile == null)) {
@@ -41,7 +45,7 @@ final class ControllersCommand implements Callable<Integer> {
     String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
     java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : UserDirs.procurator().resolve("git-cache");
-    ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token, git);
+    ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token, git, allowPrivateGitUrls);
     System.out.println("Controllers are up; this replica takes part in leader election");
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
@@ -55,10 +59,10 @@ final class ControllersCommand implements Callable<Integer> {
   }
 
   static ControllerManager start(KubernetesClient client, String id, int graceSeconds, String cacheUrl, String cachePushToken,
-      java.nio.file.Path gitCacheDir) {
+      java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls) {
     String identity = id != null ? id : AgentCommand.hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     return new ControllerManager(client, ControllerManager.Config.defaults(identity)
-        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken).withGitCacheDir(gitCacheDir),
-        Clock.systemUTC()).start();
+        .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken).withGitCacheDir(gitCacheDir)
+        .withPrivateGitUrls(allowPrivateGitUrls), Clock.systemUTC()).start();
   }
 }

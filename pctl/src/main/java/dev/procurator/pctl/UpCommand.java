@@ -167,6 +167,9 @@ final class UpCommand implements Callable<Integer> {
           + dir.resolve("cache-token") + ")");
     }
     System.out.flush();
+    try (KubernetesClient admin = KubeClients.fromKubeconfig(kubeconfig)) {
+      bindDefaultGitOps(admin);
+    }
     if (!noControllers) {
       Path controllersKubeconfig = dir.resolve("controllers.kubeconfig");
       write(controllersKubeconfig, Kubeconfigs.withToken(url, pki.caPem(), CONTROLLERS, controllersToken));
@@ -175,7 +178,9 @@ final class UpCommand implements Callable<Integer> {
       // Cluster revisions are pinned in this host's own cache, with its push token
       String pinUrl = cache == null ? null : cache.url();
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
-      started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken, dir.resolve("git-cache")));
+      // one host: its GitRepositories may name remotes on this host and its network
+      started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken,
+          dir.resolve("git-cache"), true));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
@@ -254,6 +259,27 @@ final class UpCommand implements Callable<Integer> {
     restrict(tmp);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return token;
+  }
+
+  /** The RoleBinding that lets the default namespace's GitRepositories apply what a developer may. */
+  static final String GITOPS_BINDING = "procurator:gitops";
+
+  /**
+   * At install, the GitRepositories of {@code default} get the {@code developer} role there, so a
+   * repository applies workloads into its own namespace as a developer would; anything cluster-wide
+   * or in another namespace needs an admin's binding. An existing binding is left as it is.
+   */
+  static void bindDefaultGitOps(KubernetesClient admin) {
+    var bindings = admin.rbac().roleBindings().inNamespace("default");
+    if (bindings.withName(GITOPS_BINDING).get() != null) {
+      return;
+    }
+    bindings.resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+        .withNewMetadata().withName(GITOPS_BINDING).withNamespace("default").endMetadata()
+        .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "developer")
+        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("Group")
+        .withName(dev.procurator.api.v1alpha1.Identities.gitRepositoriesOf("default")).endSubject()
+        .build()).create();
   }
 
   static void writeKubeconfig(Path file, String url, String token, String caPem) throws IOException {

@@ -39,7 +39,7 @@ class GitOpsFailoverIT {
 
   private static Process controllers(PctlUp up, String id, Path out, Path gitCache) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-jar", PctlUp.jar().toString(),
-        "--kubeconfig", up.kubeconfig().toString(), "controllers", "--id", id, "--git-cache-dir", gitCache.toString()));
+        "--kubeconfig", up.kubeconfig().toString(), "controllers", "--id", id, "--git-cache-dir", gitCache.toString(), "--allow-private-git-urls"));
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
   }
 

@@ -38,10 +38,11 @@ public final class GitRepositoryReconciler implements Reconciler<ObjectKey>, Aut
    * @param cacheDir where the remotes are mirrored, one bare repository per GitRepository
    * @param wake puts a key back on the controller's queue
    */
-  public GitRepositoryReconciler(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, Consumer<ObjectKey> wake) {
+  public GitRepositoryReconciler(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, Consumer<ObjectKey> wake,
+      boolean allowPrivateUrls) {
     this.client = client;
     this.clock = clock;
-    this.syncer = new Syncer(client, cacheDir, events, clock);
+    this.syncer = new Syncer(client, cacheDir, events, clock, allowPrivateUrls);
     this.wake = wake;
   }
 

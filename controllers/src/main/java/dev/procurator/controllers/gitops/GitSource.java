@@ -104,8 +104,10 @@ public final class GitSource implements AutoCloseable {
       fetch.call();
     } catch (TransportException e) {
       String m = String.valueOf(e.getMessage());
-      boolean auth = m.contains("not authorized") || m.contains("Authentication is required") || m.contains("401")
-          || m.contains("authentication not supported") || m.contains("CredentialsProvider");
+      // the message starts with the URL, whose port may well hold "401": read what follows it
+      String said = m.replace(url, "");
+      boolean auth = said.contains("not authorized") || said.contains("Authentication is required") || said.contains(" 401")
+          || said.contains("authentication not supported") || said.contains("CredentialsProvider");
       throw new FetchException(auth ? "AuthenticationFailed" : "FetchFailed",
           (auth ? "the remote refused the credentials" + (credentials == null ? " (no secretRef is set)" : " from secretRef") + ": " : "")
               + m, e);

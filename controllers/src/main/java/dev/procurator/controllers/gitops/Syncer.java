@@ -11,11 +11,14 @@ import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.GitRepositorySpec;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus.InventoryEntry;
+import dev.procurator.api.v1alpha1.Identities;
 import dev.procurator.api.v1alpha1.Secret;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.RequestConfig;
+import io.fabric8.kubernetes.client.RequestConfigBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -63,11 +66,30 @@ final class Syncer implements AutoCloseable {
     }
   }
 
-  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock) {
+  private final boolean allowPrivateUrls;
+  /** Per GitRepository, a client that impersonates its identity (sharing this client's connections). */
+  private final Map<ObjectKey, KubernetesClient> identities = new ConcurrentHashMap<>();
+
+  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls) {
     this.client = client;
     this.cacheDir = cacheDir;
     this.events = events;
     this.clock = clock;
+    this.allowPrivateUrls = allowPrivateUrls;
+  }
+
+  /**
+   * The client a GitRepository's objects are read, applied and pruned with: it impersonates
+   * {@code system:gitops:NAMESPACE:NAME}, which holds only what RBAC gives it, never the
+   * controllers' own rights.
+   */
+  private KubernetesClient as(GitRepository repo) {
+    return identities.computeIfAbsent(ObjectKey.of(repo), k -> {
+      RequestConfig rc = new RequestConfigBuilder(client.getConfiguration().getRequestConfig()).build();
+      rc.setImpersonateUsername(Identities.gitRepository(k.namespace(), k.name()));
+      rc.setImpersonateGroups(Identities.gitRepositoryGroups(k.namespace()).toArray(String[]::new));
+      return client.newClient(rc).adapt(KubernetesClient.class);
+    });
   }
 
   // ---- sync ----
@@ -76,6 +98,11 @@ final class Syncer implements AutoCloseable {
     ObjectKey key = ObjectKey.of(repo);
     GitRepositorySpec spec = repo.getSpec();
     String handled = annotation(repo, GitSync.REQUESTED_AT, repo.getStatus() == null ? null : repo.getStatus().lastHandledRequest());
+    String refused = GitUrls.refusal(spec.url(), allowPrivateUrls);
+    if (refused != null) {
+      fail(repo, null, "URLRefused", refused, handled);
+      return;
+    }
     GitSource source;
     String commit;
     try {
@@ -85,7 +112,7 @@ final class Syncer implements AutoCloseable {
       fail(repo, null, e.reason(), "fetching " + spec.url() + " failed: " + e.getMessage(), handled);
       return;
     } catch (SecretMissing e) {
-      fail(repo, null, "SecretNotFound", e.getMessage(), handled);
+      fail(repo, null, e.reason, e.getMessage(), handled);
       return;
     } catch (RuntimeException e) {
       fail(repo, null, "FetchFailed", "fetching " + spec.url() + " failed: " + e, handled);
@@ -146,21 +173,25 @@ final class Syncer implements AutoCloseable {
     List<Desired> all = desired;
     desired = incremental ? all.stream().filter(d -> !d.config().toString().equals(previous.configs().get(id(d.entry())))).toList() : all;
     int same = all.size() - desired.size();
-    List<Attempt> dry = run(desired, d -> apply(d, true, true));
+    KubernetesClient identity = as(repo);
+    List<Attempt> dry = run(desired, d -> apply(identity, d, true, true));
+    boolean forbidden = false;
     for (int i = 0; i < desired.size(); i++) {
       if (dry.get(i).failed()) {
         errors.add(desired.get(i).manifest().where() + ": " + dry.get(i).error());
+        forbidden |= dry.get(i).code() == 403;
       }
     }
     if (!errors.isEmpty()) {
-      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
+      // nothing of the commit is applied: a denied object fails it whole
+      fail(repo, commit, forbidden ? "Forbidden" : "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
       return;
     }
     log.info("{}: applying {}@{} ({} of {} objects changed, {})", key, ref, commit.substring(0, 12), desired.size(), all.size(), why);
     List<InventoryEntry> before = s == null || s.inventory() == null ? List.of() : s.inventory();
     repo = StatusWriter.write(client, repo, GitSync.applying(repo, commit, ref, GitSync.union(before, inventory), clock.instant()));
     boolean correcting = spec.correctsDrift();
-    List<Attempt> applied = run(desired, d -> apply(d, false, correcting));
+    List<Attempt> applied = run(desired, d -> apply(identity, d, false, correcting));
     List<String> changes = new ArrayList<>();
     List<String> drifted = new ArrayList<>();
     int created = 0;
@@ -226,7 +257,8 @@ final class Syncer implements AutoCloseable {
     int created = 0;
     int updated = 0;
     if (correcting && !toFix.isEmpty()) {
-      List<Attempt> fixed = run(toFix, d -> apply(d, false, true));
+      KubernetesClient identity = as(repo);
+      List<Attempt> fixed = run(toFix, d -> apply(identity, d, false, true));
       for (int i = 0; i < toFix.size(); i++) {
         Desired d = toFix.get(i);
         if (fixed.get(i).failed()) {
@@ -308,6 +340,7 @@ final class Syncer implements AutoCloseable {
       }
       log.info("{}: deleted, pruned the {} objects it applied", key, pruned);
     }
+    identities.remove(key); // shares the controllers' connections: nothing to close
     GitSource s = sources.remove(key);
     if (s != null) {
       s.close();
@@ -360,24 +393,24 @@ final class Syncer implements AutoCloseable {
   }
 
   /** What the server answered to one apply: the object, or its message. */
-  record Attempt(ObjectNode object, String error) {
+  record Attempt(ObjectNode object, String error, int code) {
     boolean failed() {
       return object == null;
     }
   }
 
-  /** Applies (or dry-runs) one object. */
-  private Attempt apply(Desired d, boolean dryRun, boolean force) {
+  /** Applies (or dry-runs) one object as {@code as}, the repository's identity. */
+  private Attempt apply(KubernetesClient as, Desired d, boolean dryRun, boolean force) {
     try {
-      GenericKubernetesResource r = client.getKubernetesSerialization().convertValue(d.config(), GenericKubernetesResource.class);
-      var op = client.genericKubernetesResources(d.resource());
+      GenericKubernetesResource r = as.getKubernetesSerialization().convertValue(d.config(), GenericKubernetesResource.class);
+      var op = as.genericKubernetesResources(d.resource());
       var resource = d.namespace() == null ? op.resource(r) : op.inNamespace(d.namespace()).resource(r);
       var apply = resource.dryRun(dryRun).fieldManager(GitSync.MANAGER);
       GenericKubernetesResource out = (force ? apply.forceConflicts() : apply).serverSideApply();
-      return new Attempt(JSON.valueToTree(out), null);
+      return new Attempt(JSON.valueToTree(out), null, 200);
     } catch (KubernetesClientException e) {
       String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
-      return new Attempt(null, message);
+      return new Attempt(null, message, e.getCode());
     }
   }
 
@@ -403,14 +436,17 @@ final class Syncer implements AutoCloseable {
 
   /** The objects this GitRepository labelled, as the server has them, by {@link #id}. */
   private Map<String, JsonNode> live(GitRepository repo, List<Desired> desired) {
-    Map<String, ResourceDefinitionContext> resources = new LinkedHashMap<>();
+    // one list per kind and namespace: the repository's identity may well read only the namespaces it writes to
+    Map<String, Desired> lists = new LinkedHashMap<>();
     for (Desired d : desired) {
-      resources.putIfAbsent(d.resource().getGroup() + "/" + d.resource().getKind(), d.resource());
+      lists.putIfAbsent(d.resource().getGroup() + "/" + d.resource().getKind() + "/" + d.namespace(), d);
     }
     Map<String, JsonNode> out = new HashMap<>();
-    for (ResourceDefinitionContext rc : resources.values()) {
-      var op = client.genericKubernetesResources(rc);
-      var selected = (rc.isNamespaceScoped() ? op.inAnyNamespace() : op).withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName())
+    KubernetesClient identity = as(repo);
+    for (Desired d : lists.values()) {
+      ResourceDefinitionContext rc = d.resource();
+      var op = identity.genericKubernetesResources(rc);
+      var selected = (d.namespace() != null ? op.inNamespace(d.namespace()) : op).withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName())
           .withLabel(GitSync.LABEL_NAMESPACE, repo.getMetadata().getNamespace());
       for (GenericKubernetesResource r : selected.list().getItems()) {
         out.put(id(GitSync.entry(r.getApiVersion(), rc.getKind(), r.getMetadata().getNamespace(), r.getMetadata().getName())),
@@ -431,9 +467,18 @@ final class Syncer implements AutoCloseable {
       log.warn("{}: cannot prune {}: the server no longer serves its kind", ObjectKey.of(repo), e);
       return false;
     }
-    var op = client.genericKubernetesResources(rc.get());
+    var op = as(repo).genericKubernetesResources(rc.get());
     var res = e.namespace() == null || !rc.get().isNamespaceScoped() ? op.withName(e.name()) : op.inNamespace(e.namespace()).withName(e.name());
-    GenericKubernetesResource live = res.get();
+    GenericKubernetesResource live;
+    try {
+      live = res.get();
+    } catch (KubernetesClientException denied) {
+      if (denied.getCode() != 403) {
+        throw denied;
+      }
+      events.warning(repo, "PruneForbidden", "not pruning " + e.kind() + " " + e.name() + ": " + denied.getStatus().getMessage());
+      return false;
+    }
     if (live == null) {
       return false;
     }
@@ -441,15 +486,30 @@ final class Syncer implements AutoCloseable {
       log.info("{}: not pruning {}: it no longer carries this GitRepository's labels", ObjectKey.of(repo), e);
       return false;
     }
-    res.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+    try {
+      res.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+    } catch (KubernetesClientException denied) {
+      if (denied.getCode() != 403) {
+        throw denied;
+      }
+      events.warning(repo, "PruneForbidden", "not pruning " + e.kind() + " " + e.name() + ": " + denied.getStatus().getMessage());
+      return false;
+    }
     return true;
   }
 
   // ---- credentials ----
 
   private static final class SecretMissing extends Exception {
+    final String reason;
+
     SecretMissing(String message) {
+      this("SecretNotFound", message);
+    }
+
+    SecretMissing(String reason, String message) {
       super(message);
+      this.reason = reason;
     }
   }
 
@@ -465,7 +525,19 @@ final class Syncer implements AutoCloseable {
       trust(url, https, null);
       return null;
     }
-    Secret secret = client.resources(Secret.class).inNamespace(repo.getMetadata().getNamespace()).withName(ref.name()).get();
+    // read as the repository's identity: the Secret is used only if that identity may get it
+    Secret secret;
+    try {
+      secret = as(repo).resources(Secret.class).inNamespace(repo.getMetadata().getNamespace()).withName(ref.name()).get();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 403) {
+        throw e;
+      }
+      String who = Identities.gitRepository(repo.getMetadata().getNamespace(), repo.getMetadata().getName());
+      throw new SecretMissing("SecretForbidden", "secretRef names Secret \"" + ref.name() + "\", which " + who
+          + " may not get; an admin grants it with a Role allowing get on secrets.procurator.dev named " + ref.name()
+          + ", bound to that user");
+    }
     if (secret == null || secret.getSpec() == null) {
       throw new SecretMissing("secretRef names Secret \"" + ref.name() + "\", which does not exist in namespace "
           + repo.getMetadata().getNamespace());

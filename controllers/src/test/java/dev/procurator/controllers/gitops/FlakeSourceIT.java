@@ -53,7 +53,7 @@ class FlakeSourceIT {
     System.setProperty("procurator.nixpkgsOverride", lib.toString());
     api = TestApiServer.embedded();
     client = api.client();
-    controllers = new ControllerManager(client, ControllerManager.Config.defaults("flake-test").withGitCacheDir(dir.resolve("git-cache")),
+    controllers = new ControllerManager(client, ControllerManager.Config.defaults("flake-test").withGitCacheDir(dir.resolve("git-cache")).withPrivateGitUrls(true),
         Clock.systemUTC()).start();
     await().atMost(Duration.ofSeconds(20)).until(controllers::leading);
   }
@@ -95,6 +95,7 @@ class FlakeSourceIT {
   @Test
   void theFlakesResourcesAreAppliedAndAWrongTypeIsRefusedWithTheModuleSystemsMessage() throws Exception {
     String ns = TestNames.unique("flake");
+    GitOpsIT.grant(client, ns, "developer");
     try (Remote remote = new Remote(dir, TestNames.unique("shop"))) {
       String good = remote.push("a cluster", flake("{ cpu = 2; memory = \"128Mi\"; replicas = 2; closure = \"" + CLOSURE + "\"; }"));
       repo(ns, remote.fileUrl());

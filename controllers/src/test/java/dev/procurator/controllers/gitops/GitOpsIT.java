@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.procurator.apiserver.testing.TestNames;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.Identities;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import dev.procurator.api.v1alpha1.GitRepositorySpec;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus;
 import dev.procurator.api.v1alpha1.Secret;
@@ -58,7 +60,8 @@ class GitOpsIT {
     client = api.client();
     Path cache = Files.createTempDirectory("gitops-it-cache");
     controllers = new ControllerManager(client, ControllerManager.Config.defaults("gitops-it")
-        .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300)).withGitCacheDir(cache), Clock.systemUTC())
+        .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300)).withGitCacheDir(cache)
+        .withPrivateGitUrls(true), Clock.systemUTC())
         .start();
     await().atMost(Duration.ofSeconds(20)).until(controllers::leading);
   }
@@ -73,6 +76,16 @@ class GitOpsIT {
   void fresh() throws Exception {
     ns = TestNames.unique("git");
     remote = new Remote(dir, "fleet");
+    grant(client, ns, "admin");
+  }
+
+  /** Binds {@code clusterRole} in {@code ns} to the identities of that namespace's GitRepositories, as an admin would. */
+  static void grant(KubernetesClient client, String ns, String clusterRole) {
+    client.rbac().roleBindings().inNamespace(ns).resource(new RoleBindingBuilder()
+        .withNewMetadata().withName("gitops-" + clusterRole).withNamespace(ns).endMetadata()
+        .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", clusterRole)
+        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("Group").withName(Identities.gitRepositoriesOf(ns)).endSubject()
+        .build()).create();
   }
 
   @AfterEach
@@ -254,12 +267,16 @@ class GitOpsIT {
   }
 
   private void secret(String name, Map<String, String> values) {
+    client.resource(secretIn(ns, name, values)).create();
+  }
+
+  private static Secret secretIn(String namespace, String name, Map<String, String> values) {
     Secret s = new Secret();
-    s.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+    s.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
     Map<String, String> data = new HashMap<>();
     values.forEach((k, v) -> data.put(k, java.util.Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
     s.setSpec(new SecretSpec(data, null));
-    client.resource(s).create();
+    return s;
   }
 
   @Test
@@ -297,6 +314,105 @@ class GitOpsIT {
       next = remote.push("more after " + forge.getKey(), Map.of("db.yaml", vm("db", ++cpu)));
     }
     assertThat(vmNamed("db")).isNotNull();
+  }
+
+  /**
+   * The confused deputy: a developer's repository binds the controllers' role to the developer,
+   * and writes into another namespace. Applied with the controllers' identity both worked; applied
+   * as the repository's own identity, which holds only the developer role in its namespace, the
+   * commit is refused whole and the condition names the file and what was missing.
+   */
+  @Test
+  void aRepositoryAppliesAsItsOwnIdentityAndCannotEscalateOrLeaveItsNamespace() throws Exception {
+    String dev = TestNames.unique("dev");
+    grant(client, dev, "developer");
+    String other = TestNames.unique("other");
+    String escalation = String.format(Locale.ROOT, """
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRoleBinding
+        metadata: {name: %s}
+        roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:procurator-controllers}
+        subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: mallory}]
+        """, dev + "-escalates");
+    String elsewhere = vm("planted", 1).replace("metadata:\n", "metadata:\n  namespace: " + other + "\n");
+    String c = remote.push("escalate", Map.of("a.yaml", vm("a", 1), "rbac.yaml", escalation, "elsewhere.yaml", elsewhere));
+    GitRepository r = new GitRepository();
+    r.setMetadata(new ObjectMetaBuilder().withName("fleet").withNamespace(dev).build());
+    r.setSpec(new GitRepositorySpec(remote.fileUrl(), "main", ".", 1, true));
+    client.resource(r).create();
+    try {
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        GitRepository now = client.resources(GitRepository.class).inNamespace(dev).withName("fleet").get();
+        Condition ready = condition(now, "Ready");
+        assertThat(ready).as("condition").isNotNull();
+        assertThat(ready.getStatus()).isEqualTo("False");
+        assertThat(ready.getReason()).isEqualTo("Forbidden");
+        assertThat(ready.getMessage()).contains("rbac.yaml").contains("User \"system:gitops:" + dev + ":fleet\" cannot")
+            .contains("\"clusterrolebindings\"").contains("elsewhere.yaml").contains("in the namespace \"" + other + "\"");
+        assertThat(now.getStatus().lastAttemptedCommit()).isEqualTo(c);
+      });
+      assertThat(client.rbac().clusterRoleBindings().withName(dev + "-escalates").get()).isNull();
+      assertThat(client.resources(VM.class).inNamespace(other).withName("planted").get()).isNull();
+      assertThat(client.resources(VM.class).inNamespace(dev).withName("a").get()).as("nothing of a denied commit is applied").isNull();
+
+      // what the developer role allows in its own namespace is applied
+      Map<String, String> remove = new HashMap<>();
+      remove.put("rbac.yaml", null);
+      remove.put("elsewhere.yaml", null);
+      String fine = remote.push("only a VM", remove);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+          assertThat(client.resources(GitRepository.class).inNamespace(dev).withName("fleet").get().getStatus().lastAppliedCommit())
+              .isEqualTo(fine));
+      assertThat(client.resources(VM.class).inNamespace(dev).withName("a").get()).isNotNull();
+    } finally {
+      client.resources(GitRepository.class).inNamespace(dev).delete();
+    }
+  }
+
+  /**
+   * A developer may write Secrets but not read them. Naming one in secretRef sent its username
+   * and password to a remote of the developer's choosing; now the Secret is read as the
+   * repository's identity, and used only if that identity may get it.
+   */
+  @Test
+  void aSecretIsUsedOnlyIfTheRepositorysIdentityMayReadIt() throws Exception {
+    String dev = TestNames.unique("dev");
+    grant(client, dev, "developer");
+    String c = remote.push("web", Map.of("web.yaml", vm("web", 1)));
+    try (GitServer http = new GitServer(dir, "deploy", "pa55word")) {
+      client.resource(secretIn(dev, "ops-creds", Map.of("username", "deploy", "password", "pa55word"))).create();
+      GitRepository r = new GitRepository();
+      r.setMetadata(new ObjectMetaBuilder().withName("fleet").withNamespace(dev).build());
+      r.setSpec(new GitRepositorySpec(http.url("fleet.git"), "main", ".", 1, true).withSecretRef("ops-creds"));
+      client.resource(r).create();
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        Condition ready = condition(client.resources(GitRepository.class).inNamespace(dev).withName("fleet").get(), "Ready");
+        assertThat(ready).as("condition").isNotNull();
+        assertThat(ready.getReason()).isEqualTo("SecretForbidden");
+        assertThat(ready.getMessage()).contains("ops-creds").contains("system:gitops:" + dev + ":fleet");
+      });
+      assertThat(http.requestsWithCredentials()).as("the password never left").isZero();
+
+      // an admin lets this repository read that one Secret
+      client.rbac().roles().inNamespace(dev).resource(new io.fabric8.kubernetes.api.model.rbac.RoleBuilder()
+          .withNewMetadata().withName("read-ops-creds").withNamespace(dev).endMetadata()
+          .addNewRule().withApiGroups("procurator.dev").withResources("secrets").withResourceNames("ops-creds").withVerbs("get").endRule()
+          .build()).create();
+      client.rbac().roleBindings().inNamespace(dev).resource(new RoleBindingBuilder()
+          .withNewMetadata().withName("fleet-reads-ops-creds").withNamespace(dev).endMetadata()
+          .withNewRoleRef("rbac.authorization.k8s.io", "Role", "read-ops-creds")
+          .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(Identities.gitRepository(dev, "fleet")).endSubject()
+          .build()).create();
+      client.resources(GitRepository.class).inNamespace(dev).withName("fleet").edit(x -> {
+        x.getMetadata().setAnnotations(Map.of(GitSync.REQUESTED_AT, "after-the-grant"));
+        return x;
+      });
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+          assertThat(client.resources(GitRepository.class).inNamespace(dev).withName("fleet").get().getStatus().lastAppliedCommit())
+              .isEqualTo(c));
+    } finally {
+      client.resources(GitRepository.class).inNamespace(dev).delete();
+    }
   }
 
   @Test

@@ -77,8 +77,18 @@ final class GitServer implements AutoCloseable {
     }
   }
 
+  private final java.util.concurrent.atomic.AtomicInteger withCredentials = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** How many requests came with an Authorization header, right or wrong. */
+  public int requestsWithCredentials() {
+    return withCredentials.get();
+  }
+
   private void serve(HttpExchange ex) throws IOException {
     try (ex) {
+      if (ex.getRequestHeaders().getFirst("Authorization") != null) {
+        withCredentials.incrementAndGet();
+      }
       if (user != null) {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         String expected = "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
