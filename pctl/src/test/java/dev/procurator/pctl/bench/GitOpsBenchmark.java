@@ -93,6 +93,15 @@ public final class GitOpsBenchmark {
               stringData:
                 token: bench-token
             ---
+            # the repository applies as system:gitops:default:fleet: let it write workloads in gitops-bench
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata:
+              name: fleet-deploys
+              namespace: gitops-bench
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: developer}
+            subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:gitops:default:fleet"}]
+            ---
             apiVersion: procurator.dev/v1alpha1
             kind: GitRepository
             metadata:
