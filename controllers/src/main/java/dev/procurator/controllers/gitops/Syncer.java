@@ -70,12 +70,20 @@ final class Syncer implements AutoCloseable {
   /** Per GitRepository, a client that impersonates its identity (sharing this client's connections). */
   private final Map<ObjectKey, KubernetesClient> identities = new ConcurrentHashMap<>();
 
+  private final boolean impersonate;
+
   Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls) {
+    this(client, cacheDir, events, clock, allowPrivateUrls, true);
+  }
+
+  /** {@code impersonate} false: with the controllers' own rights, only for measuring what impersonation costs. */
+  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls, boolean impersonate) {
     this.client = client;
     this.cacheDir = cacheDir;
     this.events = events;
     this.clock = clock;
     this.allowPrivateUrls = allowPrivateUrls;
+    this.impersonate = impersonate;
   }
 
   /**
@@ -84,6 +92,9 @@ final class Syncer implements AutoCloseable {
    * controllers' own rights.
    */
   private KubernetesClient as(GitRepository repo) {
+    if (!impersonate) {
+      return client;
+    }
     return identities.computeIfAbsent(ObjectKey.of(repo), k -> {
       RequestConfig rc = new RequestConfigBuilder(client.getConfiguration().getRequestConfig()).build();
       rc.setImpersonateUsername(Identities.gitRepository(k.namespace(), k.name()));
