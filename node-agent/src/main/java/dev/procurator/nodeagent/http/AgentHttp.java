@@ -10,8 +10,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.nodeagent.vm.ConsoleLog;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -40,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * The agent's own HTTP endpoint: {@code GET /logs/NAMESPACE/NAME[?follow=true&tailLines=N]} streams a
  * VM's serial console (what the API server's {@code vms/log} proxies to), {@code GET /metrics} in
  * Prometheus text format, {@code GET /healthz}. Log requests must carry a bearer token that may
- * read the VM through the API server (checked once a minute per token and VM); metrics are open, as
+ * read the log through the API server ({@code get vms/log} or {@code builds/log}, asked by a
+ * SelfSubjectAccessReview once a minute per token and VM); metrics are open, as
  * a kubelet's usually are to the scraper on the host. Vert.x serves the requests; the blocking
  * parts (token checks, files) run on virtual threads, and a follower's thread ends when its
  * client goes away.
@@ -58,7 +60,7 @@ public final class AgentHttp implements AutoCloseable {
    * subject is {@code system:node:NAME}, which the API server checks). A client certificate of
    * the CA with subject {@code CN=}{@value #API_SERVER} is the API server, which authorized the
    * caller for {@code vms/log} before it asked; anyone else needs a bearer token that may read
-   * the VM.
+   * the log ({@code vms/log}, {@code builds/log}).
    */
   public record Tls(String certPem, String keyPem, String caPem) {}
 
@@ -229,7 +231,11 @@ public final class AgentHttp implements AutoCloseable {
     }
   }
 
-  /** 0 when the token may read the VM, else the HTTP status to answer. */
+  /**
+   * 0 when the token may read the log ({@code get} of {@code vms/log}, or {@code builds/log} for a
+   * Build), else the HTTP status to answer. Asked of the API server as the caller, by a
+   * SelfSubjectAccessReview: reading the VM or Build itself is not enough.
+   */
   private int authorize(String token, boolean build, String ns, String name) {
     String cacheKey = token + (build ? " build " : " vm ") + ns + "/" + name;
     Boolean ok = allowed.getIfPresent(cacheKey);
@@ -238,13 +244,12 @@ public final class AgentHttp implements AutoCloseable {
     }
     Config asCaller = new ConfigBuilder(apiConfig).withOauthToken(token).withUsername(null).withPassword(null).build();
     try (KubernetesClient caller = new KubernetesClientBuilder().withConfig(asCaller).build()) {
-      Object object = build ? caller.resources(dev.procurator.api.v1alpha1.Build.class).inNamespace(ns).withName(name).get()
-          : caller.resources(VM.class).inNamespace(ns).withName(name).get();
-      if (object == null) {
-        return 404;
-      }
-      allowed.put(cacheKey, true);
-      return 0;
+      SelfSubjectAccessReview review = caller.authorization().v1().selfSubjectAccessReview().create(new SelfSubjectAccessReviewBuilder()
+          .withNewSpec().withNewResourceAttributes().withVerb("get").withGroup("procurator.dev").withResource(build ? "builds" : "vms")
+          .withSubresource("log").withNamespace(ns).withName(name).endResourceAttributes().endSpec().build());
+      boolean may = review.getStatus() != null && Boolean.TRUE.equals(review.getStatus().getAllowed());
+      allowed.put(cacheKey, may);
+      return may ? 0 : 403;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 401 || e.getCode() == 403) {
         allowed.put(cacheKey, false);

@@ -84,4 +84,59 @@ class AgentHttpIT {
       }
     }
   }
+
+  /**
+   * A log is read with a token that may read the log ({@code vms/log}, {@code builds/log}): one
+   * that may only get the VM or Build is refused, one that may read only the log is let through.
+   */
+  @Test
+  void aLogReaderNeedsTheLogSubresourceNotTheObject() throws Exception {
+    Path vmDir = tmp.resolve("vms/default/web");
+    Files.createDirectories(vmDir);
+    Files.writeString(vmDir.resolve("serial.log"), "PROCURATOR-READY 6.1\n");
+    Path buildDir = tmp.resolve("builds/default/app");
+    Files.createDirectories(buildDir);
+    Files.writeString(buildDir.resolve("build.log"), "building app\n");
+    Files.writeString(buildDir.resolve("done"), "");
+    String objects = dev.procurator.apiserver.testing.TestNames.unique("objects");
+    String logs = dev.procurator.apiserver.testing.TestNames.unique("logs");
+    try (TestApiServer api = TestApiServer.start(java.util.List.of(), c -> c
+        .withToken(objects + "-token", new dev.procurator.apiserver.auth.UserInfo(objects, java.util.List.of()))
+        .withToken(logs + "-token", new dev.procurator.apiserver.auth.UserInfo(logs, java.util.List.of())))) {
+      var client = api.client();
+      client.rbac().roles().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.rbac.RoleBuilder()
+          .withNewMetadata().withName(objects).endMetadata()
+          .addNewRule().withApiGroups("procurator.dev").withResources("vms", "builds").withVerbs("get").endRule().build()).create();
+      client.rbac().roles().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.rbac.RoleBuilder()
+          .withNewMetadata().withName(logs).endMetadata()
+          .addNewRule().withApiGroups("procurator.dev").withResources("vms/log", "builds/log").withVerbs("get").endRule().build()).create();
+      for (String user : java.util.List.of(objects, logs)) {
+        client.rbac().roleBindings().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+            .withNewMetadata().withName(user).endMetadata()
+            .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(user).endRoleRef()
+            .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject().build()).create();
+      }
+      AgentHttp http = new AgentHttp(new InetSocketAddress("127.0.0.1", 0), client, key -> tmp.resolve("vms").resolve(key),
+          d -> new ConsoleLog(d.resolve("serial.log"), d.resolve("serial.log.1")), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+          () -> { }).withBuildLogs(key -> tmp.resolve("builds").resolve(key)).start();
+      try {
+        for (String path : java.util.List.of("/logs/default/web", "/logs/builds/default/app")) {
+          HttpResponse<String> refused = get(http, path, objects + "-token");
+          assertThat(refused.statusCode()).as(path + ": " + refused.body()).isEqualTo(403);
+          assertThat(refused.body()).contains("may not read");
+          HttpResponse<String> read = get(http, path, logs + "-token");
+          assertThat(read.statusCode()).as(path + ": " + read.body()).isEqualTo(200);
+        }
+        assertThat(get(http, "/logs/default/web", logs + "-token").body()).isEqualTo("PROCURATOR-READY 6.1\n");
+        assertThat(get(http, "/logs/builds/default/app", logs + "-token").body()).isEqualTo("building app\n");
+      } finally {
+        http.close();
+      }
+    }
+  }
+
+  private static HttpResponse<String> get(AgentHttp http, String path, String token) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(http.url() + path)).header("Authorization", "Bearer " + token)
+        .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+  }
 }
