@@ -4,7 +4,9 @@
 let
   inherit (lib) mkOption mkEnableOption mkIf types optionals escapeShellArgs concatStringsSep mapAttrsToList;
   cfg = config.services.procurator.agent;
-  labels = cfg.labels // lib.optionalAttrs cfg.builder.enable { "procurator.dev/builder" = "true"; };
+  # a node that joins may not label itself (labels under procurator.dev/ are an admin's): only one
+  # run with a kubeconfig is labelled a builder here
+  labels = cfg.labels // lib.optionalAttrs (cfg.builder.enable && cfg.join.server == null) { "procurator.dev/builder" = "true"; };
 in
 {
   options.services.procurator.agent = {
@@ -31,7 +33,7 @@ in
       publicKeyFile = mkOption { type = types.nullOr types.str; default = null; description = "The cache's signing key (NAME:BASE64)."; };
     };
     builder = {
-      enable = mkOption { type = types.bool; default = false; description = "Label the node procurator.dev/builder=true: Builds run here."; };
+      enable = mkOption { type = types.bool; default = false; description = "Run Builds here. A node that joins is made a builder by an admin (kubectl label nodes.procurator.dev NAME procurator.dev/builder=true); one run with a kubeconfig labels itself."; };
       maxBuilds = mkOption { type = types.ints.unsigned; default = 1; description = "Builds run at once."; };
       cacheUrl = mkOption { type = types.nullOr types.str; default = null; description = "The cache a Build that names none pushes to."; };
       pushTokenFile = mkOption { type = types.nullOr types.str; default = null; description = "A file holding that cache's push token."; };

@@ -33,7 +33,8 @@ final class AgentCommand implements Callable<Integer> {
       description = "host:port for logs and metrics (default: ${DEFAULT-VALUE}, a free port).")
   String listen;
 
-  @Option(names = {"-l", "--labels"}, split = ",", description = "Node labels, key=value[,key=value...].")
+  @Option(names = {"-l", "--labels"}, split = ",",
+      description = "Node labels, key=value[,key=value...]; a node with its own certificate may set none under procurator.dev/.")
   Map<String, String> labels = new LinkedHashMap<>();
 
   @Option(names = "--lease-duration", defaultValue = "40", description = "Seconds the node lease lasts without renewal (default: ${DEFAULT-VALUE}).")
@@ -56,7 +57,7 @@ final class AgentCommand implements Callable<Integer> {
   String netns;
 
   @Option(names = "--max-builds", defaultValue = "1",
-      description = "Builds this node runs at once when labelled procurator.dev/builder=true (default: ${DEFAULT-VALUE}; 0: none).")
+      description = "Builds this node runs at once once an admin labels it procurator.dev/builder=true (default: ${DEFAULT-VALUE}; 0: none).")
   int maxBuilds;
 
   @Option(names = "--build-cache-url", description = "The binary cache a Build that names none pushes to, such as http://127.0.0.1:7444.")
@@ -100,6 +101,13 @@ final class AgentCommand implements Callable<Integer> {
       // the node's own identity: a certificate got by joining, renewed by itself
       if (global.server == null || caFile == null) {
         throw new Errors.UserError("a node with its own certificate needs --server URL and --ca-file CA.crt");
+      }
+      // as a kubelet's --node-labels: a node may not give itself the labels admins set
+      for (String key : labels.keySet()) {
+        if (dev.procurator.api.v1alpha1.NodeAgreements.adminLabel(key)) {
+          throw new Errors.UserError("--labels " + key + ": labels under procurator.dev/ are set by a cluster admin, not by the node"
+              + " (kubectl label nodes.procurator.dev " + config.name() + " " + key + "=VALUE)");
+        }
       }
       java.time.Duration ttl = TokenCommand.parseTtl(certTtl);
       identity = NodeIdentity.obtain(global.server, Files.readString(caFile), config.name(), pkiDir, joinToken,

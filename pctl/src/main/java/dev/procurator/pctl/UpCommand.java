@@ -194,8 +194,7 @@ final class UpCommand implements Callable<Integer> {
       // this host builds too, and a Build that names no cache pushes to this host's own, with its push token
       String extraNixConf = buildNixConf == null ? null : Files.readString(buildNixConf);
       NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
-          maxBuilds > 0 ? java.util.Map.of(dev.procurator.api.v1alpha1.BuildAgreements.BUILDER_LABEL, "true") : java.util.Map.of(), 40,
-          cacheUrl, cacheKey)
+          java.util.Map.of(), 40, cacheUrl, cacheKey)
           .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
               : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf));
       // the agent is a node, system:node:NAME, with a short-lived certificate: the first from this
@@ -209,6 +208,12 @@ final class UpCommand implements Callable<Integer> {
       NodeIdentity identity = NodeIdentity.obtain(url, pki.caPem(), agentConfig.name(), agentPki, null, certTtl, Clock.systemUTC());
       started.push(identity);
       KubernetesClient agentClient = identity.client();
+      if (maxBuilds > 0) {
+        // a node may not label itself a builder: the admin does, for this host's own node
+        try (KubernetesClient admin = KubeClients.fromKubeconfig(kubeconfig)) {
+          markBuilder(admin, agentConfig.name());
+        }
+      }
       AtomicReference<NodeAgent> agent = new AtomicReference<>();
       // the example guest is built (once) before the agent joins, so the quick start's VM boots at once
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {
@@ -236,6 +241,22 @@ final class UpCommand implements Callable<Integer> {
   }
 
   static final String CONTROLLERS = "system:procurator-controllers";
+
+  /** Labels Node {@code name} {@code procurator.dev/builder=true}, creating it when it is not registered yet. */
+  static void markBuilder(KubernetesClient admin, String name) {
+    var nodes = admin.resources(dev.procurator.api.v1alpha1.Node.class);
+    String label = dev.procurator.api.v1alpha1.BuildAgreements.BUILDER_LABEL;
+    dev.procurator.api.v1alpha1.Node existing = nodes.withName(name).get();
+    if (existing == null) {
+      dev.procurator.api.v1alpha1.Node n = new dev.procurator.api.v1alpha1.Node();
+      n.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withLabels(java.util.Map.of(label, "true")).build());
+      n.setSpec(new dev.procurator.api.v1alpha1.NodeSpec(false, null));
+      nodes.resource(n).create();
+    } else if (!"true".equals(existing.getMetadata().getLabels().get(label))) {
+      nodes.withName(name).patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+          "{\"metadata\":{\"labels\":{\"" + label + "\":\"true\"}}}");
+    }
+  }
 
   /** One admin token per data directory, kept across restarts so kubeconfigs stay valid. */
   static String adminToken(Path dir) throws IOException {

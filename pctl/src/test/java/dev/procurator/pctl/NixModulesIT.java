@@ -89,11 +89,12 @@ class NixModulesIT {
         "--listen 0.0.0.0:7443", "--cache-listen none", "--no-agent");
     assertThat(h.path("control").path("ports").toString()).isEqualTo("[7443]");
     assertThat(exec(h.path("agent"), "procurator-agent")).contains("--max-builds 2", "--name host-b",
-        "--labels 'procurator.dev/builder=true,zone=a'", "--build-push-token-file /run/secrets/cache-push-token",
+        "--labels 'zone=a'", "--build-push-token-file /run/secrets/cache-push-token",
         "--cache-public-key /etc/procurator/cache-key.pub", "--join-token-file /run/secrets/procurator-join-token",
         "--ca-file /etc/procurator/ca.crt", "--cert-ttl 24h");
-    // a joining node has its own identity, never the admin kubeconfig
-    assertThat(exec(h.path("agent"), "procurator-agent")).startsWith(PKG + " --server https://10.0.0.5:7443 agent").doesNotContain("--kubeconfig");
+    // a joining node has its own identity, never the admin kubeconfig, and does not label itself a builder (an admin does)
+    assertThat(exec(h.path("agent"), "procurator-agent")).startsWith(PKG + " --server https://10.0.0.5:7443 agent").doesNotContain("--kubeconfig")
+        .doesNotContain("procurator.dev/builder");
     assertThat(h.path("agent").path("ports").toString()).isEqualTo("[10250]");
     assertThat(exec(h.path("cache"), "procurator-cache")).contains("--max-size 50G", "--listen 0.0.0.0:7444");
   }

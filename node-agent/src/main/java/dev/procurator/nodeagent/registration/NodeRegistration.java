@@ -92,10 +92,12 @@ public final class NodeRegistration {
       n.setSpec(new NodeSpec(false, agentEndpoint));
       existing = nodes.resource(n).create();
     } else if (!existing.getMetadata().getLabels().entrySet().containsAll(labels.entrySet())
-        || agentEndpoint != null && !agentEndpoint.equals(existing.getSpec().agentEndpoint())) {
+        || agentEndpoint != null && (existing.getSpec() == null || !agentEndpoint.equals(existing.getSpec().agentEndpoint()))) {
+      // (an admin may have made the Node first, to label it)
       existing.getMetadata().getLabels().putAll(labels);
       boolean cordoned = existing.getSpec() != null && Boolean.TRUE.equals(existing.getSpec().unschedulable());
-      existing.setSpec(new NodeSpec(cordoned, agentEndpoint != null ? agentEndpoint : existing.getSpec().agentEndpoint()));
+      String endpoint = agentEndpoint != null ? agentEndpoint : existing.getSpec() == null ? null : existing.getSpec().agentEndpoint();
+      existing.setSpec(new NodeSpec(cordoned, endpoint));
       existing = nodes.resource(existing).update();
     }
     Condition ready = Conditions.of("Ready", Conditions.TRUE, "AgentRunning", "the node agent is running and renewing its lease",
