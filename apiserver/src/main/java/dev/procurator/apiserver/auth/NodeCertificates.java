@@ -56,7 +56,7 @@ public final class NodeCertificates {
 
   /** The check that signs a CSR {@code user} creates (or refuses it). Blocking: run off the event loop. */
   public Admission admission(UserInfo user) {
-    return (type, csr) -> sign(user, type, csr);
+    return (type, old, csr) -> sign(user, type, csr);
   }
 
   private void sign(UserInfo user, ResourceType type, ObjectNode csr) {

@@ -181,9 +181,10 @@ public final class Authorization implements AutoCloseable {
     if (user.groups().contains(MASTERS) || !rbac) {
       return null;
     }
-    if (NodeAuthorizer.nodeName(user) != null) {
-      return (type, object) -> {
-        String why = NodeAuthorizer.restriction(user, type.group(), type.plural(), object);
+    String node = NodeAuthorizer.nodeName(user);
+    if (node != null) {
+      return (type, old, object) -> {
+        String why = NodeRestriction.check(node, type.group(), type.plural(), old, object);
         if (why != null) {
           throw ApiException.forbidden(type.qualifiedResource() + " \"" + object.path("metadata").path("name").asText() + "\" is forbidden: " + why);
         }
@@ -192,7 +193,7 @@ public final class Authorization implements AutoCloseable {
     if (!RBAC_GROUP.equals(a.apiGroup()) || a.resource() == null) {
       return null;
     }
-    return (type, object) -> checkEscalation(a, type, object);
+    return (type, old, object) -> checkEscalation(a, type, object);
   }
 
   private void checkEscalation(Attributes a, ResourceType type, ObjectNode object) {

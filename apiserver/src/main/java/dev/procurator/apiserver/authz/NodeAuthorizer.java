@@ -1,16 +1,18 @@
 package dev.procurator.apiserver.authz;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.apiserver.auth.UserInfo;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What a node agent may do, as Kubernetes' Node authorizer and NodeRestriction admission confine a
+ * What a node agent may do, as Kubernetes' Node authorizer confines a
  * kubelet: a node ({@code system:node:NAME} in {@code system:nodes}) reads the VMs bound to it,
  * the Secrets and GitRepositories those VMs and its Builds use, and every Node; it writes only
- * its own Node and Lease, the VMs and Builds bound to it, and Events. Everything else is denied,
- * another node's VMs and Secrets included. Pure: what is bound where comes from a {@link Graph}.
+ * its own Node, its Lease in the node lease namespace, the VMs and Builds bound to it, and
+ * Events. Everything else is denied, another node's VMs and Secrets included. What it may change
+ * in what it writes is {@link NodeRestriction}'s to say. Pure: what is bound where comes from a
+ * {@link Graph}.
  */
 public final class NodeAuthorizer {
   public static final String NODES_GROUP = "system:nodes";
@@ -51,7 +53,9 @@ public final class NodeAuthorizer {
     }
     boolean ok = switch (a.apiGroup()) {
       case GROUP -> procurator(a, node, graph);
+      // its heartbeat only: a Lease named after it in the node lease namespace (the name of a create is checked on admission)
       case "coordination.k8s.io" -> a.resource().equals("leases") && a.subresource() == null
+          && NodeAgreements.LEASE_NAMESPACE.equals(a.namespace())
           && (a.verb().equals("create") || (node.equals(a.name()) && is(a.verb(), "get", "update", "patch")));
       case "certificates.k8s.io" -> a.resource().equals("certificatesigningrequests") && a.verb().equals("create") && a.subresource() == null;
       case "", "events.k8s.io" -> a.resource().equals("events") && is(a.verb(), "create", "update", "patch", "get");
@@ -94,25 +98,6 @@ public final class NodeAuthorizer {
       };
       default -> false;
     };
-  }
-
-  /**
-   * What a node may not change even where it may write, checked on the object about to be stored:
-   * it names only itself as a Node or Lease, and leaves its VMs bound to it.
-   */
-  public static String restriction(UserInfo user, String apiGroup, String resource, JsonNode object) {
-    String node = nodeName(user);
-    if (node == null) {
-      return null;
-    }
-    String name = object.path("metadata").path("name").asText();
-    if ((resource.equals("nodes") && GROUP.equals(apiGroup)) || (resource.equals("leases") && "coordination.k8s.io".equals(apiGroup))) {
-      return node.equals(name) ? null : "node \"" + node + "\" may not write " + resource + " \"" + name + "\"";
-    }
-    if (resource.equals("vms") && GROUP.equals(apiGroup) && !node.equals(object.path("spec").path("nodeName").asText())) {
-      return "node \"" + node + "\" may not bind VM \"" + name + "\" to another node";
-    }
-    return null;
   }
 
   /** The equality terms of a field selector ({@code a=b,c==d}); other terms are left out. */

@@ -10,5 +10,9 @@ import dev.procurator.apiserver.resource.ResourceType;
  */
 @FunctionalInterface
 public interface Admission {
-  void admit(ResourceType type, ObjectNode object);
+  /**
+   * @param old the object as stored now, as it is served; null when the write creates it
+   * @param object what the write would store (do not change it)
+   */
+  void admit(ResourceType type, ObjectNode old, ObjectNode object);
 }

@@ -210,7 +210,7 @@ public final class ResourceService {
       meta.put("name", generateName + randomSuffix());
     }
     String name = meta.path("name").asText("");
-    List<String> warnings = admit(type, name, obj, options);
+    List<String> warnings = admit(type, name, null, obj, options);
     byte[] value = stored(type, obj);
     if (options.dryRun()) {
       return CompletableFuture.completedFuture(new Written(obj, true, warnings));
@@ -464,7 +464,7 @@ public final class ResourceService {
     meta.put("resourceVersion", Long.toString(current.modRevision()));
     long generation = oldMeta.path("generation").asLong(1);
     meta.put("generation", generation);
-    List<String> warnings = admit(type, name, next, options);
+    List<String> warnings = admit(type, name, old, next, options);
     JsonNode managed = applied != null ? applied
         : status ? oldMeta.get("managedFields")
         : FieldManager.update(old, next, options.fieldManager(), options.named(), nowSeconds(), next.path("apiVersion").asText(null));
@@ -605,8 +605,8 @@ public final class ResourceService {
 
   // ---- shared rules ----
 
-  /** Defaults, prunes and validates; returns warnings, throws on invalid input. */
-  private List<String> admit(ResourceType type, String name, ObjectNode obj, WriteOptions options) {
+  /** Defaults, prunes and validates {@code obj} (which replaces {@code old}, null for a create); returns warnings, throws on invalid input. */
+  private List<String> admit(ResourceType type, String name, ObjectNode old, ObjectNode obj, WriteOptions options) {
     KindRules.mutate(type, obj);
     List<FieldError> errors = new ArrayList<>(MetadataValidation.validate(obj.path("metadata"),
         "rbac.authorization.k8s.io".equals(type.group())));
@@ -628,7 +628,7 @@ public final class ResourceService {
       throw ApiException.invalid(type, name.isEmpty() ? null : name, errors);
     }
     if (options.admission() != null) {
-      options.admission().admit(type, obj);
+      options.admission().admit(type, old, obj);
     }
     return warnings;
   }

@@ -1,5 +1,8 @@
 package dev.procurator.nodeagent.vm;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Reconciler;
@@ -8,8 +11,12 @@ import dev.procurator.api.runtime.StatusWriter;
 import dev.procurator.api.v1alpha1.VM;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The node agent's loop for one VM bound to this node: reads the VM, asks the {@link VmHost} what
@@ -23,6 +30,7 @@ public final class VmReconciler implements Reconciler<ObjectKey> {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VmReconciler.class);
 
   public static final String FINALIZER = VmLifecycle.FINALIZER;
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Timeouts and limits; the VM's own {@code bootTimeoutSeconds} wins over {@link #bootTimeout}. */
   public record Settings(Duration bootTimeout, Duration stopGrace, Duration restartBackoff, Duration maxRestartBackoff,
@@ -64,8 +72,9 @@ public final class VmReconciler implements Reconciler<ObjectKey> {
     Observation seen = host.observe(key, bound ? vm : null);
     VmLifecycle.Decision d = VmLifecycle.decide(vm, bound, seen, clock.instant(), settings);
     if (d.actions().contains(new VmAction.AddFinalizer())) {
-      vm.getMetadata().getFinalizers().add(FINALIZER);
-      vm = client.resource(vm).update();
+      List<String> finalizers = new ArrayList<>(vm.getMetadata().getFinalizers());
+      finalizers.add(FINALIZER);
+      vm = writeFinalizers(vm, finalizers);
     }
     if (d.status() != null) {
       vm = StatusWriter.write(client, vm, d.status());
@@ -91,13 +100,29 @@ public final class VmReconciler implements Reconciler<ObjectKey> {
   }
 
   private void removeFinalizer(VM vm) {
-    vm.getMetadata().getFinalizers().remove(FINALIZER);
+    List<String> finalizers = new ArrayList<>(vm.getMetadata().getFinalizers());
+    finalizers.remove(FINALIZER);
     try {
-      client.resource(vm).update();
+      writeFinalizers(vm, finalizers);
     } catch (KubernetesClientException e) {
       if (e.getCode() != 404) {
         throw e;
       }
     }
+  }
+
+  /**
+   * Sets the VM's finalizers and nothing else (a merge patch at the version read, so a change
+   * meanwhile fails with 409): a node may change no more of a VM than its status and its own
+   * finalizer.
+   */
+  private VM writeFinalizers(VM vm, List<String> finalizers) {
+    ObjectNode patch = JSON.createObjectNode();
+    ObjectNode meta = patch.putObject("metadata");
+    meta.put("resourceVersion", vm.getMetadata().getResourceVersion());
+    ArrayNode list = meta.putArray("finalizers");
+    finalizers.forEach(list::add);
+    return client.resources(VM.class).inNamespace(vm.getMetadata().getNamespace()).withName(vm.getMetadata().getName())
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
   }
 }
