@@ -50,6 +50,7 @@ public final class ApiServer implements AutoCloseable {
   private Storage storage;
   private dev.procurator.apiserver.rest.AuditLog auditLog;
   private dev.procurator.apiserver.auth.IssuedTokens issuedTokens;
+  private dev.procurator.apiserver.auth.NodeIdentities nodeIdentities;
   private dev.procurator.apiserver.authz.Authorization authorization;
   private dev.procurator.apiserver.auth.Pki.ClientCertificate agentClientCert;
   private String agentCa;
@@ -103,9 +104,14 @@ public final class ApiServer implements AutoCloseable {
     issuedTokens = new dev.procurator.apiserver.auth.IssuedTokens(storage,
         registry.find("procurator.dev", "v1alpha1", "secrets").orElseThrow().keyPrefix(null), scheduler, clock).start();
     authorization = new dev.procurator.apiserver.authz.Authorization(config.access().rbac()).start(storage, registry, scheduler);
+    if (config.access().clientCa() != null) {
+      // which node certificates are still good: a deleted Node, or a revoked one, holds none
+      nodeIdentities = new dev.procurator.apiserver.auth.NodeIdentities(storage, service, registry, scheduler).start();
+    }
     if (config.access().clientCa() != null && config.access().clientCaKeyDir() != null) {
       var pki = dev.procurator.apiserver.auth.Pki.load(config.access().clientCaKeyDir());
-      authorization.withNodeCertificates(new dev.procurator.apiserver.auth.NodeCertificates(pki, service, registry, issuedTokens, clock));
+      authorization.withNodeCertificates(new dev.procurator.apiserver.auth.NodeCertificates(pki, service, registry, issuedTokens,
+          nodeIdentities, config.access().nodeCertTtl(), clock));
       agentClientCert = pki.issueClient(dev.procurator.apiserver.auth.Pki.API_SERVER_CLIENT, List.of(), Duration.ofDays(365));
       try {
         agentCa = pki.caPem();
@@ -117,7 +123,7 @@ public final class ApiServer implements AutoCloseable {
         dev.procurator.apiserver.auth.Authenticator.firstOf(List.of(new TokenAuthenticator(tokens), issuedTokens)), clock, executor,
         config.host() + ":" + config.port(), VERSION, config.watchQueueLimit())
         .withAuthorization(authorization)
-        .withClientCertificates(config.tls() && config.access().clientCa() != null);
+        .withClientCertificates(config.tls() && config.access().clientCa() != null, nodeIdentities);
     if (agentClientCert != null) {
       api.withAgentTls(agentCa, agentClientCert.certPem(), agentClientCert.keyPem());
     }
@@ -289,6 +295,9 @@ public final class ApiServer implements AutoCloseable {
     }
     if (issuedTokens != null) {
       issuedTokens.close();
+    }
+    if (nodeIdentities != null) {
+      nodeIdentities.close();
     }
     if (scheduler != null) {
       scheduler.shutdownNow();

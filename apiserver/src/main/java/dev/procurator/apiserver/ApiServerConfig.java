@@ -49,24 +49,34 @@ public record ApiServerConfig(
    * @param rbac decide requests by RBAC and the node authorizer; off lets every authenticated user do anything
    * @param clientCaKeyDir the folder of the CA's key ({@code ca.key} beside {@code ca.crt}), to sign nodes'
    *     certificates as they join and renew; null: this server signs none
+   * @param nodeCertTtl how long the node certificates this server signs last (a node may ask for less)
    */
-  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir, AuditPolicy audit) {
-    public static final Access DEFAULT = new Access(null, null, true, null, AuditPolicy.DEFAULT);
+  public record Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir, AuditPolicy audit, Duration nodeCertTtl) {
+    public static final Access DEFAULT = new Access(null, null, true, null, AuditPolicy.DEFAULT, null);
 
     public Access {
       audit = audit == null ? AuditPolicy.DEFAULT : audit;
+      nodeCertTtl = nodeCertTtl == null ? dev.procurator.apiserver.auth.NodeCertificates.DEFAULT : nodeCertTtl;
+      if (nodeCertTtl.compareTo(dev.procurator.apiserver.auth.NodeCertificates.MIN) < 0) {
+        throw new IllegalArgumentException("node certificates must last at least "
+            + dev.procurator.apiserver.auth.NodeCertificates.MIN.toSeconds() + " seconds");
+      }
     }
 
     public Access(Path tokenAuthFile, Path clientCa, boolean rbac) {
-      this(tokenAuthFile, clientCa, rbac, null, AuditPolicy.DEFAULT);
+      this(tokenAuthFile, clientCa, rbac, null, AuditPolicy.DEFAULT, null);
     }
 
     public Access(Path tokenAuthFile, Path clientCa, boolean rbac, Path clientCaKeyDir) {
-      this(tokenAuthFile, clientCa, rbac, clientCaKeyDir, AuditPolicy.DEFAULT);
+      this(tokenAuthFile, clientCa, rbac, clientCaKeyDir, AuditPolicy.DEFAULT, null);
     }
 
     public Access withAudit(AuditPolicy a) {
-      return new Access(tokenAuthFile, clientCa, rbac, clientCaKeyDir, a);
+      return new Access(tokenAuthFile, clientCa, rbac, clientCaKeyDir, a, nodeCertTtl);
+    }
+
+    public Access withNodeCertTtl(Duration ttl) {
+      return new Access(tokenAuthFile, clientCa, rbac, clientCaKeyDir, audit, ttl);
     }
   }
 

@@ -80,7 +80,8 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--ca-file", description = "The cluster CA certificate (PEM) the API server is checked against when joining.")
   Path caFile;
 
-  @Option(names = "--cert-ttl", defaultValue = "24h", description = "Lifetime of the node's certificates (default: ${DEFAULT-VALUE}); renewed at 70%%.")
+  @Option(names = "--cert-ttl", defaultValue = "24h",
+      description = "Lifetime asked for the node's certificates (default: ${DEFAULT-VALUE}; the API server's --node-cert-ttl caps it); renewed at 70%%.")
   String certTtl;
 
   @Override

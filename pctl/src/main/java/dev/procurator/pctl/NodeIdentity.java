@@ -52,6 +52,8 @@ import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
  * a one-time join token (a CertificateSigningRequest the control plane signs when the name is
  * free), then renewed by the node itself, with a new key, when 70% of its lifetime has passed.
  * The client it gives presents whichever certificate is current, so a renewal needs no restart.
+ * Once the node is revoked (its Node deleted, or {@code pctl node revoke}), its certificates are
+ * refused and it must join again.
  */
 final class NodeIdentity implements AutoCloseable {
   static final String SIGNER = "kubernetes.io/kube-apiserver-client-kubelet";
@@ -93,11 +95,13 @@ final class NodeIdentity implements AutoCloseable {
         && kept.cert().getSubjectX500Principal().getName().contains("CN=system:node:" + node);
   }
 
-  /** Keeps a certificate and key given by other means (a host that holds the CA) in {@code dir}. */
-  static void keep(Path dir, String certPem, String keyPem) throws IOException {
+  /**
+   * Asks for a new certificate of {@code node} as a cluster admin ({@code admin}'s credential) and
+   * keeps it in {@code dir}: how the host that runs the control plane gives its own agent one.
+   */
+  static void issue(KubernetesClient admin, String node, Path dir, Duration ttl) throws Exception {
     privateDir(dir);
-    UpCommand.write(dir.resolve("node.key"), keyPem);
-    UpCommand.write(dir.resolve("node.crt"), certPem);
+    save(dir, request(admin, node, ttl, "issue"));
   }
 
   /** The identity kept in {@code dir} if its certificate is still valid, else one got with {@code joinToken}. */
@@ -146,7 +150,12 @@ final class NodeIdentity implements AutoCloseable {
   }
 
   private void schedule() {
-    Instant due = notAfter().minus(Duration.ofMillis((long) (ttl.toMillis() * 0.3)));
+    // at 70% of the certificate's life: what was asked, or less when the server signs shorter ones
+    Duration life = Duration.between(current.cert().getNotBefore().toInstant(), notAfter());
+    if (life.compareTo(ttl) > 0) {
+      life = ttl;
+    }
+    Instant due = notAfter().minus(Duration.ofMillis((long) (life.toMillis() * 0.3)));
     long delay = Math.max(0, Duration.between(clock.instant(), due).toMillis());
     renewer.schedule(this::renew, delay, TimeUnit.MILLISECONDS);
   }

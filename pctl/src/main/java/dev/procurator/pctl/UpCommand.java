@@ -99,6 +99,10 @@ final class UpCommand implements Callable<Integer> {
       description = "Users' bearer tokens, one per line as kube-apiserver reads them: token,user,uid,\"group1,group2\".")
   Path tokenAuthFile;
 
+  @Option(names = "--node-cert-ttl", defaultValue = "24h",
+      description = "Lifetime of the node certificates the API server signs (default: ${DEFAULT-VALUE}); nodes renew them at 70%%.")
+  String nodeCertTtl;
+
   @Option(names = "--node-grace-period", defaultValue = "40",
       description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
   int graceSeconds;
@@ -120,6 +124,17 @@ final class UpCommand implements Callable<Integer> {
         .withTls(pki.serverCert(), pki.serverKey())
         .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"))
         .withAuditLog(auditLog != null ? auditLog.toAbsolutePath() : dir.resolve("audit.log"));
+    java.time.Duration certTtl;
+    try {
+      certTtl = Durations.parse(nodeCertTtl);
+    } catch (IllegalArgumentException e) {
+      certTtl = java.time.Duration.ZERO;
+    }
+    if (certTtl.compareTo(dev.procurator.apiserver.auth.NodeCertificates.MIN) < 0) {
+      throw new Errors.UserError("--node-cert-ttl must be at least " + dev.procurator.apiserver.auth.NodeCertificates.MIN.toSeconds()
+          + "s, such as 1h or 24h, not \"" + nodeCertTtl + "\"");
+    }
+    config = config.withAccess(config.access().withNodeCertTtl(certTtl));
     if (!auditWhenFull.equals("block") && !auditWhenFull.equals("drop")) {
       throw new Errors.UserError("--audit-when-full must be block or drop, not \"" + auditWhenFull + "\"");
     }
@@ -197,13 +212,12 @@ final class UpCommand implements Callable<Integer> {
           java.util.Map.of(), 40, cacheUrl, cacheKey)
           .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
               : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf));
-      // the agent is a node, system:node:NAME, with a short-lived certificate: the first from this
-      // host's CA (which it holds), renewed by the agent itself from then on, as a joined node's is
+      // the agent is a node, system:node:NAME, with a short-lived certificate: a new one at each
+      // start, asked for with the admin credential, renewed by the agent itself from then on, as a
+      // joined node's is (so a node revoked meanwhile is this host's again after a restart)
       Path agentPki = dir.toAbsolutePath().resolve("agent").resolve("pki");
-      java.time.Duration certTtl = java.time.Duration.ofHours(24);
-      if (!NodeIdentity.holds(agentPki, agentConfig.name(), Clock.systemUTC())) {
-        var cert = pki.issueClient("system:node:" + agentConfig.name(), List.of("system:nodes"), certTtl);
-        NodeIdentity.keep(agentPki, cert.certPem(), cert.keyPem());
+      try (KubernetesClient admin = KubeClients.fromKubeconfig(kubeconfig)) {
+        NodeIdentity.issue(admin, agentConfig.name(), agentPki, certTtl);
       }
       NodeIdentity identity = NodeIdentity.obtain(url, pki.caPem(), agentConfig.name(), agentPki, null, certTtl, Clock.systemUTC());
       started.push(identity);

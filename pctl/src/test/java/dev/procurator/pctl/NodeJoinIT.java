@@ -114,4 +114,28 @@ class NodeJoinIT {
           });
     }
   }
+
+  @Test
+  void namesOfThePlatformAreRefusedAtJoinAndLeaveTheTokenUnused() throws Exception {
+    String token = joinToken();
+    for (String reserved : java.util.List.of("procurator-controllers", "system-" + dev.procurator.apiserver.testing.TestNames.unique("x"))) {
+      assertThatThrownBy(() -> join(reserved, token, Duration.ofHours(1)))
+          .isInstanceOfSatisfying(KubernetesClientException.class, e -> {
+            assertThat(e.getCode()).isEqualTo(403);
+            assertThat(e.getMessage()).contains("reserved", "join under another name");
+          });
+    }
+    assertThat(api.client().resources(Node.class).withName("procurator-controllers").get()).isNull();
+    try (NodeIdentity ok = join(dev.procurator.apiserver.testing.TestNames.unique("plain"), token, Duration.ofHours(1))) {
+      assertThat(ok.notAfter()).isAfter(Instant.now());
+    }
+  }
+
+  @Test
+  void aNodeCertificateLastsADayByDefaultWhateverTheNodeAsks() throws Exception {
+    try (NodeIdentity n = join(dev.procurator.apiserver.testing.TestNames.unique("greedy"), joinToken(), Duration.ofDays(365))) {
+      assertThat(n.notAfter()).isBefore(Instant.now().plus(Duration.ofHours(24)).plusSeconds(60))
+          .isAfter(Instant.now().plus(Duration.ofHours(23)));
+    }
+  }
 }

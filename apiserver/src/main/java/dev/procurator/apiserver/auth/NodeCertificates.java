@@ -26,8 +26,11 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
  * Node client certificates, approved and signed as a CertificateSigningRequest is created
  * ({@code certificates.k8s.io/v1}, signer {@value #SIGNER}): the request must be for
  * {@code CN=system:node:NAME, O=system:nodes}. A node joining with a one-time join token gets one
- * when no Node of that name exists, and the token is used up in the same step, so a second use
- * fails; a node renewing asks for its own name only. The answer carries the certificate in
+ * when no Node of that name exists and the name does not begin with {@code system} or {@code
+ * procurator}, and the token is used up in the same step, so a second use fails; a node renewing
+ * asks for its own name only, while it is not revoked; a cluster admin may ask for any node's.
+ * Every certificate names the node's identity ({@link NodeIdentities}), which a join replaces, and
+ * lasts the server's node certificate lifetime or less. The answer carries the certificate in
  * {@code status.certificate}, with an {@code Approved} condition; anything else is refused with
  * 403 naming why, and nothing is stored.
  */
@@ -35,22 +38,34 @@ public final class NodeCertificates {
   public static final String SIGNER = "kubernetes.io/kube-apiserver-client-kubelet";
   /** Shortest lifetime a request may ask for (short ones are for tests of renewal). */
   public static final Duration MIN = Duration.ofSeconds(10);
+  /** How long a node certificate lasts unless the server is told otherwise ({@code --node-cert-ttl}). */
   public static final Duration DEFAULT = Duration.ofHours(24);
-  public static final Duration MAX = Duration.ofDays(365);
 
   private final Pki pki;
   private final ResourceService service;
   private final ResourceType nodes;
   private final ResourceType secrets;
   private final IssuedTokens tokens;
+  private final NodeIdentities identities;
+  private final Duration ttl;
   private final Clock clock;
 
-  public NodeCertificates(Pki pki, ResourceService service, ResourceRegistry registry, IssuedTokens tokens, Clock clock) {
+  /**
+   * @param ttl how long the certificates it signs last; a request may ask for less ({@code
+   *     spec.expirationSeconds}), never more
+   */
+  public NodeCertificates(Pki pki, ResourceService service, ResourceRegistry registry, IssuedTokens tokens, NodeIdentities identities,
+      Duration ttl, Clock clock) {
+    if (ttl.compareTo(MIN) < 0) {
+      throw new IllegalArgumentException("node certificates must last at least " + MIN.toSeconds() + " s, not " + ttl);
+    }
     this.pki = pki;
     this.service = service;
     this.nodes = registry.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
     this.secrets = registry.find("procurator.dev", "v1alpha1", "secrets").orElseThrow();
     this.tokens = tokens;
+    this.identities = identities;
+    this.ttl = ttl;
     this.clock = clock;
   }
 
@@ -80,7 +95,31 @@ public final class NodeCertificates {
       throw refuse(type, name, "the request must be for CN=system:node:NAME, O=system:nodes, not " + request.getSubject());
     }
     String node = cn.substring("system:node:".length());
+    String why = nameProblem(node);
+    if (why != null) {
+      throw refuse(type, name, why);
+    }
+    Duration validity = ttl;
+    if (csr.path("spec").hasNonNull("expirationSeconds")) {
+      long s = csr.path("spec").path("expirationSeconds").asLong();
+      if (s < MIN.toSeconds()) {
+        throw ApiException.badRequest("spec.expirationSeconds must be at least " + MIN.toSeconds());
+      }
+      // as Kubernetes' signers: a request may shorten the lifetime, never lengthen it past the server's
+      validity = Duration.ofSeconds(Math.min(s, ttl.toSeconds()));
+    }
+    java.security.PublicKey key;
+    try {
+      key = new JcaPKCS10CertificationRequest(request).getPublicKey();
+    } catch (java.security.GeneralSecurityException e) {
+      throw ApiException.badRequest("spec.request holds a key this server cannot read: " + e.getMessage());
+    }
+    String identity;
     if (user.groups().contains(IssuedTokens.BOOTSTRAPPERS)) {
+      if (reserved(node)) {
+        throw refuse(type, name, "node names beginning with \"system\" or \"procurator\" are reserved for the platform's own"
+            + " users and objects; join under another name");
+      }
       try {
         service.get(nodes, null, node);
         throw refuse(type, name, "a Node named \"" + node + "\" exists already; delete it first to join a new host under its name");
@@ -90,23 +129,19 @@ public final class NodeCertificates {
         }
       }
       consumeJoinToken(type, name, user);
-    } else if (!user.name().equals(cn) && !user.groups().contains("system:masters")) {
+      // a new host under this name: whatever certificates the name had before are refused from now on
+      identity = identities.replace(node);
+    } else if (user.groups().contains("system:masters")) {
+      identity = identities.ensure(node);
+    } else if (user.name().equals(cn)) {
+      identity = identities.current(node);
+      if (identity == null) {
+        throw refuse(type, name, "node \"" + node + "\" was revoked; it may join again with a new join token");
+      }
+    } else {
       throw refuse(type, name, "user \"" + user.name() + "\" may ask for a certificate of its own name only, not " + cn);
     }
-    Duration validity = DEFAULT;
-    if (csr.path("spec").hasNonNull("expirationSeconds")) {
-      long s = csr.path("spec").path("expirationSeconds").asLong();
-      if (s < MIN.toSeconds() || s > MAX.toSeconds()) {
-        throw ApiException.badRequest("spec.expirationSeconds must be between " + MIN.toSeconds() + " and " + MAX.toSeconds());
-      }
-      validity = Duration.ofSeconds(s);
-    }
-    String pem;
-    try {
-      pem = pki.signClientPem(new JcaPKCS10CertificationRequest(request).getPublicKey(), cn, orgs, validity);
-    } catch (java.security.GeneralSecurityException e) {
-      throw ApiException.badRequest("spec.request holds a key this server cannot read: " + e.getMessage());
-    }
+    String pem = pki.signClientPem(key, cn, orgs, validity, List.of(NodeIdentities.URI_PREFIX + identity));
     ObjectNode spec = (ObjectNode) csr.get("spec");
     spec.put("username", user.name());
     var groups = spec.putArray("groups");
@@ -117,6 +152,20 @@ public final class NodeCertificates {
         .put("message", user.groups().contains(IssuedTokens.BOOTSTRAPPERS) ? "node " + node + " joined with a join token"
             : "node " + node + " renewed its certificate")
         .put("lastUpdateTime", clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+  }
+
+  /** Whether a joining host may not take {@code node}: names the platform's own users and objects begin with. */
+  static boolean reserved(String node) {
+    return node.startsWith("system") || node.startsWith("procurator");
+  }
+
+  /** Why {@code node} cannot name a Node (and its identity Secret), or null. */
+  private static String nameProblem(String node) {
+    if (node.length() > 253 - NodeIdentities.PREFIX.length() || !node.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")) {
+      return "\"" + node + "\" is not a node name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit,"
+          + " at most " + (253 - NodeIdentities.PREFIX.length()) + " characters";
+    }
+    return null;
   }
 
   /** Deletes the join token's Secret at the version that authenticated this request; a token used already fails here. */

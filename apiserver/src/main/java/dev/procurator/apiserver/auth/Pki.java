@@ -142,14 +142,24 @@ public final class Pki {
 
   /** Signs {@code key} as {@code user} in {@code groups}; returns the certificate as PEM. */
   public String signClientPem(java.security.PublicKey key, String user, List<String> groups, Duration validity) {
+    return signClientPem(key, user, groups, validity, List.of());
+  }
+
+  /** Signs {@code key} as {@code user} in {@code groups}, naming {@code uris} as subject alternative names; returns PEM. */
+  public String signClientPem(java.security.PublicKey key, String user, List<String> groups, Duration validity, List<String> uris) {
     try {
-      return pem(signClient(key, user, groups, validity));
+      return pem(signClient(key, user, groups, validity, uris));
     } catch (Exception e) {
       throw new IllegalStateException("cannot sign a client certificate for " + user + ": " + e.getMessage(), e);
     }
   }
 
   private X509Certificate signClient(java.security.PublicKey key, String user, List<String> groups, Duration validity) throws Exception {
+    return signClient(key, user, groups, validity, List.of());
+  }
+
+  private X509Certificate signClient(java.security.PublicKey key, String user, List<String> groups, Duration validity, List<String> uris)
+      throws Exception {
     PrivateKey caPrivate = readKey(dir.resolve("ca.key"));
     X509Certificate caCert = readCert(caCert());
     org.bouncycastle.asn1.x500.X500NameBuilder subject = new org.bouncycastle.asn1.x500.X500NameBuilder(org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE);
@@ -165,6 +175,10 @@ public final class Pki {
     // a node's certificate also serves its agent's endpoint, which the API server checks by subject
     b.addExtension(Extension.extendedKeyUsage, false,
         new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth}));
+    if (!uris.isEmpty()) {
+      b.addExtension(Extension.subjectAlternativeName, false,
+          new GeneralNames(uris.stream().map(u -> new GeneralName(GeneralName.uniformResourceIdentifier, u)).toArray(GeneralName[]::new)));
+    }
     ContentSigner s = new JcaContentSignerBuilder("SHA256withECDSA").build(caPrivate);
     return new JcaX509CertificateConverter().getCertificate(b.build(s));
   }

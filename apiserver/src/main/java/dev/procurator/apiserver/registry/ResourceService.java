@@ -38,6 +38,7 @@ public final class ResourceService {
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
   private final ListSnapshots snapshots;
+  private final List<DeleteListener> deleteListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public ResourceService(Storage storage, Clock clock) {
     this.storage = storage;
@@ -544,6 +545,29 @@ public final class ResourceService {
    * name it as their owner.
    */
   public Written delete(ResourceType type, String namespace, String name, ObjectNode deleteOptions, boolean dryRun) {
+    Written w = deleteOnce(type, namespace, name, deleteOptions, dryRun);
+    if (!dryRun) {
+      for (DeleteListener l : deleteListeners) {
+        l.deleted(type, namespace, name);
+      }
+    }
+    return w;
+  }
+
+  /** Told of each delete that took effect (the object removed, or marked for deletion), after it did. */
+  @FunctionalInterface
+  public interface DeleteListener {
+    /** Runs on the deleting thread, which may block; what it throws fails the delete's request. */
+    void deleted(ResourceType type, String namespace, String name);
+  }
+
+  /** Tells {@code l} of every delete from now on. */
+  public ResourceService onDelete(DeleteListener l) {
+    deleteListeners.add(l);
+    return this;
+  }
+
+  private Written deleteOnce(ResourceType type, String namespace, String name, ObjectNode deleteOptions, boolean dryRun) {
     JsonNode pre = deleteOptions == null ? null : deleteOptions.path("preconditions");
     String policy = propagationPolicy(type, name, deleteOptions);
     return guaranteedUpdate(type, namespace, name, current -> {

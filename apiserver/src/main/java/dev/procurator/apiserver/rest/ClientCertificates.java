@@ -19,7 +19,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 final class ClientCertificates {
   private ClientCertificates() {}
 
-  static Optional<UserInfo> user(HttpServerRequest req) {
+  /** The verified client certificate of the request's connection, if it has one. */
+  static Optional<X509Certificate> peer(HttpServerRequest req) {
     if (!req.isSSL()) {
       return Optional.empty();
     }
@@ -32,7 +33,7 @@ final class ClientCertificates {
     if (chain == null || chain.isEmpty() || !(chain.getFirst() instanceof X509Certificate cert)) {
       return Optional.empty();
     }
-    return of(cert);
+    return Optional.of(cert);
   }
 
   static Optional<UserInfo> of(X509Certificate cert) {

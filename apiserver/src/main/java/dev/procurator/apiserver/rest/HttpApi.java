@@ -63,6 +63,9 @@ public final class HttpApi {
   private volatile AuditLog audit;
   private volatile dev.procurator.apiserver.authz.Authorization authorization;
   private volatile boolean clientCertificates;
+  private volatile dev.procurator.apiserver.auth.NodeIdentities nodeIdentities;
+  /** The request's node identity (the uid its certificate names), when a node makes it. */
+  private static final String NODE_IDENTITY = "nodeIdentity";
 
   public HttpApi(Vertx vertx, ResourceRegistry registry, ResourceService service, Map<ResourceType, WatchCache> caches,
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
@@ -96,10 +99,12 @@ public final class HttpApi {
 
   /**
    * Accepts client certificates the TLS layer verified against the cluster CA: the subject's CN
-   * is the user and its O values the groups, as Kubernetes reads them.
+   * is the user and its O values the groups, as Kubernetes reads them. A node's certificate must
+   * also be one {@code nodes} still holds good (null: no node certificate is).
    */
-  public HttpApi withClientCertificates(boolean on) {
+  public HttpApi withClientCertificates(boolean on, dev.procurator.apiserver.auth.NodeIdentities nodes) {
     this.clientCertificates = on;
+    this.nodeIdentities = nodes;
     return this;
   }
 
@@ -208,7 +213,17 @@ public final class HttpApi {
     String header = ctx.request().getHeader("Authorization");
     var user = authenticator.authenticate(header);
     if (user.isEmpty() && header == null && clientCertificates) {
-      user = ClientCertificates.user(ctx.request());
+      var cert = ClientCertificates.peer(ctx.request());
+      user = cert.flatMap(ClientCertificates::of);
+      if (user.isPresent() && dev.procurator.apiserver.auth.NodeIdentities.claimedNode(user.get()) != null) {
+        var nodes = nodeIdentities;
+        String refused = nodes == null ? "node certificates are not accepted here" : nodes.refusal(user.get(), cert.get());
+        if (refused != null) {
+          fail(ctx.response(), ApiException.unauthorized("Unauthorized: " + refused));
+          return;
+        }
+        ctx.put(NODE_IDENTITY, dev.procurator.apiserver.auth.NodeIdentities.uidOf(cert.get()));
+      }
     }
     if (user.isEmpty()) {
       // the request may still be sending its body; answer without reading it
@@ -493,10 +508,11 @@ public final class HttpApi {
       return;
     }
     Context context = vertx.getOrCreateContext();
+    var hold = nodeHold(ctx);
     req.toWebSocket().onSuccess(ws -> executor.execute(() -> {
       WatchSink sink = WatchSink.of(ws);
       try {
-        startWatch(w, sink, context);
+        startWatch(w, sink, context, hold);
       } catch (ApiException e) {
         context.runOnContext(v -> sink.end(dev.procurator.apiserver.watch.CachedEvent.frame("ERROR", Json.bytes(e.status()))));
       } catch (RuntimeException e) {
@@ -508,11 +524,25 @@ public final class HttpApi {
   }
 
   private void watch(RoutingContext ctx, Target t) {
-    startWatch(watchRequest(ctx.request(), t), WatchSink.of(ctx.response()), vertx.getOrCreateContext());
+    startWatch(watchRequest(ctx.request(), t), WatchSink.of(ctx.response()), vertx.getOrCreateContext(), nodeHold(ctx));
+  }
+
+  /**
+   * For a watch a node opens: given how to end the watch, arranges that revoking the node ends it,
+   * and returns what undoes that. Null when no node opened it.
+   */
+  private java.util.function.Function<Runnable, Runnable> nodeHold(RoutingContext ctx) {
+    String uid = ctx.get(NODE_IDENTITY);
+    var nodes = nodeIdentities;
+    if (uid == null || nodes == null) {
+      return null;
+    }
+    String node = dev.procurator.apiserver.auth.NodeIdentities.claimedNode(ctx.get("user"));
+    return end -> nodes.whileValid(node, uid, end);
   }
 
   /** Subscribes and starts streaming; throws ApiException while nothing has been sent yet. */
-  private void startWatch(WatchRequest r, WatchSink sink, Context context) {
+  private void startWatch(WatchRequest r, WatchSink sink, Context context, java.util.function.Function<Runnable, Runnable> hold) {
     Target t = r.target;
     long after = r.after;
     List<byte[]> initial = List.of();
@@ -527,9 +557,12 @@ public final class HttpApi {
     context.runOnContext(v -> {
       w.open();
       long timer = vertx.setTimer(Duration.ofSeconds(r.timeoutSeconds).toMillis(), id -> w.close());
+      // a node's watch ends when the node is revoked: its next request is refused
+      Runnable release = hold == null ? () -> { } : hold.apply(w::close);
       Runnable cleanup = () -> {
         vertx.cancelTimer(timer);
         upstream.close();
+        release.run();
       };
       w.onEnd(cleanup);
       sink.closeHandler(() -> {

@@ -84,7 +84,11 @@ public final class TestApiServer implements AutoCloseable {
 
   /** A client authenticated by a client certificate from this server's CA, as {@code user} in {@code groups}. */
   public KubernetesClient clientAs(String user, List<String> groups) throws IOException {
-    Pki.ClientCertificate cert = pki.issueClient(user, groups, Duration.ofHours(1));
+    return clientWith(pki.issueClient(user, groups, Duration.ofHours(1)));
+  }
+
+  /** A client authenticated by {@code cert}. */
+  public KubernetesClient clientWith(Pki.ClientCertificate cert) throws IOException {
     Config c = new ConfigBuilder(Config.empty())
         .withMasterUrl(url())
         .withCaCertData(Base64.getEncoder().encodeToString(pki.caPem().getBytes(StandardCharsets.UTF_8)))
@@ -97,9 +101,59 @@ public final class TestApiServer implements AutoCloseable {
     return new KubernetesClientBuilder().withConfig(c).build();
   }
 
-  /** The client of node {@code name}: {@code system:node:NAME} in {@code system:nodes}. */
+  /** The client of node {@code name}: {@code system:node:NAME} in {@code system:nodes}, with a certificate from {@link #nodeCertificate}. */
   public KubernetesClient nodeClient(String name) throws IOException {
-    return clientAs("system:node:" + name, List.of("system:nodes"));
+    return clientWith(nodeCertificate(name));
+  }
+
+  /**
+   * A certificate and key of node {@code name}, signed by the server as a cluster admin asks for
+   * one (a CertificateSigningRequest), so that it names the node's identity as a joined node's does.
+   */
+  public Pki.ClientCertificate nodeCertificate(String name) throws IOException {
+    try {
+      java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+      g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+      java.security.KeyPair key = g.generateKeyPair();
+      var subject = new org.bouncycastle.asn1.x500.X500NameBuilder(org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE)
+          .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.O, "system:nodes")
+          .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, "system:node:" + name).build();
+      var csr = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(subject, key.getPublic())
+          .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate()));
+      String csrPem = pem(csr);
+      var body = dev.procurator.apiserver.registry.Json.object();
+      body.put("apiVersion", "certificates.k8s.io/v1").put("kind", "CertificateSigningRequest");
+      body.putObject("metadata").put("name", TestNames.unique("csr"));
+      var spec = body.putObject("spec");
+      spec.put("signerName", "kubernetes.io/kube-apiserver-client-kubelet")
+          .put("request", Base64.getEncoder().encodeToString(csrPem.getBytes(StandardCharsets.UTF_8)));
+      spec.putArray("usages").add("client auth");
+      HttpResponse<String> r = request("POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", "application/json", body.toString());
+      if (r.statusCode() != 201) {
+        throw new IOException("the server did not sign a certificate for node " + name + ": " + r.statusCode() + " " + r.body());
+      }
+      String certPem = new String(Base64.getDecoder().decode(dev.procurator.apiserver.registry.Json.MAPPER.readTree(r.body())
+          .path("status").path("certificate").asText()), StandardCharsets.UTF_8);
+      var cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(certPem.getBytes(StandardCharsets.UTF_8)));
+      java.io.StringWriter keyPem = new java.io.StringWriter();
+      try (var w = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(keyPem)) {
+        w.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key.getPrivate(), null));
+      }
+      return new Pki.ClientCertificate(certPem, keyPem.toString(), cert.getNotAfter().toInstant());
+    } catch (IOException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException("cannot make a certificate for node " + name + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String pem(Object o) throws IOException {
+    java.io.StringWriter out = new java.io.StringWriter();
+    try (var w = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(out)) {
+      w.writeObject(o);
+    }
+    return out.toString();
   }
 
   public Pki pki() {
