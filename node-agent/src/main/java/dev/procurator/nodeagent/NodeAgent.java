@@ -1,5 +1,6 @@
 package dev.procurator.nodeagent;
 
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.Backoff;
 import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
@@ -203,6 +204,8 @@ public final class NodeAgent implements AutoCloseable {
       throw new IllegalStateException("no hypervisor found on this host: install qemu-system-x86 (qemu-system-x86_64 on the PATH)");
     }
     boolean kvm = runners.get(Hypervisor.QEMU) instanceof QemuMicrovmRunner q && q.accelerator().equals("kvm");
+    // the node's key, its VMs' consoles and its builds' credentials live here: the owner's only
+    PrivateFiles.privateDirectory(config.dataDir());
     Files.createDirectories(config.dataDir().resolve("vms"));
     Files.createDirectories(config.imagesDir());
     Cgroups.Result cg = Cgroups.detect(Path.of("/sys/fs/cgroup"), config.name());
@@ -288,8 +291,7 @@ public final class NodeAgent implements AutoCloseable {
    */
   private void startBuilder() throws IOException {
     Path dir = config.dataDir().resolve("builds");
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    PrivateFiles.privateDirectory(dir);
     AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     NodeAgent.Builds b = config.builds();
     builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),

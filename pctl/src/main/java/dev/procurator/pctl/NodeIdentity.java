@@ -1,5 +1,6 @@
 package dev.procurator.pctl;
 
+import dev.procurator.api.files.PrivateFiles;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestBuilder;
@@ -82,8 +83,7 @@ final class NodeIdentity implements AutoCloseable {
   }
 
   private static void privateDir(Path dir) throws IOException {
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    PrivateFiles.privateDirectory(dir);
   }
 
   /** Whether {@code dir} holds a certificate of {@code node} that is still valid. */
@@ -96,8 +96,8 @@ final class NodeIdentity implements AutoCloseable {
   /** Keeps a certificate and key given by other means (a host that holds the CA) in {@code dir}. */
   static void keep(Path dir, String certPem, String keyPem) throws IOException {
     privateDir(dir);
-    UpCommand.write(dir.resolve("node.key"), keyPem);
-    UpCommand.write(dir.resolve("node.crt"), certPem);
+    PrivateFiles.write(dir.resolve("node.key"), keyPem);
+    PrivateFiles.write(dir.resolve("node.crt"), certPem);
   }
 
   /** The identity kept in {@code dir} if its certificate is still valid, else one got with {@code joinToken}. */
@@ -199,8 +199,8 @@ final class NodeIdentity implements AutoCloseable {
     try (JcaPEMWriter w = new JcaPEMWriter(cert)) {
       w.writeObject(c.cert());
     }
-    UpCommand.write(dir.resolve("node.key"), key.toString());
-    UpCommand.write(dir.resolve("node.crt"), cert.toString());
+    PrivateFiles.write(dir.resolve("node.key"), key.toString());
+    PrivateFiles.write(dir.resolve("node.crt"), cert.toString());
   }
 
   private static Current read(Path dir) {

@@ -1,12 +1,11 @@
 package dev.procurator.nodeagent.vm;
 
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.ObjectKey;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Map;
@@ -39,10 +38,7 @@ public final class SecretFiles {
   /** Makes the folder hold exactly {@code data}; writes only what changed. Returns whether anything did. */
   public synchronized boolean write(ObjectKey vm, int index, Map<String, byte[]> data) throws IOException {
     Path dir = dir(vm, index);
-    Files.createDirectories(dir);
-    for (Path p = dir; p != null && p.startsWith(root); p = p.getParent()) {
-      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
-    }
+    PrivateFiles.createDirectories(dir);
     Map<String, byte[]> want = new TreeMap<>(data);
     StringBuilder env = new StringBuilder();
     want.forEach((k, v) -> {
@@ -67,10 +63,7 @@ public final class SecretFiles {
       if (Files.isRegularFile(target) && Arrays.equals(Files.readAllBytes(target), e.getValue())) {
         continue;
       }
-      Path temp = Files.createTempFile(dir, ".new-", "");
-      Files.write(temp, e.getValue());
-      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("r--------"));
-      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      PrivateFiles.write(target, e.getValue(), PrivateFiles.OWNER_READ);
       changed = true;
     }
     return changed;
