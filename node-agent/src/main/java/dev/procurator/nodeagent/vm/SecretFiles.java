@@ -2,6 +2,7 @@ package dev.procurator.nodeagent.vm;
 
 import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.SecretSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,7 +40,13 @@ public final class SecretFiles {
   public synchronized boolean write(ObjectKey vm, int index, Map<String, byte[]> data) throws IOException {
     Path dir = dir(vm, index);
     PrivateFiles.createDirectories(dir);
-    Map<String, byte[]> want = new TreeMap<>(data);
+    Map<String, byte[]> want = new TreeMap<>();
+    data.forEach((k, v) -> {
+      // the API refuses such keys; one stored before it did is left out rather than written as ".." or "."
+      if (SecretSpec.keyProblems(k).isEmpty()) {
+        want.put(k, v);
+      }
+    });
     StringBuilder env = new StringBuilder();
     want.forEach((k, v) -> {
       if (k.matches("[A-Za-z_][A-Za-z0-9_]*")) {
