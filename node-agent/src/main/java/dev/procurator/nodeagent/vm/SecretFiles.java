@@ -6,6 +6,7 @@ import dev.procurator.api.v1alpha1.SecretSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -26,6 +27,32 @@ public final class SecretFiles {
   public SecretFiles(Path root) {
     this.root = root;
   }
+
+  /**
+   * The Secrets of this agent's VMs in a private folder under {@code base} (the agent uses
+   * {@code /dev/shm}): made as {@code mkdtemp(3)} makes one, with a random name and mode 0700, so
+   * nobody can have made it, or a link of that name, beforehand. Its path is kept in
+   * {@code record} so that the agent finds it again after a restart (the VMs it adopts share it);
+   * a recorded folder is reused only while it is still a folder of {@code base} (not a link),
+   * this user's, and 0700. Anything else gets a new folder.
+   */
+  public static SecretFiles inPrivateFolder(Path base, Path record) throws IOException {
+    if (Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)) {
+      Path kept = Path.of(Files.readString(record, StandardCharsets.UTF_8).strip());
+      if (kept.isAbsolute() && base.toAbsolutePath().equals(kept.getParent())
+          && kept.getFileName().toString().startsWith(PREFIX)
+          && Files.isDirectory(kept, LinkOption.NOFOLLOW_LINKS)
+          && Files.getAttribute(kept, "unix:uid", LinkOption.NOFOLLOW_LINKS).equals(Files.getAttribute(record, "unix:uid"))
+          && Files.getPosixFilePermissions(kept, LinkOption.NOFOLLOW_LINKS).equals(PrivateFiles.OWNER_ONLY_DIRECTORY)) {
+        return new SecretFiles(kept);
+      }
+    }
+    Path made = PrivateFiles.createTempDirectory(base.toAbsolutePath(), PREFIX);
+    PrivateFiles.write(record, made + "\n");
+    return new SecretFiles(made);
+  }
+
+  private static final String PREFIX = "procurator-secrets-";
 
   public Path root() {
     return root;
@@ -85,6 +112,27 @@ public final class SecretFiles {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /**
+   * Removes the folders that hold no file, the root too when nothing is left: what an agent that
+   * stops leaves behind is only what VMs that keep running still share.
+   */
+  public synchronized void removeEmptyFolders() throws IOException {
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          try (Stream<Path> inside = Files.list(p)) {
+            if (inside.findAny().isEmpty()) {
+              Files.delete(p);
+            }
+          }
+        }
       }
     }
   }

@@ -45,4 +45,45 @@ class SecretFilesTest {
     }
     assertThat(files.write(vm, 0, data)).as("nothing changed").isFalse();
   }
+
+  @Test
+  void thePrivateFolderIsMadeAsMkdtempMakesOneAndReusedOnlyWhileItIsStillPrivate() throws Exception {
+    Path base = Files.createDirectory(root.resolve("shm"));
+    Path record = root.resolve("data/secrets-folder");
+
+    Path made = SecretFiles.inPrivateFolder(base, record).root();
+    assertThat(made.getParent()).isEqualTo(base);
+    assertThat(made.getFileName().toString()).startsWith("procurator-secrets-");
+    assertThat(mode(made)).isEqualTo("rwx------");
+    assertThat(SecretFiles.inPrivateFolder(base, record).root()).as("found again after a restart").isEqualTo(made);
+
+    // opened up since: not trusted with values any more
+    Files.setPosixFilePermissions(made, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path remade = SecretFiles.inPrivateFolder(base, record).root();
+    assertThat(remade).isNotEqualTo(made);
+    assertThat(mode(remade)).isEqualTo("rwx------");
+
+    // replaced by a link to somewhere else: not followed
+    Path elsewhere = Files.createDirectory(root.resolve("elsewhere"));
+    Files.setPosixFilePermissions(elsewhere, PosixFilePermissions.fromString("rwx------"));
+    Files.delete(remade);
+    Files.createSymbolicLink(remade, elsewhere);
+    assertThat(SecretFiles.inPrivateFolder(base, record).root()).isNotIn(remade, elsewhere);
+  }
+
+  @Test
+  void onlyTheFilesOfVmsThatKeepRunningOutliveTheAgent() throws Exception {
+    SecretFiles files = SecretFiles.inPrivateFolder(Files.createDirectory(root.resolve("shm")), root.resolve("record"));
+    files.write(ObjectKey.of("default", "gone"), 0, Map.of("k", b("v")));
+    files.write(ObjectKey.of("other", "running"), 0, Map.of("k", b("v")));
+    files.remove(ObjectKey.of("default", "gone"));
+
+    files.removeEmptyFolders();
+    assertThat(files.root().resolve("default")).doesNotExist();
+    assertThat(files.dir(ObjectKey.of("other", "running"), 0).resolve("k")).hasContent("v");
+
+    files.remove(ObjectKey.of("other", "running"));
+    files.removeEmptyFolders();
+    assertThat(files.root()).doesNotExist();
+  }
 }
