@@ -26,6 +26,13 @@ public interface BlobStore {
 
   void put(String key, byte[] content) throws IOException;
 
+  /**
+   * Stores {@code content} under {@code key} only if no object is there: returns false, leaving
+   * the object that is there as it was, when one is. Atomic, also between servers sharing the store
+   * (a hard link on a file system; a conditional PUT, {@code If-None-Match: *}, in S3).
+   */
+  boolean create(String key, byte[] content) throws IOException;
+
   void delete(String key) throws IOException;
 
   /** Keys starting with {@code prefix}. */

@@ -1,10 +1,9 @@
 package dev.procurator.cachesrv;
 
+import dev.procurator.api.files.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -39,7 +38,7 @@ public final class CacheFiles {
       key = SigningKey.parse(Files.readString(secret));
     } else {
       key = SigningKey.generate(name);
-      writePrivate(secret, key.secretText() + "\n");
+      PrivateFiles.write(secret, key.secretText() + "\n");
     }
     Files.writeString(publicKeyFile(), key.publicText() + "\n");
     return key;
@@ -63,19 +62,7 @@ public final class CacheFiles {
     byte[] b = new byte[24];
     new SecureRandom().nextBytes(b);
     String t = HexFormat.of().formatHex(b);
-    writePrivate(file, t + "\n");
+    PrivateFiles.write(file, t + "\n");
     return t;
-  }
-
-  private static void writePrivate(Path file, String content) throws IOException {
-    Files.createDirectories(file.getParent());
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, content);
-    try {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-    } catch (UnsupportedOperationException ignored) {
-      // not POSIX
-    }
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 }

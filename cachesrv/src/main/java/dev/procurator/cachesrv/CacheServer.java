@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The Nix HTTP binary cache protocol as nix 2.8 speaks it: {@code nix-cache-info}, narinfos,
  * NARs and build logs, with GET, HEAD and PUT. Uploads are checked before they are served (a NAR
- * must hash to its file name; a narinfo must match its NAR's hash and size), narinfos are signed
+ * must hash to its file name; a narinfo must match its NAR's hash and size), a stored path is never
+ * replaced (the same content again is fine, other content is 409 Conflict), narinfos are signed
  * with the server's key when served, and every request is authorised by a token sent as the Basic
  * password (the only credential nix 2.8 sends).
  *
@@ -398,7 +399,12 @@ public final class CacheServer implements AutoCloseable {
         deleteQuietly(temp);
         throw e instanceof IllegalArgumentException ia ? ia : new IllegalArgumentException(e.getMessage(), e);
       }
-      store.put("nar/" + fileName, temp);
+      // the name is the content's hash: one stored already holds these very bytes, and stays
+      if (store.size("nar/" + fileName) < 0) {
+        store.put("nar/" + fileName, temp);
+      } else {
+        deleteQuietly(temp);
+      }
       measured.put(fileName, m);
       return null;
     }, false)).onComplete(ar -> answerUpload(req, ar, "NAR " + fileName));
@@ -445,11 +451,49 @@ public final class CacheServer implements AutoCloseable {
       if (m.narSize() != info.narSize()) {
         throw new IllegalArgumentException("NarSize " + info.narSize() + " but the NAR has " + m.narSize() + " bytes");
       }
-      store.put(Retention.narinfoKey(hash), info.render().getBytes(StandardCharsets.UTF_8));
-      narinfos.invalidate(hash);
-      retention.stored(info);
-      return null;
+      if (store(info)) {
+        narinfos.invalidate(hash);
+        retention.stored(info);
+        return "stored";
+      }
+      return "already stored";
     }, false)).onComplete(ar -> answerUpload(req, ar, "narinfo " + hash));
+  }
+
+  /** A store path the cache holds with other content: never replaced. */
+  static final class Conflict extends RuntimeException {
+    Conflict(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** Serialises the check and the write of one store path's narinfo, per hash (striped). */
+  private final Object[] narinfoLocks = java.util.stream.IntStream.range(0, 64).mapToObj(i -> new Object()).toArray();
+
+  /**
+   * Stores {@code info} unless the cache holds its store path already, as Attic and Cachix do: a
+   * stored path is never replaced. The same path with the same content (NarHash, NarSize and
+   * references: what its signature covers) again is fine and changes nothing; other content is a
+   * {@link Conflict}. Returns whether it was stored now.
+   */
+  private boolean store(NarInfo info) throws IOException {
+    String key = Retention.narinfoKey(info.hashPart());
+    synchronized (narinfoLocks[Math.floorMod(info.hashPart().hashCode(), narinfoLocks.length)]) {
+      byte[] held = store.read(key);
+      // create is atomic in the store as well, for servers sharing one: a lost race reads the winner
+      if (held == null && store.create(key, info.render().getBytes(StandardCharsets.UTF_8))) {
+        return true;
+      }
+      held = held != null ? held : store.read(key);
+      NarInfo kept = NarInfo.parse(new String(held, StandardCharsets.UTF_8));
+      if (!kept.fingerprint().equals(info.fingerprint())) {
+        throw new Conflict(info.storePath() + " is already in this cache with other content (NarHash " + kept.narHash() + ", NarSize "
+            + kept.narSize() + (kept.references().isEmpty() ? "" : ", references " + String.join(" ", kept.references()))
+            + "; this upload has NarHash " + info.narHash() + ", NarSize " + info.narSize()
+            + "): a stored path is never replaced");
+      }
+      return false;
+    }
   }
 
   private static String compressionOf(String fileName) {
@@ -517,10 +561,15 @@ public final class CacheServer implements AutoCloseable {
   private void answerUpload(HttpServerRequest req, io.vertx.core.AsyncResult<?> ar, String what) {
     bytesReceived.increment(req.bytesRead());
     if (ar.succeeded()) {
-      text(req.response(), 200, "stored");
+      text(req.response(), 200, ar.result() instanceof String said ? said : "stored");
       return;
     }
     Throwable e = ar.cause();
+    if (e instanceof Conflict) {
+      log.info("refused {}: {}", what, e.getMessage());
+      text(req.response(), 409, "refused " + what + ": " + e.getMessage());
+      return;
+    }
     if (e instanceof TooLarge) {
       log.info("rejected {}: {}", what, e.getMessage());
       // the unread rest of the body is not waited for: the connection closes with the answer

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -117,6 +118,27 @@ public final class FileStore implements BlobStore {
   }
 
   @Override
+  public boolean create(String key, byte[] content) throws IOException {
+    Path target = path(key);
+    Files.createDirectories(target.getParent());
+    Path temp = newTemp();
+    try {
+      Files.write(temp, content);
+      try (FileChannel c = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+        c.force(true);
+      }
+      // link(2) fails if the name exists, where rename(2) would replace it
+      Files.createLink(target, temp);
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+    syncDirectory(target.getParent());
+    return true;
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     Files.deleteIfExists(path(key));
   }
@@ -146,10 +168,14 @@ public final class FileStore implements BlobStore {
       c.force(true);
     }
     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    try (FileChannel d = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
+    syncDirectory(target.getParent());
+  }
+
+  private static void syncDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
       d.force(true);
     } catch (IOException ignored) {
-      // some file systems cannot fsync a directory; the rename is still atomic
+      // some file systems cannot fsync a directory; the rename (or link) is still atomic
     }
   }
 }

@@ -163,4 +163,69 @@ class NixClientIT {
     assertThat(copied.code()).isNotZero();
     assertThat(copied.err()).containsIgnoringCase("hash mismatch");
   }
+
+  /** A path whose content differs each time it is built (a random line): the same store path, other content. */
+  private String buildUnstable(long n) throws Exception {
+    Run r = nix("nix", "build", "--no-link", "--json", "--impure", "--expr", "derivation { name = \"unstable-" + n
+        + "\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [\"-c\" \"read u < /proc/sys/kernel/random/uuid; echo $u > $out\"]; }");
+    assertThat(r.code()).as(r.err()).isZero();
+    Matcher m = Pattern.compile("\"out\":\"([^\"]+)\"").matcher(r.out());
+    assertThat(m.find()).isTrue();
+    return m.group(1);
+  }
+
+  private java.net.http.HttpResponse<String> put(String path, byte[] body) throws Exception {
+    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(cache.url() + path))
+        .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(("nix:" + PUSH).getBytes(StandardCharsets.UTF_8)))
+        .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aStoredPathIsNeverReplacedWithOtherContentAndPushingItAgainIsFine() throws Exception {
+    long n = ThreadLocalRandom.current().nextLong(1L << 48);
+    String path = buildUnstable(n);
+    String first = Files.readString(Path.of(path));
+    Run pushed = push(PUSH, path);
+    assertThat(pushed.code()).as(pushed.err()).isZero();
+    String hash = Path.of(path).getFileName().toString().substring(0, 32);
+    String narinfoKey = "narinfo/" + hash + ".narinfo";
+    byte[] stored = cache.store().read(narinfoKey);
+
+    // pushing it again is fine, with nix or by hand, and changes nothing
+    Run again = push(PUSH, path);
+    assertThat(again.code()).as(again.err()).isZero();
+    var same = put("/" + hash + ".narinfo", stored);
+    assertThat(same.statusCode()).as(same.body()).isEqualTo(200);
+    assertThat(cache.store().read(narinfoKey)).isEqualTo(stored);
+
+    // built again, the same store path holds other content; nix packs it as a binary cache of its own...
+    deleteLocally(List.of(path));
+    assertThat(buildUnstable(n)).isEqualTo(path);
+    assertThat(Files.readString(Path.of(path))).isNotEqualTo(first);
+    Path rogue = tmp.resolve("rogue");
+    Run packed = nix("nix", "copy", "--to", "file://" + rogue, path);
+    assertThat(packed.code()).as(packed.err()).isZero();
+    // ...and a holder of the push token uploads it here by hand: the NAR is new, the path is not
+    try (Stream<Path> nars = Files.list(rogue.resolve("nar"))) {
+      for (Path nar : nars.toList()) {
+        var r = put("/nar/" + nar.getFileName(), Files.readAllBytes(nar));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      }
+    }
+    byte[] other = Files.readAllBytes(rogue.resolve(hash + ".narinfo"));
+    var replaced = put("/" + hash + ".narinfo", other);
+    assertThat(replaced.statusCode()).as(replaced.body()).isEqualTo(409);
+    assertThat(replaced.body()).contains(path + " is already in this cache with other content").contains("never replaced");
+    assertThat(cache.store().read(narinfoKey)).isEqualTo(stored);
+    // the store itself will not replace it either (servers sharing one store race below the HTTP layer)
+    assertThat(cache.store().create(narinfoKey, other)).isFalse();
+    assertThat(cache.store().read(narinfoKey)).isEqualTo(stored);
+
+    // whoever substitutes it gets what was pushed first
+    deleteLocally(List.of(path));
+    Run copied = nix("nix", "copy", "--from", cache.url(), "--option", "netrc-file", netrc(READ).toString(),
+        "--option", "trusted-public-keys", key.publicText(), path);
+    assertThat(copied.code()).as(copied.err()).isZero();
+    assertThat(Files.readString(Path.of(path))).isEqualTo(first);
+  }
 }

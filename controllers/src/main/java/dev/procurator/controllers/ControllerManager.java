@@ -1,5 +1,6 @@
 package dev.procurator.controllers;
 
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.Handlers;
@@ -59,15 +60,17 @@ public final class ControllerManager implements AutoCloseable {
       String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls) {
     public Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
         String cacheUrl, String cachePushToken) {
-      this(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken,
-          java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "procurator-gitops-" + ProcessHandle.current().pid()), false);
+      this(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, null, false);
     }
 
     public static Config defaults(String identity) {
       return new Config(identity, Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(40), null, null);
     }
 
-    /** Where the GitOps controller mirrors GitRepositories' remotes (a cache: safe to delete). */
+    /**
+     * Where the GitOps controller mirrors GitRepositories' remotes (a cache: safe to delete; made
+     * 0700). Null: a private temporary folder, made when the controller first leads and removed on close.
+     */
     public Config withGitCacheDir(java.nio.file.Path dir) {
       return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, dir, allowPrivateGitUrls);
     }
@@ -106,6 +109,8 @@ public final class ControllerManager implements AutoCloseable {
   private volatile boolean closed;
   private volatile java.util.function.Consumer<Boolean> leadership = led -> { };
   private CompletableFuture<?> election;
+  private java.nio.file.Path gitCache;
+  private boolean gitCacheIsTemporary;
 
   public ControllerManager(KubernetesClient client, Config config, Clock clock) {
     this.client = client;
@@ -309,6 +314,28 @@ public final class ControllerManager implements AutoCloseable {
     controller.start(1); // one placement at a time, so two Builds never take the same slot
   }
 
+  /**
+   * The folder GitRepositories are mirrored in, which holds their code: the configured one, the
+   * owner's only, or else a private temporary folder made as mkdtemp(3) makes one (a random name,
+   * 0700), so that no other user can have made it, or a link of its name, beforehand.
+   */
+  private synchronized java.nio.file.Path gitCache() {
+    if (gitCache == null) {
+      try {
+        if (config.gitCacheDir() != null) {
+          PrivateFiles.privateDirectory(config.gitCacheDir());
+          gitCache = config.gitCacheDir();
+        } else {
+          gitCache = PrivateFiles.createTempDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")), "procurator-gitops-");
+          gitCacheIsTemporary = true;
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot make the GitOps mirror folder: " + e.getMessage(), e);
+      }
+    }
+    return gitCache;
+  }
+
   private static Optional<ObjectKey> owner(VM vm) {
     String cluster = vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Revisions.CLUSTER_LABEL);
     return cluster == null ? Optional.empty() : Optional.of(ObjectKey.of(vm.getMetadata().getNamespace(), cluster));
@@ -321,7 +348,7 @@ public final class ControllerManager implements AutoCloseable {
     EventRecorder gitEvents = new EventRecorder(client, "procurator.dev/gitops-controller", config.identity(), clock);
     running.add(gitEvents);
     java.util.concurrent.atomic.AtomicReference<Controller<ObjectKey>> self = new java.util.concurrent.atomic.AtomicReference<>();
-    GitRepositoryReconciler reconciler = new GitRepositoryReconciler(client, config.gitCacheDir(), gitEvents, clock,
+    GitRepositoryReconciler reconciler = new GitRepositoryReconciler(client, gitCache(), gitEvents, clock,
         key -> self.get().enqueue(key), config.allowPrivateGitUrls());
     Controller<ObjectKey> controller = new Controller<>("gitrepositories", reconciler);
     self.set(controller);
@@ -400,6 +427,21 @@ public final class ControllerManager implements AutoCloseable {
     stopLeading();
     if (e != null) {
       e.cancel(true);
+    }
+    synchronized (this) {
+      if (gitCacheIsTemporary) {
+        deleteTree(gitCache);
+      }
+    }
+  }
+
+  private static void deleteTree(java.nio.file.Path dir) {
+    try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    } catch (java.io.IOException ex) {
+      log.debug("removing {}: {}", dir, ex.toString());
     }
   }
 }

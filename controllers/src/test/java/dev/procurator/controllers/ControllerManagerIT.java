@@ -3,6 +3,7 @@ package dev.procurator.controllers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.NodeSpec;
@@ -16,6 +17,10 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -24,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two controller-manager replicas against one API server: one leads at a time, capacity is never
@@ -156,6 +162,46 @@ class ControllerManagerIT {
         one.close();
         two.close();
       }
+    }
+  }
+
+  /**
+   * With no folder given, GitRepositories are mirrored in a temporary folder made as mkdtemp(3)
+   * makes one (a random name, 0700), not at a name another user of the host could make first,
+   * and it goes when the controllers stop.
+   */
+  @Test
+  void withoutAGitCacheDirTheMirrorsGoToAPrivateFolderWithARandomNameRemovedOnClose(@TempDir Path tmp) throws Exception {
+    String tmpdir = System.getProperty("java.io.tmpdir");
+    System.setProperty("java.io.tmpdir", tmp.toString());
+    try (TestApiServer api = TestApiServer.embedded()) {
+      KubernetesClient c = api.client();
+      ControllerManager m = new ControllerManager(c, ControllerManager.Config.defaults("git").withPrivateGitUrls(true), Clock.systemUTC()).start();
+      try {
+        // a repository to mirror: its remote need not answer
+        c.resources(GitRepository.class).inNamespace("default").resource(Serialization.unmarshal("""
+            apiVersion: procurator.dev/v1alpha1
+            kind: GitRepository
+            metadata: {name: nowhere}
+            spec: {url: "file:///nonexistent/repo.git"}
+            """, GitRepository.class)).create();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(mirrors(tmp)).hasSize(1));
+        Path dir = mirrors(tmp).getFirst();
+        assertThat(dir.getFileName().toString()).isNotEqualTo("procurator-gitops-" + ProcessHandle.current().pid())
+            .startsWith("procurator-gitops-");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
+      } finally {
+        m.close();
+      }
+      assertThat(mirrors(tmp)).isEmpty();
+    } finally {
+      System.setProperty("java.io.tmpdir", tmpdir);
+    }
+  }
+
+  private static List<Path> mirrors(Path tmp) throws java.io.IOException {
+    try (var list = Files.list(tmp)) {
+      return list.filter(p -> p.getFileName().toString().startsWith("procurator-gitops-")).toList();
     }
   }
 }

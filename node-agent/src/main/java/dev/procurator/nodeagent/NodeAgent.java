@@ -1,5 +1,6 @@
 package dev.procurator.nodeagent;
 
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.Backoff;
 import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
@@ -203,6 +204,8 @@ public final class NodeAgent implements AutoCloseable {
       throw new IllegalStateException("no hypervisor found on this host: install qemu-system-x86 (qemu-system-x86_64 on the PATH)");
     }
     boolean kvm = runners.get(Hypervisor.QEMU) instanceof QemuMicrovmRunner q && q.accelerator().equals("kvm");
+    // the node's key, its VMs' consoles and its builds' credentials live here: the owner's only
+    PrivateFiles.privateDirectory(config.dataDir());
     Files.createDirectories(config.dataDir().resolve("vms"));
     Files.createDirectories(config.imagesDir());
     Cgroups.Result cg = Cgroups.detect(Path.of("/sys/fs/cgroup"), config.name());
@@ -213,7 +216,7 @@ public final class NodeAgent implements AutoCloseable {
     AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     host = new VmHost(runners, boot, config.dataDir().resolve("vms"), cg.cgroups(), Optional.ofNullable(config.tap()).map(TapNetwork::new),
         config.settings(), clock, metrics, events, key -> queue.get().enqueue(key));
-    secretFiles = new dev.procurator.nodeagent.vm.SecretFiles(secretsRoot(config));
+    secretFiles = secretFiles(config);
     host.withSecrets(secretFiles, this::readSecret);
     controller = new Controller<>("node-agent", new VmReconciler(client, config.name(), host, events, config.settings(), clock),
         Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
@@ -288,8 +291,7 @@ public final class NodeAgent implements AutoCloseable {
    */
   private void startBuilder() throws IOException {
     Path dir = config.dataDir().resolve("builds");
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    PrivateFiles.privateDirectory(dir);
     AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     NodeAgent.Builds b = config.builds();
     builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),
@@ -342,13 +344,14 @@ public final class NodeAgent implements AutoCloseable {
   }
 
   /**
-   * Where VMs' Secrets are written: a tmpfs ({@code /dev/shm}) when the host has one, so that
-   * values stay in memory; one folder per agent data directory.
+   * Where VMs' Secrets are written: a private folder with a random name on a tmpfs
+   * ({@code /dev/shm}) when the host has one, so that values stay in memory; else in the data
+   * directory. The folder's path is kept in the data directory, for the next start.
    */
-  private static Path secretsRoot(Config config) {
+  private static dev.procurator.nodeagent.vm.SecretFiles secretFiles(Config config) throws IOException {
     Path shm = Path.of("/dev/shm");
-    String id = Integer.toHexString(config.dataDir().toAbsolutePath().toString().hashCode());
-    return Files.isDirectory(shm) ? shm.resolve("procurator-secrets-" + config.name() + "-" + id) : config.dataDir().resolve("secrets");
+    return dev.procurator.nodeagent.vm.SecretFiles.inPrivateFolder(Files.isDirectory(shm) ? shm : config.dataDir(),
+        config.dataDir().resolve("secrets-folder"));
   }
 
   /** Renews the Lease and reports what runs here in the Node's status. */
@@ -425,6 +428,13 @@ public final class NodeAgent implements AutoCloseable {
         host.close();
       } catch (IOException e) {
         log.debug("closing the VM host: {}", e.toString());
+      }
+    }
+    if (secretFiles != null) {
+      try {
+        secretFiles.removeEmptyFolders(); // the Secrets of VMs that keep running stay for the next start
+      } catch (IOException e) {
+        log.debug("tidying {}: {}", secretFiles.root(), e.toString());
       }
     }
     if (events != null) {

@@ -171,7 +171,57 @@ class SecretsIT {
       } finally {
         agent.close();
         node.close();
-        Files.walk(agent.secretsDir()).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        if (Files.exists(agent.secretsDir())) {
+          Files.walk(agent.secretsDir()).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+    }
+  }
+
+  /**
+   * The agent's tmpfs folder cannot be prepared by anyone else: its name is random (mkdtemp), so a
+   * folder another user made at a name the agent could be expected to use is never taken, and the
+   * next start finds the agent's own folder again, which the VMs it adopts are sharing.
+   */
+  @Test
+  void theTmpfsFolderHasARandomNameNoOneCouldPrepareAndIsFoundAgainAfterARestart() throws Exception {
+    // where the agent used to put it: a name anyone on the host could work out and make first
+    Path predictable = Path.of("/dev/shm", "procurator-secrets-node-s-" + Integer.toHexString(data.toAbsolutePath().toString().hashCode()));
+    Files.createDirectories(predictable);
+    Files.setPosixFilePermissions(predictable, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path first = null;
+    try (TestApiServer api = TestApiServer.embedded(); KubernetesClient node = api.nodeClient("node-s")) {
+      NodeAgent agent = agent(api, node);
+      try {
+        first = agent.secretsDir();
+        assertThat(first).isNotEqualTo(predictable);
+        assertThat(first.getParent()).isEqualTo(Path.of("/dev/shm"));
+        assertThat(first.getFileName().toString()).startsWith("procurator-secrets-");
+        assertThat(Files.isSymbolicLink(first)).isFalse();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(first))).isEqualTo("rwx------");
+        // as a VM that keeps running across the restart would have it
+        Files.createDirectories(first.resolve("default/running/0"));
+        Files.writeString(first.resolve("default/running/0/password"), "s3cret");
+      } finally {
+        agent.close();
+      }
+      NodeAgent again = agent(api, node);
+      try {
+        assertThat(again.secretsDir()).isEqualTo(first);
+        assertThat(first.resolve("default/running/0/password")).hasContent("s3cret");
+        Files.walk(first.resolve("default")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } finally {
+        again.close();
+      }
+      assertThat(first).as("an agent leaves no empty folder behind").doesNotExist();
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(predictable)))
+          .as("another user's folder is left as it was").isEqualTo("rwxrwxrwx");
+    } finally {
+      Files.deleteIfExists(predictable);
+      if (first != null && Files.isDirectory(first)) {
+        try (var walk = Files.walk(first)) {
+          walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
       }
     }
   }

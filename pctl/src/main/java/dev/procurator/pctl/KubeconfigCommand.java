@@ -1,5 +1,6 @@
 package dev.procurator.pctl;
 
+import dev.procurator.api.files.PrivateFiles;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +39,7 @@ final class KubeconfigCommand implements Callable<Integer> {
       if (output == null) {
         System.out.print(yaml);
       } else {
-        UpCommand.write(output, yaml);
+        PrivateFiles.write(output, yaml);
         System.out.println("wrote " + output + " for user " + user + " (token-" + t.id() + " in " + TokenCommand.NAMESPACE + ")");
       }
     }

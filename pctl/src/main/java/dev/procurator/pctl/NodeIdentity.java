@@ -1,5 +1,6 @@
 package dev.procurator.pctl;
 
+import dev.procurator.api.files.PrivateFiles;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestBuilder;
@@ -84,8 +85,7 @@ final class NodeIdentity implements AutoCloseable {
   }
 
   private static void privateDir(Path dir) throws IOException {
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    PrivateFiles.privateDirectory(dir);
   }
 
   /** Whether {@code dir} holds a certificate of {@code node} that is still valid. */
@@ -208,8 +208,8 @@ final class NodeIdentity implements AutoCloseable {
     try (JcaPEMWriter w = new JcaPEMWriter(cert)) {
       w.writeObject(c.cert());
     }
-    UpCommand.write(dir.resolve("node.key"), key.toString());
-    UpCommand.write(dir.resolve("node.crt"), cert.toString());
+    PrivateFiles.write(dir.resolve("node.key"), key.toString());
+    PrivateFiles.write(dir.resolve("node.crt"), cert.toString());
   }
 
   private static Current read(Path dir) {

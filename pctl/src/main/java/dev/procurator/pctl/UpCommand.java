@@ -1,5 +1,6 @@
 package dev.procurator.pctl;
 
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.apiserver.ApiServer;
 import dev.procurator.apiserver.ApiServerConfig;
 import dev.procurator.apiserver.auth.Pki;
@@ -16,8 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Arrays;
@@ -110,7 +109,10 @@ final class UpCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path dir = dataDir != null ? dataDir : UserDirs.procurator().resolve("data");
-    Files.createDirectories(dir);
+    // it holds the store, keys and tokens: the owner's only, and an older, looser one is tightened
+    if (PrivateFiles.privateDirectory(dir)) {
+      System.out.println("Made the data directory " + dir + " private (mode 0700): it holds keys and tokens");
+    }
     HostPort address = HostPort.parse("--listen", listen);
     String host = address.host();
     int port = address.port();
@@ -172,8 +174,7 @@ final class UpCommand implements Callable<Integer> {
     Path kubeconfig = dir.resolve("kubeconfig");
     writeKubeconfig(kubeconfig, url, token, pki.caPem());
     Path shared = UserDirs.procurator().resolve("kubeconfig");
-    Files.createDirectories(shared.getParent());
-    Files.copy(kubeconfig, shared, StandardCopyOption.REPLACE_EXISTING);
+    PrivateFiles.write(shared, Files.readString(kubeconfig));
     System.out.println("Procurator is up: API server " + url);
     System.out.println("  kubeconfig: " + kubeconfig + " (also " + shared + ")");
     System.out.println("  try: pctl --kubeconfig " + kubeconfig + " get vms");
@@ -187,7 +188,7 @@ final class UpCommand implements Callable<Integer> {
     }
     if (!noControllers) {
       Path controllersKubeconfig = dir.resolve("controllers.kubeconfig");
-      write(controllersKubeconfig, Kubeconfigs.withToken(url, pki.caPem(), CONTROLLERS, controllersToken));
+      PrivateFiles.write(controllersKubeconfig, Kubeconfigs.withToken(url, pki.caPem(), CONTROLLERS, controllersToken));
       KubernetesClient controllersClient = KubeClients.fromKubeconfig(controllersKubeconfig);
       started.push(controllersClient);
       // Cluster revisions are pinned in this host's own cache, with its push token
@@ -289,10 +290,7 @@ final class UpCommand implements Callable<Integer> {
     byte[] b = new byte[32];
     new SecureRandom().nextBytes(b);
     String token = HexFormat.of().formatHex(b);
-    Path tmp = dir.resolve(name + ".tmp");
-    Files.writeString(tmp, token + "\n");
-    restrict(tmp);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    PrivateFiles.write(file, token + "\n");
     return token;
   }
 
@@ -318,22 +316,6 @@ final class UpCommand implements Callable<Integer> {
   }
 
   static void writeKubeconfig(Path file, String url, String token, String caPem) throws IOException {
-    write(file, Kubeconfigs.withToken(url, caPem, "admin", token));
-  }
-
-  /** Writes {@code content} to {@code file}, 0600, atomically. */
-  static void write(Path file, String content) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, content);
-    restrict(tmp);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-  }
-
-  private static void restrict(Path p) {
-    try {
-      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
-    } catch (IOException | UnsupportedOperationException ignored) {
-      // not a POSIX file system; the file keeps default permissions
-    }
+    PrivateFiles.write(file, Kubeconfigs.withToken(url, caPem, "admin", token));
   }
 }

@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 /** {@code pctl up} as a user runs it: the shaded jar in its own JVM, on a free loopback port. */
 final class PctlUp implements AutoCloseable {
   final Path dataDir;
+  /** Where pctl up's output goes: {@code up.log} in the data directory unless a test puts it elsewhere. */
+  final Path log;
   /** The API server's port; another one when the first was taken before pctl up bound it. */
   volatile int port;
   volatile int cachePort;
@@ -27,7 +29,12 @@ final class PctlUp implements AutoCloseable {
   private HttpClient http;
 
   private PctlUp(Path dataDir, int port, List<String> extraArgs) throws IOException {
+    this(dataDir, dataDir.resolve("up.log"), port, extraArgs);
+  }
+
+  private PctlUp(Path dataDir, Path log, int port, List<String> extraArgs) throws IOException {
     this.dataDir = dataDir;
+    this.log = log;
     this.port = port;
     this.cachePort = EtcdProcess.freePort();
     this.extraArgs = extraArgs;
@@ -79,6 +86,20 @@ final class PctlUp implements AutoCloseable {
     return up;
   }
 
+  /**
+   * The API server, cache and controllers (no node agent) in {@code dataDir}, which pctl up makes
+   * itself when it does not exist, its output in {@code log}; started by {@link #launch()} once the
+   * test has set the environment and {@link #wrapper}.
+   */
+  static PctlUp unstarted(Path dataDir, Path log, String... extraArgs) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--no-agent"));
+    args.addAll(List.of(extraArgs));
+    return new PctlUp(dataDir, log, EtcdProcess.freePort(), args);
+  }
+
+  /** A command pctl up's JVM runs under (such as strace), its arguments first; empty for none. */
+  final List<String> wrapper = new ArrayList<>();
+
   /** Environment variables of the pctl up process beside the test's own. */
   final java.util.Map<String, String> environment = new java.util.HashMap<>();
   /** JVM options of the pctl up process. */
@@ -98,7 +119,6 @@ final class PctlUp implements AutoCloseable {
 
   void launch() throws Exception {
     // a port found free may be taken before pctl up binds it: such a start is tried again on other ports
-    Path log = dataDir.resolve("up.log");
     for (int attempt = 1; ; attempt++) {
       long before = Files.exists(log) ? Files.size(log) : 0;
       try {
@@ -120,7 +140,8 @@ final class PctlUp implements AutoCloseable {
 
   private void launchOnce() throws Exception {
     Files.deleteIfExists(kubeconfig());
-    List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+    List<String> cmd = new ArrayList<>(wrapper);
+    cmd.addAll(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-jar", jar().toString(),
         "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--cache-listen", "127.0.0.1:" + cachePort));
@@ -129,13 +150,13 @@ final class PctlUp implements AutoCloseable {
       cmd.addAll(List.of("--node-name", nodeName)); // not the host's name, which depends on the machine
     }
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("up.log").toFile()));
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().putAll(environment);
     process = pb.start();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("pctl up exited: " + Files.readString(dataDir.resolve("up.log")));
+        throw new IllegalStateException("pctl up exited: " + Files.readString(log));
       }
       if (Files.exists(kubeconfig())) {
         try {
@@ -148,7 +169,7 @@ final class PctlUp implements AutoCloseable {
       }
       java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
     }
-    throw new IllegalStateException("pctl up did not become ready in 60 s: " + Files.readString(dataDir.resolve("up.log")));
+    throw new IllegalStateException("pctl up did not become ready in 60 s: " + Files.readString(log));
   }
 
   Path kubeconfig() {
@@ -188,6 +209,22 @@ final class PctlUp implements AutoCloseable {
     return http().send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * Stops pctl up as Ctrl-C would and waits for it, keeping its data directory, so that
+   * {@link #launch()} can start it again. Under a {@link #wrapper} the JVM is stopped first; the
+   * wrapper then ends by itself.
+   */
+  void stop() throws Exception {
+    for (ProcessHandle h : process.descendants().toList()) {
+      h.destroy();
+      h.onExit().get(30, TimeUnit.SECONDS);
+    }
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
   /** kill -9, as a crash or the OOM killer would. */
   void kill9() throws InterruptedException {
     process.destroyForcibly();
@@ -200,6 +237,7 @@ final class PctlUp implements AutoCloseable {
     boolean interrupted = Thread.interrupted();
     try {
       if (process != null && process.isAlive()) {
+        process.descendants().forEach(ProcessHandle::destroy); // a wrapper's JVM, which outlives a stopped wrapper
         process.destroy();
         if (interrupted || !process.waitFor(20, TimeUnit.SECONDS)) {
           process.destroyForcibly();

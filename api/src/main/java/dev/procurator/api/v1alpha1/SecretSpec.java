@@ -4,7 +4,9 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -26,6 +28,35 @@ public record SecretSpec(
       stringData.forEach((k, v) -> out.put(k, v.getBytes(StandardCharsets.UTF_8)));
     }
     return out;
+  }
+
+  /** The most characters a key may have, as in Kubernetes. */
+  public static final int MAX_KEY_LENGTH = 253;
+
+  private static final java.util.regex.Pattern KEY = java.util.regex.Pattern.compile("[-._a-zA-Z0-9]+");
+
+  /**
+   * Why {@code key} cannot name a value, worded as Kubernetes words it for a ConfigMap or Secret
+   * key; empty when it can. A key becomes a file name in the guest, so {@code .}, {@code ..} and
+   * names starting with {@code ..} are refused.
+   */
+  public static List<String> keyProblems(String key) {
+    List<String> problems = new ArrayList<>();
+    if (key.length() > MAX_KEY_LENGTH) {
+      problems.add("must be no more than " + MAX_KEY_LENGTH + " characters");
+    }
+    if (!KEY.matcher(key).matches()) {
+      problems.add("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name', or 'KEY_NAME',"
+          + " or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+    }
+    if (key.equals(".")) {
+      problems.add("must not be '.'");
+    } else if (key.equals("..")) {
+      problems.add("must not be '..'");
+    } else if (key.startsWith("..")) {
+      problems.add("must not start with '..'");
+    }
+    return problems;
   }
 
   /** One value as UTF-8 text. */

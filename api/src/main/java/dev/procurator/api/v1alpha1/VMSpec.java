@@ -7,8 +7,10 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** What a VM should be. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -58,7 +60,40 @@ public record VMSpec(
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record SecretMount(
       @Required @Pattern(Names.DNS1123_SUBDOMAIN_PATTERN) String name,
-      @Required @Pattern("^/.*") String mountPath) {}
+      @Required @Pattern(MOUNT_PATH_PATTERN) @Size(min = 2, max = MAX_MOUNT_PATH_LENGTH)
+          @JsonPropertyDescription("Absolute path in the guest the Secret's files appear under, such as /run/secrets/db:"
+              + " letters, digits, '.', '_', '-' and '/', no '.' or '..' segment, at most 255 characters.")
+          String mountPath) {
+
+    /** The characters a mount path may hold: it is passed to the guest on the kernel command line, where a space would split it. */
+    public static final String MOUNT_PATH_PATTERN = "^/[A-Za-z0-9._/-]*$";
+    public static final int MAX_MOUNT_PATH_LENGTH = 255;
+    private static final java.util.regex.Pattern MOUNT_PATH = java.util.regex.Pattern.compile(MOUNT_PATH_PATTERN);
+
+    /**
+     * Why {@code path} cannot be a mount path, or empty when it can: it must be absolute, of
+     * letters, digits, '.', '_', '-' and '/' (nothing that could end or split a kernel
+     * command-line argument), with no empty, '.' or '..' segment, not '/' itself, and at most
+     * {@value #MAX_MOUNT_PATH_LENGTH} characters.
+     */
+    public static Optional<String> mountPathProblem(String path) {
+      if (path == null || !MOUNT_PATH.matcher(path).matches()) {
+        return Optional.of("must be an absolute path of letters, digits, '.', '_', '-' and '/' (no spaces or other characters)");
+      }
+      if (path.length() > MAX_MOUNT_PATH_LENGTH) {
+        return Optional.of("must be no more than " + MAX_MOUNT_PATH_LENGTH + " characters");
+      }
+      if (path.equals("/")) {
+        return Optional.of("must be a folder below /, not / itself");
+      }
+      for (String segment : path.substring(1).split("/", -1)) {
+        if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+          return Optional.of("must not contain an empty, '.' or '..' segment");
+        }
+      }
+      return Optional.empty();
+    }
+  }
 
   /** A periodic check of the guest's health. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

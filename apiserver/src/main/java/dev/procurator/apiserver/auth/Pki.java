@@ -1,13 +1,12 @@
 package dev.procurator.apiserver.auth;
 
+import dev.procurator.api.files.PrivateFiles;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
@@ -84,7 +83,7 @@ public final class Pki {
    */
   public static Pki ensure(Path dir, List<String> hosts) {
     try {
-      Files.createDirectories(dir);
+      PrivateFiles.privateDirectory(dir);
       Pki pki = new Pki(dir);
       Set<String> names = new LinkedHashSet<>(List.of("localhost", "127.0.0.1", "::1"));
       for (String h : hosts) {
@@ -97,8 +96,8 @@ public final class Pki {
         KeyPair ca = newKey();
         X509Certificate cert = sign(new X500Name("CN=procurator-ca"), new X500Name("CN=procurator-ca"), ca.getPublic(),
             ca.getPrivate(), true, List.of(), Duration.ofDays(3650));
-        write(caKey, pem(ca.getPrivate()));
-        write(pki.caCert(), pem(cert));
+        PrivateFiles.write(caKey, pem(ca.getPrivate()));
+        PrivateFiles.write(pki.caCert(), pem(cert));
         Files.deleteIfExists(pki.serverCert());
       }
       Path namesFile = dir.resolve("apiserver.names");
@@ -110,9 +109,9 @@ public final class Pki {
         X509Certificate cert = sign(X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()),
             new X500Name("CN=procurator-apiserver"), server.getPublic(), caPrivate, false, new ArrayList<>(names),
             Duration.ofDays(825));
-        write(pki.serverKey(), pem(server.getPrivate()));
-        write(pki.serverCert(), pem(cert));
-        write(namesFile, wanted);
+        PrivateFiles.write(pki.serverKey(), pem(server.getPrivate()));
+        PrivateFiles.write(pki.serverCert(), pem(cert));
+        PrivateFiles.write(namesFile, wanted);
       }
       return pki;
     } catch (Exception e) {
@@ -237,16 +236,5 @@ public final class Pki {
     try (PEMParser r = new PEMParser(Files.newBufferedReader(p))) {
       return new JcaX509CertificateConverter().getCertificate((X509CertificateHolder) r.readObject());
     }
-  }
-
-  private static void write(Path file, String content) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, content);
-    try {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-    } catch (UnsupportedOperationException ignored) {
-      // not POSIX
-    }
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 }

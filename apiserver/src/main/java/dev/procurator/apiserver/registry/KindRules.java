@@ -1,6 +1,8 @@
 package dev.procurator.apiserver.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procurator.api.v1alpha1.SecretSpec;
+import dev.procurator.api.v1alpha1.VMSpec;
 import dev.procurator.apiserver.resource.FieldError;
 import dev.procurator.apiserver.resource.ResourceType;
 import java.util.ArrayList;
@@ -20,6 +22,10 @@ final class KindRules {
       return;
     }
     com.fasterxml.jackson.databind.node.ObjectNode spec = (com.fasterxml.jackson.databind.node.ObjectNode) object.get("spec");
+    JsonNode given = spec.get("stringData");
+    if (given != null && given.isObject() && given.properties().stream().anyMatch(e -> !SecretSpec.keyProblems(e.getKey()).isEmpty())) {
+      return; // left as given, so that validation names the bad key where it was written
+    }
     JsonNode plain = spec.remove("stringData");
     if (plain == null || !plain.isObject() || plain.isEmpty()) {
       return;
@@ -136,11 +142,11 @@ final class KindRules {
     if (total[0] > MAX_SECRET_BYTES) {
       errors.add(FieldError.tooLong("spec.data", MAX_SECRET_BYTES));
     }
+    // stringData is still here only when one of its keys is bad (see mutate)
+    spec.path("stringData").properties().forEach(e -> errors.addAll(key("spec.stringData", e.getKey())));
     spec.path("data").properties().forEach(e -> {
       String path = "spec.data[" + e.getKey() + "]";
-      if (!e.getKey().matches("[-._a-zA-Z0-9]+") || e.getKey().length() > 253) {
-        errors.add(FieldError.invalid(path, e.getKey(), "a key must consist of alphanumeric characters, '-', '_' or '.'"));
-      }
+      errors.addAll(key("spec.data", e.getKey()));
       try {
         java.util.Base64.getDecoder().decode(e.getValue().asText());
       } catch (IllegalArgumentException bad) {
@@ -148,6 +154,11 @@ final class KindRules {
       }
     });
     return errors;
+  }
+
+  /** A Secret's key as Kubernetes checks a ConfigMap's: each problem an error at {@code map[KEY]}. */
+  private static List<FieldError> key(String map, String key) {
+    return SecretSpec.keyProblems(key).stream().map(p -> FieldError.invalid(map + "[" + key + "]", key, p)).toList();
   }
 
   private static List<FieldError> vm(JsonNode spec, String path) {
@@ -161,6 +172,12 @@ final class KindRules {
       } else if (!closure && !kernel) {
         errors.add(FieldError.required(path + ".boot.kernel"));
       }
+    }
+    JsonNode secrets = spec.path("secrets");
+    for (int i = 0; i < secrets.size(); i++) {
+      JsonNode mountPath = secrets.get(i).path("mountPath");
+      String at = path + ".secrets[" + i + "].mountPath";
+      VMSpec.SecretMount.mountPathProblem(mountPath.asText()).ifPresent(p -> errors.add(FieldError.invalid(at, mountPath.asText(), p)));
     }
     JsonNode checks = spec.path("healthChecks");
     for (int i = 0; i < checks.size(); i++) {

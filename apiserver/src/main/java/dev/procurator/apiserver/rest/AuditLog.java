@@ -2,6 +2,7 @@ package dev.procurator.apiserver.rest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.apiserver.auth.UserInfo;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -12,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -63,10 +63,8 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void open() throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    if (!Files.exists(file)) {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    }
+    PrivateFiles.createDirectories(file.toAbsolutePath().getParent());
+    PrivateFiles.createFile(file);
     size = Files.size(file);
     out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
   }

@@ -1,5 +1,6 @@
 package dev.procurator.apiserver.storage;
 
+import dev.procurator.api.files.PrivateFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -87,11 +88,23 @@ public final class SqliteStorage implements Storage {
     writerThread = Thread.ofPlatform().name("sqlite-writer").daemon(true).start(this::writeLoop);
   }
 
-  /** Opens (creating if needed) the database {@code procurator.db} in {@code dir}. */
+  /**
+   * Opens (creating if needed) the database {@code procurator.db} in {@code dir}. The folder is the
+   * owner's only (0700) and the database 0600 from its first byte: it is made empty with that mode
+   * before SQLite opens it, and SQLite gives its {@code -wal} and {@code -shm} files the database's
+   * mode. Files of an older, looser store are tightened.
+   */
   public static SqliteStorage open(Path dir) {
     try {
-      Files.createDirectories(dir);
-      return new SqliteStorage(dir.resolve("procurator.db"));
+      PrivateFiles.privateDirectory(dir);
+      Path db = dir.resolve("procurator.db");
+      PrivateFiles.createFile(db);
+      for (Path f : List.of(db, dir.resolve("procurator.db-wal"), dir.resolve("procurator.db-shm"), dir.resolve("procurator.db-journal"))) {
+        if (Files.exists(f)) {
+          PrivateFiles.restrict(f, PrivateFiles.OWNER_READ_WRITE);
+        }
+      }
+      return new SqliteStorage(db);
     } catch (Exception e) {
       throw new StorageException.Unavailable("cannot open the embedded store in " + dir + ": " + e.getMessage(), e);
     }

@@ -672,12 +672,70 @@ abstract class ApiServerContract {
     HttpResponse<String> badKey = api.request("POST", path, "application/json", """
         {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"badkey"},"spec":{"stringData":{"../etc":"x"}}}""");
     assertThat(badKey.statusCode()).isEqualTo(422);
-    assertThat(badKey.body()).contains("spec.data[../etc]");
+    assertThat(badKey.body()).contains("spec.stringData[../etc]");
 
     String huge = "x".repeat((1 << 20) + 1);
     HttpResponse<String> tooBig = api.request("POST", path, "application/json", String.format(Locale.ROOT, """
         {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"big"},"spec":{"stringData":{"blob":"%s"}}}""", huge));
     assertThat(tooBig.statusCode()).isEqualTo(422);
     assertThat(tooBig.body()).contains("spec.data").contains("1048576");
+  }
+
+  /** The fields of a 422's causes, each as {@code field: message}. */
+  private List<String> causes(HttpResponse<String> r) throws Exception {
+    List<String> out = new ArrayList<>();
+    json(r).at("/details/causes").forEach(c -> out.add(c.path("field").asText() + ": " + c.path("message").asText()));
+    return out;
+  }
+
+  @Test
+  void secretKeysThatCannotBeFileNamesAre422NamingTheKeyWhereItWasWritten() throws Exception {
+    String path = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/secrets";
+    String v = java.util.Base64.getEncoder().encodeToString("x".getBytes(StandardCharsets.UTF_8));
+    for (String key : List.of(".", "..", "..data")) {
+      HttpResponse<String> inData = api.request("POST", path, "application/json", String.format(Locale.ROOT, """
+          {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"dots"},"spec":{"data":{"%s":"%s"}}}""", key, v));
+      assertThat(inData.statusCode()).as(key).isEqualTo(422);
+      assertThat(json(inData).path("reason").asText()).isEqualTo("Invalid");
+      assertThat(causes(inData)).as(key).singleElement().asString().startsWith("spec.data[" + key + "]: Invalid value: \"" + key + "\": must not");
+
+      HttpResponse<String> inStringData = api.request("POST", path, "application/json", String.format(Locale.ROOT, """
+          {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"dots"},"spec":{"stringData":{"ok":"1","%s":"x"}}}""", key));
+      assertThat(inStringData.statusCode()).as(key).isEqualTo(422);
+      assertThat(causes(inStringData)).as(key).singleElement().asString().startsWith("spec.stringData[" + key + "]: ");
+    }
+    HttpResponse<String> tooLong = api.request("POST", path, "application/json", String.format(Locale.ROOT, """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"long"},"spec":{"stringData":{"%s":"x"}}}""", "k".repeat(254)));
+    assertThat(causes(tooLong)).singleElement().asString().contains("must be no more than 253 characters");
+    // what Kubernetes allows stays allowed: dots inside a key, and a leading single dot
+    HttpResponse<String> fine = api.request("POST", path, "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Secret","metadata":{"name":"fine"},"spec":{"stringData":{".hidden":"1","tls.crt":"2","a..b":"3"}}}""");
+    assertThat(fine.statusCode()).as(fine.body()).isEqualTo(201);
+  }
+
+  @Test
+  void aMountPathThatCouldBreakTheKernelCommandLineIs422NamingTheField() throws Exception {
+    String path = "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/vms";
+    for (String mountPath : List.of("/run/secrets x", "/run/secrets\\nquiet", "/run/secrets;init=/bin/sh", "relative/path", "/", "/run/../etc",
+        "/run/./s", "/run//s", "/run/s/", "/" + "a".repeat(255))) {
+      String body = String.format(Locale.ROOT, """
+          {"apiVersion":"procurator.dev/v1alpha1","kind":"VM","metadata":{"name":"mounts"},
+           "spec":{"cpu":1,"memory":"128Mi","boot":{"kernel":"k"},"secrets":[{"name":"ok","mountPath":"/run/ok"},{"name":"db","mountPath":"%s"}]}}""",
+          mountPath);
+      HttpResponse<String> r = api.request("POST", path, "application/json", body);
+      assertThat(r.statusCode()).as(mountPath + ": " + r.body()).isEqualTo(422);
+      assertThat(causes(r)).as(mountPath).singleElement().asString().startsWith("spec.secrets[1].mountPath: ");
+    }
+    // a Cluster's templates are VMs to be: held to the same rule
+    HttpResponse<String> cluster = api.request("POST", "/apis/procurator.dev/v1alpha1/namespaces/" + ns + "/clusters", "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"Cluster","metadata":{"name":"mounts"},"spec":{"templates":[{"name":"web","replicas":1,
+         "spec":{"cpu":1,"memory":"128Mi","boot":{"kernel":"k"},"secrets":[{"name":"db","mountPath":"/run/../etc"}]}}]}}""");
+    assertThat(cluster.statusCode()).as(cluster.body()).isEqualTo(422);
+    assertThat(causes(cluster)).singleElement().asString().startsWith("spec.templates[0].spec.secrets[0].mountPath: ");
+
+    HttpResponse<String> fine = api.request("POST", path, "application/json", """
+        {"apiVersion":"procurator.dev/v1alpha1","kind":"VM","metadata":{"name":"mounts"},
+         "spec":{"cpu":1,"memory":"128Mi","boot":{"kernel":"k"},"secrets":[{"name":"db","mountPath":"/run/secrets/db-1.d"}]}}""");
+    assertThat(fine.statusCode()).as(fine.body()).isEqualTo(201);
   }
 }

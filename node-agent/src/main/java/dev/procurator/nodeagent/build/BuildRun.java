@@ -2,6 +2,7 @@ package dev.procurator.nodeagent.build;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.BuildPhase;
 import java.io.IOException;
@@ -14,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -215,14 +215,10 @@ public final class BuildRun {
   }
 
   private void writeConf(Path conf) throws IOException {
-    Files.createDirectories(conf);
-    Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rwx------"));
+    PrivateFiles.privateDirectory(conf);
     Path netrc = conf.resolve("netrc");
-    Files.deleteIfExists(netrc);
-    Files.createFile(netrc, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    if (plan.pushToken() != null) {
-      Files.writeString(netrc, "machine " + URI.create(plan.cacheUrl()).getHost() + " login nix password " + plan.pushToken() + "\n");
-    }
+    PrivateFiles.write(netrc, plan.pushToken() == null ? ""
+        : "machine " + URI.create(plan.cacheUrl()).getHost() + " login nix password " + plan.pushToken() + "\n");
     Files.writeString(conf.resolve("nix.conf"), String.format(Locale.ROOT, """
         experimental-features = nix-command flakes
         build-users-group =

@@ -18,9 +18,10 @@ public record MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Pa
       if (!tag.matches("[a-z0-9]{1,31}")) {
         throw new IllegalArgumentException("a share's tag must be 1-31 lowercase letters or digits, not " + tag);
       }
-      if (!guestPath.matches("/[A-Za-z0-9._/-]*") || guestPath.contains("..")) {
-        throw new IllegalArgumentException("a share's guest path must be an absolute path of letters, digits, '.', '_', '-' and '/', not "
-            + guestPath);
+      // it reaches the guest on the kernel command line: the API's rule, checked again here
+      var problem = dev.procurator.api.v1alpha1.VMSpec.SecretMount.mountPathProblem(guestPath);
+      if (problem.isPresent()) {
+        throw new IllegalArgumentException("a share's guest path " + problem.get() + ", not " + guestPath);
       }
     }
   }

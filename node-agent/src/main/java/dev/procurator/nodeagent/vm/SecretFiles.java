@@ -1,12 +1,13 @@
 package dev.procurator.nodeagent.vm;
 
+import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.SecretSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Map;
@@ -27,6 +28,32 @@ public final class SecretFiles {
     this.root = root;
   }
 
+  /**
+   * The Secrets of this agent's VMs in a private folder under {@code base} (the agent uses
+   * {@code /dev/shm}): made as {@code mkdtemp(3)} makes one, with a random name and mode 0700, so
+   * nobody can have made it, or a link of that name, beforehand. Its path is kept in
+   * {@code record} so that the agent finds it again after a restart (the VMs it adopts share it);
+   * a recorded folder is reused only while it is still a folder of {@code base} (not a link),
+   * this user's, and 0700. Anything else gets a new folder.
+   */
+  public static SecretFiles inPrivateFolder(Path base, Path record) throws IOException {
+    if (Files.isRegularFile(record, LinkOption.NOFOLLOW_LINKS)) {
+      Path kept = Path.of(Files.readString(record, StandardCharsets.UTF_8).strip());
+      if (kept.isAbsolute() && base.toAbsolutePath().equals(kept.getParent())
+          && kept.getFileName().toString().startsWith(PREFIX)
+          && Files.isDirectory(kept, LinkOption.NOFOLLOW_LINKS)
+          && Files.getAttribute(kept, "unix:uid", LinkOption.NOFOLLOW_LINKS).equals(Files.getAttribute(record, "unix:uid"))
+          && Files.getPosixFilePermissions(kept, LinkOption.NOFOLLOW_LINKS).equals(PrivateFiles.OWNER_ONLY_DIRECTORY)) {
+        return new SecretFiles(kept);
+      }
+    }
+    Path made = PrivateFiles.createTempDirectory(base.toAbsolutePath(), PREFIX);
+    PrivateFiles.write(record, made + "\n");
+    return new SecretFiles(made);
+  }
+
+  private static final String PREFIX = "procurator-secrets-";
+
   public Path root() {
     return root;
   }
@@ -39,11 +66,14 @@ public final class SecretFiles {
   /** Makes the folder hold exactly {@code data}; writes only what changed. Returns whether anything did. */
   public synchronized boolean write(ObjectKey vm, int index, Map<String, byte[]> data) throws IOException {
     Path dir = dir(vm, index);
-    Files.createDirectories(dir);
-    for (Path p = dir; p != null && p.startsWith(root); p = p.getParent()) {
-      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
-    }
-    Map<String, byte[]> want = new TreeMap<>(data);
+    PrivateFiles.createDirectories(dir);
+    Map<String, byte[]> want = new TreeMap<>();
+    data.forEach((k, v) -> {
+      // the API refuses such keys; one stored before it did is left out rather than written as ".." or "."
+      if (SecretSpec.keyProblems(k).isEmpty()) {
+        want.put(k, v);
+      }
+    });
     StringBuilder env = new StringBuilder();
     want.forEach((k, v) -> {
       if (k.matches("[A-Za-z_][A-Za-z0-9_]*")) {
@@ -67,10 +97,7 @@ public final class SecretFiles {
       if (Files.isRegularFile(target) && Arrays.equals(Files.readAllBytes(target), e.getValue())) {
         continue;
       }
-      Path temp = Files.createTempFile(dir, ".new-", "");
-      Files.write(temp, e.getValue());
-      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("r--------"));
-      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      PrivateFiles.write(target, e.getValue(), PrivateFiles.OWNER_READ);
       changed = true;
     }
     return changed;
@@ -85,6 +112,27 @@ public final class SecretFiles {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /**
+   * Removes the folders that hold no file, the root too when nothing is left: what an agent that
+   * stops leaves behind is only what VMs that keep running still share.
+   */
+  public synchronized void removeEmptyFolders() throws IOException {
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          try (Stream<Path> inside = Files.list(p)) {
+            if (inside.findAny().isEmpty()) {
+              Files.delete(p);
+            }
+          }
+        }
       }
     }
   }
