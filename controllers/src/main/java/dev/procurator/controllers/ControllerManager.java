@@ -57,7 +57,14 @@ public final class ControllerManager implements AutoCloseable {
    * pins revisions in (none: no pins).
    */
   public record Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
-      String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls) {
+      String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls,
+      dev.procurator.api.nix.NixJail.Limits flakeEvalLimits) {
+    public Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
+        String cacheUrl, String cachePushToken, java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls) {
+      this(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls,
+          dev.procurator.api.nix.NixJail.Limits.DEFAULT);
+    }
+
     public Config(String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod, Duration nodeGracePeriod,
         String cacheUrl, String cachePushToken) {
       this(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, null, false);
@@ -72,7 +79,7 @@ public final class ControllerManager implements AutoCloseable {
      * 0700). Null: a private temporary folder, made when the controller first leads and removed on close.
      */
     public Config withGitCacheDir(java.nio.file.Path dir) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, dir, allowPrivateGitUrls);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, dir, allowPrivateGitUrls, flakeEvalLimits);
     }
 
     /**
@@ -80,24 +87,30 @@ public final class ControllerManager implements AutoCloseable {
      * link-local or private addresses (off: refused with a condition saying why).
      */
     public Config withPrivateGitUrls(boolean allow) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allow);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allow, flakeEvalLimits);
     }
 
     public Config withNodeGracePeriod(Duration d) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, d, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls, flakeEvalLimits);
     }
 
     public Config withLeaderTimings(Duration lease, Duration renew, Duration retry) {
-      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls);
+      return new Config(identity, lease, renew, retry, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls, flakeEvalLimits);
     }
 
     public Config withIdentity(String id) {
-      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls);
+      return new Config(id, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir, allowPrivateGitUrls, flakeEvalLimits);
+    }
+
+    /** How long and in how much memory a GitRepository's {@code source: Flake} commit may evaluate. */
+    public Config withFlakeEvalLimits(dev.procurator.api.nix.NixJail.Limits limits) {
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, cacheUrl, cachePushToken, gitCacheDir,
+          allowPrivateGitUrls, limits);
     }
 
     /** Pin every closure a live or kept Cluster revision boots in the cache at {@code url}, with its push token. */
     public Config withCache(String url, String pushToken) {
-      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken, gitCacheDir, allowPrivateGitUrls);
+      return new Config(identity, leaseDuration, renewDeadline, retryPeriod, nodeGracePeriod, url, pushToken, gitCacheDir, allowPrivateGitUrls, flakeEvalLimits);
     }
   }
 
@@ -349,7 +362,7 @@ public final class ControllerManager implements AutoCloseable {
     running.add(gitEvents);
     java.util.concurrent.atomic.AtomicReference<Controller<ObjectKey>> self = new java.util.concurrent.atomic.AtomicReference<>();
     GitRepositoryReconciler reconciler = new GitRepositoryReconciler(client, gitCache(), gitEvents, clock,
-        key -> self.get().enqueue(key), config.allowPrivateGitUrls());
+        key -> self.get().enqueue(key), config.allowPrivateGitUrls(), config.flakeEvalLimits());
     Controller<ObjectKey> controller = new Controller<>("gitrepositories", reconciler);
     self.set(controller);
     running.add(reconciler);

@@ -37,12 +37,13 @@ public final class GitRepositoryReconciler implements Reconciler<ObjectKey>, Aut
   /**
    * @param cacheDir where the remotes are mirrored, one bare repository per GitRepository
    * @param wake puts a key back on the controller's queue
+   * @param flakeLimits how long and in how much memory a {@code source: Flake} commit may evaluate
    */
   public GitRepositoryReconciler(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, Consumer<ObjectKey> wake,
-      boolean allowPrivateUrls) {
+      boolean allowPrivateUrls, dev.procurator.api.nix.NixJail.Limits flakeLimits) {
     this.client = client;
     this.clock = clock;
-    this.syncer = new Syncer(client, cacheDir, events, clock, allowPrivateUrls);
+    this.syncer = new Syncer(client, cacheDir, events, clock, allowPrivateUrls, true, flakeLimits);
     this.wake = wake;
   }
 

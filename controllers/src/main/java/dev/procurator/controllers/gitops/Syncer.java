@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.client.RequestConfig;
 import io.fabric8.kubernetes.client.RequestConfigBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.IOException;
+import dev.procurator.api.nix.NixJail;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -49,6 +50,7 @@ final class Syncer implements AutoCloseable {
 
   private final KubernetesClient client;
   private final Path cacheDir;
+  private final NixJail.Limits flakeLimits;
   private final EventRecorder events;
   private final Clock clock;
   private final ExecutorService requests = Executors.newFixedThreadPool(PARALLEL, Thread.ofVirtual().name("gitops-request-", 0).factory());
@@ -78,6 +80,13 @@ final class Syncer implements AutoCloseable {
 
   /** {@code impersonate} false: with the controllers' own rights, only for measuring what impersonation costs. */
   Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls, boolean impersonate) {
+    this(client, cacheDir, events, clock, allowPrivateUrls, impersonate, NixJail.Limits.DEFAULT);
+  }
+
+  /** {@code flakeLimits}: how long and in how much memory a {@code source: Flake} commit may evaluate. */
+  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls, boolean impersonate,
+      NixJail.Limits flakeLimits) {
+    this.flakeLimits = flakeLimits;
     this.client = client;
     this.cacheDir = cacheDir;
     this.events = events;
@@ -144,7 +153,8 @@ final class Syncer implements AutoCloseable {
         if (spec.flake()) {
           String file = (path.equals(".") ? "" : path.replaceAll("/$", "") + "/") + "flake.nix#" + FlakeResources.ATTRIBUTE;
           source.pin(commit);
-          byte[] list = FlakeResources.eval(source.dir(), commit, path, cacheDir.resolve(".nix"));
+          byte[] list = FlakeResources.eval(source.dir(), commit, path, cacheDir.resolve(".nix").resolve(key.namespace()).resolve(key.name()),
+              flakeLimits);
           manifests = Manifests.parseFile(new GitSource.File(file, list), true);
         } else {
           manifests = Manifests.combine(source.manifests(commit, path).stream().map(this::parseFile).toList());

@@ -9,6 +9,7 @@ import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.GitRepositorySpec;
 import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.api.nix.NixJail;
 import dev.procurator.controllers.ControllerManager;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -29,10 +30,16 @@ import org.junit.jupiter.api.io.TempDir;
  * procurator.resources} (nix/modules/cluster.nix, with the real nix client and nixpkgs' lib) at
  * each commit and applies the Clusters it lists; a wrong type is the GitRepository's
  * ValidationFailed with the module system's message, and the last good commit stays in force.
+ * The flake is user code: it evaluates without import from derivation, sees nothing of the host
+ * outside its source, and is stopped at the limits on memory and time, each with a condition
+ * that says so.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FlakeSourceIT {
   static final String CLOSURE = "/nix/store/0c3ghl2pfmxw7kxq2hyd5d44fbxrhz0y-web";
+  /** Room for the cluster module with nixpkgs' lib, not for much more. */
+  static final long MEMORY_LIMIT = 512L << 20;
+  static final Duration TIME_LIMIT = Duration.ofSeconds(30);
   @TempDir static Path dir;
   private TestApiServer api;
   private KubernetesClient client;
@@ -53,8 +60,8 @@ class FlakeSourceIT {
     System.setProperty("procurator.nixpkgsOverride", lib.toString());
     api = TestApiServer.embedded();
     client = api.client();
-    controllers = new ControllerManager(client, ControllerManager.Config.defaults("flake-test").withGitCacheDir(dir.resolve("git-cache")).withPrivateGitUrls(true),
-        Clock.systemUTC()).start();
+    controllers = new ControllerManager(client, ControllerManager.Config.defaults("flake-test").withGitCacheDir(dir.resolve("git-cache")).withPrivateGitUrls(true)
+        .withFlakeEvalLimits(new NixJail.Limits(TIME_LIMIT, MEMORY_LIMIT)), Clock.systemUTC()).start();
     await().atMost(Duration.ofSeconds(20)).until(controllers::leading);
   }
 
@@ -83,6 +90,91 @@ class FlakeSourceIT {
     files.put("deploy/procurator/lib/default.nix", Files.readString(root.resolve("nix/lib/default.nix")).replace("../modules/cluster.nix", "../modules/cluster.nix"));
     files.put("deploy/procurator/modules/cluster.nix", Files.readString(root.resolve("nix/modules/cluster.nix")));
     return files;
+  }
+
+  /** A flake in deploy/ whose {@code procurator.resources} is {@code resources} (with {@code inputs} as its inputs' attribute set). */
+  private static Map<String, String> bareFlake(String inputs, String args, String resources) {
+    return Map.of("deploy/flake.nix", "{\n  inputs = " + inputs + ";\n  outputs = { self" + args + " }: {\n    procurator.resources = " + resources
+        + ";\n  };\n}\n");
+  }
+
+  /** Pushes {@code files} as a repository of its own and waits for its Ready condition to turn False; the condition's message. */
+  private String refused(String ns, Map<String, String> files) throws Exception {
+    try (Remote remote = new Remote(dir, TestNames.unique("shop"))) {
+      String commit = remote.push("user code", files);
+      repo(ns, remote.fileUrl());
+      String[] message = {null};
+      await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
+        GitRepository r = client.resources(GitRepository.class).inNamespace(ns).withName("shop").get();
+        var ready = Conditions.find(r.getStatus() == null ? null : r.getStatus().conditions(), GitSync.READY).orElseThrow();
+        assertThat(ready.getReason()).isEqualTo("ValidationFailed");
+        assertThat(ready.getMessage()).contains(commit);
+        message[0] = ready.getMessage();
+      });
+      assertThat(client.resources(Cluster.class).inNamespace(ns).list().getItems()).as("nothing applied").isEmpty();
+      return message[0];
+    }
+  }
+
+  @Test
+  void aFlakeThatImportsFromADerivationIsRefusedWithNixsReason() throws Exception {
+    String ns = TestNames.unique("flake-ifd");
+    try {
+      String msg = refused(ns, bareFlake("{ }", "", """
+          import (derivation {
+                name = "resources"; system = "x86_64-linux"; builder = "/bin/sh";
+                args = [ "-c" "echo '[ ]' > $out" ];
+              })"""));
+      assertThat(msg).contains("allow-import-from-derivation", "is disabled");
+    } finally {
+      client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
+  }
+
+  @Test
+  void aFlakeInputOutsideItsSourceIsNotThereForTheEvaluation() throws Exception {
+    String ns = TestNames.unique("flake-path");
+    String secret = "s" + TestNames.random(20);
+    Path host = Files.createDirectories(dir.resolve("host-" + TestNames.random(8)));
+    Files.writeString(host.resolve("token"), secret);
+    try {
+      String msg = refused(ns, bareFlake("{ secret = { url = \"path:" + host + "\"; flake = false; }; }", ", secret", """
+          [ {
+                apiVersion = "procurator.dev/v1alpha1"; kind = "Cluster";
+                metadata = { name = "leak"; annotations.stolen = builtins.readFile "${secret}/token"; };
+                spec.templates = [ ];
+              } ]"""));
+      assertThat(msg).contains(host.toString(), "No such file or directory").doesNotContain(secret);
+    } finally {
+      client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
+  }
+
+  @Test
+  void anEvaluationPastItsMemoryLimitIsStoppedAndSaysSo() throws Exception {
+    String ns = TestNames.unique("flake-mem");
+    try {
+      // about 1 GiB of live strings: twice the limit
+      String msg = refused(ns, bareFlake("{ }", "", """
+          let l = builtins.genList (i: "item-${toString i}") 6000000; in builtins.deepSeq l [ ]"""));
+      assertThat(msg).contains("ran out of memory", "512 MiB");
+    } finally {
+      client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
+  }
+
+  @Test
+  void anEvaluationPastItsTimeLimitIsStoppedAndSaysSo() throws Exception {
+    String ns = TestNames.unique("flake-time");
+    try {
+      // ten billion additions in little memory: hours of work
+      String msg = refused(ns, bareFlake("{ }", "", """
+          let n = builtins.genList (x: x) 100000; in
+              if builtins.foldl' (a: i: a + builtins.foldl' (b: j: b + j) 0 n) 0 n > 0 then [ ] else [ ]"""));
+      assertThat(msg).contains("longer than its limit of " + TIME_LIMIT.toSeconds() + " s");
+    } finally {
+      client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
   }
 
   private GitRepository repo(String ns, String url) {
