@@ -134,11 +134,18 @@ public final class NodeAgent implements AutoCloseable {
   /**
    * How this node builds: at most {@code maxBuilds} at once; a Build that names no cache pushes to
    * {@code cacheUrl} with {@code pushToken} (both may be null: such Builds fail); {@code
-   * extraNixConf} is added to every attempt's nix.conf (a store of its own, a sandbox, substituters).
+   * extraNixConf} is added to every attempt's nix.conf (a store of its own, substituters); with
+   * {@code allowUnsandboxed} a host whose nix cannot sandbox builds anyway, as root; {@code
+   * privateDirs} are folders beside the agent's data dir that no Build may name as its flake.
    */
-  public record Builds(int maxBuilds, String cacheUrl, String pushToken, String extraNixConf) {
+  public record Builds(int maxBuilds, String cacheUrl, String pushToken, String extraNixConf, boolean allowUnsandboxed,
+      java.util.List<Path> privateDirs) {
     public Builds(int maxBuilds, String cacheUrl, String pushToken) {
-      this(maxBuilds, cacheUrl, pushToken, null);
+      this(maxBuilds, cacheUrl, pushToken, null, false, java.util.List.of());
+    }
+
+    public Builds(int maxBuilds, String cacheUrl, String pushToken, String extraNixConf) {
+      this(maxBuilds, cacheUrl, pushToken, extraNixConf, false, java.util.List.of());
     }
 
     public Builds {
@@ -295,8 +302,26 @@ public final class NodeAgent implements AutoCloseable {
     AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     NodeAgent.Builds b = config.builds();
     builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),
-        new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir, b.extraNixConf()), clock,
+        new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir, b.extraNixConf(),
+            b.allowUnsandboxed(), java.util.stream.Stream.concat(b.privateDirs() == null ? java.util.stream.Stream.<Path>empty()
+                : b.privateDirs().stream(), java.util.stream.Stream.of(config.dataDir())).toList()), clock,
         key -> queue.get().enqueue(key), events);
+    dev.procurator.nodeagent.build.Builder checked = builder;
+    // say at start whether Builds here can run sandboxed; each attempt checks again until they can
+    Thread.ofVirtual().name("sandbox-check").start(() -> {
+      try {
+        String problem = checked.sandboxProblem();
+        if (problem == null) {
+          log.info("builds run in nix's sandbox as build users");
+        } else if (b.allowUnsandboxed()) {
+          log.warn("Builds here will run WITHOUT a sandbox, as root (--allow-unsandboxed-builds): {}", problem);
+        } else {
+          log.warn("Builds placed here will fail SandboxUnavailable: {}", problem);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
     buildController = new Controller<>("builder", builder, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(1)));
     queue.set(buildController);
     buildController.start(2);

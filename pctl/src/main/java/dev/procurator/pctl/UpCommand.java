@@ -70,8 +70,12 @@ final class UpCommand implements Callable<Integer> {
   int maxBuilds;
 
   @Option(names = "--build-nix-conf",
-      description = "A file of nix.conf settings added to each build's (a store of its own, sandbox, substituters).")
+      description = "A file of nix.conf settings added to each build's (a store of its own, substituters).")
   Path buildNixConf;
+
+  @Option(names = "--allow-unsandboxed-builds",
+      description = "Build even where nix cannot sandbox (no nixbld build users): as root, within reach of this host's data and tokens.")
+  boolean allowUnsandboxedBuilds;
 
   @Option(names = "--audit-log",
       description = "The audit log: a JSON line per request about Secrets, per write and per key change (default: DATA_DIR/audit.log).")
@@ -212,7 +216,8 @@ final class UpCommand implements Callable<Integer> {
       NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
           java.util.Map.of(), 40, cacheUrl, cacheKey)
           .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
-              : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf));
+              : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf, allowUnsandboxedBuilds,
+                  java.util.List.of(dir.toAbsolutePath())));
       // the agent is a node, system:node:NAME, with a short-lived certificate: a new one at each
       // start, asked for with the admin credential, renewed by the agent itself from then on, as a
       // joined node's is (so a node revoked meanwhile is this host's again after a restart)

@@ -271,17 +271,24 @@ class BuildChainIT {
     slow.setSpec(new BuildSpec("path:" + flake, List.of("slow")).withLimits(15, 0));
     long t0 = System.nanoTime();
     client.resource(slow).create();
-    // while it builds, the push token is in a 0600 netrc in a 0700 folder, and nowhere else nix is told of
+    // while it builds, the push token is nowhere in the Build's folder (the netrc is written for the push only) and on no command line
     String token = Files.readString(up.dataDir.resolve("cache-token")).trim();
-    Path conf = up.dataDir.resolve("agent/builds/default/slow/nix");
+    Path buildDir = up.dataDir.resolve("agent/builds/default/slow");
+    Path conf = buildDir.resolve("nix");
     await().atMost(Duration.ofMinutes(1)).until(() -> build("slow").getStatus() != null
-        && build("slow").getStatus().phase() == BuildPhase.BUILDING && Files.exists(conf.resolve("netrc")));
+        && build("slow").getStatus().phase() == BuildPhase.BUILDING && Files.exists(conf.resolve("nix.conf")));
     assertThat(Files.getPosixFilePermissions(conf)).containsExactlyInAnyOrderElementsOf(
         java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-    assertThat(Files.getPosixFilePermissions(conf.resolve("netrc"))).containsExactlyInAnyOrderElementsOf(
-        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-    assertThat(Files.readString(conf.resolve("netrc"))).contains(token);
-    assertThat(Files.readString(conf.resolve("nix.conf"))).doesNotContain(token).contains("netrc-file = " + conf.resolve("netrc"));
+    assertThat(Files.readString(conf.resolve("nix.conf"))).doesNotContain(token).doesNotContain("netrc").contains("sandbox = true");
+    try (var files = Files.walk(buildDir)) {
+      assertThat(files.filter(Files::isRegularFile).filter(f -> {
+        try {
+          return Files.readString(f).contains(token);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+          return false;
+        }
+      }).toList()).as("no file of the Build holds the token while it builds").isEmpty();
+    }
     assertThat(ProcessHandle.allProcesses().map(h -> h.info().commandLine().orElse("")).filter(c -> c.contains(token)).toList())
         .as("no command line carries the token").isEmpty();
     Build b = awaitFinished("slow");
@@ -291,7 +298,7 @@ class BuildChainIT {
     assertThat(b.getStatus().message()).contains("timeoutSeconds (15 s)");
     assertThat(b.getStatus().logTail()).contains("started");
     assertThat(took).as("stopped at its timeout, not when the build would have ended").isLessThan(Duration.ofSeconds(100));
-    assertThat(conf.resolve("netrc")).as("the token goes with the attempt").doesNotExist();
+    assertThat(buildDir.resolve("push/netrc")).as("the token goes with the attempt").doesNotExist();
     assertThat(b.getStatus().toString()).doesNotContain(token);
   }
 }

@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * writable, at the same place). No data directory, no {@code /root}, no {@code /var}, no other
  * process's {@code /proc}. Its address space is capped ({@code ulimit -v}), and its environment
  * is made from scratch: {@code PATH}, {@code HOME}, {@code XDG_CACHE_HOME}, {@code NIX_CONF_DIR},
- * {@code NIX_USER_CONF_FILES} and {@code USER}, nothing of the caller's.
+ * {@code NIX_USER_CONF_FILES}, {@code USER} and the host's proxy settings, nothing else of the
+ * caller's.
  *
  * <p>A flake evaluated here can name a path input outside its source ({@code path:/var/lib/…}), but
  * nix finds nothing there. As root the namespaces are the host's own; as another user they are
@@ -145,7 +146,22 @@ public final class NixJail {
     env.put("NIX_CONF_DIR", confDir.toAbsolutePath().toString());
     env.put("NIX_USER_CONF_FILES", confDir.resolve("nix.conf").toAbsolutePath().toString());
     env.put("USER", System.getProperty("user.name", "root"));
+    env.putAll(proxySettings());
     return env;
+  }
+
+  /** The proxy variables of this process ({@code http_proxy}, {@code no_proxy}, …): how the host reaches the network, which nix needs too. */
+  public static Map<String, String> proxySettings() {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String v : List.of("http_proxy", "https_proxy", "all_proxy", "no_proxy")) {
+      for (String name : List.of(v, v.toUpperCase(Locale.ROOT))) {
+        String value = System.getenv(name);
+        if (value != null) {
+          out.put(name, value);
+        }
+      }
+    }
+    return out;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.procurator.nodeagent.build;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.api.files.PrivateFiles;
+import dev.procurator.api.nix.NixJail;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.BuildPhase;
 import java.io.IOException;
@@ -37,8 +38,17 @@ import java.util.Locale;
  * pctl logs build/NAME -f} follows. Each change of step wakes the Build's key, so the loop writes
  * progress; no reconcile worker waits for nix.
  *
- * <p>The push token reaches nix only through a netrc file that only this agent can read, named by
- * the attempt's private {@code nix.conf}; it is never on a command line or in the log.
+ * <p>A Build is user code. Its derivations build in nix's sandbox as build users ({@link
+ * SandboxCheck#SANDBOXED}), seeing the store paths they depend on and the host's tool folders, no
+ * data directory; on a host that cannot sandbox the attempt fails {@code SandboxUnavailable} unless
+ * the node allows unsandboxed builds. Its flake is evaluated in a {@link NixJail} that shows only
+ * the store, the attempt's settings, nix's cache for the Build's namespace, a local flake's own
+ * folder and the folders the node's settings name. Every nix process gets an environment made
+ * from scratch and a private configuration.
+ *
+ * <p>The push token reaches nix only for the push, after every build has ended: through a netrc
+ * file that only this agent can read, named by a configuration of the push's own, removed when the
+ * push returns. It is never on a command line, in the log, or within a build's reach.
  */
 public final class BuildRun {
   private static final Logger log = LoggerFactory.getLogger(BuildRun.class);
@@ -47,9 +57,10 @@ public final class BuildRun {
   static final int TAIL_LINES = 20;
 
   /** What to build and where the results go. */
-  public record Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout, String extraNixConf) {
+  public record Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout, String extraNixConf,
+      Path localFlake, boolean allowUnsandboxed) {
     public Plan(String flake, List<String> attributes, String cacheUrl, String pushToken, Duration timeout) {
-      this(flake, attributes, cacheUrl, pushToken, timeout, null);
+      this(flake, attributes, cacheUrl, pushToken, timeout, null, null, false);
     }
   }
 
@@ -67,6 +78,7 @@ public final class BuildRun {
   private final Path xdgCache;
   private final Consumer<ObjectKey> wake;
   private final Clock clock;
+  private final SandboxCheck sandbox;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   private volatile Progress progress;
   private volatile boolean cancelled;
@@ -76,9 +88,11 @@ public final class BuildRun {
   /**
    * @param dir the Build's folder on this node: its log ({@code build.log}, the previous attempt's
    *     {@code build.log.1}) and the attempt's nix settings
-   * @param xdgCache nix's cache folder (fetched flakes, narinfo answers), shared by this node's builds
+   * @param xdgCache nix's cache folder (fetched flakes, narinfo answers), shared by this node's builds of the Build's namespace
+   * @param sandbox whether this host builds sandboxed
    */
-  public BuildRun(ObjectKey key, int attempt, Plan plan, Path dir, Path xdgCache, Consumer<ObjectKey> wake, Clock clock) {
+  public BuildRun(ObjectKey key, int attempt, Plan plan, Path dir, Path xdgCache, SandboxCheck sandbox, Consumer<ObjectKey> wake, Clock clock) {
+    this.sandbox = sandbox;
     this.key = key;
     this.attempt = attempt;
     this.plan = plan;
@@ -128,16 +142,25 @@ public final class BuildRun {
       }
       Files.deleteIfExists(dir.resolve("done"));
       Files.writeString(logFile, "");
-      writeConf(conf);
       deadline = clock.instant().plus(plan.timeout());
       say("attempt " + attempt + " of " + key + ": " + plan.flake() + " " + plan.attributes());
+      String noSandbox = sandbox.problem(plan.extraNixConf());
+      if (noSandbox != null && !plan.allowUnsandboxed()) {
+        finish(new Progress(null, "refused: " + noSandbox, Map.of(), List.of(),
+            new Failure("SandboxUnavailable", "builds here would run unsandboxed: " + noSandbox, null, null, false), true));
+        return;
+      }
+      if (noSandbox != null) {
+        say("building WITHOUT a sandbox, as root (the node allows unsandboxed builds): " + noSandbox);
+      }
+      writeConf(conf, noSandbox == null);
       // evaluate every attribute first: its derivation and its outputs
       Map<String, String> drvs = new LinkedHashMap<>();
       Map<String, List<String>> outs = new LinkedHashMap<>();
       for (String attr : plan.attributes()) {
         say("evaluating " + attr);
-        Step s = nix(conf, List.of("nix", "eval", "--json", plan.flake() + "#" + attr, "--apply",
-            "d: { drv = d.drvPath; outs = map (o: d.${o}.outPath) (d.outputs or [ \"out\" ]); }"), false);
+        Step s = nix(conf, jailed(conf, List.of("nix", "eval", "--json", "--no-write-lock-file", plan.flake() + "#" + attr, "--apply",
+            "d: { drv = d.drvPath; outs = map (o: d.${o}.outPath) (d.outputs or [ \"out\" ]); }")), false);
         if (!s.ok()) {
           finish(s.failure("EvaluationFailed", "evaluating " + attr + " failed", attr, false));
           return;
@@ -177,7 +200,14 @@ public final class BuildRun {
       List<String> push = new ArrayList<>(List.of("nix", "copy", "--to", pushUrl(plan.cacheUrl())));
       toBuild.forEach(a -> push.addAll(outs.get(a)));
       say("pushing the closures of " + String.join(", ", toBuild) + " to " + plan.cacheUrl());
-      Step s = nix(conf, push, true);
+      Path pushConf = dir.resolve("push");
+      Step s;
+      try {
+        writePushConf(conf, pushConf);
+        s = nix(pushConf, push, true);
+      } finally {
+        Files.deleteIfExists(pushConf.resolve("netrc"));
+      }
       if (!s.ok()) {
         finish(s.failure("PushFailed", "pushing to " + plan.cacheUrl() + " failed", null, true));
         return;
@@ -200,11 +230,11 @@ public final class BuildRun {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
-      // the netrc holds the push token: it goes with the attempt
+      // the netrc holds the push token: it goes with the push, or with the attempt
       try {
-        Files.deleteIfExists(conf.resolve("netrc"));
+        Files.deleteIfExists(dir.resolve("push").resolve("netrc"));
       } catch (IOException e) {
-        log.debug("removing {}: {}", conf, e.toString());
+        log.debug("removing {}: {}", dir, e.toString());
       }
     }
   }
@@ -214,21 +244,57 @@ public final class BuildRun {
     return cacheUrl.contains("compression=") ? cacheUrl : cacheUrl + (cacheUrl.contains("?") ? "&" : "?") + "compression=none";
   }
 
-  private void writeConf(Path conf) throws IOException {
+  /** The attempt's settings: sandboxed, then the node's own, then (when the node allows it on a host that cannot sandbox) no sandbox. */
+  private void writeConf(Path conf, boolean sandboxed) throws IOException {
     PrivateFiles.privateDirectory(conf);
-    Path netrc = conf.resolve("netrc");
+    Files.writeString(conf.resolve("nix.conf"), SandboxCheck.SANDBOXED + (plan.extraNixConf() == null ? "" : plan.extraNixConf().strip() + "\n")
+        + (sandboxed ? "" : SandboxCheck.UNSANDBOXED));
+  }
+
+  /** The push's settings: the attempt's, and a netrc with the push token (0600 in a 0700 folder), written now that every build has ended. */
+  private void writePushConf(Path conf, Path pushConf) throws IOException {
+    PrivateFiles.privateDirectory(pushConf);
+    Path netrc = pushConf.resolve("netrc");
     PrivateFiles.write(netrc, plan.pushToken() == null ? ""
         : "machine " + URI.create(plan.cacheUrl()).getHost() + " login nix password " + plan.pushToken() + "\n");
-    Files.writeString(conf.resolve("nix.conf"), String.format(Locale.ROOT, """
-        experimental-features = nix-command flakes
-        build-users-group =
-        sandbox = false
-        substituters =
-        narinfo-cache-negative-ttl = 0
-        narinfo-cache-positive-ttl = 0
-        warn-dirty = false
-        netrc-file = %s
-        """, netrc) + (plan.extraNixConf() == null ? "" : plan.extraNixConf().strip() + "\n"));
+    Files.writeString(pushConf.resolve("nix.conf"), Files.readString(conf.resolve("nix.conf")) + "netrc-file = " + netrc + "\n");
+  }
+
+  /**
+   * {@code cmd} in a {@link NixJail}: the store, the attempt's settings, nix's cache, a private
+   * home, the local flake's folder, and the folders the node's settings name (a store of its own).
+   */
+  private List<String> jailed(Path conf, List<String> cmd) throws IOException {
+    Path home = dir.resolve("home");
+    Path root = dir.resolve("jail");
+    Files.createDirectories(home);
+    Files.createDirectories(root);
+    Files.createDirectories(xdgCache);
+    List<Path> ro = new ArrayList<>(List.of(conf));
+    if (plan.localFlake() != null) {
+      ro.add(plan.localFlake());
+    }
+    List<Path> rw = new ArrayList<>(List.of(home, xdgCache));
+    rw.addAll(namedFolders(plan.extraNixConf()));
+    return NixJail.command(root, ro, rw, 0, cmd);
+  }
+
+  /** Folders that the node's nix settings name (such as {@code store = /srv/builder-store}), but none of the host's system folders. */
+  static List<Path> namedFolders(String nixConf) {
+    List<Path> out = new ArrayList<>();
+    if (nixConf == null) {
+      return out;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?<=[\\s=?])(/[^\\s?&]+)").matcher(nixConf);
+    while (m.find()) {
+      Path p = Path.of(m.group(1)).normalize();
+      boolean system = p.getNameCount() == 0 || List.of("nix", "usr", "bin", "sbin", "lib", "lib64", "etc", "proc", "dev", "sys", "run")
+          .contains(p.getName(0).toString());
+      if (!system && Files.isDirectory(p)) {
+        out.add(p);
+      }
+    }
+    return out;
   }
 
   private boolean allCached(List<String> paths) throws IOException, InterruptedException {
@@ -311,9 +377,10 @@ public final class BuildRun {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
         .redirectOutput(logStdout ? ProcessBuilder.Redirect.appendTo(logFile.toFile()) : ProcessBuilder.Redirect.to(out.toFile()))
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    pb.environment().put("NIX_CONF_DIR", conf.toString());
-    pb.environment().put("XDG_CACHE_HOME", xdgCache.toString());
-    pb.environment().remove("NIX_REMOTE");
+    pb.environment().clear();
+    boolean jailed = !cmd.getFirst().equals("nix") && !cmd.getFirst().equals("nix-store");
+    pb.environment().putAll(jailed ? NixJail.environment(dir.resolve("home"), xdgCache, conf)
+        : SandboxCheck.environment(System.getenv("PATH"), dir.resolve("home"), xdgCache, conf));
     Process p = pb.start();
     current = p;
     try {
@@ -334,8 +401,7 @@ public final class BuildRun {
   }
 
   private static void kill(Process p) {
-    p.descendants().forEach(ProcessHandle::destroyForcibly);
-    p.destroyForcibly();
+    NixJail.kill(p);
   }
 
   // ---- progress and the log ----

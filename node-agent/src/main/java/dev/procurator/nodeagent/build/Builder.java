@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -37,10 +38,18 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
    * @param pushToken that cache's push token (null: none)
    * @param dir where Builds' logs and nix settings live
    * @param extraNixConf lines added to every attempt's nix.conf, or null
+   * @param allowUnsandboxed build even where nix cannot sandbox (as root, within reach of everything on the host)
+   * @param privateDirs folders no Build may name as its flake (the agent's data): a local flake in or around one is refused
    */
-  public record Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir, String extraNixConf) {
+  public record Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir, String extraNixConf, boolean allowUnsandboxed,
+      List<Path> privateDirs) {
     public Settings(int maxBuilds, String cacheUrl, String pushToken, Path dir) {
-      this(maxBuilds, cacheUrl, pushToken, dir, null);
+      this(maxBuilds, cacheUrl, pushToken, dir, null, false, List.of());
+    }
+
+    public Settings {
+      privateDirs = privateDirs == null ? List.of(dir) : java.util.stream.Stream.concat(privateDirs.stream(), java.util.stream.Stream.of(dir))
+          .map(p -> p.toAbsolutePath().normalize()).distinct().toList();
     }
   }
 
@@ -51,6 +60,7 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
   private final Consumer<ObjectKey> wake;
   private final dev.procurator.api.runtime.EventRecorder events;
   private final Map<ObjectKey, BuildRun> runs = new ConcurrentHashMap<>();
+  private final SandboxCheck sandbox;
 
   public Builder(KubernetesClient client, String node, Settings settings, Clock clock, Consumer<ObjectKey> wake,
       dev.procurator.api.runtime.EventRecorder events) {
@@ -60,6 +70,12 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
     this.settings = settings;
     this.clock = clock;
     this.wake = wake;
+    this.sandbox = new SandboxCheck(settings.dir().resolve(".sandbox-check"));
+  }
+
+  /** Null when this host builds sandboxed as build users with the node's settings; otherwise why not and what to do. */
+  public String sandboxProblem() throws InterruptedException {
+    return sandbox.problem(settings.extraNixConf());
   }
 
   /** The folder of a Build's logs on this node. */
@@ -95,7 +111,9 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
         }
         // the status says Evaluating before nix runs: a conflict here starts nothing
         Build written = StatusWriter.write(client, build, status.withResults(null, null, plan.flake()));
-        BuildRun r = new BuildRun(key, written.getStatus().attemptNumber(), plan, dirOf(key), settings.dir().resolve(".cache"), wake, clock);
+        // nix's cache (fetched sources) is shared within a namespace only: a flake sees no other namespace's sources
+        BuildRun r = new BuildRun(key, written.getStatus().attemptNumber(), plan, dirOf(key), settings.dir().resolve(".cache").resolve(key.namespace()),
+            sandbox, wake, clock);
         runs.put(key, r);
         log.info("build {}: attempt {} started ({} {})", key, r.attempt(), plan.flake(), plan.attributes());
         events.normal(written, "Started", "attempt " + r.attempt() + " on " + node + ": " + plan.flake());
@@ -154,7 +172,27 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
     } else if (spec.cache() != null) {
       token = null; // the node's own token is for the node's own cache only
     }
-    return new BuildRun.Plan(flake, spec.attributes(), cache, token, Duration.ofSeconds(spec.timeout()), settings.extraNixConf());
+    return new BuildRun.Plan(flake, spec.attributes(), cache, token, Duration.ofSeconds(spec.timeout()), settings.extraNixConf(),
+        localFlake(flake, settings.privateDirs()), settings.allowUnsandboxed());
+  }
+
+  /**
+   * The folder of a flake on this host ({@code path:}, {@code git+file:}, {@code file:} or a bare
+   * path), or null for a remote one. A folder in or around one of {@code privateDirs} is refused.
+   */
+  static Path localFlake(String flake, List<Path> privateDirs) {
+    String f = flake.replaceFirst("^(git\\+)?(path|file):(//)?", "");
+    if (f.equals(flake) && !flake.startsWith("/")) {
+      return null;
+    }
+    int q = f.indexOf('?');
+    Path p = Path.of(java.net.URLDecoder.decode(q < 0 ? f : f.substring(0, q), StandardCharsets.UTF_8)).toAbsolutePath().normalize();
+    for (Path d : privateDirs) {
+      if (p.startsWith(d) || d.startsWith(p)) {
+        throw new IllegalArgumentException("flake " + flake + " is a folder of this builder's private data (" + d + "): builds may not read it");
+      }
+    }
+    return p;
   }
 
   /** A locked flake reference to a commit of a git repository: {@code git+URL?ref=REF&rev=SHA[&dir=DIR]}. */
