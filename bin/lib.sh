@@ -66,6 +66,18 @@ ensure_built() {
   fi
 }
 
+# nix's build users: builds run sandboxed as members of group nixbld (nixbld1..nixbldN, no login, no home),
+# as Debian's nix-setup makes them. Creates what is missing; PROCURATOR_BUILD_USERS sets N (default 10).
+ensure_build_users() {
+  local n=${PROCURATOR_BUILD_USERS:-10} i
+  getent group nixbld >/dev/null || as_root groupadd --system nixbld
+  for i in $(seq 1 "$n"); do
+    id -u "nixbld$i" >/dev/null 2>&1 ||
+      as_root useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+        --gid nixbld --groups nixbld --comment "Nix build user $i" "nixbld$i"
+  done
+}
+
 # What a node agent needs to boot VMs and to build the example guest.
 ensure_vm_tools() {
   command -v qemu-system-x86_64 >/dev/null || apt_install qemu-system-x86
