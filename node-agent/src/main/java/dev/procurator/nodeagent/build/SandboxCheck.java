@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
  * with: one tiny derivation is built (a fresh one each time, so nix really runs it) whose builder
  * fails unless it runs in a user namespace that maps it to a user other than root, which is what
  * nix's sandbox with {@code build-users-group} gives. A host passes once and is remembered; a host
- * that fails is asked again at the next attempt, so build users created meanwhile are found
- * without a restart. Thread-safe.
+ * that fails is asked again by the first attempt a minute or more later, so build users created
+ * meanwhile are found without a restart. Thread-safe.
  */
 public final class SandboxCheck {
   /** The settings every Build's nix runs with, before the node's own ({@code --build-nix-conf}). */
@@ -50,8 +50,13 @@ public final class SandboxCheck {
       }
       """;
 
+  /** How long a failed check stands before an attempt asks again. */
+  static final java.time.Duration RECHECK = java.time.Duration.ofMinutes(1);
+
   private final Path dir;
   private volatile boolean works;
+  private String failed;
+  private long failedAt;
 
   /** @param dir a folder of its own for the check's settings and output */
   public SandboxCheck(Path dir) {
@@ -70,30 +75,40 @@ public final class SandboxCheck {
       if (works) {
         return null;
       }
-      try {
-        Path conf = dir.resolve("nix");
-        Files.createDirectories(conf);
-        Files.writeString(conf.resolve("nix.conf"), SANDBOXED + (extraNixConf == null ? "" : extraNixConf.strip() + "\n"));
-        Path out = dir.resolve("check.log");
-        ProcessBuilder pb = new ProcessBuilder("nix-build", "--no-out-link", "-E", PROBE, "--argstr", "nonce", UUID.randomUUID().toString())
-            .redirectErrorStream(true).redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.environment().clear();
-        pb.environment().putAll(environment(System.getenv("PATH"), dir.resolve("home"), dir.resolve("xdg"), conf));
-        Process p = pb.start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-          p.descendants().forEach(ProcessHandle::destroyForcibly);
-          p.destroyForcibly();
-          return "nix took over a minute to build a one-line derivation; " + ADVICE;
-        }
-        if (p.exitValue() == 0) {
-          works = true;
-          return null;
-        }
-        return "this host's nix cannot build in its sandbox as a build user: " + NixMessages.errorLines(Files.readString(out, StandardCharsets.UTF_8))
-            + "; " + ADVICE;
-      } catch (IOException e) {
-        return "checking nix's sandbox failed: " + e.getMessage() + "; " + ADVICE;
+      if (failed != null && System.nanoTime() - failedAt < RECHECK.toNanos()) {
+        return failed;
       }
+      String problem = check(extraNixConf);
+      works = problem == null;
+      failed = problem;
+      failedAt = System.nanoTime();
+      return problem;
+    }
+  }
+
+  private String check(String extraNixConf) throws InterruptedException {
+    try {
+      Path conf = dir.resolve("nix");
+      Files.createDirectories(conf);
+      Files.writeString(conf.resolve("nix.conf"), SANDBOXED + (extraNixConf == null ? "" : extraNixConf.strip() + "\n"));
+      Path out = dir.resolve("check.log");
+      ProcessBuilder pb = new ProcessBuilder("nix-build", "--no-out-link", "-E", PROBE, "--argstr", "nonce", UUID.randomUUID().toString())
+          .redirectErrorStream(true).redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      pb.environment().clear();
+      pb.environment().putAll(environment(System.getenv("PATH"), dir.resolve("home"), dir.resolve("xdg"), conf));
+      Process p = pb.start();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        return "nix took over a minute to build a one-line derivation; " + ADVICE;
+      }
+      if (p.exitValue() == 0) {
+        return null;
+      }
+      return "this host's nix cannot build in its sandbox as a build user: " + NixMessages.errorLines(Files.readString(out, StandardCharsets.UTF_8))
+          + "; " + ADVICE;
+    } catch (IOException e) {
+      return "checking nix's sandbox failed: " + e.getMessage() + "; " + ADVICE;
     }
   }
 
