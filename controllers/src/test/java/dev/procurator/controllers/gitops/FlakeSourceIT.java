@@ -100,6 +100,7 @@ class FlakeSourceIT {
 
   /** Pushes {@code files} as a repository of its own and waits for its Ready condition to turn False; the condition's message. */
   private String refused(String ns, Map<String, String> files) throws Exception {
+    GitOpsIT.grant(client, ns, "developer"); // what the flake lists could be applied: only its evaluation stops it
     try (Remote remote = new Remote(dir, TestNames.unique("shop"))) {
       String commit = remote.push("user code", files);
       repo(ns, remote.fileUrl());
