@@ -75,18 +75,24 @@ class BuildSandboxIT {
   void aDerivationThatLooksForTheDataDirAndTheTokensFindsNothingAndIsNotRoot() throws Exception {
     start();
     Path data = up.dataDir.toAbsolutePath();
+    Path mark = Path.of("/usr/bin/procurator-was-here-" + TestNames.random(8));
     String script = String.format(Locale.ROOT, "export PATH=/usr/bin:/bin; id; echo uid map: $(cat /proc/self/uid_map); "
         + "cat %1$s/cache-token %1$s/admin-token %1$s/pki/ca.key %1$s/agent/builds/default/snoop/push/netrc; ls %1$s/agent; "
-        + "echo environment: $(env | tr '\\n' ' '); touch /usr/bin/procurator-was-here; exit 1", data);
+        + "echo environment: $(env | tr '\\n' ' '); touch %2$s; exit 1", data, mark);
     Path flake = TestFlakes.oneDerivation(dir.resolve("snoop"), "snoop", script);
-    Build b = run("snoop", "path:" + flake, "snoop");
+    Build b;
+    try {
+      b = run("snoop", "path:" + flake, "snoop");
+      assertThat(mark).as("a build cannot write to the host's tool folders").doesNotExist();
+    } finally {
+      Files.deleteIfExists(mark);
+    }
     assertThat(reason(b)).as(b.getStatus().message()).isEqualTo("BuildFailed");
     String tail = b.getStatus().logTail();
     assertThat(tail).contains("uid=1000(nixbld)", "environment:", data + "/cache-token: No such file or directory",
         data + "/admin-token: No such file or directory", data + "/pki/ca.key: No such file or directory",
-        "cannot access '" + data + "/agent': No such file or directory", "touch: cannot touch '/usr/bin/procurator-was-here': Permission denied");
+        "cannot access '" + data + "/agent': No such file or directory", "touch: cannot touch '" + mark + "': Permission denied");
     assertThat(tail).doesNotContain("uid=0").doesNotContainPattern("uid map: \\d+ 0 ");
-    assertThat(Path.of("/usr/bin/procurator-was-here")).doesNotExist();
     for (String secret : secrets()) {
       assertThat(tail).doesNotContain(secret);
       assertThat(b.getStatus().toString()).doesNotContain(secret);
