@@ -6,7 +6,6 @@ import dev.procurator.apiserver.registry.ResourceService;
 import dev.procurator.apiserver.resource.ResourceRegistry;
 import dev.procurator.apiserver.resource.ResourceType;
 import io.vertx.core.Context;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -22,10 +21,12 @@ import java.util.List;
  * The {@code log} subresource of VMs: finds the node a VM is bound to and streams the VM's serial
  * console from that node's agent ({@code spec.agentEndpoint} of the Node), as the Kubernetes API
  * server proxies {@code pods/log} to the kubelet. The caller was authorized for {@code vms/log}
- * (or {@code builds/log}) before this runs. An agent that serves TLS is reached with this server's
- * own client certificate, never the caller's token, and must present the certificate of the node
- * the VM is bound to ({@code system:node:NAME}, from the cluster CA); a plain-HTTP agent (one
- * started without a certificate) gets the caller's token and checks it against this server.
+ * (or {@code builds/log}) before this runs. Agents are reached only over TLS, with this server's
+ * own client certificate ({@code CN=procurator-apiserver}, from the cluster CA), never the caller's
+ * token or certificate, and must present the certificate of the node the VM is bound to ({@code
+ * system:node:NAME}, from the cluster CA). An {@code http://} endpoint is refused: the Node's
+ * {@code spec.agentEndpoint} is written by the node itself, so it cannot be trusted to say whether
+ * a caller's request is safe to send in the clear.
  */
 final class LogProxy {
   private static final List<String> PARAMS = List.of("follow", "tailLines", "previous");
@@ -34,7 +35,6 @@ final class LogProxy {
   private final ResourceType vms;
   private final ResourceType builds;
   private final ResourceType nodes;
-  private final HttpClient http;
   private volatile HttpClient https;
   private final Vertx vertx;
 
@@ -43,7 +43,6 @@ final class LogProxy {
     this.vms = registry.find("procurator.dev", "v1alpha1", "vms").orElseThrow();
     this.builds = registry.find("procurator.dev", "v1alpha1", "builds").orElseThrow();
     this.nodes = registry.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
-    this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setIdleTimeout(0));
     this.vertx = vertx;
   }
 
@@ -86,7 +85,17 @@ final class LogProxy {
     if (endpoint.isEmpty()) {
       throw ApiException.unavailable("node \"" + node + "\" publishes no agent endpoint");
     }
-    StringBuilder uri = new StringBuilder(URI.create(endpoint).getPath().replaceAll("/$", ""))
+    URI base;
+    try {
+      base = URI.create(endpoint);
+    } catch (IllegalArgumentException e) {
+      throw ApiException.unavailable("node \"" + node + "\"'s agent endpoint " + endpoint + " is not a URL");
+    }
+    if (!"https".equalsIgnoreCase(base.getScheme()) || base.getHost() == null) {
+      throw ApiException.unavailable("node \"" + node + "\"'s agent endpoint " + endpoint
+          + " is not HTTPS; the API server reaches agents only over TLS");
+    }
+    StringBuilder uri = new StringBuilder(base.getPath() == null ? "" : base.getPath().replaceAll("/$", ""))
         .append(build ? "/logs/builds/" : "/logs/").append(namespace).append('/').append(name);
     char sep = '?';
     for (String p : PARAMS) {
@@ -96,19 +105,16 @@ final class LogProxy {
         sep = '&';
       }
     }
-    URI base = URI.create(endpoint);
-    boolean tls = "https".equals(base.getScheme());
-    HttpClient client = tls ? https : http;
+    HttpClient client = https;
     if (client == null) {
-      throw ApiException.unavailable("node \"" + node + "\" serves its agent over TLS, and this server has no client certificate for it");
+      throw ApiException.unavailable("node \"" + node + "\" serves its agent over TLS, and this server has no client certificate for it"
+          + " (it needs the cluster CA's key)");
     }
+    // the caller's Authorization header and certificate stay here: the agent trusts this server's own certificate
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(base.getHost())
-        .setPort(base.getPort() > 0 ? base.getPort() : 80).setURI(uri.toString());
-    if (!tls) {
-      options.setHeaders(MultiMap.caseInsensitiveMultiMap().add("Authorization", ctx.request().getHeader("Authorization")));
-    }
+        .setPort(base.getPort() > 0 ? base.getPort() : 443).setURI(uri.toString());
     context.runOnContext(v -> client.request(options)
-        .compose(req -> tls ? checkNode(req, node).compose(x -> req.send()) : req.send())
+        .compose(req -> checkNode(req, node).compose(x -> req.send()))
         .onSuccess(resp -> {
           var out = ctx.response();
           out.setStatusCode(resp.statusCode());
