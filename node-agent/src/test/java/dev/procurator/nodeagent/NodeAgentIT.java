@@ -57,12 +57,69 @@ class NodeAgentIT {
   /** Reaches the agent's TLS endpoint, trusting the cluster CA. */
   private HttpClient agentHttp;
 
+  /**
+   * Trusts certificates of the cluster CA, as the API server does the agent's: a node's certificate
+   * names the node, not the address it listens at, so the address is not checked against it.
+   */
+  private static javax.net.ssl.SSLContext trustingNodeCertificates(String caPem) throws Exception {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    ks.load(null, null);
+    ks.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509")
+        .generateCertificate(new java.io.ByteArrayInputStream(caPem.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    var ca = (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
+    var chainOnly = new javax.net.ssl.X509ExtendedTrustManager() {
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+        ca.checkServerTrusted(chain, authType);
+      }
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+          throws java.security.cert.CertificateException {
+        ca.checkServerTrusted(chain, authType);
+      }
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+          throws java.security.cert.CertificateException {
+        ca.checkServerTrusted(chain, authType);
+      }
+
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+        throw new java.security.cert.CertificateException("a client only");
+      }
+
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+          throws java.security.cert.CertificateException {
+        throw new java.security.cert.CertificateException("a client only");
+      }
+
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+          throws java.security.cert.CertificateException {
+        throw new java.security.cert.CertificateException("a client only");
+      }
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return ca.getAcceptedIssuers();
+      }
+    };
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, new javax.net.ssl.TrustManager[] {chainOnly}, null);
+    return ssl;
+  }
+
   /** An agent serving its endpoint over TLS with node-a's certificate, as every agent does: the API server reaches agents only so. */
   private NodeAgent agent(TestApiServer api) throws Exception {
     VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
         Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
     var cert = api.nodeCertificate("node-a");
-    agentHttp = HttpClient.newBuilder().sslContext(dev.procurator.apiserver.testing.TestTls.trusting(api.pki().caPem())).build();
+    agentHttp = HttpClient.newBuilder().sslContext(trustingNodeCertificates(api.pki().caPem())).build();
     return new NodeAgent(api.client(), NodeAgent.Config.of("node-a", data).withImagesDir(images).withSettings(s), Clock.systemUTC())
         .withServingTls(new dev.procurator.nodeagent.http.AgentHttp.Tls(cert.certPem(), cert.keyPem(), api.pki().caPem())).start();
   }
@@ -119,6 +176,7 @@ class NodeAgentIT {
         // Then the good VM runs, is healthy, and says where its ports are
         await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
           VM web = get(c, "web");
+          assertThat(web.getStatus()).as("status of web").isNotNull();
           assertThat(web.getStatus().phase()).isEqualTo(VMPhase.RUNNING);
           assertThat(condition(web, "Booted").orElseThrow().getStatus()).isEqualTo("True");
           assertThat(condition(web, "Healthy").orElseThrow().getStatus()).isEqualTo("True");
