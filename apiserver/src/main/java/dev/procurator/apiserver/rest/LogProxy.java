@@ -36,6 +36,7 @@ final class LogProxy {
   private final ResourceType builds;
   private final ResourceType nodes;
   private volatile HttpClient https;
+  private volatile dev.procurator.apiserver.auth.NodeIdentities identities;
   private final Vertx vertx;
 
   LogProxy(Vertx vertx, ResourceService service, ResourceRegistry registry) {
@@ -54,6 +55,11 @@ final class LogProxy {
         .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(caPem)))
         .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(certPem))
             .addKeyValue(io.vertx.core.buffer.Buffer.buffer(keyPem))));
+  }
+
+  /** Holds the agent's certificate to the node's current identity too: one of a node since revoked, or that joined again, is refused. */
+  void withNodeIdentities(dev.procurator.apiserver.auth.NodeIdentities identities) {
+    this.identities = identities;
   }
 
   boolean serves(ResourceType type) {
@@ -128,16 +134,26 @@ final class LogProxy {
             "the agent of node \"" + node + "\" at " + endpoint + " cannot be reached: " + e.getMessage()))));
   }
 
-  /** Fails unless the agent's certificate names node {@code node}, so a log is never read from another host. */
-  private static io.vertx.core.Future<Void> checkNode(io.vertx.core.http.HttpClientRequest req, String node) {
+  /**
+   * Fails unless the agent's certificate names node {@code node}, so a log is never read from another
+   * host, and is one of the node's current identity (not of a node since revoked, or that joined again).
+   */
+  private io.vertx.core.Future<Void> checkNode(io.vertx.core.http.HttpClientRequest req, String node) {
     try {
       var chain = req.connection().peerCertificates();
-      if (!chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
-          && ClientCertificates.of(c).map(u -> u.name().equals("system:node:" + node)).orElse(false)) {
-        return io.vertx.core.Future.succeededFuture();
+      var user = !chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
+          ? ClientCertificates.of(c).filter(u -> u.name().equals("system:node:" + node)) : java.util.Optional.<dev.procurator.apiserver.auth.UserInfo>empty();
+      if (user.isEmpty()) {
+        req.reset();
+        return io.vertx.core.Future.failedFuture("its certificate is not node " + node + "'s");
       }
-      req.reset();
-      return io.vertx.core.Future.failedFuture("its certificate is not node " + node + "'s");
+      var nodes = identities;
+      String refused = nodes == null ? null : nodes.refusal(user.get(), (java.security.cert.X509Certificate) chain.getFirst());
+      if (refused != null) {
+        req.reset();
+        return io.vertx.core.Future.failedFuture(refused);
+      }
+      return io.vertx.core.Future.succeededFuture();
     } catch (Exception e) {
       req.reset();
       return io.vertx.core.Future.failedFuture("its certificate cannot be checked: " + e.getMessage());

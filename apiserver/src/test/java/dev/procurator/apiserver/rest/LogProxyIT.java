@@ -38,7 +38,8 @@ import org.junit.jupiter.api.TestInstance;
  * node registers as its own {@code spec.agentEndpoint} and that records what reaches it. The
  * caller's token never arrives there (the API server presents its own certificate); an {@code
  * http://} endpoint is refused without being called; and an agent must present the certificate of
- * the VM's node from the cluster CA, not another node's nor one of another CA.
+ * the VM's node from the cluster CA, not another node's, one of another CA, nor one of the node's
+ * since it was revoked.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LogProxyIT {
@@ -177,6 +178,29 @@ class LogProxyIT {
       assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
       assertThat(r.body()).contains(node, "not node " + node + "'s");
       assertThat(seen).isEmpty();
+    } finally {
+      agent.stop(0);
+    }
+  }
+
+  @Test
+  void anAgentWithARevokedCertificateOfItsNodeIsRefused() throws Exception {
+    String node = TestNames.unique("node");
+    String vm = TestNames.unique("vm");
+    Pki.ClientCertificate old = api.nodeCertificate(node);
+    List<Seen> seen = new CopyOnWriteArrayList<>();
+    var agent = fakeAgent(TestTls.withClientCertificate(caPem(), old.certPem(), old.keyPem()), seen);
+    try {
+      nodeWithVm(node, vm, "https://127.0.0.1:" + agent.getAddress().getPort());
+      assertThat(readLog(vm).statusCode()).isEqualTo(200);
+      // the node is revoked (what 'pctl node revoke' does): the certificate still names it and the CA signed it
+      var revoked = api.request("DELETE", "/apis/procurator.dev/v1alpha1/namespaces/" + dev.procurator.apiserver.auth.NodeIdentities.NAMESPACE
+          + "/secrets/" + dev.procurator.apiserver.auth.NodeIdentities.PREFIX + node, null, null);
+      assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+      HttpResponse<String> r = readLog(vm);
+      assertThat(seen).as("what reached the revoked agent").hasSize(1);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+      assertThat(r.body()).contains(node, "revoked");
     } finally {
       agent.stop(0);
     }
