@@ -54,10 +54,74 @@ class NodeAgentIT {
     Guest.killMachines(data);
   }
 
-  private NodeAgent agent(KubernetesClient c) throws Exception {
+  /** Reaches the agent's TLS endpoint, trusting the cluster CA. */
+  private HttpClient agentHttp;
+
+  /**
+   * Trusts certificates of the cluster CA, as the API server does the agent's: a node's certificate
+   * names the node, not the address it listens at, so the address is not checked against it.
+   */
+  private static javax.net.ssl.SSLContext trustingNodeCertificates(String caPem) throws Exception {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    ks.load(null, null);
+    ks.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509")
+        .generateCertificate(new java.io.ByteArrayInputStream(caPem.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    var ca = (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0];
+    var chainOnly = new javax.net.ssl.X509ExtendedTrustManager() {
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+        ca.checkServerTrusted(chain, authType);
+      }
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+          throws java.security.cert.CertificateException {
+        ca.checkServerTrusted(chain, authType);
+      }
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+          throws java.security.cert.CertificateException {
+        ca.checkServerTrusted(chain, authType);
+      }
+
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+        throw new java.security.cert.CertificateException("a client only");
+      }
+
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+          throws java.security.cert.CertificateException {
+        throw new java.security.cert.CertificateException("a client only");
+      }
+
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+          throws java.security.cert.CertificateException {
+        throw new java.security.cert.CertificateException("a client only");
+      }
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return ca.getAcceptedIssuers();
+      }
+    };
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, new javax.net.ssl.TrustManager[] {chainOnly}, null);
+    return ssl;
+  }
+
+  /** An agent serving its endpoint over TLS with node-a's certificate, as every agent does: the API server reaches agents only so. */
+  private NodeAgent agent(TestApiServer api) throws Exception {
     VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
         Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
-    return new NodeAgent(c, NodeAgent.Config.of("node-a", data).withImagesDir(images).withSettings(s), Clock.systemUTC()).start();
+    var cert = api.nodeCertificate("node-a");
+    agentHttp = HttpClient.newBuilder().sslContext(trustingNodeCertificates(api.pki().caPem())).build();
+    return new NodeAgent(api.client(), NodeAgent.Config.of("node-a", data).withImagesDir(images).withSettings(s), Clock.systemUTC())
+        .withServingTls(new dev.procurator.nodeagent.http.AgentHttp.Tls(cert.certPem(), cert.keyPem(), api.pki().caPem())).start();
   }
 
   private static VM vm(String name, VMSpec.Boot boot, List<VMSpec.HealthCheck> checks, RestartPolicy policy, Integer bootTimeout) {
@@ -83,8 +147,8 @@ class NodeAgentIT {
     return vm.getStatus().conditions().stream().filter(c -> c.getType().equals(type)).findFirst();
   }
 
-  private static double followers(NodeAgent agent) throws Exception {
-    String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(),
+  private double followers(NodeAgent agent) throws Exception {
+    String body = agentHttp.send(HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString()).body();
     return body.lines().filter(l -> l.startsWith("procurator_agent_console_followers ")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
         .findFirst().orElseThrow();
@@ -107,11 +171,12 @@ class NodeAgentIT {
       var failing = new VMSpec.HealthCheck(HealthCheckType.TCP, 9, null, null, 1, 1, 2);
       vms.resource(vm("unhealthy", hello("console=ttyS0"), List.of(failing), RestartPolicy.NEVER, null)).create();
 
-      NodeAgent agent = agent(c);
+      NodeAgent agent = agent(api);
       try {
         // Then the good VM runs, is healthy, and says where its ports are
         await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
           VM web = get(c, "web");
+          assertThat(web.getStatus()).as("status of web").isNotNull();
           assertThat(web.getStatus().phase()).isEqualTo(VMPhase.RUNNING);
           assertThat(condition(web, "Booted").orElseThrow().getStatus()).isEqualTo("True");
           assertThat(condition(web, "Healthy").orElseThrow().getStatus()).isEqualTo("True");
@@ -142,12 +207,12 @@ class NodeAgentIT {
         assertThat(tail.body().strip().lines().count()).isEqualTo(1);
         HttpResponse<String> noToken = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log", null, null, "wrong");
         assertThat(noToken.statusCode()).isEqualTo(401);
-        HttpResponse<String> metrics = HttpClient.newHttpClient().send(
+        HttpResponse<String> metrics = agentHttp.send(
             HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(metrics.body()).contains("procurator_vm_rss_bytes{namespace=\"default\",vm=\"web\"}", "procurator_vm_boots_total");
 
         // a client following the console and then going away ends its follower on the agent
-        HttpResponse<java.io.InputStream> following = HttpClient.newHttpClient().send(
+        HttpResponse<java.io.InputStream> following = agentHttp.send(
             HttpRequest.newBuilder(URI.create(agent.endpoint() + "/logs/default/web?follow=true"))
                 .header("Authorization", "Bearer " + TestApiServer.TOKEN).build(), HttpResponse.BodyHandlers.ofInputStream());
         assertThat(following.statusCode()).isEqualTo(200);
@@ -206,7 +271,7 @@ class NodeAgentIT {
       // When the agent is replaced, Then the running VM is adopted, not rebooted
       long before = qemuPid("web");
       String console = Files.readString(data.resolve("vms/default/web/serial.log"));
-      try (NodeAgent second = agent(c)) {
+      try (NodeAgent second = agent(api)) {
         ObjectKey web = ObjectKey.of("default", "web");
         await().atMost(Duration.ofSeconds(10)).until(() -> second.host().running().containsKey(web));
         assertThat(second.host().running().get(web)).isEqualTo(before);
@@ -253,7 +318,7 @@ class NodeAgentIT {
       var vms = c.resources(VM.class).inNamespace("default");
       vms.resource(vm("escape", new VMSpec.Boot(null, "hello/vmlinux", secret.toString(), "console=ttyS0"), null, RestartPolicy.NEVER, null))
           .create();
-      NodeAgent agent = agent(c);
+      NodeAgent agent = agent(api);
       try {
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
           VM vm = get(c, "escape");
@@ -289,7 +354,7 @@ class NodeAgentIT {
       // QEMU's user network shows the host's 127.0.0.1 to the guest as 10.0.2.2
       c.resources(VM.class).inNamespace("default").resource(vm("prober",
           hello("console=ttyS0 procurator.probe=10.0.2.2:" + port), null, RestartPolicy.NEVER, null)).create();
-      NodeAgent agent = agent(c);
+      NodeAgent agent = agent(api);
       try {
         Path console = data.resolve("vms/default/prober/serial.log");
         await().atMost(Duration.ofSeconds(90)).until(() -> Files.exists(console) && Files.readString(console).contains("PROCURATOR-PROBE"));

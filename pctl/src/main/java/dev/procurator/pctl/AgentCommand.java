@@ -81,7 +81,8 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--join-token-file", description = "A file holding the join token (kept out of the process list).")
   Path joinTokenFile;
 
-  @Option(names = "--ca-file", description = "The cluster CA certificate (PEM) the API server is checked against when joining.")
+  @Option(names = "--ca-file", description = "The cluster CA certificate (PEM) the API server is checked against when joining, and the API server's"
+      + " own client certificate when it reads logs here (default with --kubeconfig: the CA the kubeconfig trusts).")
   Path caFile;
 
   @Option(names = "--cert-ttl", defaultValue = "24h",
@@ -121,6 +122,18 @@ final class AgentCommand implements Callable<Integer> {
     } else {
       client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
     }
+    // with a kubeconfig, the logs endpoint still serves TLS: a certificate of this node asked for with its credential
+    ServingCertificate serving = null;
+    if (identity == null) {
+      java.time.Duration ttl = TokenCommand.parseTtl(certTtl);
+      try {
+        serving = ServingCertificate.obtain(client, config.name(), caFile, ttl == null ? java.time.Duration.ofHours(24) : ttl, Clock.systemUTC());
+      } catch (RuntimeException | java.io.IOException e) {
+        client.close();
+        throw e;
+      }
+    }
+    ServingCertificate ownServing = serving;
     NodeIdentity ownIdentity = identity;
     String pushToken = buildPushTokenFile == null ? null : Files.readString(buildPushTokenFile).strip();
     try {
@@ -146,6 +159,9 @@ final class AgentCommand implements Callable<Integer> {
           Thread.currentThread().interrupt();
         }
       }
+      if (ownServing != null) {
+        ownServing.close();
+      }
       if (ownIdentity != null) {
         ownIdentity.close();
       } else {
@@ -154,10 +170,12 @@ final class AgentCommand implements Callable<Integer> {
       stopped.countDown();
     }, "agent-shutdown"));
     // a node with its own certificate serves its logs endpoint with it, and renews both together
-    NodeAgent agent = start(client, config, identity == null ? null : identity.servingTls());
+    NodeAgent agent = start(client, config, identity != null ? identity.servingTls() : serving.tls());
     running.set(agent);
     if (identity != null) {
       identity.onRenewal(agent::updateServingCertificate);
+    } else {
+      serving.onRenewal(agent::updateServingCertificate);
     }
     System.out.println("Node agent " + agent.name() + " is up: logs and metrics at " + agent.endpoint());
     System.out.flush();
@@ -165,11 +183,7 @@ final class AgentCommand implements Callable<Integer> {
     return 0;
   }
 
-  static NodeAgent start(KubernetesClient client, NodeAgent.Config config) throws Exception {
-    return start(client, config, null);
-  }
-
-  /** An agent whose logs endpoint serves TLS with {@code tls} (null: plain HTTP, reached with callers' tokens). */
+  /** An agent whose logs endpoint serves TLS with {@code tls} (null: plain HTTP, which the API server does not proxy logs to). */
   static NodeAgent start(KubernetesClient client, NodeAgent.Config config, dev.procurator.nodeagent.http.AgentHttp.Tls tls) throws Exception {
     return new NodeAgent(client, config, Clock.systemUTC()).withServingTls(tls).start();
   }

@@ -105,6 +105,7 @@ public final class HttpApi {
   public HttpApi withClientCertificates(boolean on, dev.procurator.apiserver.auth.NodeIdentities nodes) {
     this.clientCertificates = on;
     this.nodeIdentities = nodes;
+    logs.withNodeIdentities(nodes);
     return this;
   }
 

@@ -6,7 +6,6 @@ import dev.procurator.apiserver.registry.ResourceService;
 import dev.procurator.apiserver.resource.ResourceRegistry;
 import dev.procurator.apiserver.resource.ResourceType;
 import io.vertx.core.Context;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -22,10 +21,12 @@ import java.util.List;
  * The {@code log} subresource of VMs: finds the node a VM is bound to and streams the VM's serial
  * console from that node's agent ({@code spec.agentEndpoint} of the Node), as the Kubernetes API
  * server proxies {@code pods/log} to the kubelet. The caller was authorized for {@code vms/log}
- * (or {@code builds/log}) before this runs. An agent that serves TLS is reached with this server's
- * own client certificate, never the caller's token, and must present the certificate of the node
- * the VM is bound to ({@code system:node:NAME}, from the cluster CA); a plain-HTTP agent (one
- * started without a certificate) gets the caller's token and checks it against this server.
+ * (or {@code builds/log}) before this runs. Agents are reached only over TLS, with this server's
+ * own client certificate ({@code CN=procurator-apiserver}, from the cluster CA), never the caller's
+ * token or certificate, and must present the certificate of the node the VM is bound to ({@code
+ * system:node:NAME}, from the cluster CA). An {@code http://} endpoint is refused: the Node's
+ * {@code spec.agentEndpoint} is written by the node itself, so it cannot be trusted to say whether
+ * a caller's request is safe to send in the clear.
  */
 final class LogProxy {
   private static final List<String> PARAMS = List.of("follow", "tailLines", "previous");
@@ -34,8 +35,8 @@ final class LogProxy {
   private final ResourceType vms;
   private final ResourceType builds;
   private final ResourceType nodes;
-  private final HttpClient http;
   private volatile HttpClient https;
+  private volatile dev.procurator.apiserver.auth.NodeIdentities identities;
   private final Vertx vertx;
 
   LogProxy(Vertx vertx, ResourceService service, ResourceRegistry registry) {
@@ -43,7 +44,6 @@ final class LogProxy {
     this.vms = registry.find("procurator.dev", "v1alpha1", "vms").orElseThrow();
     this.builds = registry.find("procurator.dev", "v1alpha1", "builds").orElseThrow();
     this.nodes = registry.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
-    this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setIdleTimeout(0));
     this.vertx = vertx;
   }
 
@@ -55,6 +55,11 @@ final class LogProxy {
         .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(caPem)))
         .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(certPem))
             .addKeyValue(io.vertx.core.buffer.Buffer.buffer(keyPem))));
+  }
+
+  /** Holds the agent's certificate to the node's current identity too: one of a node since revoked, or that joined again, is refused. */
+  void withNodeIdentities(dev.procurator.apiserver.auth.NodeIdentities identities) {
+    this.identities = identities;
   }
 
   boolean serves(ResourceType type) {
@@ -86,7 +91,17 @@ final class LogProxy {
     if (endpoint.isEmpty()) {
       throw ApiException.unavailable("node \"" + node + "\" publishes no agent endpoint");
     }
-    StringBuilder uri = new StringBuilder(URI.create(endpoint).getPath().replaceAll("/$", ""))
+    URI base;
+    try {
+      base = URI.create(endpoint);
+    } catch (IllegalArgumentException e) {
+      throw ApiException.unavailable("node \"" + node + "\"'s agent endpoint " + endpoint + " is not a URL");
+    }
+    if (!"https".equalsIgnoreCase(base.getScheme()) || base.getHost() == null) {
+      throw ApiException.unavailable("node \"" + node + "\"'s agent endpoint " + endpoint
+          + " is not HTTPS; the API server reaches agents only over TLS");
+    }
+    StringBuilder uri = new StringBuilder(base.getPath() == null ? "" : base.getPath().replaceAll("/$", ""))
         .append(build ? "/logs/builds/" : "/logs/").append(namespace).append('/').append(name);
     char sep = '?';
     for (String p : PARAMS) {
@@ -96,19 +111,16 @@ final class LogProxy {
         sep = '&';
       }
     }
-    URI base = URI.create(endpoint);
-    boolean tls = "https".equals(base.getScheme());
-    HttpClient client = tls ? https : http;
+    HttpClient client = https;
     if (client == null) {
-      throw ApiException.unavailable("node \"" + node + "\" serves its agent over TLS, and this server has no client certificate for it");
+      throw ApiException.unavailable("node \"" + node + "\" serves its agent over TLS, and this server has no client certificate for it"
+          + " (it needs the cluster CA's key)");
     }
+    // the caller's Authorization header and certificate stay here: the agent trusts this server's own certificate
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(base.getHost())
-        .setPort(base.getPort() > 0 ? base.getPort() : 80).setURI(uri.toString());
-    if (!tls) {
-      options.setHeaders(MultiMap.caseInsensitiveMultiMap().add("Authorization", ctx.request().getHeader("Authorization")));
-    }
+        .setPort(base.getPort() > 0 ? base.getPort() : 443).setURI(uri.toString());
     context.runOnContext(v -> client.request(options)
-        .compose(req -> tls ? checkNode(req, node).compose(x -> req.send()) : req.send())
+        .compose(req -> checkNode(req, node).compose(x -> req.send()))
         .onSuccess(resp -> {
           var out = ctx.response();
           out.setStatusCode(resp.statusCode());
@@ -122,16 +134,26 @@ final class LogProxy {
             "the agent of node \"" + node + "\" at " + endpoint + " cannot be reached: " + e.getMessage()))));
   }
 
-  /** Fails unless the agent's certificate names node {@code node}, so a log is never read from another host. */
-  private static io.vertx.core.Future<Void> checkNode(io.vertx.core.http.HttpClientRequest req, String node) {
+  /**
+   * Fails unless the agent's certificate names node {@code node}, so a log is never read from another
+   * host, and is one of the node's current identity (not of a node since revoked, or that joined again).
+   */
+  private io.vertx.core.Future<Void> checkNode(io.vertx.core.http.HttpClientRequest req, String node) {
     try {
       var chain = req.connection().peerCertificates();
-      if (!chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
-          && ClientCertificates.of(c).map(u -> u.name().equals("system:node:" + node)).orElse(false)) {
-        return io.vertx.core.Future.succeededFuture();
+      var user = !chain.isEmpty() && chain.getFirst() instanceof java.security.cert.X509Certificate c
+          ? ClientCertificates.of(c).filter(u -> u.name().equals("system:node:" + node)) : java.util.Optional.<dev.procurator.apiserver.auth.UserInfo>empty();
+      if (user.isEmpty()) {
+        req.reset();
+        return io.vertx.core.Future.failedFuture("its certificate is not node " + node + "'s");
       }
-      req.reset();
-      return io.vertx.core.Future.failedFuture("its certificate is not node " + node + "'s");
+      var nodes = identities;
+      String refused = nodes == null ? null : nodes.refusal(user.get(), (java.security.cert.X509Certificate) chain.getFirst());
+      if (refused != null) {
+        req.reset();
+        return io.vertx.core.Future.failedFuture(refused);
+      }
+      return io.vertx.core.Future.succeededFuture();
     } catch (Exception e) {
       req.reset();
       return io.vertx.core.Future.failedFuture("its certificate cannot be checked: " + e.getMessage());
