@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -105,6 +106,7 @@ class ReadmeTourIT {
   }
 
   @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES) // the tour's own waits allow minutes on a busy machine
   void everyTourCommandWorksAsWrittenAndPctlPrintsNothingOnStderr() throws Exception {
     String readme = Files.readString(Guest.repoRoot().resolve("README.md"));
     List<Step> steps = steps(readme);
