@@ -490,29 +490,21 @@ final class Syncer implements AutoCloseable {
     }
     var op = as(repo).genericKubernetesResources(rc.get());
     var res = e.namespace() == null || !rc.get().isNamespaceScoped() ? op.withName(e.name()) : op.inNamespace(e.namespace()).withName(e.name());
-    GenericKubernetesResource live;
     try {
-      live = res.get();
-    } catch (KubernetesClientException denied) {
-      if (denied.getCode() != 403) {
-        throw denied;
+      GenericKubernetesResource live = res.get();
+      if (live == null) {
+        return false;
       }
-      events.warning(repo, "PruneForbidden", "not pruning " + e.kind() + " " + e.name() + ": " + denied.getStatus().getMessage());
-      return false;
-    }
-    if (live == null) {
-      return false;
-    }
-    if (!GitSync.ownedBy(JSON.valueToTree(live), repo.getMetadata().getNamespace(), repo.getMetadata().getName())) {
-      log.info("{}: not pruning {}: it no longer carries this GitRepository's labels", ObjectKey.of(repo), e);
-      return false;
-    }
-    try {
+      if (!GitSync.ownedBy(JSON.valueToTree(live), repo.getMetadata().getNamespace(), repo.getMetadata().getName())) {
+        log.info("{}: not pruning {}: it no longer carries this GitRepository's labels", ObjectKey.of(repo), e);
+        return false;
+      }
       res.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
     } catch (KubernetesClientException denied) {
       if (denied.getCode() != 403) {
         throw denied;
       }
+      // the repository's identity may not read or delete it: say so, and leave it
       events.warning(repo, "PruneForbidden", "not pruning " + e.kind() + " " + e.name() + ": " + denied.getStatus().getMessage());
       return false;
     }
