@@ -26,13 +26,20 @@ public final class Controller<K> implements AutoCloseable {
   private final Backoff<K> backoff;
   private final List<Thread> workers = new ArrayList<>();
   private final Scheduler scheduler;
+  private final LoopMetrics metrics;
 
   /** A controller whose delayed requeues go through {@code scheduler}; closing the controller closes it. */
   public Controller(String name, Reconciler<K> reconciler, Scheduler scheduler, Backoff<K> backoff) {
+    this(name, reconciler, scheduler, backoff, LoopMetrics.NONE);
+  }
+
+  /** A controller that reports its passes and its queue to {@code metrics}, under {@code name}. */
+  public Controller(String name, Reconciler<K> reconciler, Scheduler scheduler, Backoff<K> backoff, LoopMetrics metrics) {
     this.name = name;
     this.reconciler = reconciler;
     this.scheduler = scheduler;
-    this.queue = new WorkQueue<>(scheduler);
+    this.metrics = metrics;
+    this.queue = new WorkQueue<>(scheduler, name, metrics);
     this.backoff = backoff;
   }
 
@@ -84,15 +91,22 @@ public final class Controller<K> implements AutoCloseable {
 
   /** Runs the reconciler once for {@code key} and schedules what its outcome asks for. */
   void handle(K key) {
+    long start = System.nanoTime();
+    String result = "error";
     try {
       switch (reconciler.reconcile(key)) {
-        case Result.Done d -> backoff.forget(key);
+        case Result.Done d -> {
+          backoff.forget(key);
+          result = "success";
+        }
         case Result.RequeueAfter r -> {
           backoff.forget(key);
           queue.addAfter(key, r.delay());
+          result = r.delay().isZero() ? "requeue" : "requeue_after";
         }
       }
     } catch (KubernetesClientException e) {
+      metrics.retried(name);
       Duration delay = backoff.next(key);
       if (e.getCode() == 409) {
         // someone wrote the object after it was read: look again at the newer one
@@ -105,9 +119,14 @@ public final class Controller<K> implements AutoCloseable {
       backoff.forget(key);
       log.warn("{}: giving up on {}: {}", name, key, e.getMessage());
     } catch (Exception e) {
+      metrics.retried(name);
       Duration delay = backoff.next(key);
       log.info("{}: {} failed ({}), retrying in {}", name, key, e.toString(), delay);
       queue.addAfter(key, delay);
+    } finally {
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      metrics.reconciled(name, result, took);
+      metrics.worked(name, took);
     }
   }
 

@@ -2,7 +2,9 @@ package dev.procurator.api.runtime;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -15,19 +17,33 @@ public final class WorkQueue<K> {
   private final ArrayDeque<K> queue = new ArrayDeque<>();
   private final Set<K> dirty = new HashSet<>();
   private final Set<K> processing = new HashSet<>();
+  /** When each queued key was added, for {@link LoopMetrics#waited}. */
+  private final Map<K, Long> addedAt = new HashMap<>();
   private final Scheduler scheduler;
+  private final String name;
+  private final LoopMetrics metrics;
   private boolean shutDown;
 
   public WorkQueue(Scheduler scheduler) {
+    this(scheduler, "queue", LoopMetrics.NONE);
+  }
+
+  /** A queue that reports its adds, depth and waits to {@code metrics} under {@code name}. */
+  public WorkQueue(Scheduler scheduler, String name, LoopMetrics metrics) {
     this.scheduler = scheduler;
+    this.name = name;
+    this.metrics = metrics;
   }
 
   public synchronized void add(K key) {
     if (shutDown || !dirty.add(key)) {
       return;
     }
+    metrics.added(name);
+    addedAt.putIfAbsent(key, System.nanoTime());
     if (!processing.contains(key)) {
       queue.addLast(key);
+      metrics.depth(name, queue.size());
       notifyAll();
     }
   }
@@ -52,6 +68,11 @@ public final class WorkQueue<K> {
     K key = queue.removeFirst();
     processing.add(key);
     dirty.remove(key);
+    Long at = addedAt.remove(key);
+    metrics.depth(name, queue.size());
+    if (at != null) {
+      metrics.waited(name, Duration.ofNanos(System.nanoTime() - at));
+    }
     return Optional.of(key);
   }
 
@@ -60,6 +81,7 @@ public final class WorkQueue<K> {
     processing.remove(key);
     if (dirty.contains(key)) {
       queue.addLast(key);
+      metrics.depth(name, queue.size());
       notifyAll();
     }
   }

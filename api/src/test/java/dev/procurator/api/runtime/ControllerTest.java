@@ -174,4 +174,37 @@ class ControllerTest {
     c.enqueue("after-close");
     assertThat(c.queue().length()).isZero();
   }
+
+  @Test
+  void passesAndTheQueueAreReportedUnderControllerRuntimesNames() throws Exception {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    LoopMetrics metrics = new LoopMetrics() {
+      @Override
+      public void reconciled(String controller, String result, Duration took) {
+        seen.add(controller + ":" + result);
+      }
+
+      @Override
+      public void added(String queue) {
+        seen.add(queue + ":add");
+      }
+
+      @Override
+      public void retried(String queue) {
+        seen.add(queue + ":retry");
+      }
+    };
+    AtomicInteger pass = new AtomicInteger();
+    Reconciler<String> r = key -> switch (pass.incrementAndGet()) {
+      case 1 -> throw new IllegalStateException("boom");
+      case 2 -> Result.requeueAfter(Duration.ofSeconds(3));
+      default -> Result.done();
+    };
+    Controller<String> c = new Controller<>("loop", r, new ManualScheduler(), new Backoff<>(Duration.ofMillis(5), Duration.ofSeconds(1)), metrics);
+    c.enqueue("k");
+    c.handle("k");
+    c.handle("k");
+    c.handle("k");
+    assertThat(seen).containsExactly("loop:add", "loop:retry", "loop:error", "loop:requeue_after", "loop:success");
+  }
 }
