@@ -2,6 +2,12 @@ package dev.procurator.controllers;
 
 import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.Informers;
+import dev.procurator.api.runtime.Loop;
+import dev.procurator.api.runtime.LoopBuilder;
+import dev.procurator.api.runtime.LoopQueue;
+import dev.procurator.api.v1alpha1.VMStatus;
+import dev.procurator.controllers.scheduler.SchedulerLoop;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.Handlers;
 import dev.procurator.api.runtime.ObjectKey;
@@ -19,7 +25,6 @@ import dev.procurator.controllers.gc.GarbageCollector;
 import dev.procurator.controllers.gc.GcKey;
 import dev.procurator.controllers.gitops.GitRepositoryReconciler;
 import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
-import dev.procurator.controllers.scheduler.SchedulerReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -181,67 +186,56 @@ public final class ControllerManager implements AutoCloseable {
     leadership.accept(true);
     log.info("controllers: {} took the lead, starting the scheduler, node lifecycle, cluster and garbage collection controllers",
         config.identity());
-    // informers first (unstarted), so the scheduler decides from their caches, not from lists of everything
-    SharedIndexInformer<VM> vms = client.resources(VM.class).inAnyNamespace().runnableInformer(0);
-    SharedIndexInformer<Node> nodes = client.resources(Node.class).runnableInformer(0);
-    running.add(vms::close);
-    running.add(nodes::close);
+    // one informer per kind for every loop; each loop's workers wait until the caches it reads are full
+    Informers informers = new Informers(client);
+    running.add(informers);
+    SharedIndexInformer<VM> vms = informers.of(VM.class);
+    SharedIndexInformer<Node> nodes = informers.of(Node.class);
     EventRecorder schedulerEvents = new EventRecorder(client, "procurator.dev/scheduler", config.identity(), clock);
     EventRecorder nodeEvents = new EventRecorder(client, "procurator.dev/node-lifecycle", config.identity(), clock);
     running.add(schedulerEvents);
     running.add(nodeEvents);
-    Controller<ObjectKey> scheduler = new Controller<>("scheduler",
-        new SchedulerReconciler(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list(), schedulerEvents));
     Controller<ObjectKey> lifecycle = new Controller<>("node-lifecycle",
         new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod(), nodeEvents));
-    running.add(scheduler);
     running.add(lifecycle);
-    Runnable retryPending = () -> {
-      for (VM vm : vms.getStore().list()) {
-        if (unbound(vm)) {
-          scheduler.enqueue(ObjectKey.of(vm));
-        }
-      }
-    };
-    vms.addEventHandler(new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(VM vm) {
-        if (unbound(vm)) {
-          scheduler.enqueue(ObjectKey.of(vm));
-        }
-      }
-
-      @Override
-      public void onUpdate(VM oldVm, VM vm) {
-        onAdd(vm);
-      }
-
-      @Override
-      public void onDelete(VM vm, boolean unknown) {
-        // capacity freed: VMs that did not fit may now
-        if (vm.getSpec().nodeName() != null && !vm.getSpec().nodeName().isEmpty()) {
-          retryPending.run();
-        }
-      }
-    });
-    nodes.addEventHandler(Handlers.onAddOrUpdate(n -> {
-      lifecycle.enqueue(ObjectKey.of(n));
-      // a node that changed may now take VMs that did not fit before
-      retryPending.run();
-    }));
+    nodes.addEventHandler(Handlers.onAddOrUpdate(n -> lifecycle.enqueue(ObjectKey.of(n))));
     clusters(vms);
     builds(nodes);
     gitRepositories();
-    nodes.run();
-    vms.run();
+    scheduler(informers, vms, nodes, schedulerEvents);
     garbageCollector();
-    // decisions start once both caches hold everything: a half-filled cache would hide bound VMs
-    scheduler.start(1);
     lifecycle.start(1);
     SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE)
         .inform(Handlers.onAddOrUpdate(l -> lifecycle.enqueue(ObjectKey.cluster(l.getMetadata().getName()))), 0);
     running.add(leases::close);
     leading = true;
+  }
+
+  /**
+   * The scheduler: an unbound VM's changes put it on the queue; a node's change, or a bound VM's
+   * deletion (room freed), puts every unbound VM there. Decisions start once the VM and Node caches
+   * hold everything: a half-filled cache would hide bound VMs.
+   */
+  private void scheduler(Informers informers, SharedIndexInformer<VM> vms, SharedIndexInformer<Node> nodes, EventRecorder events) {
+    java.util.function.Supplier<List<ObjectKey>> pending = () -> vms.getStore().list().stream().filter(ControllerManager::unbound)
+        .map(ObjectKey::of).toList();
+    running.add(startLoop(LoopBuilder.<VM, VMStatus, SchedulerLoop.Bind>forKind("scheduler", VM.class, client, informers)
+        .updatesWhen((before, after) -> unbound(after))
+        .watches(Node.class, n -> pending.get())
+        .whenDeleted(VM.class, vm -> unbound(vm) ? List.of() : pending.get())
+        .events(events), q -> new SchedulerLoop(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list())));
+  }
+
+  private static <P extends HasMetadata, S, A> LoopBuilder.Running startLoop(LoopBuilder<P, S, A> builder,
+      Function<LoopQueue, Loop<P, S, A>> loop) {
+    try {
+      return builder.start(loop);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the caches filled", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the caches did not fill: " + e.getMessage(), e);
+    }
   }
 
   /** The Cluster controller: a Cluster's changes and its VMs' changes put the Cluster on its queue. */

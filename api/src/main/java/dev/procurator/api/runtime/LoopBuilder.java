@@ -108,6 +108,25 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
     return this;
   }
 
+  /** Deleting an object of {@code other} puts the keys {@code toKeys} gives on the queue (room freed, say). */
+  public <O extends HasMetadata> LoopBuilder<P, S, A> whenDeleted(Class<O> other, Function<O, Collection<ObjectKey>> toKeys) {
+    SharedIndexInformer<O> informer = informers.of(other);
+    reads.add(informer);
+    registrations.add(() -> informer.addEventHandler(new ResourceEventHandler<O>() {
+      @Override
+      public void onAdd(O o) {}
+
+      @Override
+      public void onUpdate(O before, O after) {}
+
+      @Override
+      public void onDelete(O o, boolean finalStateUnknown) {
+        toKeys.apply(o).forEach(LoopBuilder.this::enqueue);
+      }
+    }));
+    return this;
+  }
+
   /** A cache the loop reads in its decisions without being woken by it: the workers also wait for it to sync. */
   public LoopBuilder<P, S, A> reads(SharedIndexInformer<?> informer) {
     reads.add(informer);

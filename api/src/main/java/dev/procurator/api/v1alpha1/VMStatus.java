@@ -24,6 +24,35 @@ public record VMStatus(
     this(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, null);
   }
 
+  /** {@code status}, or an empty status when there is none yet. */
+  public static VMStatus orEmpty(VMStatus status) {
+    return status != null ? status : new VMStatus(null, null, null, null, null, null, null, null);
+  }
+
+  public VMStatus withPhase(VMPhase p, String msg) {
+    return new VMStatus(p, nodeName, observedGeneration, conditions, msg, restartCount, ports, backoff);
+  }
+
+  public VMStatus withNodeName(String node) {
+    return new VMStatus(phase, node, observedGeneration, conditions, message, restartCount, ports, backoff);
+  }
+
+  public VMStatus withObservedGeneration(Long g) {
+    return new VMStatus(phase, nodeName, g, conditions, message, restartCount, ports, backoff);
+  }
+
+  public VMStatus withConditions(List<Condition> c) {
+    return new VMStatus(phase, nodeName, observedGeneration, c, message, restartCount, ports, backoff);
+  }
+
+  public VMStatus withRestarts(Integer count, RestartBackoff b) {
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, count, ports, b);
+  }
+
+  public VMStatus withPorts(List<VMSpec.PortForward> p) {
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, p, backoff);
+  }
+
   /**
    * Where a VM that keeps failing is in its crash loop: kept in status so that an agent that
    * restarts keeps to the same backoff rather than booting the VM again at once.

@@ -3,7 +3,9 @@ package dev.procurator.controllers.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.Informers;
+import dev.procurator.api.runtime.LoopBuilder;
+import dev.procurator.api.v1alpha1.VMStatus;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Hypervisor;
@@ -61,8 +63,12 @@ class SchedulerIT {
       vm(c, "huge", 2, "8Gi", null);
 
       try (EventRecorder events = new EventRecorder(c, "procurator.dev/scheduler", "test", Clock.systemUTC());
-          Controller<ObjectKey> scheduler = new Controller<ObjectKey>("scheduler", new SchedulerReconciler(c, Clock.systemUTC(), events))
-              .start(1)) {
+          Informers informers = new Informers(c);
+          LoopBuilder.Running scheduler = LoopBuilder.<VM, VMStatus, SchedulerLoop.Bind>forKind("scheduler", VM.class, c, informers)
+              .reads(informers.of(Node.class))
+              .events(events)
+              .start(q -> new SchedulerLoop(c, Clock.systemUTC(), () -> informers.of(Node.class).getStore().list(),
+                  () -> informers.of(VM.class).getStore().list()))) {
         for (String n : List.of("one", "two", "east", "huge")) {
           scheduler.enqueue(ObjectKey.of("default", n));
         }
