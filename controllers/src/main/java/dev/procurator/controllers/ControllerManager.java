@@ -24,7 +24,9 @@ import dev.procurator.controllers.clusters.ClusterReconciler;
 import dev.procurator.controllers.gc.GarbageCollector;
 import dev.procurator.controllers.gc.GcKey;
 import dev.procurator.controllers.gitops.GitRepositoryReconciler;
-import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
+import dev.procurator.controllers.nodes.NodeLifecycleLoop;
+import dev.procurator.api.v1alpha1.NodeAgreements;
+import dev.procurator.api.v1alpha1.NodeStatus;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -56,6 +58,7 @@ public final class ControllerManager implements AutoCloseable {
   public static final String LEASE_NAMESPACE = "procurator-system";
   public static final String LEASE_NAME = "procurator-controllers";
   private static final String BY_CLUSTER = "cluster";
+  private static final String BY_NODE = "node";
 
   /**
    * Leader election timings, the node grace period, and the binary cache the Cluster controller
@@ -195,19 +198,15 @@ public final class ControllerManager implements AutoCloseable {
     EventRecorder nodeEvents = new EventRecorder(client, "procurator.dev/node-lifecycle", config.identity(), clock);
     running.add(schedulerEvents);
     running.add(nodeEvents);
-    Controller<ObjectKey> lifecycle = new Controller<>("node-lifecycle",
-        new NodeLifecycleReconciler(client, clock, config.nodeGracePeriod(), nodeEvents));
-    running.add(lifecycle);
-    nodes.addEventHandler(Handlers.onAddOrUpdate(n -> lifecycle.enqueue(ObjectKey.of(n))));
+    // indexes before any informer starts
+    vms.addIndexers(Map.of(BY_NODE, vm -> vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty() ? List.of()
+        : List.of(vm.getSpec().nodeName())));
     clusters(vms);
     builds(nodes);
     gitRepositories();
     scheduler(informers, vms, nodes, schedulerEvents);
+    nodeLifecycle(informers, vms, nodeEvents);
     garbageCollector();
-    lifecycle.start(1);
-    SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE)
-        .inform(Handlers.onAddOrUpdate(l -> lifecycle.enqueue(ObjectKey.cluster(l.getMetadata().getName()))), 0);
-    running.add(leases::close);
     leading = true;
   }
 
@@ -224,6 +223,22 @@ public final class ControllerManager implements AutoCloseable {
         .watches(Node.class, n -> pending.get())
         .whenDeleted(VM.class, vm -> unbound(vm) ? List.of() : pending.get())
         .events(events), q -> new SchedulerLoop(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list())));
+  }
+
+  /**
+   * The node lifecycle controller: a Node's or its heartbeat Lease's change puts the Node on the
+   * queue; its decision reads the Lease and the Node's VMs from the caches.
+   */
+  private void nodeLifecycle(Informers informers, SharedIndexInformer<VM> vms, EventRecorder events) {
+    SharedIndexInformer<Lease> leases = client.leases().inNamespace(NodeAgreements.LEASE_NAMESPACE).runnableInformer(0);
+    informers.use(Lease.class, leases);
+    running.add(startLoop(LoopBuilder.<Node, NodeStatus, NodeLifecycleLoop.Evict>forKind("node-lifecycle", Node.class, client, informers)
+        .watches(Lease.class, l -> List.of(ObjectKey.cluster(l.getMetadata().getName())))
+        .reads(vms)
+        .events(events),
+        q -> new NodeLifecycleLoop(client, clock, config.nodeGracePeriod(),
+            node -> leases.getStore().getByKey(NodeAgreements.LEASE_NAMESPACE + "/" + node), node -> vms.getIndexer().byIndex(BY_NODE, node),
+            events)));
   }
 
   private static <P extends HasMetadata, S, A> LoopBuilder.Running startLoop(LoopBuilder<P, S, A> builder,

@@ -12,7 +12,7 @@ import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMSpec;
 import dev.procurator.apiserver.testing.TestApiServer;
-import dev.procurator.controllers.nodes.NodeLifecycleReconciler;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
@@ -50,7 +50,7 @@ class ControllerManagerIT {
   }
 
   private static void lease(KubernetesClient c, String name, Duration leaseFor, ZonedDateTime renewed) {
-    var leases = c.leases().inNamespace(NodeLifecycleReconciler.LEASE_NAMESPACE);
+    var leases = c.leases().inNamespace(NodeAgreements.LEASE_NAMESPACE);
     if (leases.withName(name).get() == null) {
       leases.resource(new LeaseBuilder().withNewMetadata().withName(name).endMetadata()
           .withNewSpec().withHolderIdentity(name).withLeaseDurationSeconds((int) leaseFor.toSeconds()).withRenewTime(renewed).endSpec()

@@ -14,4 +14,14 @@ public record NodeStatus(
     List<Hypervisor> hypervisors,
     List<Condition> conditions,
     Boolean kvm,
-    Integer runningVMs) {}
+    Integer runningVMs) {
+
+  /** {@code status}, or an empty status when there is none yet. */
+  public static NodeStatus orEmpty(NodeStatus status) {
+    return status != null ? status : new NodeStatus(null, null, null, null, null, null, null);
+  }
+
+  public NodeStatus withConditions(List<Condition> c) {
+    return new NodeStatus(capacity, allocatable, allocated, hypervisors, c, kvm, runningVMs);
+  }
+}
