@@ -18,7 +18,8 @@ import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.Node;
 import dev.procurator.api.v1alpha1.Revisions;
 import dev.procurator.api.v1alpha1.VM;
-import dev.procurator.controllers.builds.BuildReconciler;
+import dev.procurator.controllers.builds.BuildLoop;
+import dev.procurator.api.v1alpha1.BuildStatus;
 import dev.procurator.controllers.clusters.CachePins;
 import dev.procurator.controllers.clusters.ClusterReconciler;
 import dev.procurator.controllers.gc.GarbageCollector;
@@ -201,8 +202,8 @@ public final class ControllerManager implements AutoCloseable {
     // indexes before any informer starts
     vms.addIndexers(Map.of(BY_NODE, vm -> vm.getSpec().nodeName() == null || vm.getSpec().nodeName().isEmpty() ? List.of()
         : List.of(vm.getSpec().nodeName())));
-    clusters(vms);
-    builds(nodes);
+    clusters(informers, vms);
+    builds(informers);
     gitRepositories();
     scheduler(informers, vms, nodes, schedulerEvents);
     nodeLifecycle(informers, vms, nodeEvents);
@@ -241,6 +242,17 @@ public final class ControllerManager implements AutoCloseable {
             events)));
   }
 
+  private static void sync(Informers informers, List<SharedIndexInformer<?>> caches) {
+    try {
+      informers.sync(caches, Duration.ofMinutes(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the caches filled", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the caches did not fill: " + e.getMessage(), e);
+    }
+  }
+
   private static <P extends HasMetadata, S, A> LoopBuilder.Running startLoop(LoopBuilder<P, S, A> builder,
       Function<LoopQueue, Loop<P, S, A>> loop) {
     try {
@@ -254,9 +266,8 @@ public final class ControllerManager implements AutoCloseable {
   }
 
   /** The Cluster controller: a Cluster's changes and its VMs' changes put the Cluster on its queue. */
-  private void clusters(SharedIndexInformer<VM> vms) {
-    SharedIndexInformer<Cluster> clusters = client.resources(Cluster.class).inAnyNamespace().runnableInformer(0);
-    running.add(clusters::close);
+  private void clusters(Informers informers, SharedIndexInformer<VM> vms) {
+    SharedIndexInformer<Cluster> clusters = informers.of(Cluster.class);
     EventRecorder clusterEvents = new EventRecorder(client, "procurator.dev/cluster-controller", config.identity(), clock);
     running.add(clusterEvents);
     Optional<CachePins> pins = config.cacheUrl() == null ? Optional.empty() : Optional.of(new CachePins(config.cacheUrl(), config.cachePushToken()));
@@ -266,8 +277,7 @@ public final class ControllerManager implements AutoCloseable {
       return cluster == null ? List.of() : List.of(o.getMetadata().getNamespace() + "/" + cluster);
     };
     vms.addIndexers(Map.of(BY_CLUSTER, byCluster::apply));
-    SharedIndexInformer<ControllerRevision> revisions = client.resources(ControllerRevision.class).inAnyNamespace().runnableInformer(0);
-    running.add(revisions::close);
+    SharedIndexInformer<ControllerRevision> revisions = informers.of(ControllerRevision.class);
     revisions.addIndexers(Map.of(BY_CLUSTER, byCluster::apply));
     ClusterReconciler.Caches caches = new ClusterReconciler.Caches(
         key -> clusters.hasSynced() ? Optional.ofNullable(clusters.getStore().getByKey(key.namespace() + "/" + key.name())) : Optional.empty(),
@@ -279,61 +289,46 @@ public final class ControllerManager implements AutoCloseable {
     running.add(controller);
     clusters.addEventHandler(Handlers.onAddOrUpdate(c -> controller.enqueue(ObjectKey.of(c))));
     vms.addEventHandler(Handlers.onEveryChange(vm -> owner(vm).ifPresent(controller::enqueue)));
-    clusters.run();
-    revisions.run();
+    sync(informers, List.of(clusters, revisions));
     controller.start(2);
   }
 
   /**
    * The build controller: a Build's changes put it on its queue; a Node's change puts every Build
-   * that waits for a builder or runs on that node on it (room freed, a builder lost).
+   * that waits for a builder or runs on that node on it (room freed, a builder lost), as does a
+   * Build leaving its builder or going; a Cluster's change puts the Builds deploying to it there.
+   * One worker: one placement at a time, so two Builds never take the same slot.
    */
-  private void builds(SharedIndexInformer<Node> nodes) {
-    SharedIndexInformer<Build> builds = client.resources(Build.class).inAnyNamespace().runnableInformer(0);
-    running.add(builds::close);
+  private void builds(Informers informers) {
+    SharedIndexInformer<Build> builds = informers.of(Build.class);
+    SharedIndexInformer<Node> nodes = informers.of(Node.class);
+    SharedIndexInformer<Cluster> clusters = informers.of(Cluster.class);
     EventRecorder buildEvents = new EventRecorder(client, "procurator.dev/build-controller", config.identity(), clock);
     running.add(buildEvents);
-    Controller<ObjectKey> controller = new Controller<>("builds",
-        new BuildReconciler(client, clock, () -> nodes.getStore().list(), () -> builds.getStore().list(), buildEvents));
-    running.add(controller);
-    Runnable queued = () -> {
-      for (Build b : builds.getStore().list()) {
-        if (b.getStatus() == null || b.getStatus().phase() == null || b.getStatus().phase() == BuildPhase.PENDING) {
-          controller.enqueue(ObjectKey.of(b));
-        }
-      }
-    };
-    builds.addEventHandler(new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(Build b) {
-        controller.enqueue(ObjectKey.of(b));
-      }
-
-      @Override
-      public void onUpdate(Build before, Build after) {
-        controller.enqueue(ObjectKey.of(after));
+    java.util.function.Supplier<List<ObjectKey>> queued = () -> builds.getStore().list().stream()
+        .filter(b -> b.getStatus() == null || b.getStatus().phase() == null || b.getStatus().phase() == BuildPhase.PENDING)
+        .map(ObjectKey::of).toList();
+    running.add(startLoop(LoopBuilder.<Build, BuildStatus, BuildLoop.Action>forKind("builds", Build.class, client, informers)
         // a Build that left its builder frees a slot for those queued
-        if (before.getStatus() != null && before.getStatus().phase() != null && before.getStatus().phase().onBuilder()
-            && (after.getStatus() == null || after.getStatus().phase() == null || !after.getStatus().phase().onBuilder())) {
-          queued.run();
-        }
-      }
+        .whenUpdated(Build.class, (before, after) -> onBuilder(before) && !onBuilder(after) ? queued.get() : List.of())
+        .whenDeleted(Build.class, b -> queued.get())
+        .watches(Node.class, n -> {
+          List<ObjectKey> keys = new ArrayList<>(queued.get());
+          builds.getStore().list().stream().filter(b -> b.getStatus() != null && n.getMetadata().getName().equals(b.getStatus().nodeName()))
+              .map(ObjectKey::of).forEach(keys::add);
+          return keys;
+        })
+        .watches(Cluster.class, c -> builds.getStore().list().stream()
+            .filter(b -> b.getSpec().deploy() != null && c.getMetadata().getName().equals(b.getSpec().deploy().cluster())
+                && c.getMetadata().getNamespace().equals(b.getMetadata().getNamespace()))
+            .map(ObjectKey::of).toList())
+        .events(buildEvents),
+        q -> new BuildLoop(client, clock, () -> nodes.getStore().list(), () -> builds.getStore().list(),
+            key -> clusters.getStore().getByKey(key.toString()))));
+  }
 
-      @Override
-      public void onDelete(Build b, boolean unknown) {
-        queued.run();
-      }
-    });
-    nodes.addEventHandler(Handlers.onAddOrUpdate(n -> {
-      for (Build b : builds.getStore().list()) {
-        if (b.getStatus() != null && n.getMetadata().getName().equals(b.getStatus().nodeName())) {
-          controller.enqueue(ObjectKey.of(b));
-        }
-      }
-      queued.run();
-    }));
-    builds.run();
-    controller.start(1); // one placement at a time, so two Builds never take the same slot
+  private static boolean onBuilder(Build b) {
+    return b.getStatus() != null && b.getStatus().phase() != null && b.getStatus().phase().onBuilder();
   }
 
   /**

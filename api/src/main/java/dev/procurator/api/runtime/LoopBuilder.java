@@ -108,6 +108,25 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
     return this;
   }
 
+  /** An update of an object of {@code other} puts the keys {@code toKeys(before, after)} gives on the queue. */
+  public <O extends HasMetadata> LoopBuilder<P, S, A> whenUpdated(Class<O> other, java.util.function.BiFunction<O, O, Collection<ObjectKey>> toKeys) {
+    SharedIndexInformer<O> informer = informers.of(other);
+    reads.add(informer);
+    registrations.add(() -> informer.addEventHandler(new ResourceEventHandler<O>() {
+      @Override
+      public void onAdd(O o) {}
+
+      @Override
+      public void onUpdate(O before, O after) {
+        toKeys.apply(before, after).forEach(LoopBuilder.this::enqueue);
+      }
+
+      @Override
+      public void onDelete(O o, boolean finalStateUnknown) {}
+    }));
+    return this;
+  }
+
   /** Deleting an object of {@code other} puts the keys {@code toKeys} gives on the queue (room freed, say). */
   public <O extends HasMetadata> LoopBuilder<P, S, A> whenDeleted(Class<O> other, Function<O, Collection<ObjectKey>> toKeys) {
     SharedIndexInformer<O> informer = informers.of(other);

@@ -23,6 +23,11 @@ public record ClusterSpec(
         Integer progressDeadlineSeconds,
     @JsonPropertyDescription("When true, the controller makes no change to the Cluster's VMs.") Boolean paused) {
 
+  /** This spec with {@code t} as its templates. */
+  public ClusterSpec withTemplates(List<Template> t) {
+    return new ClusterSpec(t, strategy, autoRollback, revisionHistoryLimit, progressDeadlineSeconds, paused);
+  }
+
   /** The most replicas one template may ask for. */
   public static final int MAX_REPLICAS = 100;
 

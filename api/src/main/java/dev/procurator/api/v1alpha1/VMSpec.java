@@ -30,6 +30,11 @@ public record VMSpec(
     @Min(1) @JsonPropertyDescription("Seconds the guest may take to print its ready line before the boot counts as failed; the node agent's default when absent.")
         Integer bootTimeoutSeconds) {
 
+  /** This spec booting {@code boot}. */
+  public VMSpec withBoot(Boot b) {
+    return new VMSpec(cpu, memory, hypervisor, b, nodeName, nodeSelector, network, secrets, healthChecks, restartPolicy, bootTimeoutSeconds);
+  }
+
   /** This spec bound to {@code node} (or unbound, for null). */
   public VMSpec withNodeName(String node) {
     return new VMSpec(cpu, memory, hypervisor, boot, node, nodeSelector, network, secrets, healthChecks, restartPolicy,
