@@ -1,6 +1,11 @@
 package dev.procurator.controllers.gc;
 
 import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.Decision;
+import dev.procurator.api.runtime.Dispatcher;
+import dev.procurator.api.runtime.Finalizers;
+import dev.procurator.api.runtime.Loop;
+import dev.procurator.api.runtime.NotFound;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
@@ -10,7 +15,6 @@ import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -27,7 +31,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The garbage collector for every kind the server serves (but Events): it follows them all with
  * informers, keeps an index of who owns whom, and for each object that changed (and its owners
- * and dependents) lets {@link Collection#decide} say what to delete, orphan or release. An owner
+ * and dependents) runs a pass of the skeleton's {@link Dispatcher} for its kind, where {@link Cascade#decide} say what to delete, orphan or release. An owner
  * that looks gone in the caches is looked up in the API before anything is deleted for it. All
  * its state is in the API (owner references, finalizers), so a collector that restarts in the
  * middle of a cascade finishes it.
@@ -38,6 +42,7 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
   private final KubernetesClient client;
   private final List<GcKind> kinds;
   private final Map<GcKind, SharedIndexInformer<GenericKubernetesResource>> informers = new HashMap<>();
+  private final Map<GcKind, Dispatcher<GenericKubernetesResource, Void, Cascade.Action>> dispatchers = new HashMap<>();
   /** uid → the object's key; owner uid → its dependents. */
   private final Map<String, GcKey> byUid = new ConcurrentHashMap<>();
   private final Map<String, Set<GcKey>> dependents = new ConcurrentHashMap<>();
@@ -93,6 +98,8 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
         }
       });
       informers.put(kind, informer);
+      GcPrimaries objects = new GcPrimaries(client, kind, informer);
+      dispatchers.put(kind, new Dispatcher<>(new KindLoop(kind, objects), objects, null, Dispatcher.Events.NONE));
     }
     informers.values().forEach(SharedIndexInformer::run);
   }
@@ -135,84 +142,102 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
     return inf == null ? null : inf.getStore().getByKey(key.key().toString());
   }
 
+  @Override
+  public Result reconcile(GcKey key) throws Exception {
+    Dispatcher<GenericKubernetesResource, Void, Cascade.Action> d = dispatchers.get(key.kind());
+    return d == null ? Result.done() : d.reconcile(key.key());
+  }
+
+  /** One kind's pass: {@link Cascade#decide} from the caches; an owner they do not show is looked up before a delete. */
+  private final class KindLoop implements Loop<GenericKubernetesResource, Void, Cascade.Action> {
+    private final GcKind kind;
+    private final GcPrimaries objects;
+
+    KindLoop(GcKind kind, GcPrimaries objects) {
+      this.kind = kind;
+      this.objects = objects;
+    }
+
+    @Override
+    public Decision<Void, Cascade.Action> decide(GenericKubernetesResource o) {
+      GcKey key = new GcKey(kind, ObjectKey.of(o));
+      Map<String, Cascade.Owner> owners = new HashMap<>();
+      if (o.getMetadata().getOwnerReferences() != null) {
+        for (OwnerReference ref : o.getMetadata().getOwnerReferences()) {
+          owners.put(ref.getUid(), byUid.containsKey(ref.getUid()) ? Cascade.Owner.PRESENT
+              : ownerKind(key, ref) == null ? Cascade.Owner.UNKNOWN : Cascade.Owner.ABSENT);
+        }
+      }
+      List<Cascade.Dependent> deps = new ArrayList<>();
+      for (GcKey d : dependents.getOrDefault(o.getMetadata().getUid(), Set.of())) {
+        GenericKubernetesResource dep = cached(d);
+        if (dep != null) {
+          deps.add(new Cascade.Dependent(d, dep.getMetadata().getDeletionTimestamp() != null));
+        }
+      }
+      return Cascade.decide(o, owners, deps);
+    }
+
+    @Override
+    public GenericKubernetesResource act(GenericKubernetesResource o, Cascade.Action a) throws Exception {
+      GcKey key = new GcKey(kind, ObjectKey.of(o));
+      NotFound.ignore(() -> {
+        switch (a) {
+          case Cascade.Action.DeleteSelf d -> {
+            if (anOwnerIsThere(key, o)) {
+              return; // the caches had not shown it yet
+            }
+            log.info("garbage collector: deleting {}: {}", key, d.why());
+            objects.resource(key.key()).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+          }
+          case Cascade.Action.DeleteDependent d -> {
+            log.info("garbage collector: deleting {} before its owner {}", d.dependent(), key);
+            resource(d.dependent()).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+          }
+          case Cascade.Action.Orphan d -> resource(d.dependent()).edit(dep -> {
+            if (dep.getMetadata().getOwnerReferences() != null) {
+              dep.getMetadata().getOwnerReferences().removeIf(r -> o.getMetadata().getUid().equals(r.getUid()));
+            }
+            return dep;
+          });
+          case Cascade.Action.RemoveFinalizer f -> {
+            log.info("garbage collector: {} is released ({} done)", key, f.finalizer());
+            objects.writeFinalizers(o, Finalizers.without(o, f.finalizer()));
+          }
+        }
+      });
+      return o;
+    }
+  }
+
+  /** The served kind an owner reference names, or null when the server serves none (or it cannot own this object). */
+  private GcKind ownerKind(GcKey dependent, OwnerReference ref) {
+    GcKind kind = kinds.stream().filter(k -> k.matches(ref.getApiVersion(), ref.getKind())).findFirst().orElse(null);
+    if (kind != null && kind.namespaced() && dependent.key().namespace() == null) {
+      return null; // a cluster-scoped object cannot be owned by a namespaced one
+    }
+    return kind;
+  }
+
+  /** Whether one of {@code o}'s owners exists after all, asked of the API itself. */
+  private boolean anOwnerIsThere(GcKey key, GenericKubernetesResource o) {
+    for (OwnerReference ref : o.getMetadata().getOwnerReferences()) {
+      GcKind kind = ownerKind(key, ref);
+      if (kind == null) {
+        return true;
+      }
+      String ns = kind.namespaced() ? key.key().namespace() : null;
+      GenericKubernetesResource live = resource(new GcKey(kind, new ObjectKey(ns, ref.getName()))).get();
+      if (live != null && ref.getUid().equals(live.getMetadata().getUid())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private Resource<GenericKubernetesResource> resource(GcKey key) {
     var ops = client.genericKubernetesResources(key.kind().context());
     return key.kind().namespaced() ? ops.inNamespace(key.key().namespace()).withName(key.key().name()) : ops.withName(key.key().name());
-  }
-
-  @Override
-  public Result reconcile(GcKey key) {
-    GenericKubernetesResource o = cached(key);
-    if (o == null) {
-      return Result.done();
-    }
-    Map<String, Collection.Owner> owners = new HashMap<>();
-    if (o.getMetadata().getOwnerReferences() != null) {
-      for (OwnerReference ref : o.getMetadata().getOwnerReferences()) {
-        owners.put(ref.getUid(), owner(key, ref));
-      }
-    }
-    List<Collection.Dependent> deps = new ArrayList<>();
-    for (GcKey d : dependents.getOrDefault(o.getMetadata().getUid(), Set.of())) {
-      GenericKubernetesResource dep = cached(d);
-      if (dep != null) {
-        deps.add(new Collection.Dependent(d, dep.getMetadata().getDeletionTimestamp() != null));
-      }
-    }
-    for (Collection.Action a : Collection.decide(o, owners, deps)) {
-      act(key, o, a);
-    }
-    return Result.done();
-  }
-
-  /** Whether an owner exists: from the caches when they show it, else from the API itself. */
-  private Collection.Owner owner(GcKey dependent, OwnerReference ref) {
-    GcKey cachedOwner = byUid.get(ref.getUid());
-    if (cachedOwner != null) {
-      return Collection.Owner.PRESENT;
-    }
-    GcKind kind = kinds.stream().filter(k -> k.matches(ref.getApiVersion(), ref.getKind())).findFirst().orElse(null);
-    if (kind == null) {
-      return Collection.Owner.UNKNOWN;
-    }
-    String ns = kind.namespaced() ? dependent.key().namespace() : null;
-    if (kind.namespaced() && ns == null) {
-      return Collection.Owner.UNKNOWN; // a cluster-scoped object cannot be owned by a namespaced one
-    }
-    GenericKubernetesResource live = resource(new GcKey(kind, new ObjectKey(ns, ref.getName()))).get();
-    return live != null && ref.getUid().equals(live.getMetadata().getUid()) ? Collection.Owner.PRESENT : Collection.Owner.ABSENT;
-  }
-
-  private void act(GcKey key, GenericKubernetesResource o, Collection.Action a) {
-    try {
-      switch (a) {
-        case Collection.Action.DeleteSelf d -> {
-          log.info("garbage collector: deleting {}: {}", key, d.why());
-          resource(key).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
-        }
-        case Collection.Action.DeleteDependent d -> {
-          log.info("garbage collector: deleting {} before its owner {}", d.dependent(), key);
-          resource(d.dependent()).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
-        }
-        case Collection.Action.Orphan d -> resource(d.dependent()).edit(dep -> {
-          if (dep.getMetadata().getOwnerReferences() != null) {
-            dep.getMetadata().getOwnerReferences().removeIf(r -> o.getMetadata().getUid().equals(r.getUid()));
-          }
-          return dep;
-        });
-        case Collection.Action.RemoveFinalizer f -> {
-          log.info("garbage collector: {} is released ({} done)", key, f.finalizer());
-          resource(key).edit(obj -> {
-            obj.getMetadata().getFinalizers().remove(f.finalizer());
-            return obj;
-          });
-        }
-      }
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 404) {
-        throw e;
-      }
-    }
   }
 
   @Override

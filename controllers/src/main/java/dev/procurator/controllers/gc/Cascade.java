@@ -1,5 +1,6 @@
 package dev.procurator.controllers.gc;
 
+import dev.procurator.api.runtime.Decision;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import java.util.ArrayList;
@@ -18,11 +19,11 @@ import java.util.Map;
  *       removed from every dependent, and is released then.
  * </ul>
  */
-public final class Collection {
+public final class Cascade {
   public static final String FOREGROUND = "foregroundDeletion";
   public static final String ORPHAN = "orphan";
 
-  private Collection() {}
+  private Cascade() {}
 
   /** What is known about an owner: there, gone, or not to be found out (a kind this server does not serve). */
   public enum Owner { PRESENT, ABSENT, UNKNOWN }
@@ -49,7 +50,11 @@ public final class Collection {
    * @param owners what is known of each of the object's owners, by uid
    * @param dependents the objects that name this one as an owner
    */
-  public static List<Action> decide(HasMetadata object, Map<String, Owner> owners, List<Dependent> dependents) {
+  public static <S> Decision<S, Action> decide(HasMetadata object, Map<String, Owner> owners, List<Dependent> dependents) {
+    return Decision.<S, Action>none().act(actions(object, owners, dependents));
+  }
+
+  static List<Action> actions(HasMetadata object, Map<String, Owner> owners, List<Dependent> dependents) {
     List<Action> out = new ArrayList<>();
     var meta = object.getMetadata();
     List<String> finalizers = meta.getFinalizers() == null ? List.of() : meta.getFinalizers();
