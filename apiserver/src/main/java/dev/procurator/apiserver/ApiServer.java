@@ -49,6 +49,7 @@ public final class ApiServer implements AutoCloseable {
   private final Clock clock;
   private Storage storage;
   private dev.procurator.apiserver.rest.AuditLog auditLog;
+  private dev.procurator.apiserver.encryption.KeyRotation keyRotation;
   private dev.procurator.apiserver.auth.IssuedTokens issuedTokens;
   private dev.procurator.apiserver.auth.NodeIdentities nodeIdentities;
   private dev.procurator.apiserver.authz.Authorization authorization;
@@ -133,7 +134,8 @@ public final class ApiServer implements AutoCloseable {
     }
     if (storage instanceof dev.procurator.apiserver.encryption.EncryptingStorage sealed) {
       // a rotation that a restart cut short is finished now
-      api.withKeyRotation(new dev.procurator.apiserver.encryption.KeyRotation(sealed, config.encryptionKeyFile()).resume());
+      keyRotation = new dev.procurator.apiserver.encryption.KeyRotation(sealed, config.encryptionKeyFile()).resume();
+      api.withKeyRotation(keyRotation);
     }
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
@@ -310,6 +312,9 @@ public final class ApiServer implements AutoCloseable {
     }
     if (auditLog != null) {
       auditLog.close();
+    }
+    if (keyRotation != null) {
+      keyRotation.close();
     }
     if (storage != null) {
       storage.close();

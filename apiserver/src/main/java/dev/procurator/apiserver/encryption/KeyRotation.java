@@ -1,5 +1,10 @@
 package dev.procurator.apiserver.encryption;
 
+import dev.procurator.api.runtime.Backoff;
+import dev.procurator.api.runtime.Controller;
+import dev.procurator.api.runtime.Result;
+import dev.procurator.api.runtime.Scheduler;
+import java.time.Duration;
 import dev.procurator.apiserver.storage.KeyValue;
 import dev.procurator.apiserver.storage.ListPage;
 import dev.procurator.apiserver.storage.Storage;
@@ -17,12 +22,16 @@ import org.slf4j.LoggerFactory;
  * Key rotation for Secrets at rest. {@link #rotate} puts a new key first in the key file and seals
  * new writes under it; a background rewrap then rewrites every stored Secret not sealed under the
  * current key (or not sealed at all), one compare-and-swap at a time, so it never overwrites a
- * newer write. The rewrap is level-triggered: it reads what the store holds, so a server killed
- * in the middle finishes it when it starts again. {@link #status} says how far it is; {@link
+ * newer write. The rewrap is a control loop with one key: level-triggered (it reads what the
+ * store holds, so a server killed in the middle finishes it when it starts again), and a pass that
+ * fails is retried with backoff (1 s doubling to 5 min) until one completes. {@link #status} says how far it is; {@link
  * #retire} drops an old key once nothing needs it. Secrets stay readable throughout: every key in
  * the file opens.
  */
-public final class KeyRotation {
+public final class KeyRotation implements AutoCloseable {
+  /** The one key of the rewrap loop's queue: there is one thing to bring to its spec, the whole store. */
+  private static final String STORE = "secrets";
+
   private static final Logger log = LoggerFactory.getLogger(KeyRotation.class);
 
   /** Where rotation stands: the keys, how many Secrets are sealed under each, and whether a rewrap runs. */
@@ -32,11 +41,33 @@ public final class KeyRotation {
   private final EncryptingStorage storage;
   private final Path keyFile;
   private final AtomicBoolean running = new AtomicBoolean();
+  private final Controller<String> rewrapper;
   private volatile String lastError;
 
   public KeyRotation(EncryptingStorage storage, Path keyFile) {
+    this(storage, keyFile, new Backoff<>(Duration.ofSeconds(1), Duration.ofMinutes(5)));
+  }
+
+  KeyRotation(EncryptingStorage storage, Path keyFile, Backoff<String> backoff) {
     this.storage = storage;
     this.keyFile = keyFile;
+    this.rewrapper = new Controller<>("secrets-rewrap", key -> pass(), Scheduler.system(), backoff).start(1);
+  }
+
+  /** One rewrap pass; a failure is kept for {@link #status} and retried by the loop. */
+  private Result pass() {
+    running.set(true);
+    try {
+      rewrap();
+      lastError = null;
+      return Result.done();
+    } catch (RuntimeException e) {
+      lastError = e.getMessage();
+      log.warn("secrets: rewrap stopped, retrying: {}", e.toString());
+      throw e;
+    } finally {
+      running.set(false);
+    }
   }
 
   /** Starts a rewrap when some Secret is not sealed under the current key (after a rotation that a restart cut short). */
@@ -92,7 +123,8 @@ public final class KeyRotation {
     } catch (IOException e) {
       keys = List.of();
     }
-    return new Status(storage.envelope().currentKeyId(), keys, total, under, unsealed, running.get(), lastError);
+    return new Status(storage.envelope().currentKeyId(), keys, total, under, unsealed,
+        running.get() || rewrapper.queue().length() > 0 || lastError != null, lastError);
   }
 
   private Storage raw() {
@@ -100,18 +132,15 @@ public final class KeyRotation {
   }
 
   private void startRewrap() {
-    if (running.compareAndSet(false, true)) {
-      Thread.ofVirtual().name("secrets-rewrap").start(() -> {
-        try {
-          rewrap();
-          lastError = null;
-        } catch (RuntimeException e) {
-          lastError = e.getMessage();
-          log.warn("secrets: rewrap stopped: {}", e.toString());
-        } finally {
-          running.set(false);
-        }
-      });
+    rewrapper.enqueue(STORE);
+  }
+
+  @Override
+  public void close() {
+    try {
+      rewrapper.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
