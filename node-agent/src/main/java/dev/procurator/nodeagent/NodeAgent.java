@@ -245,7 +245,8 @@ public final class NodeAgent implements AutoCloseable {
         .start();
     registration = new NodeRegistration(client, config.name(), config.labels(),
         new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit())
-        .withBuilds(config.builds().maxBuilds());
+        .withBuilds(config.builds().maxBuilds())
+        .withImages(() -> dev.procurator.nodeagent.registration.BootImages.scan(config.imagesDir()));
     boolean registered = true;
     try {
       registration.register(http.url(), 0, null);

@@ -33,6 +33,24 @@ public final class Placement {
     return map == null || map.get("cpu") == null ? 0 : new BigDecimal(new Quantity(map.get("cpu")).getAmount()).longValue();
   }
 
+  /**
+   * The first of the VM's kernel and initrd files that {@code node} does not report in its images,
+   * or null: a VM booted from files runs only where they are. (A node that reports no images at
+   * all, an older agent, is not ruled out.)
+   */
+  static String missingBootFile(VM vm, dev.procurator.api.v1alpha1.NodeStatus node) {
+    var boot = vm.getSpec().boot();
+    if (boot == null || boot.closure() != null) {
+      return null;
+    }
+    for (String f : java.util.Arrays.asList(boot.kernel(), boot.initrd())) {
+      if (f != null && !node.mayHave(java.nio.file.Path.of(f).normalize().toString())) {
+        return f;
+      }
+    }
+    return null;
+  }
+
   public static Decision decide(VM vm, List<Node> nodes, List<VM> bound) {
     Hypervisor wanted = vm.getSpec().hypervisor() == null ? Hypervisor.QEMU : vm.getSpec().hypervisor();
     long cpu = vm.getSpec().cpu();
@@ -70,6 +88,11 @@ public final class Placement {
       Map<String, String> labels = n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels();
       if (!labels.entrySet().containsAll(selector.entrySet())) {
         why.merge("labels do not match nodeSelector", 1, Integer::sum);
+        continue;
+      }
+      String missing = missingBootFile(vm, st);
+      if (missing != null) {
+        why.merge("no boot file " + missing, 1, Integer::sum);
         continue;
       }
       long cpuCap = cpusOrZero(st.allocatable() != null ? st.allocatable() : st.capacity());

@@ -51,4 +51,34 @@ class PlacementTest {
     assertThat(d.reason()).isEqualTo("0/2 nodes can run it: 1 unschedulable, 1 no qemu hypervisor");
     assertThat(Placement.decide(vm("fc", 1, "128Mi", Hypervisor.FIRECRACKER, null), nodes, List.of()).node()).hasValue("fc-only");
   }
+
+  private static Node withImages(Node n, String... files) {
+    List<NodeStatus.Image> images = java.util.Arrays.stream(files).map(f -> new NodeStatus.Image(List.of(f, "/srv/images/" + f), 1L)).toList();
+    n.setStatus(n.getStatus().withImages(images));
+    return n;
+  }
+
+  private static VM booting(String kernel, String initrd, String closure) {
+    VM v = vm("boot", 1, "64Mi", null, null);
+    v.setSpec(new VMSpec(1, "64Mi", null, new VMSpec.Boot(closure, kernel, initrd, null), null, null, null, null, null, null, null));
+    return v;
+  }
+
+  @Test
+  void aVmBootedFromFilesGoesOnlyWhereTheFilesAre() {
+    List<Node> nodes = List.of(withImages(node("empty", false, List.of(Hypervisor.QEMU), "8", "8Gi")),
+        withImages(node("kernel-only", false, List.of(Hypervisor.QEMU), "8", "8Gi"), "hello/vmlinux"),
+        withImages(node("both", false, List.of(Hypervisor.QEMU), "1", "64Mi"), "hello/vmlinux", "hello/initrd.cpio.gz"));
+    assertThat(Placement.decide(booting("hello/vmlinux", "./hello/initrd.cpio.gz", null), nodes, List.of()).node())
+        .as("the smallest node, because only it has both files").hasValue("both");
+    assertThat(Placement.decide(booting("/srv/images/hello/vmlinux", null, null), nodes, List.of()).node())
+        .as("an absolute path is one of a file's names too").hasValue("kernel-only");
+    Placement.Decision none = Placement.decide(booting("other/vmlinux", null, null), nodes, List.of());
+    assertThat(none.node()).isEmpty();
+    assertThat(none.reason()).isEqualTo("0/3 nodes can run it: 3 no boot file other/vmlinux");
+    assertThat(Placement.decide(booting(null, null, "/nix/store/abc-hello"), nodes, List.of()).node())
+        .as("a closure comes from the cache: files do not matter").isPresent();
+    assertThat(Placement.decide(booting("other/vmlinux", null, null), List.of(node("old-agent", false, List.of(Hypervisor.QEMU), "8", "8Gi")),
+        List.of()).node()).as("a node that reports no images is not ruled out").hasValue("old-agent");
+  }
 }

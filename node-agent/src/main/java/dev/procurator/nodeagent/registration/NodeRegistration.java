@@ -39,6 +39,7 @@ public final class NodeRegistration {
   private final Duration leaseDuration;
   private final int cpuOvercommit;
   private volatile int builds = -1;
+  private volatile java.util.function.Supplier<List<NodeStatus.Image>> images;
 
   public NodeRegistration(KubernetesClient client, String name, Map<String, String> labels, List<Hypervisor> hypervisors,
       boolean kvm, HostFacts host, Clock clock, Duration leaseDuration) {
@@ -63,6 +64,12 @@ public final class NodeRegistration {
   }
 
   /** Publishes {@code allocatable.builds}: how many Builds this node runs at once. */
+  /** Reports what {@code images} finds in the node's images directory with every status. */
+  public NodeRegistration withImages(java.util.function.Supplier<List<NodeStatus.Image>> images) {
+    this.images = images;
+    return this;
+  }
+
   public NodeRegistration withBuilds(int max) {
     this.builds = max;
     return this;
@@ -109,7 +116,7 @@ public final class NodeRegistration {
       allocatable.put(dev.procurator.api.v1alpha1.BuildAgreements.BUILDS_RESOURCE, Integer.toString(builds));
     }
     NodeStatus next = new NodeStatus(capacity, allocatable, allocated, hypervisors,
-        Conditions.set(old == null ? null : old.conditions(), ready), kvm, runningVMs);
+        Conditions.set(old == null ? null : old.conditions(), ready), kvm, runningVMs, images == null ? null : images.get());
     Node updated = StatusWriter.write(client, existing, next);
     renewLease();
     return updated;
