@@ -219,8 +219,9 @@ public final class ControllerManager implements AutoCloseable {
   private void scheduler(Informers informers, SharedIndexInformer<VM> vms, SharedIndexInformer<Node> nodes, EventRecorder events) {
     java.util.function.Supplier<List<ObjectKey>> pending = () -> vms.getStore().list().stream().filter(ControllerManager::unbound)
         .map(ObjectKey::of).toList();
-    running.add(startLoop(LoopBuilder.<VM, VMStatus, SchedulerLoop.Bind>forKind("scheduler", VM.class, client, informers)
-        .updatesWhen((before, after) -> unbound(after))
+    running.add(startLoop(LoopBuilder.<VM, VMStatus, SchedulerLoop.Action>forKind("scheduler", VM.class, client, informers)
+        // an unbound VM waits for a node; a bound one matters only when its node says it cannot boot it
+        .updatesWhen((before, after) -> unbound(after) || SchedulerLoop.unbootableHere(after))
         .watches(Node.class, n -> pending.get())
         .whenDeleted(VM.class, vm -> unbound(vm) ? List.of() : pending.get())
         .events(events), q -> new SchedulerLoop(client, clock, () -> nodes.getStore().list(), () -> vms.getStore().list())));

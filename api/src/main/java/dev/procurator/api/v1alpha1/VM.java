@@ -28,6 +28,14 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalSelectableField(jsonPath = ".spec.nodeName")
 @AdditionalSelectableField(jsonPath = ".status.phase")
 public class VM extends CustomResource<VMSpec, VMStatus> implements Namespaced {
+  /**
+   * The nodes that could not boot this VM's boot source (the scheduler moved it away from each),
+   * after the spec generation they tried: {@code 3:host-b,host-c}. The scheduler places it
+   * elsewhere while the generation is the same; a changed spec, or removing the annotation, lets
+   * them try again.
+   */
+  public static final String UNBOOTABLE_ON = "procurator.dev/unbootable-on";
+
   /** A VM without a spec says nothing to run: the schema requires it. */
   @Override
   @io.fabric8.generator.annotation.Required

@@ -33,6 +33,24 @@ public final class Placement {
     return map == null || map.get("cpu") == null ? 0 : new BigDecimal(new Quantity(map.get("cpu")).getAmount()).longValue();
   }
 
+  /** The nodes that could not boot the VM's current spec ({@link VM#UNBOOTABLE_ON}). */
+  static java.util.Set<String> unbootableOn(VM vm) {
+    Map<String, String> a = vm.getMetadata().getAnnotations();
+    String v = a == null ? null : a.get(VM.UNBOOTABLE_ON);
+    int colon = v == null ? -1 : v.indexOf(':');
+    if (colon < 0 || !v.substring(0, colon).equals(String.valueOf(vm.getMetadata().getGeneration()))) {
+      return java.util.Set.of();
+    }
+    return java.util.Arrays.stream(v.substring(colon + 1).split(",")).filter(x -> !x.isBlank()).collect(Collectors.toSet());
+  }
+
+  /** The annotation value that adds {@code node} to the nodes that could not boot the VM. */
+  static String unbootableOnWith(VM vm, String node) {
+    java.util.TreeSet<String> nodes = new java.util.TreeSet<>(unbootableOn(vm));
+    nodes.add(node);
+    return vm.getMetadata().getGeneration() + ":" + String.join(",", nodes);
+  }
+
   /**
    * The first of the VM's kernel and initrd files that {@code node} does not report in its images,
    * or null: a VM booted from files runs only where they are. (A node that reports no images at
@@ -88,6 +106,10 @@ public final class Placement {
       Map<String, String> labels = n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels();
       if (!labels.entrySet().containsAll(selector.entrySet())) {
         why.merge("labels do not match nodeSelector", 1, Integer::sum);
+        continue;
+      }
+      if (unbootableOn(vm).contains(n.getMetadata().getName())) {
+        why.merge("could not boot it", 1, Integer::sum);
         continue;
       }
       String missing = missingBootFile(vm, st);

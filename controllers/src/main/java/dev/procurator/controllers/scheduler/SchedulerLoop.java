@@ -34,11 +34,22 @@ import java.util.function.Supplier;
  * cache may not show a binding made a moment ago, so bindings made here are assumed until the cache
  * shows them, and count against their node's capacity meanwhile.
  */
-public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Bind> {
+public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Action> {
   public static final Duration RETRY_UNSCHEDULABLE = Duration.ofMinutes(1);
+  /** The reasons a node gives for a boot source it cannot use: another node may have it. */
+  static final java.util.Set<String> BOOT_SOURCE_REASONS = java.util.Set.of("BootSourceMissing", "BootPathForbidden");
+
+  /** What the scheduler writes besides status. */
+  public sealed interface Action {}
 
   /** Bind the VM to {@code node}, with the node agent's finalizer. */
-  public record Bind(String node) {}
+  public record Bind(String node) implements Action {}
+
+  /**
+   * Take the VM off {@code node}, which cannot boot it, and release it from the node agent's
+   * finalizer; {@code unbootableOn} is the new {@link VM#UNBOOTABLE_ON}.
+   */
+  public record Unbind(String node, String unbootableOn) implements Action {}
 
   private final KubernetesClient client;
   private final Clock clock;
@@ -54,19 +65,25 @@ public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Bin
   }
 
   @Override
-  public Decision<VMStatus, Bind> decide(VM vm) {
-    if (Finalizers.deleting(vm) || bound(vm)) {
+  public Decision<VMStatus, Action> decide(VM vm) {
+    if (Finalizers.deleting(vm)) {
       return Decision.none();
     }
-    return decide(vm, nodes.get(), bound(), clock.instant());
+    return decide(vm, nodes.get(), bound(vm) ? List.of() : bound(), clock.instant());
   }
 
-  /** Where {@code vm} goes, from the nodes and what is bound to them. */
-  public static Decision<VMStatus, Bind> decide(VM vm, List<Node> nodes, List<VM> bound, Instant now) {
+  /**
+   * Where {@code vm} goes, from the nodes and what is bound to them; or, for a VM whose node says
+   * it cannot boot its boot source, that it moves.
+   */
+  public static Decision<VMStatus, Action> decide(VM vm, List<Node> nodes, List<VM> bound, Instant now) {
+    if (bound(vm)) {
+      return unbootableHere(vm) ? moveAway(vm, now) : Decision.none();
+    }
     Placement.Decision d = Placement.decide(vm, nodes, bound);
     VMStatus old = VMStatus.orEmpty(vm.getStatus());
     if (d.node().isEmpty()) {
-      return Decision.<VMStatus, Bind>status(old.withPhase(VMPhase.PENDING, d.reason()).withNodeName(null)
+      return Decision.<VMStatus, Action>status(old.withPhase(VMPhase.PENDING, d.reason()).withNodeName(null)
               .withObservedGeneration(vm.getMetadata().getGeneration())
               .withConditions(Conditions.set(old.conditions(), Conditions.of("Scheduled", Conditions.FALSE, "Unschedulable", d.reason(), now))))
           // repeated as long as it does not fit; the recorder counts the repeats
@@ -74,22 +91,58 @@ public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Bin
           .requeueAfter(RETRY_UNSCHEDULABLE);
     }
     String node = d.node().get();
-    return Decision.<VMStatus, Bind>status(old.withPhase(VMPhase.SCHEDULED, d.reason()).withNodeName(node)
+    return Decision.<VMStatus, Action>status(old.withPhase(VMPhase.SCHEDULED, d.reason()).withNodeName(node)
             .withObservedGeneration(vm.getMetadata().getGeneration())
             .withConditions(Conditions.set(old.conditions(), Conditions.of("Scheduled", Conditions.TRUE, "Bound", d.reason(), now))))
         .act(new Bind(node))
         .event(EventSpec.normal("Scheduled", "assigned " + ObjectKey.of(vm) + " to " + node));
   }
 
+  /** Whether the VM's own node reported, for its current spec, that it cannot have its boot source. */
+  public static boolean unbootableHere(VM vm) {
+    VMStatus st = vm.getStatus();
+    return st != null && st.phase() == VMPhase.FAILED && vm.getSpec().nodeName().equals(st.nodeName())
+        && java.util.Objects.equals(st.observedGeneration(), vm.getMetadata().getGeneration())
+        && BOOT_SOURCE_REASONS.contains(Conditions.reason(st.conditions(), "Booted"));
+  }
+
+  /** Pending again, with why, and off the node that cannot boot it. */
+  private static Decision<VMStatus, Action> moveAway(VM vm, Instant now) {
+    String node = vm.getSpec().nodeName();
+    VMStatus old = vm.getStatus();
+    String reason = Conditions.reason(old.conditions(), "Booted");
+    String why = "node " + node + " cannot boot it (" + reason + ": " + Conditions.find(old.conditions(), "Booted").get().getMessage()
+        + "); scheduling it on another node";
+    List<io.fabric8.kubernetes.api.model.Condition> conditions = Conditions.remove(old.conditions(), "Booted", "Healthy", "Scheduled");
+    conditions = Conditions.set(conditions, Conditions.of("Scheduled", Conditions.FALSE, reason, why, now));
+    return Decision.<VMStatus, Action>status(old.withPhase(VMPhase.PENDING, why).withNodeName(null).withPorts(null).withConditions(conditions))
+        .act(new Unbind(node, Placement.unbootableOnWith(vm, node)))
+        .event(EventSpec.warning("Rescheduled", why));
+  }
+
   @Override
-  public VM act(VM vm, Bind bind) {
-    vm.setSpec(vm.getSpec().withNodeName(bind.node()));
-    // from the moment it is bound, a node agent may run it: the agent's finalizer comes with the
-    // binding, so the agent need not write it before it starts the VM
-    vm.getMetadata().setFinalizers(Finalizers.with(vm, NodeAgreements.AGENT_FINALIZER));
-    VM updated = client.resource(vm).update();
-    assumed.put(ObjectKey.of(vm), updated);
-    return updated;
+  public VM act(VM vm, Action action) {
+    switch (action) {
+      case Bind bind -> {
+        vm.setSpec(vm.getSpec().withNodeName(bind.node()));
+        // from the moment it is bound, a node agent may run it: the agent's finalizer comes with
+        // the binding, so the agent need not write it before it starts the VM
+        vm.getMetadata().setFinalizers(Finalizers.with(vm, NodeAgreements.AGENT_FINALIZER));
+        VM updated = client.resource(vm).update();
+        assumed.put(ObjectKey.of(vm), updated);
+        return updated;
+      }
+      case Unbind unbind -> {
+        vm.setSpec(vm.getSpec().withNodeName(null));
+        // its agent booted nothing, and forgets the VM once it is no longer bound there
+        vm.getMetadata().setFinalizers(Finalizers.without(vm, NodeAgreements.AGENT_FINALIZER));
+        java.util.Map<String, String> a = new java.util.HashMap<>(vm.getMetadata().getAnnotations() == null ? java.util.Map.of()
+            : vm.getMetadata().getAnnotations());
+        a.put(VM.UNBOOTABLE_ON, unbind.unbootableOn());
+        vm.getMetadata().setAnnotations(a);
+        return client.resource(vm).update();
+      }
+    }
   }
 
   @Override
@@ -97,7 +150,7 @@ public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Bin
     assumed.remove(key);
   }
 
-  private static boolean bound(VM vm) {
+  static boolean bound(VM vm) {
     return vm.getSpec().nodeName() != null && !vm.getSpec().nodeName().isEmpty();
   }
 

@@ -64,7 +64,7 @@ class SchedulerIT {
 
       try (EventRecorder events = new EventRecorder(c, "procurator.dev/scheduler", "test", Clock.systemUTC());
           Informers informers = new Informers(c);
-          LoopBuilder.Running scheduler = LoopBuilder.<VM, VMStatus, SchedulerLoop.Bind>forKind("scheduler", VM.class, c, informers)
+          LoopBuilder.Running scheduler = LoopBuilder.<VM, VMStatus, SchedulerLoop.Action>forKind("scheduler", VM.class, c, informers)
               .reads(informers.of(Node.class))
               .events(events)
               .start(q -> new SchedulerLoop(c, Clock.systemUTC(), () -> informers.of(Node.class).getStore().list(),

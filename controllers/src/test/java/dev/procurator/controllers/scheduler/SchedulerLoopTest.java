@@ -43,7 +43,7 @@ class SchedulerLoopTest {
 
   @Test
   void aVmThatFitsIsMarkedScheduledThenBoundWithAnEvent() {
-    Decision<VMStatus, SchedulerLoop.Bind> d = SchedulerLoop.decide(vm("web", 1, "256Mi", null, null),
+    Decision<VMStatus, SchedulerLoop.Action> d = SchedulerLoop.decide(vm("web", 1, "256Mi", null, null),
         List.of(node("a", "2", "1Gi")), List.of(), NOW);
     assertThat(d.status().phase()).isEqualTo(VMPhase.SCHEDULED);
     assertThat(d.status().nodeName()).isEqualTo("a");
@@ -60,7 +60,7 @@ class SchedulerLoopTest {
   @Test
   void aVmThatFitsNowhereStaysPendingSaysWhyAndIsLookedAtAgain() {
     VMStatus before = new VMStatus(null, null, null, null, null, 2, null, null);
-    Decision<VMStatus, SchedulerLoop.Bind> d = SchedulerLoop.decide(vm("big", 1, "512Mi", null, before),
+    Decision<VMStatus, SchedulerLoop.Action> d = SchedulerLoop.decide(vm("big", 1, "512Mi", null, before),
         List.of(node("a", "2", "1Gi")), List.of(vm("x", 1, "768Mi", "a", null)), NOW);
     assertThat(d.actions()).isEmpty();
     assertThat(d.status().phase()).isEqualTo(VMPhase.PENDING);
@@ -76,5 +76,48 @@ class SchedulerLoopTest {
       assertThat(e.reason()).isEqualTo("FailedScheduling");
     });
     assertThat(d.requeueAfter()).isEqualTo(SchedulerLoop.RETRY_UNSCHEDULABLE);
+  }
+
+  @Test
+  void aVmItsNodeCannotBootIsMovedAwayWithAnEventAndNeverSentBackForTheSameSpec() {
+    VMStatus failed = new VMStatus(VMPhase.FAILED, "a", 3L, List.of(Conditions.of("Booted", Conditions.FALSE, "BootSourceMissing",
+        "kernel /data/images/hello/vmlinux does not exist", NOW)), "x", 1, null);
+    VM vm = vm("web", 1, "64Mi", "a", failed);
+    Decision<VMStatus, SchedulerLoop.Action> d = SchedulerLoop.decide(vm, List.of(node("a", "2", "1Gi"), node("b", "2", "1Gi")), List.of(), NOW);
+    assertThat(d.actions()).containsExactly(new SchedulerLoop.Unbind("a", "3:a"));
+    assertThat(d.status().phase()).isEqualTo(VMPhase.PENDING);
+    assertThat(d.status().nodeName()).isNull();
+    assertThat(Conditions.find(d.status().conditions(), "Booted")).as("the old node's word on booting is dropped").isEmpty();
+    assertThat(Conditions.find(d.status().conditions(), "Scheduled")).hasValueSatisfying(c -> {
+      assertThat(c.getReason()).isEqualTo("BootSourceMissing");
+      assertThat(c.getMessage()).contains("node a cannot boot it", "hello/vmlinux does not exist");
+    });
+    assertThat(d.events()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("Rescheduled"));
+
+    // unbound, with the annotation: it goes to b, never back to a
+    VM moved = vm("web", 1, "64Mi", null, d.status());
+    moved.getMetadata().setAnnotations(Map.of(VM.UNBOOTABLE_ON, "3:a"));
+    Decision<VMStatus, SchedulerLoop.Action> again = SchedulerLoop.decide(moved, List.of(node("a", "8", "8Gi"), node("b", "2", "1Gi")), List.of(), NOW);
+    assertThat(again.actions()).containsExactly(new SchedulerLoop.Bind("b"));
+
+    // when no node is left it waits, Pending, saying why: never Failed in a loop
+    moved.getMetadata().setAnnotations(Map.of(VM.UNBOOTABLE_ON, "3:a,b"));
+    Decision<VMStatus, SchedulerLoop.Action> none = SchedulerLoop.decide(moved, List.of(node("a", "8", "8Gi"), node("b", "2", "1Gi")), List.of(), NOW);
+    assertThat(none.status().phase()).isEqualTo(VMPhase.PENDING);
+    assertThat(none.status().message()).isEqualTo("0/2 nodes can run it: 2 could not boot it");
+
+    // a new spec may boot anywhere again
+    moved.getMetadata().setGeneration(4L);
+    assertThat(SchedulerLoop.decide(moved, List.of(node("a", "8", "8Gi")), List.of(), NOW).actions()).containsExactly(new SchedulerLoop.Bind("a"));
+  }
+
+  @Test
+  void aFailureOfAnOtherKindOrFromAnOlderSpecOrAnotherNodeLeavesTheBindingAlone() {
+    for (VMStatus st : List.of(
+        new VMStatus(VMPhase.FAILED, "a", 3L, List.of(Conditions.of("Booted", Conditions.FALSE, "CrashLoop", "x", NOW)), "x", 1, null),
+        new VMStatus(VMPhase.FAILED, "a", 2L, List.of(Conditions.of("Booted", Conditions.FALSE, "BootSourceMissing", "x", NOW)), "x", 1, null),
+        new VMStatus(VMPhase.FAILED, "z", 3L, List.of(Conditions.of("Booted", Conditions.FALSE, "BootSourceMissing", "x", NOW)), "x", 1, null))) {
+      assertThat(SchedulerLoop.decide(vm("web", 1, "64Mi", "a", st), List.of(node("a", "2", "1Gi")), List.of(), NOW).actions()).isEmpty();
+    }
   }
 }

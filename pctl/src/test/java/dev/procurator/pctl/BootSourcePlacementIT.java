@@ -1,0 +1,126 @@
+package dev.procurator.pctl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procurator.nodeagent.testing.Guest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two hosts, one with the example guest's kernel and initrd and one without: VMs booted from those
+ * files run only where the files are, a VM sent to the host without them is moved to the other
+ * (with an Event, never Failed in a loop), and a VM no host can boot waits Pending, saying why.
+ */
+class BootSourcePlacementIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir Path tmp;
+
+  private Process pctl(PctlUp up, Path output, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-jar", PctlUp.jar().toString(),
+        "--kubeconfig", up.kubeconfig().toString()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+  }
+
+  private String run(PctlUp up, String... args) throws Exception {
+    Path out = Files.createTempFile(tmp, "pctl", ".out");
+    Process p = pctl(up, out, args);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String text = Files.readString(out);
+    assertThat(p.exitValue()).as(String.join(" ", args) + ": " + text).isZero();
+    return text;
+  }
+
+  private JsonNode get(PctlUp up, String path) throws Exception {
+    return JSON.readTree(up.request("GET", path, null).body());
+  }
+
+  private JsonNode vm(PctlUp up, String name) throws Exception {
+    return get(up, "/apis/procurator.dev/v1alpha1/namespaces/default/vms/" + name);
+  }
+
+  private void apply(PctlUp up, String name, String extraSpec, String kernel) throws Exception {
+    String yaml = Files.readString(Guest.repoRoot().resolve("examples/vm-hello.yaml"))
+        .replace("name: hello", "name: " + name).replace("  cpu: 1", extraSpec + "  cpu: 1").replace("kernel: hello/vmlinux", "kernel: " + kernel);
+    Path f = tmp.resolve(name + ".yaml");
+    Files.writeString(f, yaml);
+    run(up, "apply", "-f", f.toString());
+  }
+
+  private static Path copyOfImages(Path to) throws Exception {
+    Path from = Guest.images();
+    Files.createDirectories(to.resolve("hello"));
+    for (String f : List.of("hello/vmlinux", "hello/initrd.cpio.gz")) {
+      Files.copy(from.resolve(f), to.resolve(f));
+    }
+    return to;
+  }
+
+  @Test
+  void vmsBootedFromFilesRunWhereTheFilesAreAndMoveAwayFromAHostWithout() throws Exception {
+    Path imagesA = copyOfImages(tmp.resolve("images-a"));
+    Path imagesB = Files.createDirectories(tmp.resolve("images-b"));
+    Path hostB = tmp.resolve("host-b");
+    Process agentB = null;
+    try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", imagesA.toString())) {
+      agentB = pctl(up, tmp.resolve("agent-b.out"), "agent", "--name", "host-b", "--data-dir", hostB.toString(),
+          "--images-dir", imagesB.toString(), "--lease-duration", "4");
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        JsonNode b = get(up, "/apis/procurator.dev/v1alpha1/nodes/host-b");
+        assertThat(b.path("status").path("images").isArray()).as("host-b reports its (empty) images").isTrue();
+        assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b");
+      });
+      JsonNode a = get(up, "/apis/procurator.dev/v1alpha1/nodes/host-a");
+      assertThat(a.path("status").path("images").toString()).contains("hello/vmlinux", imagesA.resolve("hello/vmlinux").toString());
+
+      // Given two VMs booted from the files, When they are scheduled, Then both go to host-a, the emptier host notwithstanding
+      apply(up, "one", "", "hello/vmlinux");
+      apply(up, "two", "", "hello/vmlinux");
+      // and one sent to host-b by name is moved to host-a when host-b cannot boot it
+      apply(up, "stray", "  nodeName: host-b\n", "hello/vmlinux");
+      // and one that no host can boot
+      apply(up, "nowhere", "", "nope/vmlinux");
+
+      await().atMost(Duration.ofSeconds(180)).untilAsserted(() -> {
+        for (String n : List.of("one", "two", "stray")) {
+          JsonNode v = vm(up, n);
+          assertThat(v.path("spec").path("nodeName").asText()).as(n).isEqualTo("host-a");
+          assertThat(v.path("status").path("phase").asText()).as(n + ": " + v.path("status").path("message").asText()).isEqualTo("Running");
+        }
+      });
+      JsonNode stray = vm(up, "stray");
+      assertThat(stray.path("metadata").path("annotations").path("procurator.dev/unbootable-on").asText()).endsWith(":host-b");
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+          get(up, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=stray").path("items").toString())
+          .contains("\"reason\":\"Rescheduled\"", "node host-b cannot boot it (BootSourceMissing"));
+
+      JsonNode nowhere = vm(up, "nowhere");
+      assertThat(nowhere.path("spec").path("nodeName").isMissingNode() || nowhere.path("spec").path("nodeName").isNull()).isTrue();
+      assertThat(nowhere.path("status").path("phase").asText()).isEqualTo("Pending");
+      assertThat(nowhere.path("status").path("message").asText()).isEqualTo("0/2 nodes can run it: 2 no boot file nope/vmlinux");
+    } finally {
+      if (agentB != null && agentB.isAlive()) {
+        agentB.destroy();
+        if (!agentB.waitFor(20, TimeUnit.SECONDS)) {
+          agentB.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+      }
+      Guest.killMachines(hostB);
+      try (var outs = Files.newDirectoryStream(tmp, "agent-*.out")) {
+        for (Path f : outs) {
+          System.out.println("---- " + f.getFileName() + "\n" + Files.readString(f));
+        }
+      }
+    }
+  }
+}
