@@ -131,6 +131,15 @@ public final class ControllerManager implements AutoCloseable {
   private volatile boolean closed;
   private volatile java.util.function.Consumer<Boolean> leadership = led -> { };
   private CompletableFuture<?> election;
+  private io.fabric8.kubernetes.client.extended.leaderelection.LeaderElector elector;
+  /**
+   * Starts a term's loops off the elector's thread: filling the caches can take longer than the
+   * lease lasts, and the elector renews the lease on the thread that tells us we lead.
+   */
+  private final java.util.concurrent.ExecutorService starter =
+      java.util.concurrent.Executors.newSingleThreadExecutor(Thread.ofVirtual().name("controllers-start").factory());
+  /** Moves on at every start and stop of a term: a start still queued when its term ended does nothing. */
+  private final java.util.concurrent.atomic.AtomicLong term = new java.util.concurrent.atomic.AtomicLong();
   private java.nio.file.Path gitCache;
   private boolean gitCacheIsTemporary;
 
@@ -148,16 +157,18 @@ public final class ControllerManager implements AutoCloseable {
     if (closed) {
       return this;
     }
-    election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
+    elector = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
         .withName(LEASE_NAME)
         .withLock(new LeaseLock(LEASE_NAMESPACE, LEASE_NAME, config.identity()))
         .withLeaseDuration(config.leaseDuration())
         .withRenewDeadline(config.renewDeadline())
         .withRetryPeriod(config.retryPeriod())
-        .withReleaseOnCancel(true)
-        .withLeaderCallbacks(new LeaderCallbacks(this::startLeading, this::stopLeading,
+        // released by close() once the loops have stopped: the elector would release it first, then call back
+        .withReleaseOnCancel(false)
+        .withLeaderCallbacks(new LeaderCallbacks(this::tookLead, this::stopLeading,
             leader -> log.info("controllers: {} leads", leader)))
-        .build()).build().start();
+        .build()).build();
+    election = elector.start();
     election.whenComplete((r, e) -> {
       if (!closed) {
         log.info("controllers: {} left the election ({}), entering it again", config.identity(), e == null ? "lead lost" : e.toString());
@@ -183,9 +194,19 @@ public final class ControllerManager implements AutoCloseable {
     return this;
   }
 
-  private synchronized void startLeading() {
-    if (closed) {
-      return; // the lease came as this replica was closing: the election's cancel gives it back
+  /** On the elector's thread: starts the term's loops on another, so the elector goes on renewing the lease meanwhile. */
+  private void tookLead() {
+    long t = term.incrementAndGet();
+    try {
+      starter.execute(() -> startLeading(t));
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      // closed meanwhile: nothing starts
+    }
+  }
+
+  private synchronized void startLeading(long t) {
+    if (closed || term.get() != t) {
+      return; // the lease came as this replica was closing, or the term ended before its loops started
     }
     leadership.accept(true);
     log.info("controllers: {} took the lead, starting the scheduler, node lifecycle, cluster and garbage collection controllers",
@@ -414,7 +435,12 @@ public final class ControllerManager implements AutoCloseable {
 
 
 
-  private synchronized void stopLeading() {
+  private void stopLeading() {
+    term.incrementAndGet(); // a start not yet begun does nothing
+    stopLoops();
+  }
+
+  private synchronized void stopLoops() {
     boolean was = leading || !running.isEmpty();
     if (leading) {
       log.info("controllers: {} lost or gave up the lead, stopping", config.identity());
@@ -436,13 +462,23 @@ public final class ControllerManager implements AutoCloseable {
   @Override
   public void close() {
     CompletableFuture<?> e;
+    io.fabric8.kubernetes.client.extended.leaderelection.LeaderElector el;
+    closed = true;
     synchronized (this) {
-      closed = true;
       e = election;
+      el = elector;
     }
-    // the loops stop while this replica still holds the lease; only then is the lease released (the
-    // elector releases it before it tells us to stop), so the next leader never starts beside them
+    // the loops stop while this replica still holds the lease; only then is the lease released, so the
+    // next leader never starts beside them
     stopLeading();
+    starter.shutdown();
+    if (el != null) {
+      try {
+        el.release();
+      } catch (RuntimeException ex) {
+        log.info("controllers: {} could not give up the lease ({}); it expires by itself", config.identity(), ex.toString());
+      }
+    }
     if (e != null) {
       e.cancel(true);
     }

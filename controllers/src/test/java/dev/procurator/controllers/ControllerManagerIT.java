@@ -71,6 +71,10 @@ class ControllerManagerIT {
     c.resources(VM.class).inNamespace("default").resource(v).create();
   }
 
+  private static String holder(io.fabric8.kubernetes.api.model.coordination.v1.Lease lease) {
+    return lease == null || lease.getSpec().getHolderIdentity() == null ? "" : lease.getSpec().getHolderIdentity();
+  }
+
   private static long boundTo(KubernetesClient c, String node) {
     return c.resources(VM.class).inNamespace("default").list().getItems().stream()
         .filter(v -> node.equals(v.getSpec().nodeName())).count();
@@ -95,13 +99,42 @@ class ControllerManagerIT {
       KubernetesClient c = api.client();
       var config = ControllerManager.Config.defaults("x").withNodeGracePeriod(Duration.ofSeconds(2))
           .withLeaderTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(300));
-      // every term each replica led, from before its first loop started to after its last one stopped
+      // every term each replica led, from before its first loop started to after its last one stopped, and
+      // who held the lease at either end, as the API server had it then
       List<long[]> terms = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Map<String, String> holders = new java.util.concurrent.ConcurrentHashMap<>();
+      String[] names = {"", "one", "two"};
+      var slowStart = new java.util.concurrent.atomic.AtomicBoolean(true);
       java.util.function.Function<Integer, java.util.function.Consumer<Boolean>> record = who -> led -> {
+        var lease = c.leases().inNamespace(ControllerManager.LEASE_NAMESPACE).withName(ControllerManager.LEASE_NAME).get();
+        String holder = holder(lease);
         if (led) {
-          terms.add(new long[] {who, System.nanoTime(), Long.MAX_VALUE});
+          int index;
+          synchronized (terms) {
+            terms.add(new long[] {who, System.nanoTime(), Long.MAX_VALUE});
+            index = terms.size() - 1;
+          }
+          holders.put(who + "/" + index + "/start", holder);
+          if (slowStart.compareAndSet(true, false)) {
+            // the first term starts slowly, for longer than the lease lasts (as when the caches fill on a busy
+            // host): its replica must go on renewing the lease meanwhile, or the other takes over beside it
+            ZonedDateTime from = lease.getSpec().getRenewTime();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+              var l = c.leases().inNamespace(ControllerManager.LEASE_NAMESPACE).withName(ControllerManager.LEASE_NAME).get();
+              return !names[who].equals(holder(l)) || l.getSpec().getRenewTime().isAfter(from.plus(config.leaseDuration()));
+            });
+            holders.put("slow start", names[who] + "|"
+                + holder(c.leases().inNamespace(ControllerManager.LEASE_NAMESPACE).withName(ControllerManager.LEASE_NAME).get()));
+          }
         } else {
-          terms.stream().filter(t -> t[0] == who && t[2] == Long.MAX_VALUE).forEach(t -> t[2] = System.nanoTime());
+          for (int i = 0; i < terms.size(); i++) {
+            long[] t = terms.get(i);
+            if (t[0] == who && t[2] == Long.MAX_VALUE) {
+              t[2] = System.nanoTime();
+              // a lease given up keeps its holder, but only for a second: the duration says whether it was
+              holders.put(who + "/" + i + "/end", holder + " for " + lease.getSpec().getLeaseDurationSeconds() + " s");
+            }
+          }
         }
       };
       ControllerManager one = new ControllerManager(c, config.withIdentity("one"), Clock.systemUTC()).onLeadership(record.apply(1)).start();
@@ -149,7 +182,26 @@ class ControllerManagerIT {
           assertThat(x.getType()).isEqualTo("Rescheduled");
           assertThat(x.getMessage()).contains("node a stopped renewing its lease");
         }));
-        // one leader at a time: no two terms of different replicas overlap, however short
+        // one leader at a time: each replica acts only while the lease is its own. It holds the lease when
+        // its term starts, and the leader that was closed still held it when its last loop had stopped: it
+        // gave the lease up only then, so the next leader could not start beside its loops, however briefly
+        String[] slow = holders.get("slow start").split("\\|", -1);
+        assertThat(slow[1]).as("the lease's holder once %s's slow start had lasted longer than the lease", slow[0]).isEqualTo(slow[0]);
+        for (int i = 0; i < terms.size(); i++) {
+          int who = (int) terms.get(i)[0];
+          assertThat(holders.get(who + "/" + i + "/start")).as("the lease's holder as %s's term %d started", names[who], i)
+              .isEqualTo(names[who]);
+        }
+        int closed = leader == one ? 1 : 2;
+        int last = -1;
+        for (int i = 0; i < terms.size(); i++) {
+          if (terms.get(i)[0] == closed) {
+            last = i;
+          }
+        }
+        assertThat(holders.get(closed + "/" + last + "/end")).as("the lease when the closed leader's loops had all stopped")
+            .isEqualTo(names[closed] + " for " + config.leaseDuration().toSeconds() + " s");
+        // and no two terms of different replicas overlap, however short
         assertThat(terms).as("terms").hasSizeGreaterThanOrEqualTo(2);
         for (long[] a : terms) {
           for (long[] b : terms) {

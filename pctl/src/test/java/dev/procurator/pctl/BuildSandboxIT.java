@@ -100,6 +100,61 @@ class BuildSandboxIT {
     }
   }
 
+  /**
+   * The push token reaches nix only for the push: while the derivations build, no netrc exists in
+   * the attempt's folder; when {@code nix copy} runs, the netrc its settings name is 0600 in a 0700
+   * folder that is not the one the evaluation was shown, and a build user cannot read it. The
+   * builder's nix and nix-store are wrappers that record this as each is called, then run the real
+   * ones: no polling, no moment to catch.
+   */
+  @Test
+  void thePushTokenIsWrittenForThePushOnlyPrivateAndOutOfABuildUsersReach() throws Exception {
+    dir = Files.createTempDirectory("build-sandbox");
+    // the wrappers live in the local flake's folder, which the jailed evaluation is shown too
+    Path flake = TestFlakes.oneDerivation(dir.resolve("pushed"), "pushed", "echo built > $out");
+    Path bin = Files.createDirectories(flake.resolve("bin"));
+    Path seen = dir.resolve("seen.log");
+    for (String tool : List.of("nix", "nix-store")) {
+      String real = java.util.Arrays.stream(System.getenv("PATH").split(":")).map(d -> Path.of(d, tool))
+          .filter(Files::isExecutable).findFirst().orElseThrow().toString();
+      Files.writeString(bin.resolve(tool), String.format(Locale.ROOT, """
+          #!/bin/sh
+          case "$1" in
+            copy)
+              netrc=$(sed -n 's/^netrc-file = //p' "$NIX_CONF_DIR/nix.conf")
+              if setpriv --reuid=nixbld1 --regid=nixbld --clear-groups cat "$netrc" >/dev/null 2>&1; then who=readable; else who=unreadable; fi
+              echo "push netrc=$netrc file=$(stat -c %%a "$netrc") folder=$(stat -c %%a "${netrc%%/*}") buildUser=$who" >> %1$s
+              ;;
+            --realise)
+              echo "build conf=$NIX_CONF_DIR netrcs=[$(find "$NIX_CONF_DIR/.." -name '*netrc*' | tr '\n' ' ')]" >> %1$s
+              ;;
+          esac
+          exec %2$s "$@"
+          """, seen, real));
+      Files.setPosixFilePermissions(bin.resolve(tool), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    up = PctlUp.system(java.util.Map.of("PATH", bin + ":" + System.getenv("PATH")));
+    client = KubeClients.fromKubeconfig(up.kubeconfig());
+
+    Build b = run("pushed", "path:" + flake, "pushed");
+    assertThat(b.getStatus().phase()).as(b.getStatus().message()).isEqualTo(BuildPhase.SUCCEEDED);
+    List<String> lines = Files.readAllLines(seen);
+    assertThat(lines).as("what the wrappers saw").hasSize(2);
+    java.util.regex.Matcher build = java.util.regex.Pattern.compile("build conf=(\\S+) netrcs=\\[(.*)]").matcher(lines.get(0));
+    java.util.regex.Matcher push = java.util.regex.Pattern.compile("push netrc=(\\S+) file=(\\d+) folder=(\\d+) buildUser=(\\w+)")
+        .matcher(lines.get(1));
+    assertThat(build.matches()).as(lines.get(0)).isTrue();
+    assertThat(push.matches()).as(lines.get(1)).isTrue();
+    assertThat(build.group(2)).as("netrc files in the attempt's folder while the derivation builds").isBlank();
+    Path netrc = Path.of(push.group(1));
+    assertThat(push.group(2)).as("the netrc's mode when nix copy starts").isEqualTo("600");
+    assertThat(push.group(3)).as("its folder's mode").isEqualTo("700");
+    assertThat(push.group(4)).as("a build user reading the netrc").isEqualTo("unreadable");
+    assertThat(netrc.startsWith(Path.of(build.group(1)))).as("the netrc is in the folder the evaluation was shown").isFalse();
+    assertThat(netrc.startsWith(up.dataDir.toAbsolutePath())).isTrue();
+    assertThat(netrc).as("the token goes with the push").doesNotExist();
+  }
+
   @Test
   void aFlakeThatTakesTheDataDirAsAnInputFailsToEvaluateAndOneThatIsTheDataDirIsRefused() throws Exception {
     start();

@@ -65,6 +65,14 @@ final class PctlUp implements AutoCloseable {
     return up;
   }
 
+  /** Everything, as {@link #system} starts it, with {@code environment} set for pctl up beside the test's own. */
+  static PctlUp system(java.util.Map<String, String> environment, String... extraArgs) throws Exception {
+    PctlUp up = new PctlUp(Files.createTempDirectory("pctl-up"), EtcdProcess.freePort(), List.of(extraArgs));
+    up.environment.putAll(environment);
+    up.launch();
+    return up;
+  }
+
   /**
    * Everything, with every way off this machine closed: git, nix and Java's own HTTP are sent
    * through a proxy on a loopback port where nothing listens, so an example that names a remote
