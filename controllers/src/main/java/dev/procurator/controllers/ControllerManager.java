@@ -49,10 +49,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the controllers of the control plane (scheduler, node lifecycle) in one process, and only
- * while this replica holds the leader Lease {@code procurator-system/procurator-controllers}: any
- * number of replicas may run, one of them acts, and a replica that loses the lease stops its
- * controllers at once. Wiring only; the logic is in the reconcilers.
+ * Runs the control plane's loops in one process, and only while this replica holds the leader
+ * Lease {@code procurator-system/procurator-controllers}: any number of replicas may run, one of
+ * them acts, and a replica that loses the lease stops its loops before another starts its own.
+ * The loops: the scheduler, node lifecycle, builds, clusters (rollouts), GitOps and the garbage
+ * collector. Each is declared here over one set of shared {@link Informers} (what it watches, which
+ * caches it reads, its workers); the decisions are in the loops' own packages. Wiring only.
  */
 public final class ControllerManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControllerManager.class);
