@@ -6,11 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.nodeagent.testing.Guest;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -25,22 +23,6 @@ class BootSourcePlacementIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path tmp;
 
-  private Process pctl(PctlUp up, Path output, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-jar", PctlUp.jar().toString(),
-        "--kubeconfig", up.kubeconfig().toString()));
-    cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-  }
-
-  private String run(PctlUp up, String... args) throws Exception {
-    Path out = Files.createTempFile(tmp, "pctl", ".out");
-    Process p = pctl(up, out, args);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    String text = Files.readString(out);
-    assertThat(p.exitValue()).as(String.join(" ", args) + ": " + text).isZero();
-    return text;
-  }
-
   private JsonNode get(PctlUp up, String path) throws Exception {
     return JSON.readTree(up.request("GET", path, null).body());
   }
@@ -54,7 +36,7 @@ class BootSourcePlacementIT {
         .replace("name: hello", "name: " + name).replace("  cpu: 1", extraSpec + "  cpu: 1").replace("kernel: hello/vmlinux", "kernel: " + kernel);
     Path f = tmp.resolve(name + ".yaml");
     Files.writeString(f, yaml);
-    run(up, "apply", "-f", f.toString());
+    up.run(tmp, "apply", "-f", f.toString());
   }
 
   private static Path copyOfImages(Path to) throws Exception {
@@ -73,12 +55,12 @@ class BootSourcePlacementIT {
     Path hostB = tmp.resolve("host-b");
     Process agentB = null;
     try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", imagesA.toString())) {
-      agentB = pctl(up, tmp.resolve("agent-b.out"), "agent", "--name", "host-b", "--data-dir", hostB.toString(),
+      agentB = up.pctl(tmp.resolve("agent-b.out"), "agent", "--name", "host-b", "--data-dir", hostB.toString(),
           "--images-dir", imagesB.toString(), "--lease-duration", "4");
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
         JsonNode b = get(up, "/apis/procurator.dev/v1alpha1/nodes/host-b");
         assertThat(b.path("status").path("images").isArray()).as("host-b reports its (empty) images").isTrue();
-        assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b");
+        assertThat(up.run(tmp, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b");
       });
       JsonNode a = get(up, "/apis/procurator.dev/v1alpha1/nodes/host-a");
       assertThat(a.path("status").path("images").toString()).contains("hello/vmlinux", imagesA.resolve("hello/vmlinux").toString());

@@ -180,6 +180,29 @@ final class PctlUp implements AutoCloseable {
     throw new IllegalStateException("pctl up did not become ready in 60 s: " + Files.readString(log));
   }
 
+  /** Starts {@code pctl ARGS} against this server (with its kubeconfig), its output going to {@code output}. */
+  Process pctl(Path output, String... args) throws IOException {
+    List<String> cmd = new java.util.ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-jar", jar().toString(),
+        "--kubeconfig", kubeconfig().toString()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+  }
+
+  /** Runs {@code pctl ARGS} to its end and returns what it printed; it must succeed within a minute. */
+  String run(Path tmp, String... args) throws Exception {
+    Path out = Files.createTempFile(tmp, "pctl", ".out");
+    Process p = pctl(out, args);
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("pctl " + String.join(" ", args) + " did not end within 60 s: " + Files.readString(out));
+    }
+    String text = Files.readString(out);
+    if (p.exitValue() != 0) {
+      throw new AssertionError("pctl " + String.join(" ", args) + " exited " + p.exitValue() + ": " + text);
+    }
+    return text;
+  }
+
   Path kubeconfig() {
     return dataDir.resolve("kubeconfig");
   }

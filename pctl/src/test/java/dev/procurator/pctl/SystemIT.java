@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.nodeagent.hypervisor.RunningMachine;
 import dev.procurator.nodeagent.testing.Guest;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -28,22 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SystemIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path tmp;
-
-  private static Process pctl(PctlUp up, Path output, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-jar", PctlUp.jar().toString(),
-        "--kubeconfig", up.kubeconfig().toString()));
-    cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-  }
-
-  private String run(PctlUp up, String... args) throws Exception {
-    Path out = Files.createTempFile(tmp, "pctl", ".out");
-    Process p = pctl(up, out, args);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    String text = Files.readString(out);
-    assertThat(p.exitValue()).as(String.join(" ", args) + ": " + text).isZero();
-    return text;
-  }
 
   private JsonNode vm(PctlUp up, String name) throws Exception {
     return JSON.readTree(up.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/" + name, null).body());
@@ -67,8 +48,8 @@ class SystemIT {
     Process agentB = null;
     try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", images.toString(), "--node-grace-period", "8")) {
       Path watchOut = tmp.resolve("watch.out");
-      watch = pctl(up, watchOut, "get", "vms", "-w");
-      assertThat(run(up, "apply", "-f", Guest.repoRoot().resolve("examples/vm-hello.yaml").toString())).contains("vm/hello created");
+      watch = up.pctl(watchOut, "get", "vms", "-w");
+      assertThat(up.run(tmp, "apply", "-f", Guest.repoRoot().resolve("examples/vm-hello.yaml").toString())).contains("vm/hello created");
 
       // Then it is scheduled onto host-a and boots; the watch shows each phase as it happens
       await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
@@ -80,24 +61,24 @@ class SystemIT {
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(watchOut)).contains("hello", "Running"));
       assertThat(vm(up, "hello").path("status").path("conditions").toString())
           .contains("\"type\":\"Scheduled\"", "\"reason\":\"Bound\"", "\"type\":\"Booted\"", "\"type\":\"Healthy\"");
-      assertThat(run(up, "get", "nodes")).containsPattern("host-a\\s.*\\bTrue\\b");
-      assertThat(run(up, "logs", "vm/hello")).contains("PROCURATOR-READY");
+      assertThat(up.run(tmp, "get", "nodes")).containsPattern("host-a\\s.*\\bTrue\\b");
+      assertThat(up.run(tmp, "logs", "vm/hello")).contains("PROCURATOR-READY");
 
       Path followOut = tmp.resolve("follow.out");
-      follow = pctl(up, followOut, "logs", "vm/hello", "-f");
+      follow = up.pctl(followOut, "logs", "vm/hello", "-f");
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(Files.readString(followOut)).contains("PROCURATOR-READY"));
       assertThat(follow.isAlive()).isTrue();
 
       // When a second host joins and runs a VM
       List<String> agentArgs = List.of("agent", "--name", "host-b", "--data-dir", hostB.toString(), "--images-dir", images.toString(),
           "--lease-duration", "4");
-      agentB = pctl(up, tmp.resolve("agent-b.out"), agentArgs.toArray(String[]::new));
-      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b"));
+      agentB = up.pctl(tmp.resolve("agent-b.out"), agentArgs.toArray(String[]::new));
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(up.run(tmp, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b"));
       String moving = Files.readString(Guest.repoRoot().resolve("examples/vm-hello.yaml"))
           .replace("name: hello", "name: moving").replace("  cpu: 1", "  nodeName: host-b\n  cpu: 1");
       Path movingFile = tmp.resolve("moving.yaml");
       Files.writeString(movingFile, moving);
-      run(up, "apply", "-f", movingFile.toString());
+      up.run(tmp, "apply", "-f", movingFile.toString());
       await().atMost(Duration.ofSeconds(120)).untilAsserted(() ->
           assertThat(vm(up, "moving").path("status").path("phase").asText()).isEqualTo("Running"));
       long pid = Long.parseLong(Files.readString(hostB.resolve("vms/default/moving/qemu.pid")).trim());
@@ -105,7 +86,7 @@ class SystemIT {
       // When its agent is killed with -9 and started again, Then the VM ran on and is adopted, not rebooted
       agentB.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
-      agentB = pctl(up, tmp.resolve("agent-b-2.out"), agentArgs.toArray(String[]::new));
+      agentB = up.pctl(tmp.resolve("agent-b-2.out"), agentArgs.toArray(String[]::new));
       Path agentLog = tmp.resolve("agent-b-2.out");
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Files.readString(agentLog)).contains("adopted running qemu pid " + pid));
       assertThat(Files.readString(hostB.resolve("vms/default/moving/qemu.pid")).trim()).isEqualTo(Long.toString(pid));
@@ -125,11 +106,11 @@ class SystemIT {
       java.time.Instant moved = java.time.Instant.parse(condition(vm(up, "moving"), "Rescheduled").path("lastTransitionTime").asText());
       assertThat(Duration.between(notReady, moved)).as("from NotReady to rescheduled (timestamps in whole seconds)")
           .isGreaterThanOrEqualTo(Duration.ofSeconds(7));
-      assertThat(run(up, "get", "nodes")).containsPattern("host-b\\s.*\\bFalse\\b");
+      assertThat(up.run(tmp, "get", "nodes")).containsPattern("host-b\\s.*\\bFalse\\b");
 
       // When a VM is deleted, Then pctl waits until its agent has powered it off and the object is gone
       long helloPid = Long.parseLong(Files.readString(up.dataDir.resolve("agent/vms/default/hello/qemu.pid")).trim());
-      assertThat(run(up, "delete", "vm", "hello")).contains("vm/hello deleted");
+      assertThat(up.run(tmp, "delete", "vm", "hello")).contains("vm/hello deleted");
       // logs -f began long before: the power-off line the guest printed just now reaches it only if it streams live
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(Files.readString(followOut)).contains("PROCURATOR-POWEROFF"));
       assertThat(new RunningMachine(helloPid, null).alive()).as("QEMU has exited").isFalse();
