@@ -17,6 +17,38 @@ public final class Handlers {
     return handler(changed, true);
   }
 
+  /** Calls {@code updated} with the object before and after every update; adds and deletes are not told. */
+  public static <T> ResourceEventHandler<T> onUpdate(java.util.function.BiConsumer<T, T> updated) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {}
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        updated.accept(oldObj, newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {}
+    };
+  }
+
+  /** Calls {@code deleted} with every deleted object; adds and updates are not told. */
+  public static <T> ResourceEventHandler<T> onDelete(Consumer<T> deleted) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {}
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {}
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+        deleted.accept(obj);
+      }
+    };
+  }
+
   private static <T> ResourceEventHandler<T> handler(Consumer<T> changed, boolean deletions) {
     return new ResourceEventHandler<>() {
       @Override

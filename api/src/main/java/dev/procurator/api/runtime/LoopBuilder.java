@@ -112,18 +112,7 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
   public <O extends HasMetadata> LoopBuilder<P, S, A> whenUpdated(Class<O> other, java.util.function.BiFunction<O, O, Collection<ObjectKey>> toKeys) {
     SharedIndexInformer<O> informer = informers.of(other);
     reads.add(informer);
-    registrations.add(() -> informer.addEventHandler(new ResourceEventHandler<O>() {
-      @Override
-      public void onAdd(O o) {}
-
-      @Override
-      public void onUpdate(O before, O after) {
-        toKeys.apply(before, after).forEach(LoopBuilder.this::enqueue);
-      }
-
-      @Override
-      public void onDelete(O o, boolean finalStateUnknown) {}
-    }));
+    registrations.add(() -> informer.addEventHandler(Handlers.<O>onUpdate((before, after) -> toKeys.apply(before, after).forEach(this::enqueue))));
     return this;
   }
 
@@ -131,18 +120,7 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
   public <O extends HasMetadata> LoopBuilder<P, S, A> whenDeleted(Class<O> other, Function<O, Collection<ObjectKey>> toKeys) {
     SharedIndexInformer<O> informer = informers.of(other);
     reads.add(informer);
-    registrations.add(() -> informer.addEventHandler(new ResourceEventHandler<O>() {
-      @Override
-      public void onAdd(O o) {}
-
-      @Override
-      public void onUpdate(O before, O after) {}
-
-      @Override
-      public void onDelete(O o, boolean finalStateUnknown) {
-        toKeys.apply(o).forEach(LoopBuilder.this::enqueue);
-      }
-    }));
+    registrations.add(() -> informer.addEventHandler(Handlers.<O>onDelete(o -> toKeys.apply(o).forEach(this::enqueue))));
     return this;
   }
 
