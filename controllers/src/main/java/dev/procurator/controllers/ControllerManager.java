@@ -210,6 +210,22 @@ public final class ControllerManager implements AutoCloseable {
     if (closed || term.get() != t) {
       return; // the lease came as this replica was closing, or the term ended before its loops started
     }
+    try {
+      startLoops();
+    } catch (RuntimeException e) {
+      // a leader without its loops must not keep the lease: stop what started, and leave the election
+      // (entering it again after the retry period)
+      log.error("controllers: {} could not start its loops, giving up the lead: {}", config.identity(), e.toString(), e);
+      stopLoops();
+      CompletableFuture<?> el = election;
+      if (el != null) {
+        el.cancel(true);
+      }
+    }
+  }
+
+  /** Starts every loop; none waits for its caches here (each loop's workers start once its caches are full). */
+  private void startLoops() {
     leadership.accept(true);
     log.info("controllers: {} took the lead, starting the scheduler, node lifecycle, cluster and garbage collection controllers",
         config.identity());
@@ -227,7 +243,7 @@ public final class ControllerManager implements AutoCloseable {
         : List.of(vm.getSpec().nodeName())));
     clusters(informers, vms);
     builds(informers);
-    gitRepositories();
+    gitRepositories(informers);
     scheduler(informers, vms, nodes, schedulerEvents);
     nodeLifecycle(informers, vms, nodeEvents);
     garbageCollector();
@@ -266,28 +282,13 @@ public final class ControllerManager implements AutoCloseable {
             events)));
   }
 
-  private static void sync(Informers informers, List<SharedIndexInformer<?>> caches) {
-    try {
-      informers.sync(caches, Duration.ofMinutes(5));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while the caches filled", e);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the caches did not fill: " + e.getMessage(), e);
-    }
-  }
+
 
   private static <P extends HasMetadata, S, A> LoopBuilder.Running startLoop(LoopBuilder<P, S, A> builder,
       Function<LoopQueue, Loop<P, S, A>> loop) {
-    try {
-      return builder.start(loop);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while the caches filled", e);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the caches did not fill: " + e.getMessage(), e);
-    }
+    return builder.start(loop);
   }
+
 
   /** The Cluster controller: a Cluster's changes and its VMs' changes put the Cluster on its queue. */
   private void clusters(Informers informers, SharedIndexInformer<VM> vms) {
@@ -313,8 +314,7 @@ public final class ControllerManager implements AutoCloseable {
     running.add(controller);
     clusters.addEventHandler(Handlers.onAddOrUpdate(c -> controller.enqueue(ObjectKey.of(c))));
     vms.addEventHandler(Handlers.onEveryChange(vm -> owner(vm).ifPresent(controller::enqueue)));
-    sync(informers, List.of(clusters, revisions));
-    controller.start(2);
+    running.add(informers.whenSynced("clusters", List.of(clusters, revisions), Duration.ofMinutes(5), () -> controller.start(2)));
   }
 
   /**
@@ -383,9 +383,8 @@ public final class ControllerManager implements AutoCloseable {
   }
 
   /** The GitOps controller: a GitRepository's changes put it on its queue; its syncs run off the workers. */
-  private void gitRepositories() {
-    SharedIndexInformer<GitRepository> repos = client.resources(GitRepository.class).inAnyNamespace().runnableInformer(0);
-    running.add(repos::close);
+  private void gitRepositories(Informers informers) {
+    SharedIndexInformer<GitRepository> repos = informers.of(GitRepository.class);
     EventRecorder gitEvents = new EventRecorder(client, "procurator.dev/gitops-controller", config.identity(), clock);
     running.add(gitEvents);
     java.util.concurrent.atomic.AtomicReference<Controller<ObjectKey>> self = new java.util.concurrent.atomic.AtomicReference<>();
@@ -417,8 +416,7 @@ public final class ControllerManager implements AutoCloseable {
         controller.enqueue(ObjectKey.of(r));
       }
     });
-    repos.run();
-    controller.start(2);
+    running.add(informers.whenSynced("gitrepositories", List.of(repos), Duration.ofMinutes(5), () -> controller.start(2)));
   }
 
   /** The garbage collector, over every kind the server serves. */
@@ -427,8 +425,7 @@ public final class ControllerManager implements AutoCloseable {
     Controller<GcKey> controller = new Controller<>("garbage-collector", gc);
     running.add(gc);
     running.add(controller);
-    gc.start(controller);
-    controller.start(2);
+    gc.start(controller, 2);
   }
 
   private static boolean unbound(VM vm) {

@@ -24,7 +24,7 @@ public final class Controller<K> implements AutoCloseable {
   private final Reconciler<K> reconciler;
   private final WorkQueue<K> queue;
   private final Backoff<K> backoff;
-  private final List<Thread> workers = new ArrayList<>();
+  private final List<Thread> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Scheduler scheduler;
   private final LoopMetrics metrics;
 

@@ -16,8 +16,17 @@ import java.util.Objects;
  * @param events what to tell people, recorded once the status and actions succeeded
  * @param requeueAfter when to look again even if nothing changes, or null for "when something does"
  * @param released for an object being deleted: its cleanup is done and the loop's finalizer may go
+ * @param statusLast write the status after the actions rather than before (when the status
+ *     should only say what the actions have made true, such as a VM taken off a node whose agent
+ *     would still act on it)
  */
-public record Decision<S, A>(S status, List<A> actions, List<EventSpec> events, Duration requeueAfter, boolean released) {
+public record Decision<S, A>(S status, List<A> actions, List<EventSpec> events, Duration requeueAfter, boolean released,
+    boolean statusLast) {
+  /** A decision whose status is written before its actions. */
+  public Decision(S status, List<A> actions, List<EventSpec> events, Duration requeueAfter, boolean released) {
+    this(status, actions, events, requeueAfter, released, false);
+  }
+
   public Decision {
     actions = List.copyOf(actions);
     events = List.copyOf(events);
@@ -37,44 +46,49 @@ public record Decision<S, A>(S status, List<A> actions, List<EventSpec> events, 
   }
 
   public Decision<S, A> withStatus(S s) {
-    return new Decision<>(s, actions, events, requeueAfter, released);
+    return new Decision<>(s, actions, events, requeueAfter, released, statusLast);
   }
 
   /** This decision with {@code action} done after the ones it has. */
   public Decision<S, A> act(A action) {
     List<A> a = new ArrayList<>(actions);
     a.add(Objects.requireNonNull(action));
-    return new Decision<>(status, a, events, requeueAfter, released);
+    return new Decision<>(status, a, events, requeueAfter, released, statusLast);
   }
 
   public Decision<S, A> act(List<? extends A> more) {
     List<A> a = new ArrayList<>(actions);
     a.addAll(more);
-    return new Decision<>(status, a, events, requeueAfter, released);
+    return new Decision<>(status, a, events, requeueAfter, released, statusLast);
   }
 
   /** This decision with {@code event} recorded after the ones it has. */
   public Decision<S, A> event(EventSpec event) {
     List<EventSpec> e = new ArrayList<>(events);
     e.add(Objects.requireNonNull(event));
-    return new Decision<>(status, actions, e, requeueAfter, released);
+    return new Decision<>(status, actions, e, requeueAfter, released, statusLast);
   }
 
   public Decision<S, A> events(List<EventSpec> more) {
     List<EventSpec> e = new ArrayList<>(events);
     e.addAll(more);
-    return new Decision<>(status, actions, e, requeueAfter, released);
+    return new Decision<>(status, actions, e, requeueAfter, released, statusLast);
   }
 
   /** This decision, looking again after {@code delay} (the sooner of two requeues wins). */
   public Decision<S, A> requeueAfter(Duration delay) {
     Duration d = delay == null || requeueAfter == null ? (delay == null ? requeueAfter : delay)
         : (delay.compareTo(requeueAfter) < 0 ? delay : requeueAfter);
-    return new Decision<>(status, actions, events, d, released);
+    return new Decision<>(status, actions, events, d, released, statusLast);
   }
 
   /** This decision, letting the object go once its actions are done (it is being deleted). */
   public Decision<S, A> release() {
-    return new Decision<>(status, actions, events, requeueAfter, true);
+    return new Decision<>(status, actions, events, requeueAfter, true, statusLast);
+  }
+
+  /** This decision, writing its status after its actions. */
+  public Decision<S, A> statusAfterActions() {
+    return new Decision<>(status, actions, events, requeueAfter, released, true);
   }
 }

@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *       longer holds it is left alone;
  *   <li>calls the pure {@link Loop#decide};
  *   <li>writes the decided status, once and only when it differs;
- *   <li>carries out the decision's actions through {@link Loop#act};
+ *   <li>carries out the decision's actions through {@link Loop#act} (before the status, when the
+ *       decision says {@linkplain Decision#statusLast so});
  *   <li>removes the finalizer when the decision {@linkplain Decision#release() releases} a deleted object;
  *   <li>records the decision's Events, and asks to be requeued as it said.
  * </ol>
@@ -75,9 +76,8 @@ public final class Dispatcher<P extends HasMetadata, S, A> implements Reconciler
       }
     }
     Decision<S, A> d = loop.decide(object);
-    if (d.status() != null && !Objects.equals(primaries.status(object), d.status())) {
-      P current = object;
-      object = write(key, () -> primaries.writeStatus(current, d.status()), null);
+    if (!d.statusLast()) {
+      object = writeStatus(key, object, d.status());
     }
     for (A action : d.actions()) {
       P current = object;
@@ -85,6 +85,9 @@ public final class Dispatcher<P extends HasMetadata, S, A> implements Reconciler
       if (after != null) {
         object = after;
       }
+    }
+    if (d.statusLast()) {
+      object = writeStatus(key, object, d.status());
     }
     if (deleting && d.released() && finalizer != null) {
       P current = object;
@@ -94,6 +97,13 @@ public final class Dispatcher<P extends HasMetadata, S, A> implements Reconciler
       events.record(object, e);
     }
     return d.requeueAfter() == null ? Result.done() : Result.requeueAfter(d.requeueAfter());
+  }
+
+  private P writeStatus(ObjectKey key, P object, S status) throws Exception {
+    if (status == null || Objects.equals(primaries.status(object), status)) {
+      return object;
+    }
+    return write(key, () -> primaries.writeStatus(object, status), null);
   }
 
   /** Whether the last read of {@code key} came from the API because the cache was behind (for tests). */

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeoutException;
  * they read has listed everything once.
  */
 public final class Informers implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Informers.class);
   private final KubernetesClient client;
   private final Map<Class<?>, SharedIndexInformer<?>> byKind = new LinkedHashMap<>();
   private final Map<SharedIndexInformer<?>, CompletableFuture<Void>> started = new IdentityHashMap<>();
@@ -71,6 +72,53 @@ public final class Informers implements AutoCloseable {
     } catch (ExecutionException e) {
       throw new IllegalStateException("an informer could not start: " + e.getCause(), e.getCause());
     }
+  }
+
+  /**
+   * Starts {@code informers} and, once each has synced, runs {@code then}, on a thread of its own:
+   * the caller never waits for a cache. Closing the returned handle before then means {@code then}
+   * never runs. A cache that takes longer than {@code warnAfter} is logged, and waited for still:
+   * no loop decides from a half-filled cache.
+   */
+  public AutoCloseable whenSynced(String what, Collection<? extends SharedIndexInformer<?>> informers, Duration warnAfter, Runnable then) {
+    java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread waiter = Thread.ofVirtual().name(what + "-sync").start(() -> {
+      while (!cancelled.get()) {
+        try {
+          sync(informers, warnAfter);
+          synchronized (cancelled) {
+            if (!cancelled.get()) {
+              then.run();
+            }
+          }
+          return;
+        } catch (TimeoutException e) {
+          log.warn("{}: the caches it reads have not filled after {}; still waiting", what, warnAfter);
+        } catch (InterruptedException e) {
+          return;
+        } catch (RuntimeException e) {
+          if (cancelled.get() || closedNow()) {
+            return;
+          }
+          log.warn("{}: waiting for its caches failed ({}); trying again", what, e.toString());
+          try {
+            Thread.sleep(1000); // not a synchronisation: a pause before the next attempt
+          } catch (InterruptedException ie) {
+            return;
+          }
+        }
+      }
+    });
+    return () -> {
+      synchronized (cancelled) {
+        cancelled.set(true);
+      }
+      waiter.interrupt();
+    };
+  }
+
+  private synchronized boolean closedNow() {
+    return closed;
   }
 
   /** Whether every informer started so far has synced. */

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
 
@@ -176,10 +175,10 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
   }
 
   /**
-   * Builds the loop with its own queue, starts watching, waits for every cache it reads, then starts
-   * its workers.
+   * Builds the loop with its own queue and starts watching; its workers start once every cache it
+   * reads has synced. Returns at once.
    */
-  public Running start(Function<LoopQueue, ? extends Loop<P, S, A>> loopFactory) throws InterruptedException, TimeoutException {
+  public Running start(Function<LoopQueue, ? extends Loop<P, S, A>> loopFactory) {
     if (controller != null) {
       throw new IllegalStateException("loop " + name + " was started already");
     }
@@ -206,8 +205,9 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
       }
     });
     registrations.forEach(Runnable::run);
-    informers.sync(reads, syncTimeout);
-    controller.start(workers);
+    // the workers start once every cache the loop reads is full, on a thread of the informers': the
+    // caller (a leader taking over, say) never waits, and closing the loop first means they never start
+    running.starting = informers.whenSynced(name, reads, syncTimeout, () -> controller.start(workers));
     return running;
   }
 
@@ -220,6 +220,7 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
   public static final class Running implements LoopQueue, AutoCloseable {
     private final String name;
     private final Controller<ObjectKey> controller;
+    private volatile AutoCloseable starting;
 
     Running(String name, Controller<ObjectKey> controller) {
       this.name = name;
@@ -243,6 +244,14 @@ public final class LoopBuilder<P extends HasMetadata, S, A> {
 
     @Override
     public void close() throws InterruptedException {
+      AutoCloseable s = starting;
+      if (s != null) {
+        try {
+          s.close();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
       controller.close();
     }
 

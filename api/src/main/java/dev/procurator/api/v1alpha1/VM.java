@@ -30,9 +30,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 public class VM extends CustomResource<VMSpec, VMStatus> implements Namespaced {
   /**
    * The nodes that could not boot this VM's boot source (the scheduler moved it away from each),
-   * after the spec generation they tried: {@code 3:host-b,host-c}. The scheduler places it
-   * elsewhere while the generation is the same; a changed spec, or removing the annotation, lets
-   * them try again.
+   * after a hash of the spec they tried: {@code 3f9a0c1d2e4b:host-b,host-c}. The scheduler places
+   * it elsewhere while the spec is the same; a changed spec, or removing the annotation, lets them
+   * try again.
    */
   public static final String UNBOOTABLE_ON = "procurator.dev/unbootable-on";
 

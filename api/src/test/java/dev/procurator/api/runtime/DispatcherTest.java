@@ -190,6 +190,15 @@ class DispatcherTest {
   }
 
   @Test
+  void aDecisionMayAskForItsStatusAfterItsActions() throws Exception {
+    store.create("old", List.of());
+    loop.decide = t -> Decision.<String, String>status("moved").act("unbind").statusAfterActions();
+    dispatcher(null).reconcile(KEY);
+    assertThat(loop.acted).containsExactly("unbind@1");
+    assertThat(store.api.get(KEY).getStatus()).isEqualTo("moved");
+  }
+
+  @Test
   void aFailedActionRecordsNoEventAndTheNextPassReadsTheApi() throws Exception {
     store.create("old", List.of());
     loop.decide = t -> Decision.<String, String>none().act("boot").event(EventSpec.normal("Booted", "it booted"));

@@ -121,7 +121,7 @@ public final class BuildLoop implements Loop<Build, BuildStatus, BuildLoop.Actio
 
   /**
    * The Cluster template's {@code boot.closure} and the Cluster's git-commit annotation set to the
-   * Build's, unless a newer Build for the same template deployed already: {@code Deployed} once the
+   * Build's, unless a newer Build for the same template succeeded too: {@code Deployed} once the
    * Cluster shows them, a {@link SetClosure} until then.
    */
   static Decision<BuildStatus, Action> deploy(Build build, BuildStatus status, Cluster cluster, List<Build> all, Instant now) {
@@ -135,10 +135,12 @@ public final class BuildLoop implements Loop<Build, BuildStatus, BuildLoop.Actio
       if (other.getSpec().deploy() != null && target.cluster().equals(other.getSpec().deploy().cluster())
           && target.template().equals(other.getSpec().deploy().template())
           && build.getMetadata().getNamespace().equals(other.getMetadata().getNamespace())
-          && other.getStatus() != null && other.getStatus().deployedTo() != null
+          && other.getStatus() != null && other.getStatus().phase() == BuildPhase.SUCCEEDED
           && newer(other, build)) {
+        // the newest successful Build of a template deploys it: an older one never writes over it,
+        // also while the newer one's deploy is still on its way
         return Decision.status(deployed(status, Conditions.FALSE, "Superseded", "a newer Build (" + other.getMetadata().getName()
-            + ") deployed " + where + " already", now));
+            + ") deploys " + where, now));
       }
     }
     if (cluster == null) {

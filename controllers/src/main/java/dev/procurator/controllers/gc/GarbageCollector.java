@@ -48,6 +48,7 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
   private final Map<String, Set<GcKey>> dependents = new ConcurrentHashMap<>();
   private final Map<GcKey, List<String>> ownersOf = new ConcurrentHashMap<>();
   private Controller<GcKey> controller;
+  private boolean closed;
 
   public GarbageCollector(KubernetesClient client, List<GcKind> kinds) {
     this.client = client;
@@ -75,8 +76,11 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
     }
   }
 
-  /** Starts following every kind, feeding {@code controller}; returns once all caches are filled. */
-  public void start(Controller<GcKey> controller) {
+  /**
+   * Starts following every kind, feeding {@code controller}, and starts its {@code workers} once
+   * every cache is filled. Returns at once.
+   */
+  public void start(Controller<GcKey> controller, int workers) {
     this.controller = controller;
     for (GcKind kind : kinds) {
       var ops = client.genericKubernetesResources(kind.context());
@@ -101,7 +105,15 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
       GcPrimaries objects = new GcPrimaries(client, kind, informer);
       dispatchers.put(kind, new Dispatcher<>(new KindLoop(kind, objects), objects, null, Dispatcher.Events.NONE));
     }
-    informers.values().forEach(SharedIndexInformer::run);
+    List<java.util.concurrent.CompletableFuture<Void>> synced = new ArrayList<>();
+    informers.values().forEach(i -> synced.add(i.start().toCompletableFuture()));
+    java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).thenRun(() -> {
+      synchronized (this) {
+        if (!closed) {
+          controller.start(workers); // no decision from a half-filled index of owners
+        }
+      }
+    });
   }
 
   private void changed(GcKind kind, GenericKubernetesResource o, boolean deleted) {
@@ -242,6 +254,9 @@ public final class GarbageCollector implements Reconciler<GcKey>, AutoCloseable 
 
   @Override
   public void close() {
+    synchronized (this) {
+      closed = true;
+    }
     informers.values().forEach(SharedIndexInformer::close);
   }
 }

@@ -33,12 +33,30 @@ public final class Placement {
     return map == null || map.get("cpu") == null ? 0 : new BigDecimal(new Quantity(map.get("cpu")).getAmount()).longValue();
   }
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+      .configure(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+
+  /**
+   * What the VM asks to run, whichever node it is bound to: a short hash of its spec without
+   * {@code nodeName}. (Not the generation: binding and unbinding change the spec, and with it the
+   * generation, without changing what is booted.)
+   */
+  static String specKey(VM vm) {
+    try {
+      byte[] json = JSON.writeValueAsBytes(vm.getSpec().withNodeName(null));
+      byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(json);
+      return java.util.HexFormat.of().formatHex(sha, 0, 6);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException | java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("cannot hash a VM spec", e);
+    }
+  }
+
   /** The nodes that could not boot the VM's current spec ({@link VM#UNBOOTABLE_ON}). */
   static java.util.Set<String> unbootableOn(VM vm) {
     Map<String, String> a = vm.getMetadata().getAnnotations();
     String v = a == null ? null : a.get(VM.UNBOOTABLE_ON);
     int colon = v == null ? -1 : v.indexOf(':');
-    if (colon < 0 || !v.substring(0, colon).equals(String.valueOf(vm.getMetadata().getGeneration()))) {
+    if (colon < 0 || !v.substring(0, colon).equals(specKey(vm))) {
       return java.util.Set.of();
     }
     return java.util.Arrays.stream(v.substring(colon + 1).split(",")).filter(x -> !x.isBlank()).collect(Collectors.toSet());
@@ -48,7 +66,7 @@ public final class Placement {
   static String unbootableOnWith(VM vm, String node) {
     java.util.TreeSet<String> nodes = new java.util.TreeSet<>(unbootableOn(vm));
     nodes.add(node);
-    return vm.getMetadata().getGeneration() + ":" + String.join(",", nodes);
+    return specKey(vm) + ":" + String.join(",", nodes);
   }
 
   /**

@@ -98,10 +98,15 @@ public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Act
         .event(EventSpec.normal("Scheduled", "assigned " + ObjectKey.of(vm) + " to " + node));
   }
 
-  /** Whether the VM's own node reported, for its current spec, that it cannot have its boot source. */
+  /**
+   * Whether the VM's own node reported, for its current spec, that it cannot have its boot source,
+   * and the VM is the scheduler's to move: one that a user bound by hand ({@code spec.nodeName} in
+   * the manifest) stays where it was put, as a Kubernetes pod does.
+   */
   public static boolean unbootableHere(VM vm) {
     VMStatus st = vm.getStatus();
-    return st != null && st.phase() == VMPhase.FAILED && vm.getSpec().nodeName().equals(st.nodeName())
+    return st != null && st.phase() == VMPhase.FAILED && bound(vm) && vm.getSpec().nodeName().equals(st.nodeName())
+        && "Bound".equals(Conditions.reason(st.conditions(), "Scheduled"))
         && java.util.Objects.equals(st.observedGeneration(), vm.getMetadata().getGeneration())
         && BOOT_SOURCE_REASONS.contains(Conditions.reason(st.conditions(), "Booted"));
   }
@@ -117,7 +122,9 @@ public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Act
     conditions = Conditions.set(conditions, Conditions.of("Scheduled", Conditions.FALSE, reason, why, now));
     return Decision.<VMStatus, Action>status(old.withPhase(VMPhase.PENDING, why).withNodeName(null).withPorts(null).withConditions(conditions))
         .act(new Unbind(node, Placement.unbootableOnWith(vm, node)))
-        .event(EventSpec.warning("Rescheduled", why));
+        .event(EventSpec.warning("Rescheduled", why))
+        // off the node first: until then its agent may still write the VM's status
+        .statusAfterActions();
   }
 
   @Override
@@ -134,7 +141,8 @@ public final class SchedulerLoop implements Loop<VM, VMStatus, SchedulerLoop.Act
       }
       case Unbind unbind -> {
         vm.setSpec(vm.getSpec().withNodeName(null));
-        // its agent booted nothing, and forgets the VM once it is no longer bound there
+        // its agent booted nothing, and may not touch a VM no longer bound to it (NodeRestriction):
+        // the finalizer that came with the binding goes with it, as when a lost node's VMs move
         vm.getMetadata().setFinalizers(Finalizers.without(vm, NodeAgreements.AGENT_FINALIZER));
         java.util.Map<String, String> a = new java.util.HashMap<>(vm.getMetadata().getAnnotations() == null ? java.util.Map.of()
             : vm.getMetadata().getAnnotations());

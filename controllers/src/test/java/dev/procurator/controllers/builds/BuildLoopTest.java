@@ -69,6 +69,18 @@ class BuildLoopTest {
   }
 
   @Test
+  void anOlderBuildStandsDownWhileTheNewerOnesDeployIsStillOnItsWay() {
+    Build old = succeeded("old", 100, "/nix/store/old", null);
+    Build newer = succeeded("newer", 10, "/nix/store/new", null);
+    // the newer one has set the template already, and says Deployed only on its next pass
+    Decision<BuildStatus, BuildLoop.Action> d = decide(old, cluster("/nix/store/new"), List.of(old, newer));
+    assertThat(d.actions()).as("no write over the newer closure").isEmpty();
+    assertThat(Conditions.reason(d.status().conditions(), BuildAgreements.DEPLOYED)).isEqualTo("Superseded");
+    assertThat(decide(newer, cluster("/nix/store/old"), List.of(old, newer)).actions())
+        .containsExactly(new BuildLoop.SetClosure("shop", "web", "/nix/store/new", null));
+  }
+
+  @Test
   void aMissingClusterOrTemplateIsSaidAndLookedAtAgain() {
     Build b = succeeded("b", 10, "/nix/store/new", null);
     Decision<BuildStatus, BuildLoop.Action> d = decide(b, null, List.of(b));

@@ -78,13 +78,19 @@ class SchedulerLoopTest {
     assertThat(d.requeueAfter()).isEqualTo(SchedulerLoop.RETRY_UNSCHEDULABLE);
   }
 
+  static VMStatus failedOn(String node, long generation, String reason, boolean boundByScheduler) {
+    return new VMStatus(VMPhase.FAILED, node, generation, List.of(
+        Conditions.of("Scheduled", boundByScheduler ? Conditions.TRUE : Conditions.FALSE, boundByScheduler ? "Bound" : "Unschedulable", "x", NOW),
+        Conditions.of("Booted", Conditions.FALSE, reason, "kernel /data/images/hello/vmlinux does not exist", NOW)), "x", 1, null);
+  }
+
   @Test
   void aVmItsNodeCannotBootIsMovedAwayWithAnEventAndNeverSentBackForTheSameSpec() {
-    VMStatus failed = new VMStatus(VMPhase.FAILED, "a", 3L, List.of(Conditions.of("Booted", Conditions.FALSE, "BootSourceMissing",
-        "kernel /data/images/hello/vmlinux does not exist", NOW)), "x", 1, null);
-    VM vm = vm("web", 1, "64Mi", "a", failed);
+    VM vm = vm("web", 1, "64Mi", "a", failedOn("a", 3L, "BootSourceMissing", true));
+    String key = Placement.specKey(vm);
     Decision<VMStatus, SchedulerLoop.Action> d = SchedulerLoop.decide(vm, List.of(node("a", "2", "1Gi"), node("b", "2", "1Gi")), List.of(), NOW);
-    assertThat(d.actions()).containsExactly(new SchedulerLoop.Unbind("a", "3:a"));
+    assertThat(d.actions()).containsExactly(new SchedulerLoop.Unbind("a", key + ":a"));
+    assertThat(d.statusLast()).as("off the node before its status says so").isTrue();
     assertThat(d.status().phase()).isEqualTo(VMPhase.PENDING);
     assertThat(d.status().nodeName()).isNull();
     assertThat(Conditions.find(d.status().conditions(), "Booted")).as("the old node's word on booting is dropped").isEmpty();
@@ -94,29 +100,31 @@ class SchedulerLoopTest {
     });
     assertThat(d.events()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("Rescheduled"));
 
-    // unbound, with the annotation: it goes to b, never back to a
+    // unbound, with the annotation, and a generation the unbinding moved on: it goes to b, never back to a
     VM moved = vm("web", 1, "64Mi", null, d.status());
-    moved.getMetadata().setAnnotations(Map.of(VM.UNBOOTABLE_ON, "3:a"));
+    moved.getMetadata().setGeneration(4L);
+    moved.getMetadata().setAnnotations(Map.of(VM.UNBOOTABLE_ON, key + ":a"));
     Decision<VMStatus, SchedulerLoop.Action> again = SchedulerLoop.decide(moved, List.of(node("a", "8", "8Gi"), node("b", "2", "1Gi")), List.of(), NOW);
     assertThat(again.actions()).containsExactly(new SchedulerLoop.Bind("b"));
 
     // when no node is left it waits, Pending, saying why: never Failed in a loop
-    moved.getMetadata().setAnnotations(Map.of(VM.UNBOOTABLE_ON, "3:a,b"));
+    moved.getMetadata().setAnnotations(Map.of(VM.UNBOOTABLE_ON, key + ":a,b"));
     Decision<VMStatus, SchedulerLoop.Action> none = SchedulerLoop.decide(moved, List.of(node("a", "8", "8Gi"), node("b", "2", "1Gi")), List.of(), NOW);
     assertThat(none.status().phase()).isEqualTo(VMPhase.PENDING);
     assertThat(none.status().message()).isEqualTo("0/2 nodes can run it: 2 could not boot it");
 
     // a new spec may boot anywhere again
-    moved.getMetadata().setGeneration(4L);
+    moved.setSpec(moved.getSpec().withBoot(new VMSpec.Boot(null, "other/vmlinux", null, null)));
     assertThat(SchedulerLoop.decide(moved, List.of(node("a", "8", "8Gi")), List.of(), NOW).actions()).containsExactly(new SchedulerLoop.Bind("a"));
   }
 
   @Test
-  void aFailureOfAnOtherKindOrFromAnOlderSpecOrAnotherNodeLeavesTheBindingAlone() {
+  void aFailureOfAnOtherKindOrFromAnOlderSpecOrAnotherNodeOrOnAVmPinnedByHandLeavesTheBindingAlone() {
     for (VMStatus st : List.of(
-        new VMStatus(VMPhase.FAILED, "a", 3L, List.of(Conditions.of("Booted", Conditions.FALSE, "CrashLoop", "x", NOW)), "x", 1, null),
-        new VMStatus(VMPhase.FAILED, "a", 2L, List.of(Conditions.of("Booted", Conditions.FALSE, "BootSourceMissing", "x", NOW)), "x", 1, null),
-        new VMStatus(VMPhase.FAILED, "z", 3L, List.of(Conditions.of("Booted", Conditions.FALSE, "BootSourceMissing", "x", NOW)), "x", 1, null))) {
+        failedOn("a", 3L, "CrashLoop", true),
+        failedOn("a", 2L, "BootSourceMissing", true),
+        failedOn("z", 3L, "BootSourceMissing", true),
+        failedOn("a", 3L, "BootSourceMissing", false))) {
       assertThat(SchedulerLoop.decide(vm("web", 1, "64Mi", "a", st), List.of(node("a", "2", "1Gi")), List.of(), NOW).actions()).isEmpty();
     }
   }
