@@ -11,7 +11,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -43,15 +42,15 @@ import org.slf4j.LoggerFactory;
  * with the server's key when served, and every request is authorised by a token sent as the Basic
  * password (the only credential nix 2.8 sends).
  *
- * <p>A PUT is never answered with a 5xx for a client's mistake: nix retries a 5xx PUT without its
- * body and waits forever.
+ * <p>This class routes, authorises and serves reads; {@link CacheUploads} checks and stores what
+ * is written. A PUT is never answered with a 5xx for a client's mistake: nix retries a 5xx PUT
+ * without its body and waits forever.
  */
 public final class CacheServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
   private static final Pattern NARINFO = Pattern.compile("/([0-9a-df-np-sv-z]{32})\\.narinfo");
   private static final Pattern NAR = Pattern.compile("/nar/(([0-9a-df-np-sv-z]{52})\\.nar(\\.xz|\\.zst|\\.bz2|\\.br)?)");
   private static final Pattern LOG = Pattern.compile("/log/([0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\\-._?=]+)");
-  private static final int MAX_NARINFO = 1024 * 1024;
 
   /** What a token may do. */
   public enum Access { READ, WRITE }
@@ -83,14 +82,13 @@ public final class CacheServer implements AutoCloseable {
       .maximumSize(100_000)
       .expireAfter(Expiry.<String, Optional<String>>writing((k, v) -> v.isPresent() ? Duration.ofHours(1) : Duration.ofSeconds(30)))
       .build();
-  /** What each recently uploaded NAR measured, so its narinfo need not decompress it again. */
-  private final Cache<String, NarVerifier.Measured> measured = Caffeine.newBuilder().maximumSize(10_000).build();
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter hits;
   private final Counter misses;
   private final Counter bytesServed;
   private final Counter bytesReceived;
   private Vertx vertx;
+  private CacheUploads uploads;
   private HttpServer http;
 
   public CacheServer(Config config) throws IOException {
@@ -113,6 +111,7 @@ public final class CacheServer implements AutoCloseable {
 
   public CacheServer start() {
     vertx = Vertx.vertx();
+    uploads = new CacheUploads(vertx, store, retention, narinfos::invalidate, bytesReceived);
     http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
             .setHandle100ContinueAutomatically(true).setIdleTimeout(120))
         .requestHandler(router())
@@ -149,42 +148,32 @@ public final class CacheServer implements AutoCloseable {
     });
     router.route("/pins").method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(ctx -> send(ctx.request(), String.join("\n", retention.pins()) + "\n"));
-    router.routeWithRegex(PIN.pattern()).method(HttpMethod.PUT).method(HttpMethod.DELETE).handler(ctx -> {
-      HttpServerRequest req = ctx.request();
-      String hash = ctx.pathParam("param0");
-      boundedBody(req, MAX_SMALL_BODY).compose(b -> vertx.executeBlocking(() -> {
-        if (req.method() == HttpMethod.PUT) {
-          retention.pin(hash);
-        } else {
-          retention.unpin(hash);
-        }
-        return null;
-      }, false)).onComplete(ar -> answerUpload(req, ar, "pin " + hash));
-    });
+    router.routeWithRegex(PIN.pattern()).method(HttpMethod.PUT).method(HttpMethod.DELETE)
+        .handler(ctx -> uploads.pin(ctx.request(), ctx.pathParam("param0")));
     router.route("/nix-cache-info").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
       ctx.response().putHeader("Content-Type", "text/x-nix-cache-info");
       send(ctx.request(), "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
     });
     // nix copy writes nix-cache-info first; the cache's own stays as it is
-    router.route("/nix-cache-info").method(HttpMethod.PUT).handler(ctx -> boundedBody(ctx.request(), MAX_SMALL_BODY)
-        .onComplete(ar -> answerUpload(ctx.request(), ar, "nix-cache-info")));
+    router.route("/nix-cache-info").method(HttpMethod.PUT).handler(ctx -> uploads.boundedBody(ctx.request(), CacheUploads.MAX_SMALL_BODY)
+        .onComplete(ar -> uploads.answer(ctx.request(), ar, "nix-cache-info")));
     router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(ctx -> getNarInfo(ctx.request(), ctx.pathParam("param0")));
-    router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.PUT).handler(ctx -> putNarInfo(ctx.request(), ctx.pathParam("param0")));
+    router.routeWithRegex(NARINFO.pattern()).method(HttpMethod.PUT).handler(ctx -> uploads.putNarInfo(ctx.request(), ctx.pathParam("param0")));
     router.routeWithRegex(NAR.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(ctx -> sendFile(ctx.request(), "nar/" + ctx.pathParam("param0"), "application/x-nix-nar"));
     router.routeWithRegex(NAR.pattern()).method(HttpMethod.PUT)
-        .handler(ctx -> putNar(ctx.request(), ctx.pathParam("param0"), ctx.pathParam("param1")));
+        .handler(ctx -> uploads.putNar(ctx.request(), ctx.pathParam("param0"), ctx.pathParam("param1")));
     router.routeWithRegex(LOG.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(ctx -> sendFile(ctx.request(), "log/" + ctx.pathParam("param0"), "text/plain; charset=utf-8"));
-    router.routeWithRegex(LOG.pattern()).method(HttpMethod.PUT).handler(ctx -> putLog(ctx.request(), ctx.pathParam("param0")));
+    router.routeWithRegex(LOG.pattern()).method(HttpMethod.PUT).handler(ctx -> uploads.putLog(ctx.request(), ctx.pathParam("param0")));
     router.route().handler(ctx -> {
       HttpServerRequest req = ctx.request();
       boolean read = req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD;
       if (!read) {
-        boundedBody(req, MAX_SMALL_BODY).onComplete(b -> {
+        uploads.boundedBody(req, CacheUploads.MAX_SMALL_BODY).onComplete(b -> {
           if (b.failed()) {
-            answerUpload(req, b, req.path());
+            uploads.answer(req, b, req.path());
           } else {
             text(req.response(), 404, "no such cache object: " + req.path());
           }
@@ -254,7 +243,8 @@ public final class CacheServer implements AutoCloseable {
     text(req.response(), 401, "a valid token is required (as the Basic password)");
   }
 
-  private static void text(HttpServerResponse r, int code, String body) {
+  /** A plain-text answer, unless one was sent already. */
+  static void text(HttpServerResponse r, int code, String body) {
     if (!r.ended()) {
       r.setStatusCode(code).putHeader("Content-Type", "text/plain; charset=utf-8").end(body + "\n");
     }
@@ -363,245 +353,6 @@ public final class CacheServer implements AutoCloseable {
         r.reset();
       }
     });
-  }
-
-  // ---- uploads ----
-
-  /** Streams the body to a temp file, with backpressure; the request is paused until the file is open. */
-  private Future<Path> receive(HttpServerRequest req) {
-    Path temp = store.scratch().resolve(java.util.UUID.randomUUID() + ".part");
-    req.pause();
-    return vertx.fileSystem().open(temp.toString(), new OpenOptions().setWrite(true).setCreateNew(true))
-        .compose(file -> req.pipeTo(file))
-        .map(v -> temp)
-        .onFailure(e -> deleteQuietly(temp));
-  }
-
-  private void putNar(HttpServerRequest req, String fileName, String hash) {
-    receive(req).compose(temp -> vertx.executeBlocking(() -> {
-      try (InputStream in = Files.newInputStream(temp)) {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        byte[] buf = new byte[256 * 1024];
-        for (int n; (n = in.read(buf)) > 0; ) {
-          sha.update(buf, 0, n);
-        }
-        String actual = NixBase32.encode(sha.digest());
-        if (!actual.equals(hash)) {
-          deleteQuietly(temp);
-          throw new IllegalArgumentException("the uploaded file hashes to " + actual + ", not to its name " + hash);
-        }
-      }
-      // a NAR must be a NAR: decompress it as its extension says and check the archive
-      NarVerifier.Measured m;
-      try (InputStream in = Files.newInputStream(temp)) {
-        m = NarVerifier.verify(in, compressionOf(fileName), Files.size(temp));
-      } catch (IOException | RuntimeException e) {
-        deleteQuietly(temp);
-        throw e instanceof IllegalArgumentException ia ? ia : new IllegalArgumentException(e.getMessage(), e);
-      }
-      // the name is the content's hash: one stored already holds these very bytes, and stays
-      if (store.size("nar/" + fileName) < 0) {
-        store.put("nar/" + fileName, temp);
-      } else {
-        deleteQuietly(temp);
-      }
-      measured.put(fileName, m);
-      return null;
-    }, false)).onComplete(ar -> answerUpload(req, ar, "NAR " + fileName));
-  }
-
-  private void putNarInfo(HttpServerRequest req, String hash) {
-    boundedBody(req, MAX_NARINFO).compose(body -> vertx.executeBlocking(() -> {
-      NarInfo info = NarInfo.parse(body.toString(StandardCharsets.UTF_8));
-      if (!info.hashPart().equals(hash)) {
-        throw new IllegalArgumentException("StorePath " + info.storePath() + " does not belong at /" + hash + ".narinfo");
-      }
-      String fileName = info.url().substring("nar/".length());
-      long narFileSize = store.size(info.url());
-      if (narFileSize < 0) {
-        throw new IllegalArgumentException("upload " + info.url() + " before its narinfo");
-      }
-      String expectedExt = switch (info.compression()) {
-        case "xz" -> ".nar.xz";
-        case "zstd" -> ".nar.zst";
-        case "none" -> ".nar";
-        default -> throw new IllegalArgumentException("Compression \"" + info.compression() + "\" is not supported (xz, zstd, none)");
-      };
-      if (!fileName.endsWith(expectedExt)) {
-        throw new IllegalArgumentException("Compression " + info.compression() + " does not match URL " + info.url());
-      }
-      if (info.fileSize() >= 0 && info.fileSize() != narFileSize) {
-        throw new IllegalArgumentException("FileSize " + info.fileSize() + " but " + info.url() + " has " + narFileSize + " bytes");
-      }
-      if (info.fileHash() != null) {
-        String fileHash = NixBase32.encode(NarInfo.parseSha256(info.fileHash(), "FileHash"));
-        if (!fileName.startsWith(fileHash)) {
-          throw new IllegalArgumentException("FileHash " + info.fileHash() + " does not match " + info.url());
-        }
-      }
-      NarVerifier.Measured m = measured.getIfPresent(fileName);
-      if (m == null) {
-        try (InputStream in = store.open(info.url(), 0, narFileSize)) {
-          m = NarVerifier.verify(in, info.compression(), narFileSize);
-        }
-      }
-      if (!MessageDigest.isEqual(m.narHash(), NarInfo.parseSha256(info.narHash(), "NarHash"))) {
-        throw new IllegalArgumentException("NarHash " + info.narHash() + " but the NAR hashes to " + m.narHashString());
-      }
-      if (m.narSize() != info.narSize()) {
-        throw new IllegalArgumentException("NarSize " + info.narSize() + " but the NAR has " + m.narSize() + " bytes");
-      }
-      if (store(info)) {
-        narinfos.invalidate(hash);
-        retention.stored(info);
-        return "stored";
-      }
-      return "already stored";
-    }, false)).onComplete(ar -> answerUpload(req, ar, "narinfo " + hash));
-  }
-
-  /** A store path the cache holds with other content: never replaced. */
-  static final class Conflict extends RuntimeException {
-    Conflict(String message) {
-      super(message, null, false, false);
-    }
-  }
-
-  /** Serialises the check and the write of one store path's narinfo, per hash (striped). */
-  private final Object[] narinfoLocks = java.util.stream.IntStream.range(0, 64).mapToObj(i -> new Object()).toArray();
-
-  /**
-   * Stores {@code info} unless the cache holds its store path already, as Attic and Cachix do: a
-   * stored path is never replaced. The same path with the same content (NarHash, NarSize and
-   * references: what its signature covers) again is fine and changes nothing; other content is a
-   * {@link Conflict}. Returns whether it was stored now.
-   */
-  private boolean store(NarInfo info) throws IOException {
-    String key = Retention.narinfoKey(info.hashPart());
-    synchronized (narinfoLocks[Math.floorMod(info.hashPart().hashCode(), narinfoLocks.length)]) {
-      byte[] held = store.read(key);
-      // create is atomic in the store as well, for servers sharing one: a lost race reads the winner
-      if (held == null && store.create(key, info.render().getBytes(StandardCharsets.UTF_8))) {
-        return true;
-      }
-      held = held != null ? held : store.read(key);
-      NarInfo kept = NarInfo.parse(new String(held, StandardCharsets.UTF_8));
-      if (!kept.fingerprint().equals(info.fingerprint())) {
-        throw new Conflict(info.storePath() + " is already in this cache with other content (NarHash " + kept.narHash() + ", NarSize "
-            + kept.narSize() + (kept.references().isEmpty() ? "" : ", references " + String.join(" ", kept.references()))
-            + "; this upload has NarHash " + info.narHash() + ", NarSize " + info.narSize()
-            + "): a stored path is never replaced");
-      }
-      return false;
-    }
-  }
-
-  private static String compressionOf(String fileName) {
-    if (fileName.endsWith(".nar.xz")) {
-      return "xz";
-    }
-    if (fileName.endsWith(".nar.zst")) {
-      return "zstd";
-    }
-    if (fileName.endsWith(".nar")) {
-      return "none";
-    }
-    throw new IllegalArgumentException(fileName + ": only .nar, .nar.xz and .nar.zst are accepted");
-  }
-
-  private void putLog(HttpServerRequest req, String name) {
-    receive(req).compose(temp -> vertx.executeBlocking(() -> {
-      store.put("log/" + name, temp);
-      return null;
-    }, false)).onComplete(ar -> answerUpload(req, ar, "log " + name));
-  }
-
-  /** Bodies of pins, nix-cache-info and unknown paths: small by nature. */
-  private static final int MAX_SMALL_BODY = 64 * 1024;
-
-  /** A body over its limit: answered 413 as soon as the limit is passed, and the rest is not read. */
-  static final class TooLarge extends RuntimeException {
-    TooLarge(long max) {
-      super("the body is larger than " + max + " bytes", null, false, false);
-    }
-  }
-
-  /**
-   * The request's body, at most {@code max} bytes: a larger Content-Length fails at once, and a
-   * chunked body fails at the chunk that passes the limit, without buffering the rest.
-   */
-  private Future<Buffer> boundedBody(HttpServerRequest req, int max) {
-    String length = req.getHeader("Content-Length");
-    try {
-      if (length != null && Long.parseLong(length.trim()) > max) {
-        return Future.failedFuture(new TooLarge(max));
-      }
-    } catch (NumberFormatException e) {
-      return Future.failedFuture(new IllegalArgumentException("Content-Length is not a number"));
-    }
-    io.vertx.core.Promise<Buffer> done = io.vertx.core.Promise.promise();
-    Buffer body = Buffer.buffer();
-    req.handler(chunk -> {
-      if (done.future().isComplete()) {
-        return;
-      }
-      if (body.length() + chunk.length() > max) {
-        req.pause();
-        done.tryFail(new TooLarge(max));
-      } else {
-        body.appendBuffer(chunk);
-      }
-    });
-    req.exceptionHandler(done::tryFail);
-    req.endHandler(v -> done.tryComplete(body));
-    req.resume();
-    return done.future();
-  }
-
-  private void answerUpload(HttpServerRequest req, io.vertx.core.AsyncResult<?> ar, String what) {
-    bytesReceived.increment(req.bytesRead());
-    if (ar.succeeded()) {
-      text(req.response(), 200, ar.result() instanceof String said ? said : "stored");
-      return;
-    }
-    Throwable e = ar.cause();
-    if (e instanceof Conflict) {
-      log.info("refused {}: {}", what, e.getMessage());
-      text(req.response(), 409, "refused " + what + ": " + e.getMessage());
-      return;
-    }
-    if (e instanceof TooLarge) {
-      log.info("rejected {}: {}", what, e.getMessage());
-      // the unread rest of the body is not waited for: the connection closes with the answer
-      if (!req.response().ended()) {
-        boolean http1 = req.version() != io.vertx.core.http.HttpVersion.HTTP_2;
-        req.response().setStatusCode(413).putHeader("Content-Type", "text/plain; charset=utf-8")
-            .end("rejected " + what + ": " + e.getMessage() + "\n").onComplete(v -> {
-              if (http1) {
-                req.connection().close(); // HTTP/2 resets only the stream; HTTP/1.1 has no other way to skip the rest
-              }
-            });
-      }
-      return;
-    }
-    if (e instanceof IllegalArgumentException || e instanceof org.tukaani.xz.XZIOException
-        || e instanceof java.io.EOFException || e instanceof com.github.luben.zstd.ZstdIOException) {
-      log.info("rejected {}: {}", what, e.getMessage());
-      text(req.response(), 400, "rejected " + what + ": " + e.getMessage());
-    } else {
-      // never 5xx a PUT (nix would retry without a body and hang): a failure we cannot blame on
-      // the client is still answered 400, with the reason, and logged as ours
-      log.error("storing {} failed", what, e);
-      text(req.response(), 400, "could not store " + what + ": " + e);
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    try {
-      Files.deleteIfExists(p);
-    } catch (IOException ignored) {
-      // a temp file; the next start may clean it
-    }
   }
 
   @Override

@@ -4,6 +4,7 @@
  * speak nix's formats; {@link dev.procurator.cachesrv.NarVerifier} checks an uploaded NAR against its
  * narinfo; {@link dev.procurator.cachesrv.SigningKey} signs narinfos the way nix checks them;
  * {@link dev.procurator.cachesrv.CacheServer} serves it all over HTTP from a
- * {@link dev.procurator.cachesrv.FileStore}.
+ * {@link dev.procurator.cachesrv.FileStore}, with {@link dev.procurator.cachesrv.CacheUploads}
+ * checking and storing what is uploaded.
  */
 package dev.procurator.cachesrv;

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -66,13 +67,7 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--build-push-token-file", description = "A file holding that cache's push token (read once; never logged).")
   Path buildPushTokenFile;
 
-  @Option(names = "--build-nix-conf",
-      description = "A file of nix.conf settings added to each build's (a store of its own, substituters).")
-  Path buildNixConf;
-
-  @Option(names = "--allow-unsandboxed-builds",
-      description = "Build even where nix cannot sandbox (no nixbld build users): as root, within reach of this host's data and tokens.")
-  boolean allowUnsandboxedBuilds;
+  @Mixin BuildSandboxOptions builds;
 
   @Option(names = "--join", description = "A one-time join token ('pctl token create --join'): the node gets its own certificate with it, "
       + "kept in DATA_DIR/pki and renewed before it expires. Needs --server and --ca-file.")
@@ -138,7 +133,7 @@ final class AgentCommand implements Callable<Integer> {
     String pushToken = buildPushTokenFile == null ? null : Files.readString(buildPushTokenFile).strip();
     try {
       config = config.withBuilds(new NodeAgent.Builds(maxBuilds, buildCacheUrl, pushToken,
-          buildNixConf == null ? null : Files.readString(buildNixConf), allowUnsandboxedBuilds, java.util.List.of()));
+          builds.extraNixConf(), builds.allowUnsandboxedBuilds, java.util.List.of()));
     } catch (IllegalArgumentException e) {
       throw new Errors.UserError(e.getMessage());
     }

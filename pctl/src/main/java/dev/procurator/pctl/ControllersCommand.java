@@ -8,6 +8,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -20,9 +21,7 @@ final class ControllersCommand implements Callable<Integer> {
   @Option(names = "--id", description = "This replica's identity in leader election (default: host name and a random suffix).")
   String id;
 
-  @Option(names = "--node-grace-period", defaultValue = "40",
-      description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
-  int graceSeconds;
+  @Mixin NodeGracePeriodOption gracePeriod;
 
   @Option(names = "--cache-url", description = "Binary cache in which Cluster revisions' closures are pinned, such as http://10.0.0.9:7444.")
   String cacheUrl;
@@ -45,7 +44,7 @@ final class ControllersCommand implements Callable<Integer> {
     String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
     java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : UserDirs.procurator().resolve("git-cache");
-    ControllerManager manager = start(client, id, graceSeconds, cacheUrl, token, git, allowPrivateGitUrls);
+    ControllerManager manager = start(client, id, gracePeriod.graceSeconds, cacheUrl, token, git, allowPrivateGitUrls);
     System.out.println("Controllers are up; this replica takes part in leader election");
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);

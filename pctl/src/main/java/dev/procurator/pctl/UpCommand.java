@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Runs Procurator on this host in the foreground until SIGTERM or Ctrl-C. */
@@ -69,13 +70,7 @@ final class UpCommand implements Callable<Integer> {
       description = "Builds this host runs at once (default: ${DEFAULT-VALUE}; 0: it is no builder).")
   int maxBuilds;
 
-  @Option(names = "--build-nix-conf",
-      description = "A file of nix.conf settings added to each build's (a store of its own, substituters).")
-  Path buildNixConf;
-
-  @Option(names = "--allow-unsandboxed-builds",
-      description = "Build even where nix cannot sandbox (no nixbld build users): as root, within reach of this host's data and tokens.")
-  boolean allowUnsandboxedBuilds;
+  @Mixin BuildSandboxOptions builds;
 
   @Option(names = "--audit-log",
       description = "The audit log: a JSON line per request about Secrets, per write and per key change (default: DATA_DIR/audit.log).")
@@ -106,9 +101,7 @@ final class UpCommand implements Callable<Integer> {
       description = "Lifetime of the node certificates the API server signs (default: ${DEFAULT-VALUE}); nodes renew them at 70%%.")
   String nodeCertTtl;
 
-  @Option(names = "--node-grace-period", defaultValue = "40",
-      description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
-  int graceSeconds;
+  @Mixin NodeGracePeriodOption gracePeriod;
 
   @Override
   public Integer call() throws Exception {
@@ -199,7 +192,7 @@ final class UpCommand implements Callable<Integer> {
       String pinUrl = cache == null ? null : cache.url();
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
       // one host: its GitRepositories may name remotes on this host and its network
-      started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken,
+      started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), gracePeriod.graceSeconds, pinUrl, pinToken,
           dir.resolve("git-cache"), true));
     }
     if (!noAgent) {
@@ -212,11 +205,11 @@ final class UpCommand implements Callable<Integer> {
         cacheKey = files.publicKeyFile().toString();
       }
       // this host builds too, and a Build that names no cache pushes to this host's own, with its push token
-      String extraNixConf = buildNixConf == null ? null : Files.readString(buildNixConf);
+      String extraNixConf = builds.extraNixConf();
       NodeAgent.Config agentConfig = AgentCommand.config(dir.toAbsolutePath().resolve("agent"), images, nodeName, agentListen,
           java.util.Map.of(), 40, cacheUrl, cacheKey)
           .withBuilds(cache == null || maxBuilds == 0 ? new NodeAgent.Builds(0, null, null)
-              : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf, allowUnsandboxedBuilds,
+              : new NodeAgent.Builds(maxBuilds, cache.url(), new CacheFiles(dir).pushToken(), extraNixConf, builds.allowUnsandboxedBuilds,
                   java.util.List.of(dir.toAbsolutePath())));
       // the agent is a node, system:node:NAME, with a short-lived certificate: a new one at each
       // start, asked for with the admin credential, renewed by the agent itself from then on, as a

@@ -30,7 +30,7 @@ public final class ApiException extends RuntimeException {
   public static RuntimeException unwrap(Throwable failure) {
     return switch (dev.procurator.apiserver.storage.StorageException.cause(failure)) {
       case ApiException e -> e;
-      case dev.procurator.apiserver.storage.StorageException e -> ResourceService.translate(e, null, null);
+      case dev.procurator.apiserver.storage.StorageException e -> StoredObjects.translate(e, null, null);
       case RuntimeException e -> e;
       case Throwable t -> new IllegalStateException(t);
     };

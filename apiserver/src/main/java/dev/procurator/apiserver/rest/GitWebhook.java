@@ -71,12 +71,12 @@ final class GitWebhook {
       ApiException f = failure;
       context.runOnContext(v -> {
         if (f != null) {
-          HttpApi.fail(ctx.response(), f);
+          Responses.fail(ctx.response(), f);
         } else {
           ObjectNode ok = Json.object();
           ok.put("kind", "Status").put("apiVersion", "v1").put("status", "Success").put("code", 202)
               .put("message", "a sync of gitrepository " + ns + "/" + name + " was requested");
-          HttpApi.json(ctx.response(), 202, ok);
+          Responses.json(ctx.response(), 202, ok);
         }
       });
     });

@@ -130,7 +130,7 @@ final class LogProxy {
           out.closeHandler(x -> resp.request().reset());
           resp.pipeTo(out);
         })
-        .onFailure(e -> HttpApi.fail(ctx.response(), ApiException.unavailable(
+        .onFailure(e -> Responses.fail(ctx.response(), ApiException.unavailable(
             "the agent of node \"" + node + "\" at " + endpoint + " cannot be reached: " + e.getMessage()))));
   }
 
