@@ -110,6 +110,8 @@ final class UpCommand implements Callable<Integer> {
       description = "Seconds a node may stay NotReady before its VMs are rescheduled (default: ${DEFAULT-VALUE}).")
   int graceSeconds;
 
+  @picocli.CommandLine.Mixin FlakeEvalOptions flakeEval = new FlakeEvalOptions();
+
   @Override
   public Integer call() throws Exception {
     Path dir = dataDir != null ? dataDir : UserDirs.procurator().resolve("data");
@@ -200,7 +202,7 @@ final class UpCommand implements Callable<Integer> {
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
       // one host: its GitRepositories may name remotes on this host and its network
       started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), graceSeconds, pinUrl, pinToken,
-          dir.resolve("git-cache"), true));
+          dir.resolve("git-cache"), true, flakeEval.limits()));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
