@@ -152,6 +152,7 @@ public final class HttpApi {
     }));
     router.post(AccessReviews.SELF_SUBJECT_ACCESS).handler(ctx -> json(ctx.response(), 201, AccessReviews.access(ctx, authorization)));
     router.post(AccessReviews.SELF_SUBJECT_RULES).handler(ctx -> json(ctx.response(), 201, AccessReviews.rules(ctx, authorization)));
+    router.post(AccessReviews.SUBJECT_ACCESS).handler(ctx -> json(ctx.response(), 201, AccessReviews.subjectAccess(ctx, authorization)));
     router.get("/api").handler(ctx -> json(ctx.response(), 200, discovery.coreVersions(serverAddress)));
     router.get("/api/v1").handler(ctx -> json(ctx.response(), 200, discovery.coreResources()));
     router.get("/apis").handler(ctx -> json(ctx.response(), 200, discovery.groups()));
