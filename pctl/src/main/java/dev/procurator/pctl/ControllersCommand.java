@@ -36,6 +36,8 @@ final class ControllersCommand implements Callable<Integer> {
       description = "Let GitRepositories name file:// remotes and remotes on loopback, link-local or private addresses (refused by default).")
   boolean allowPrivateGitUrls;
 
+  @picocli.CommandLine.Mixin FlakeEvalOptions flakeEval = new FlakeEvalOptions();
+
   @Override
   public Integer call() throws Exception {
     if ((cacheUrl == null) != (cacheTokenFile == null)) {
@@ -44,7 +46,7 @@ final class ControllersCommand implements Callable<Integer> {
     String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
     java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : UserDirs.procurator().resolve("git-cache");
-    ControllerManager manager = start(client, id, gracePeriod.graceSeconds, cacheUrl, token, git, allowPrivateGitUrls);
+    ControllerManager manager = start(client, id, gracePeriod.graceSeconds, cacheUrl, token, git, allowPrivateGitUrls, flakeEval.limits());
     System.out.println("Controllers are up; this replica takes part in leader election");
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
@@ -58,10 +60,10 @@ final class ControllersCommand implements Callable<Integer> {
   }
 
   static ControllerManager start(KubernetesClient client, String id, int graceSeconds, String cacheUrl, String cachePushToken,
-      java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls) {
+      java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls, dev.procurator.api.nix.NixJail.Limits flakeEvalLimits) {
     String identity = id != null ? id : AgentCommand.hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     return new ControllerManager(client, ControllerManager.Config.defaults(identity)
         .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken).withGitCacheDir(gitCacheDir)
-        .withPrivateGitUrls(allowPrivateGitUrls), Clock.systemUTC()).start();
+        .withPrivateGitUrls(allowPrivateGitUrls).withFlakeEvalLimits(flakeEvalLimits), Clock.systemUTC()).start();
   }
 }

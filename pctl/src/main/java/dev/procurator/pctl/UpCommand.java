@@ -103,6 +103,8 @@ final class UpCommand implements Callable<Integer> {
 
   @Mixin NodeGracePeriodOption gracePeriod;
 
+  @picocli.CommandLine.Mixin FlakeEvalOptions flakeEval = new FlakeEvalOptions();
+
   @Override
   public Integer call() throws Exception {
     Path dir = dataDir != null ? dataDir : UserDirs.procurator().resolve("data");
@@ -182,6 +184,9 @@ final class UpCommand implements Callable<Integer> {
     System.out.flush();
     try (KubernetesClient admin = KubeClients.fromKubeconfig(kubeconfig)) {
       bindDefaultGitOps(admin);
+      if (cache != null) {
+        registerCache(admin, OWN_CACHE, cache.url());
+      }
     }
     if (!noControllers) {
       Path controllersKubeconfig = dir.resolve("controllers.kubeconfig");
@@ -193,7 +198,7 @@ final class UpCommand implements Callable<Integer> {
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
       // one host: its GitRepositories may name remotes on this host and its network
       started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), gracePeriod.graceSeconds, pinUrl, pinToken,
-          dir.resolve("git-cache"), true));
+          dir.resolve("git-cache"), true, flakeEval.limits()));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
@@ -311,6 +316,28 @@ final class UpCommand implements Callable<Integer> {
         .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("Group")
         .withName(dev.procurator.api.v1alpha1.Identities.gitRepositoriesOf("default")).endSubject()
         .build()).create();
+  }
+
+  /** The BinaryCache that registers this host's own cache, so Builds may name it in {@code spec.cache}. */
+  static final String OWN_CACHE = "pctl-up";
+
+  /** BinaryCache {@code name} registers {@code url}: created, or its URL brought up to date (the cache may listen elsewhere now). */
+  static void registerCache(KubernetesClient admin, String name, String url) {
+    var caches = admin.resources(dev.procurator.api.v1alpha1.BinaryCache.class);
+    dev.procurator.api.v1alpha1.BinaryCache existing = caches.withName(name).get();
+    if (existing != null && existing.getSpec() != null && url.equals(existing.getSpec().url())) {
+      return;
+    }
+    dev.procurator.api.v1alpha1.BinaryCache c = existing != null ? existing : new dev.procurator.api.v1alpha1.BinaryCache();
+    if (existing == null) {
+      c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    }
+    c.setSpec(new dev.procurator.api.v1alpha1.BinaryCacheSpec(url));
+    if (existing == null) {
+      caches.resource(c).create();
+    } else {
+      caches.resource(c).update();
+    }
   }
 
   static void writeKubeconfig(Path file, String url, String token, String caPem) throws IOException {

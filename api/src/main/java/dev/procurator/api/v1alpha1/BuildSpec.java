@@ -14,8 +14,10 @@ import java.util.Map;
  *
  * @param flake a flake reference ({@code git+https://host/repo?rev=SHA}, {@code path:/src}); or give {@code source}
  * @param attributes the flake output attributes to build ({@code packages.x86_64-linux.web}, or {@code web})
- * @param cache the binary cache URL the outputs are pushed to (default: the builder's own cache)
- * @param cacheSecretRef a Secret whose {@code token} is the cache's push token (default: the builder's own)
+ * @param cache the binary cache URL the outputs are pushed to, one an admin registered as a {@link BinaryCache}
+ *     (default: the builder's own cache)
+ * @param cacheSecretRef a Secret whose {@code token} is the cache's push token (default: the builder's own); used only
+ *     if the Build's creator may get it
  * @param nodeSelector labels a builder node must have, beside {@code procurator.dev/builder=true}
  * @param source a GitRepository and a commit to build, instead of {@code flake}
  * @param timeoutSeconds how long one attempt may take (default 3600)
@@ -27,7 +29,7 @@ import java.util.Map;
 public record BuildSpec(
     @JsonPropertyDescription("Flake reference, for example git+https://host/repo?rev=SHA; or give source.") String flake,
     @Required @JsonPropertyDescription("Flake output attributes to build.") List<String> attributes,
-    @JsonPropertyDescription("Binary cache URL the results are copied to (default: the builder's own cache).") String cache,
+    @JsonPropertyDescription("Binary cache URL the results are copied to: a registered BinaryCache's (default: the builder's own cache).") String cache,
     SecretRef cacheSecretRef,
     Map<String, String> nodeSelector,
     Source source,

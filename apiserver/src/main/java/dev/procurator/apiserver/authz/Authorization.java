@@ -39,6 +39,7 @@ public final class Authorization implements AutoCloseable {
   private ObjectIndex<JsonNode> roleBindings;
   private ObjectIndex<VmRef> vms;
   private ObjectIndex<BuildRef> builds;
+  private ResourceType binaryCacheType;
   private ResourceType vmType;
   private ResourceType buildType;
   private ResourceType roleType;
@@ -77,6 +78,7 @@ public final class Authorization implements AutoCloseable {
     roleBindings = index(storage, type(registry, RBAC_GROUP, "rolebindings"), scheduler, o -> o);
     vms = index(storage, vmType, scheduler, Authorization::vmRef);
     builds = index(storage, buildType, scheduler, Authorization::buildRef);
+    binaryCacheType = type(registry, "procurator.dev", "binarycaches");
     for (var i : List.of(clusterRoles, roles, clusterRoleBindings, roleBindings)) {
       i.onChange(this::rebuild);
     }
@@ -173,6 +175,26 @@ public final class Authorization implements AutoCloseable {
    * node may change only itself. Null when nothing needs checking.
    */
   public Admission admission(Attributes a) {
+    Admission rest = restrictions(a);
+    if (!"procurator.dev".equals(a.apiGroup()) || !"builds".equals(a.resource()) || storage == null) {
+      return rest;
+    }
+    return (type, old, object) -> {
+      BuildAdmission.admit(a.user(), a.namespace(), type, old, object, this::registeredCaches, this::authorize);
+      if (rest != null) {
+        rest.admit(type, old, object);
+      }
+    };
+  }
+
+  /** The URLs of the registered BinaryCaches, read from storage (a Build names a cache rarely; one just registered counts at once). */
+  private java.util.Collection<String> registeredCaches() {
+    return storage.list(binaryCacheType.keyPrefix(null), null, 0, 0).items().stream()
+        .map(kv -> dev.procurator.apiserver.registry.Codec.decode(kv).path("spec").path("url").asText("")).toList();
+  }
+
+  /** The checks of who writes: node restriction, RBAC escalation, node certificates. */
+  private Admission restrictions(Attributes a) {
     UserInfo user = a.user();
     var c = certificates;
     if (c != null && csrCreate(a)) {

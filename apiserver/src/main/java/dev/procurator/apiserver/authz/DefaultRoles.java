@@ -12,7 +12,7 @@ import java.util.List;
  *
  * <ul>
  *   <li>{@code admin}: everything.
- *   <li>{@code developer}: every Procurator kind but Nodes; Secrets written but never read;
+ *   <li>{@code developer}: every Procurator kind but Nodes; Secrets written but never read; BinaryCaches read, registered by admins;
  *       Events, ControllerRevisions, Namespaces and CRDs read; no RBAC objects.
  *   <li>{@code viewer}: reads of everything but Secrets (and RBAC objects).
  *   <li>{@code system:procurator-controllers}: what the control loops need, bound to the user of
@@ -40,13 +40,14 @@ public final class DefaultRoles {
         new Role("developer", List.of(
             Rule.resources(List.of("procurator.dev"), WORKLOADS, List.of("*")),
             Rule.resources(List.of("procurator.dev"), List.of("secrets"), List.of("create", "update", "patch", "delete", "deletecollection")),
+            Rule.resources(List.of("procurator.dev"), List.of("binarycaches"), READ),
             Rule.resources(List.of("", "events.k8s.io"), List.of("events"), READ),
             Rule.resources(List.of("apps"), List.of("controllerrevisions"), READ),
             Rule.resources(List.of(""), List.of("namespaces"), READ),
             Rule.resources(List.of("apiextensions.k8s.io"), List.of("customresourcedefinitions"), READ))),
         new Role("viewer", List.of(
             Rule.resources(List.of("procurator.dev"), List.of("vms", "vms/log", "clusters", "builds", "builds/log", "gitrepositories",
-                "nodes"), READ),
+                "nodes", "binarycaches"), READ),
             Rule.resources(List.of("", "events.k8s.io"), List.of("events"), READ),
             Rule.resources(List.of("apps"), List.of("controllerrevisions"), READ),
             Rule.resources(List.of("coordination.k8s.io"), List.of("leases"), READ),

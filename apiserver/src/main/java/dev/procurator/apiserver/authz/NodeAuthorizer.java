@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * What a node agent may do, as Kubernetes' Node authorizer confines a
  * kubelet: a node ({@code system:node:NAME} in {@code system:nodes}) reads the VMs bound to it,
- * the Secrets and GitRepositories those VMs and its Builds use, and every Node; it writes only
+ * the Secrets and GitRepositories those VMs and its Builds use, every Node and BinaryCache; it asks
+ * SubjectAccessReviews (whether a Build's creator may read what the Build names); it writes only
  * its own Node, its Lease in the node lease namespace, the VMs and Builds bound to it, and
  * Events. Everything else is denied, another node's VMs and Secrets included. What it may change
  * in what it writes is {@link NodeRestriction}'s to say. Pure: what is bound where comes from a
@@ -58,6 +59,8 @@ public final class NodeAuthorizer {
           && NodeAgreements.LEASE_NAMESPACE.equals(a.namespace())
           && (a.verb().equals("create") || (node.equals(a.name()) && is(a.verb(), "get", "update", "patch")));
       case "certificates.k8s.io" -> a.resource().equals("certificatesigningrequests") && a.verb().equals("create") && a.subresource() == null;
+      // a builder asks whether a Build's creator may get the Secret the Build names, as a kubelet asks for its webhook
+      case "authorization.k8s.io" -> a.resource().equals("subjectaccessreviews") && a.verb().equals("create");
       case "", "events.k8s.io" -> a.resource().equals("events") && is(a.verb(), "create", "update", "patch", "get");
       default -> false;
     };
@@ -89,6 +92,8 @@ public final class NodeAuthorizer {
         }
         default -> false;
       };
+      // the caches Builds may push to: a builder refuses any other
+      case "binarycaches" -> sub == null && is(verb, "get", "list", "watch");
       case "gitrepositories" -> verb.equals("get") && sub == null && a.namespace() != null
           && graph.repositoryUsedBy(node, a.namespace(), a.name());
       case "nodes" -> switch (verb) {

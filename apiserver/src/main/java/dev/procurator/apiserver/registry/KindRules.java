@@ -51,6 +51,8 @@ final class KindRules {
       case "Cluster" -> cluster(object);
       case "Secret" -> secret(object.path("spec"));
       case "Build" -> build(object.path("spec"));
+      case "BinaryCache" -> dev.procurator.api.v1alpha1.BinaryCacheSpec.problems(object.path("spec").path("url").asText("")).stream()
+          .map(p -> FieldError.invalid("spec.url", object.path("spec").path("url"), p)).toList();
       default -> List.of();
     };
   }

@@ -16,11 +16,14 @@ import java.util.List;
 /**
  * What a request asks, for the authorizer; and {@code authorization.k8s.io/v1}
  * SelfSubjectAccessReview and SelfSubjectRulesReview, which {@code kubectl auth can-i} and
- * {@code kubectl auth can-i --list} send. Any authenticated user may ask about themselves.
+ * {@code kubectl auth can-i --list} send. Any authenticated user may ask about themselves; a
+ * SubjectAccessReview, about any user, needs {@code create} on {@code subjectaccessreviews}
+ * (nodes have it, to check what a Build's creator may read before using it for the Build).
  */
 final class AccessReviews {
   static final String SELF_SUBJECT_ACCESS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
   static final String SELF_SUBJECT_RULES = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews";
+  static final String SUBJECT_ACCESS = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
 
   private AccessReviews() {}
 
@@ -48,7 +51,30 @@ final class AccessReviews {
   /** A SelfSubjectAccessReview answered: whether the caller may do what its spec names. */
   static ObjectNode access(RoutingContext ctx, Authorization az) {
     ObjectNode review = body(ctx, "SelfSubjectAccessReview");
-    UserInfo user = ctx.get("user");
+    return answer(review, ctx.get("user"), az);
+  }
+
+  /** A SubjectAccessReview answered: whether {@code spec.user} with {@code spec.groups} may do what the spec names. */
+  static ObjectNode subjectAccess(RoutingContext ctx, Authorization az) {
+    UserInfo caller = ctx.get("user");
+    if (az != null) {
+      var d = az.authorize(Attributes.resource(caller, "create", "authorization.k8s.io", "subjectaccessreviews", null, null, null));
+      if (!d.allowed()) {
+        throw ApiException.forbidden("subjectaccessreviews.authorization.k8s.io is forbidden: " + d.reason());
+      }
+    }
+    ObjectNode review = body(ctx, "SubjectAccessReview");
+    JsonNode spec = review.path("spec");
+    String name = text(spec, "user");
+    if (name == null) {
+      throw ApiException.badRequest("spec.user is required");
+    }
+    List<String> groups = new java.util.ArrayList<>();
+    spec.path("groups").forEach(g -> groups.add(g.asText()));
+    return answer(review, new UserInfo(name, groups), az);
+  }
+
+  private static ObjectNode answer(ObjectNode review, UserInfo user, Authorization az) {
     JsonNode spec = review.path("spec");
     Attributes a;
     if (spec.path("resourceAttributes").isObject()) {

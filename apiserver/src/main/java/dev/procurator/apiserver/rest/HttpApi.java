@@ -120,6 +120,7 @@ public final class HttpApi {
     keys.addRoutes(router);
     router.post(AccessReviews.SELF_SUBJECT_ACCESS).handler(ctx -> Responses.json(ctx.response(), 201, AccessReviews.access(ctx, authorization)));
     router.post(AccessReviews.SELF_SUBJECT_RULES).handler(ctx -> Responses.json(ctx.response(), 201, AccessReviews.rules(ctx, authorization)));
+    router.post(AccessReviews.SUBJECT_ACCESS).handler(ctx -> Responses.json(ctx.response(), 201, AccessReviews.subjectAccess(ctx, authorization)));
     router.get("/api").handler(ctx -> Responses.json(ctx.response(), 200, discovery.coreVersions(serverAddress)));
     router.get("/api/v1").handler(ctx -> Responses.json(ctx.response(), 200, discovery.coreResources()));
     router.get("/apis").handler(ctx -> Responses.json(ctx.response(), 200, discovery.groups()));

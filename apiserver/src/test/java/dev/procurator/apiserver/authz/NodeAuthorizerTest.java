@@ -74,6 +74,11 @@ class NodeAuthorizerTest {
       "create, '', events, default, -, -, ALLOW",
       "create, procurator.dev, clusters, default, -, -, DENY",
       "list, procurator.dev, clusters, -, -, -, DENY",
+      "list, procurator.dev, binarycaches, -, -, -, ALLOW",
+      "get, procurator.dev, binarycaches, -, pctl-up, -, ALLOW",
+      "create, procurator.dev, binarycaches, -, -, -, DENY",
+      "delete, procurator.dev, binarycaches, -, pctl-up, -, DENY",
+      "create, authorization.k8s.io, subjectaccessreviews, -, -, -, ALLOW",
   })
   void confinesANodeToWhatIsBoundToIt(String verb, String group, String resource, String namespace, String name, String selector,
       Decision.Kind expected) {

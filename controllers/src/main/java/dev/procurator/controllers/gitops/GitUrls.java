@@ -17,31 +17,36 @@ final class GitUrls {
 
   /** Why the URL is refused, or null when it may be fetched. */
   static String refusal(String url, boolean allowPrivate) {
+    return refusal("spec.url", url, allowPrivate);
+  }
+
+  /** Why the URL is refused, or null when it may be fetched; {@code what} names where the URL was given ({@code spec.url}, a flake input). */
+  static String refusal(String what, String url, boolean allowPrivate) {
     URI u;
     try {
       u = URI.create(url);
     } catch (IllegalArgumentException e) {
-      return "spec.url is no URL: " + e.getMessage();
+      return what + " is no URL: " + e.getMessage();
     }
     String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
     if (allowPrivate) {
       return null;
     }
     if (scheme.equals("file")) {
-      return "spec.url " + url + " reads the controllers' own disk; file:// remotes are refused unless the controllers allow private remotes "
+      return what + " " + url + " reads the controllers' own disk; file:// remotes are refused unless the controllers allow private remotes "
           + "(--allow-private-git-urls)";
     }
-    if (!scheme.equals("http") && !scheme.equals("https")) {
+    if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("ssh") && !scheme.equals("git")) {
       return null; // the fetch says which schemes it speaks
     }
     String host = u.getHost();
     if (host == null) {
-      return "spec.url " + url + " names no host";
+      return what + " " + url + " names no host";
     }
     try {
       for (InetAddress a : InetAddress.getAllByName(host)) {
         if (isPrivate(a)) {
-          return "spec.url " + url + ": " + host + " resolves to " + a.getHostAddress() + ", a loopback, link-local or private address; "
+          return what + " " + url + ": " + host + " resolves to " + a.getHostAddress() + ", a loopback, link-local or private address; "
               + "such remotes are refused unless the controllers allow private remotes (--allow-private-git-urls)";
         }
       }

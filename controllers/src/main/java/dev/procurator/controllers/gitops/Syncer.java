@@ -154,7 +154,7 @@ final class Syncer implements AutoCloseable {
           String file = (path.equals(".") ? "" : path.replaceAll("/$", "") + "/") + "flake.nix#" + FlakeResources.ATTRIBUTE;
           source.pin(commit);
           byte[] list = FlakeResources.eval(source.dir(), commit, path, cacheDir.resolve(".nix").resolve(key.namespace()).resolve(key.name()),
-              flakeLimits);
+              flakeLimits, allowPrivateUrls);
           manifests = Manifests.parseFile(new GitSource.File(file, list), true);
         } else {
           manifests = Manifests.combine(source.manifests(commit, path).stream().map(this::parseFile).toList());

@@ -139,12 +139,15 @@ class FlakeSourceIT {
     Path host = Files.createDirectories(dir.resolve("host-" + TestNames.random(8)));
     Files.writeString(host.resolve("token"), secret);
     try {
-      String msg = refused(ns, bareFlake("{ secret = { url = \"path:" + host + "\"; flake = false; }; }", ", secret", """
+      // locked, as every input must be: these controllers allow private remotes, so only the jail stands in the way
+      Map<String, String> files = new HashMap<>(bareFlake("{ secret = { url = \"path:" + host + "\"; flake = false; }; }", ", secret", """
           [ {
                 apiVersion = "procurator.dev/v1alpha1"; kind = "Cluster";
                 metadata = { name = "leak"; annotations.stolen = builtins.readFile "${secret}/token"; };
                 spec.templates = [ ];
               } ]"""));
+      files.put("deploy/flake.lock", lock("secret", "{\"type\": \"path\", \"path\": \"" + host + "\", \"narHash\": \"" + narHash(host) + "\"}"));
+      String msg = refused(ns, files);
       assertThat(msg).contains(host.toString(), "No such file or directory").doesNotContain(secret);
     } finally {
       client.resources(GitRepository.class).inNamespace(ns).delete();
@@ -175,6 +178,85 @@ class FlakeSourceIT {
       assertThat(msg).contains("longer than its limit of " + TIME_LIMIT.toSeconds() + " s");
     } finally {
       client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
+  }
+
+  /** A flake.lock whose root has one input, {@code name}, locked as {@code locked} (a JSON object). */
+  static String lock(String name, String locked) {
+    return "{\"nodes\": {\"root\": {\"inputs\": {\"" + name + "\": \"" + name + "\"}}, \"" + name + "\": {\"flake\": false, \"locked\": " + locked
+        + ", \"original\": " + locked.replaceAll(",\\s*\"narHash\":\\s*\"[^\"]*\"", "") + "}}, \"root\": \"root\", \"version\": 7}\n";
+  }
+
+  /** nix's hash of a folder, as a path input's lock holds it. */
+  static String narHash(Path folder) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder("nix", "hash", "path", folder.toString()).redirectErrorStream(true);
+    pb.environment().put("NIX_CONFIG", "experimental-features = nix-command");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+    assertThat(p.waitFor()).as(out).isZero();
+    return out;
+  }
+
+  /** An HTTP server on 127.0.0.1 that answers 404 to everything and counts the requests it was sent. */
+  static final class Recorder implements AutoCloseable {
+    final com.sun.net.httpserver.HttpServer server;
+    final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+
+    Recorder() throws java.io.IOException {
+      server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+      server.createContext("/", ex -> {
+        requests.incrementAndGet();
+        ex.sendResponseHeaders(404, -1);
+        ex.close();
+      });
+      server.start();
+    }
+
+    String url(String path) {
+      return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+    }
+
+    @Override
+    public void close() {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void anUnlockedInputIsRefusedBeforeNixFetchesIt() throws Exception {
+    String ns = TestNames.unique("flake-unlocked");
+    try (Recorder loopback = new Recorder()) {
+      String url = loopback.url("/x.tar.gz");
+      String msg = refused(ns, bareFlake("{ d = { url = \"" + url + "\"; flake = false; }; }", ", d", "[ ]"));
+      assertThat(msg).contains("flake input 'd'", url, "is not locked");
+      assertThat(loopback.requests).as("nix never fetched the input").hasValue(0);
+    } finally {
+      client.resources(GitRepository.class).inNamespace(ns).delete();
+    }
+  }
+
+  @Test
+  void aLockedInputOnLoopbackIsRefusedUnlessPrivateRemotesAreAllowed() throws Exception {
+    try (Recorder loopback = new Recorder(); Remote remote = new Remote(dir, TestNames.unique("loopback"))) {
+      String url = loopback.url("/x.tar.gz");
+      Map<String, String> files = new HashMap<>(bareFlake("{ d = { url = \"" + url + "\"; flake = false; }; }", ", d",
+          "builtins.seq (builtins.readDir d) [ ]"));
+      files.put("deploy/flake.lock", lock("d", "{\"type\": \"tarball\", \"url\": \"" + url
+          + "\", \"narHash\": \"sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"}"));
+      String commit = remote.push("a loopback input", files);
+      try (GitSource mirror = new GitSource(remote.bare)) {
+        mirror.pin(commit);
+      }
+      Path work = Files.createDirectories(dir.resolve("eval-" + TestNames.random(8)));
+      NixJail.Limits limits = new NixJail.Limits(TIME_LIMIT, MEMORY_LIMIT);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlakeResources.eval(remote.bare, commit, "deploy", work, limits, false))
+          .isInstanceOf(FlakeResources.EvalException.class)
+          .hasMessageContaining("flake input 'd'").hasMessageContaining(url).hasMessageContaining("loopback");
+      assertThat(loopback.requests).as("nix never fetched the input").hasValue(0);
+      // allowed by the controller, a locked input is still nix's to refuse in restricted mode (allowed-uris is empty)
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlakeResources.eval(remote.bare, commit, "deploy", work, limits, true))
+          .isInstanceOf(FlakeResources.EvalException.class).hasMessageContaining("forbidden in restricted mode");
+      assertThat(loopback.requests).hasValue(0);
     }
   }
 

@@ -4,12 +4,17 @@ import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
 import dev.procurator.api.runtime.StatusWriter;
+import dev.procurator.api.v1alpha1.BinaryCache;
+import dev.procurator.api.v1alpha1.BinaryCacheSpec;
 import dev.procurator.api.v1alpha1.Build;
 import dev.procurator.api.v1alpha1.BuildAgreements;
 import dev.procurator.api.v1alpha1.BuildSpec;
 import dev.procurator.api.v1alpha1.BuildStatus;
 import dev.procurator.api.v1alpha1.GitRepository;
+import dev.procurator.api.v1alpha1.Identities;
 import dev.procurator.api.v1alpha1.Secret;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -108,6 +113,12 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
           BuildStatus failed = BuildAgreements.failed(build.getSpec(), status, false, "InvalidSource", bad.getMessage(), clock.instant());
           StatusWriter.write(client, build, failed);
           return Result.done();
+        } catch (Refused refused) {
+          log.warn("build {}: refused: {}", key, refused.getMessage());
+          Build written = StatusWriter.write(client, build,
+              BuildAgreements.failed(build.getSpec(), status, false, refused.reason, refused.getMessage(), clock.instant()));
+          events.warning(written, refused.reason, refused.getMessage());
+          return Result.done();
         }
         // the status says Evaluating before nix runs: a conflict here starts nothing
         Build written = StatusWriter.write(client, build, status.withResults(null, null, plan.flake()));
@@ -145,8 +156,23 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
     return d.requeue() == null ? Result.done() : Result.requeueAfter(d.requeue());
   }
 
-  /** The flake reference, cache and token a Build runs with. */
-  BuildRun.Plan plan(Build build) {
+  /** A Build this builder will not run as it stands: {@code reason} is its Ready condition's. */
+  static final class Refused extends Exception {
+    final String reason;
+
+    Refused(String reason, String message) {
+      super(message);
+      this.reason = reason;
+    }
+  }
+
+  /**
+   * The flake reference, cache and token a Build runs with. The API server's admission already
+   * refused what this refuses; the builder checks again before a token leaves it: the cache must be
+   * a registered BinaryCache ({@code CacheNotRegistered}), and the Build's creator must be allowed
+   * to get the Secret with the token ({@code SecretForbidden}, asked with a SubjectAccessReview).
+   */
+  BuildRun.Plan plan(Build build) throws Refused {
     BuildSpec spec = build.getSpec();
     String ns = build.getMetadata().getNamespace();
     String flake = spec.flake();
@@ -161,8 +187,17 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
     if (cache == null) {
       throw new IllegalArgumentException("the Build names no cache and builder " + node + " has none of its own");
     }
+    if (spec.cache() != null) {
+      List<String> registered = client.resources(BinaryCache.class).list().getItems().stream()
+          .map(c -> c.getSpec() == null ? "" : c.getSpec().url()).toList();
+      if (!BinaryCacheSpec.registered(spec.cache(), registered)) {
+        throw new Refused("CacheNotRegistered", "spec.cache " + spec.cache() + " is not a registered BinaryCache: builders push only to "
+            + "caches an admin registered (kubectl get binarycaches)");
+      }
+    }
     String token = settings.pushToken();
     if (spec.cacheSecretRef() != null) {
+      mayGet(build, spec.cacheSecretRef().name());
       Secret secret = client.resources(Secret.class).inNamespace(ns).withName(spec.cacheSecretRef().name()).get();
       byte[] t = secret == null || secret.getSpec() == null ? null : secret.getSpec().decoded().get("token");
       if (t == null) {
@@ -174,6 +209,25 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
     }
     return new BuildRun.Plan(flake, spec.attributes(), cache, token, Duration.ofSeconds(spec.timeout()), settings.extraNixConf(),
         localFlake(flake, settings.privateDirs()), settings.allowUnsandboxed());
+  }
+
+  /** Refuses unless the Build's creator ({@link Identities#REQUESTER}) may get Secret {@code name} in the Build's namespace. */
+  private void mayGet(Build build, String name) throws Refused {
+    String ns = build.getMetadata().getNamespace();
+    Identities.User creator = Identities.User.ofAnnotation(
+        build.getMetadata().getAnnotations() == null ? null : build.getMetadata().getAnnotations().get(Identities.REQUESTER));
+    if (creator == null) {
+      throw new Refused("SecretForbidden", "spec.cacheSecretRef names Secret \"" + name + "\", but the Build records no creator ("
+          + Identities.REQUESTER + ") whose right to get it could be checked; create the Build again");
+    }
+    SubjectAccessReview review = client.authorization().v1().subjectAccessReview().create(new SubjectAccessReviewBuilder()
+        .withNewSpec().withUser(creator.name()).withGroups(creator.groups())
+        .withNewResourceAttributes().withVerb("get").withGroup("procurator.dev").withResource("secrets").withNamespace(ns).withName(name)
+        .endResourceAttributes().endSpec().build());
+    if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAllowed())) {
+      throw new Refused("SecretForbidden", "spec.cacheSecretRef names Secret \"" + name + "\", which the Build's creator \"" + creator.name()
+          + "\" may not get in namespace " + ns + ": the push token is not used");
+    }
   }
 
   /**
