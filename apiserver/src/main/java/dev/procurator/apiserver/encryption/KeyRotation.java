@@ -43,6 +43,7 @@ public final class KeyRotation implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean();
   private final Controller<String> rewrapper;
   private volatile String lastError;
+  private volatile boolean closed;
 
   public KeyRotation(EncryptingStorage storage, Path keyFile) {
     this(storage, keyFile, new Backoff<>(Duration.ofSeconds(1), Duration.ofMinutes(5)));
@@ -137,6 +138,7 @@ public final class KeyRotation implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true; // a pass stops at its next page: the storage is closed after this
     try {
       rewrapper.close();
     } catch (InterruptedException e) {
@@ -163,7 +165,7 @@ public final class KeyRotation implements AutoCloseable {
           // written or deleted meanwhile: a write through the API was sealed under the current key already
         }
       }
-      if (!page.more() || page.items().isEmpty()) {
+      if (!page.more() || page.items().isEmpty() || closed) {
         break;
       }
       start = page.items().getLast().key() + "\0";
