@@ -2,6 +2,7 @@ package dev.procurator.controllers.clusters;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
@@ -136,7 +137,7 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
         throw e;
       }
     }
-    for (ClusterRollout.Event e : plan.events()) {
+    for (EventSpec e : plan.events()) {
       events.record(cluster, e.type(), e.reason(), e.note());
     }
     return plan.requeueAfter() == null ? Result.done() : Result.requeueAfter(plan.requeueAfter());

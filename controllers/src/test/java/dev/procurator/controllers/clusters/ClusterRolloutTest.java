@@ -3,6 +3,7 @@ package dev.procurator.controllers.clusters;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.ClusterSpec;
 import dev.procurator.api.v1alpha1.ClusterStatus;
@@ -183,7 +184,7 @@ class ClusterRolloutTest {
     assertThat(progressing(p).getReason()).isEqualTo("RolloutComplete");
     assertThat(p.actions()).contains(new RolloutAction.MarkRevision(Revisions.revisionName("shop", "web", H1), "Available",
         "is available: 2 of 2 VMs"));
-    assertThat(p.events()).extracting(ClusterRollout.Event::reason).contains("RolloutComplete");
+    assertThat(p.events()).extracting(EventSpec::reason).contains("RolloutComplete");
     assertThat(p.status().availableReplicas()).isEqualTo(2);
   }
 

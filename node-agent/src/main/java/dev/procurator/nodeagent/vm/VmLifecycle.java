@@ -2,7 +2,7 @@ package dev.procurator.nodeagent.vm;
 
 import dev.procurator.api.runtime.Backoff;
 import dev.procurator.api.runtime.Conditions;
-import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.NodeAgreements;
@@ -49,24 +49,13 @@ public final class VmLifecycle {
 
   private VmLifecycle() {}
 
-  /** An Event to record about the VM. */
-  public record Event(String type, String reason, String note) {
-    static Event normal(String reason, String note) {
-      return new Event(EventRecorder.NORMAL, reason, note);
-    }
-
-    static Event warning(String reason, String note) {
-      return new Event(EventRecorder.WARNING, reason, note);
-    }
-  }
-
   /**
    * What to do for one VM.
    *
    * @param status the status to write, or null to leave it as it is
    * @param requeueAfter when to look again even if nothing happens, or null
    */
-  public record Decision(List<VmAction> actions, VMStatus status, Duration requeueAfter, List<Event> events) {
+  public record Decision(List<VmAction> actions, VMStatus status, Duration requeueAfter, List<EventSpec> events) {
     public Decision {
       actions = List.copyOf(actions);
       events = List.copyOf(events);
@@ -118,7 +107,7 @@ public final class VmLifecycle {
     final Instant now;
     final VmReconciler.Settings settings;
     final List<VmAction> actions = new ArrayList<>();
-    final List<Event> events = new ArrayList<>();
+    final List<EventSpec> events = new ArrayList<>();
     final VMStatus old;
     VMStatus next;
     Duration requeue;
@@ -152,7 +141,7 @@ public final class VmLifecycle {
       if (o.machine().isPresent() || o.inFlight().orElse(null) instanceof Observation.Operation.Starting) {
         status(VMPhase.STOPPING, booted(Conditions.FALSE, "Deleting", "stopping: the VM is being deleted"), null);
         if (o.machine().isPresent() && stopOnce("Deleting")) {
-          events.add(Event.normal("Killing", "stopping the VM: it is being deleted"));
+          events.add(EventSpec.normal("Killing", "stopping the VM: it is being deleted"));
         }
         return;
       }
@@ -190,7 +179,7 @@ public final class VmLifecycle {
       if (o.launch() == null || !o.launch().matches(spec)) {
         status(VMPhase.STOPPING, booted(Conditions.FALSE, "SpecChanged", "stopping to boot the changed spec"), null);
         if (stopOnce("SpecChanged")) {
-          events.add(Event.normal("Killing", "stopping the VM to boot its changed spec"));
+          events.add(EventSpec.normal("Killing", "stopping the VM to boot its changed spec"));
         }
         return;
       }
@@ -230,7 +219,7 @@ public final class VmLifecycle {
               Math.max(0, Duration.between(m.startedAt(), now).toMillis()) / 1000.0))
           : Conditions.find(old.conditions(), "Booted").get();
       if (becameReady) {
-        events.add(Event.normal("Ready", bootedReady.getMessage()));
+        events.add(EventSpec.normal("Ready", bootedReady.getMessage()));
       }
       Condition healthy = null;
       if (!checks.isEmpty()) {
@@ -256,7 +245,7 @@ public final class VmLifecycle {
             : allRun ? Conditions.of("Healthy", Conditions.TRUE, "ChecksPassing", "all " + checks.size() + " health checks pass", now)
             : Conditions.of("Healthy", Conditions.UNKNOWN, "NotYetChecked", "no health check has run yet", now);
         if (!failing.isEmpty() && !Conditions.reason(old == null ? null : old.conditions(), "Healthy").equals("CheckFailing")) {
-          events.add(Event.warning("Unhealthy", String.join("; ", failing)));
+          events.add(EventSpec.warning("Unhealthy", String.join("; ", failing)));
         }
         actions.add(new VmAction.WatchHealth(checks));
       }
@@ -327,7 +316,7 @@ public final class VmLifecycle {
         String message = "waiting for Secret" + (o.missingSecrets().size() == 1 ? " " : "s ") + names + " in namespace "
             + vm.getMetadata().getNamespace();
         if (!Conditions.reason(old == null ? null : old.conditions(), "SecretsReady").equals("SecretNotFound")) {
-          events.add(Event.warning("SecretNotFound", message));
+          events.add(EventSpec.warning("SecretNotFound", message));
         }
         status(VMPhase.PENDING, Conditions.of("SecretsReady", Conditions.FALSE, "SecretNotFound", message, now), null);
         requeue = PULL_RETRY;
@@ -341,7 +330,7 @@ public final class VmLifecycle {
         case Observation.Boot.Missing missing -> {
           if (!booted.equals(missing.reason())) {
             actions.add(new VmAction.CountFailure(missing.reason()));
-            events.add(Event.warning(missing.reason(), missing.message()));
+            events.add(EventSpec.warning(missing.reason(), missing.message()));
           }
           status(VMPhase.FAILED, booted(Conditions.FALSE, missing.reason(), missing.message()), null);
           // the file may yet appear (an image being built, a closure being pushed): look again
@@ -353,7 +342,7 @@ public final class VmLifecycle {
           if (failed.isPresent() && now.isBefore(failed.get().at().plus(PULL_RETRY))) {
             if (!booted.equals("BootSourceMissing")) {
               actions.add(new VmAction.CountFailure("BootSourceMissing"));
-              events.add(Event.warning("BootSourceMissing", failed.get().message()));
+              events.add(EventSpec.warning("BootSourceMissing", failed.get().message()));
             }
             status(VMPhase.FAILED, booted(Conditions.FALSE, "BootSourceMissing", failed.get().message()), null);
             requeue = Duration.between(now, failed.get().at().plus(PULL_RETRY));
@@ -363,7 +352,7 @@ public final class VmLifecycle {
             status(VMPhase.STARTING, booted(Conditions.FALSE, "Pulling", "pulling closure " + pull.closure() + " from the binary cache"),
                 null);
           }
-          events.add(Event.normal("Pulling", "pulling closure " + pull.closure() + " from the binary cache"));
+          events.add(EventSpec.normal("Pulling", "pulling closure " + pull.closure() + " from the binary cache"));
           actions.add(new VmAction.Pull(pull.closure()));
           return;
         }
@@ -373,7 +362,7 @@ public final class VmLifecycle {
           status(VMPhase.STARTING, booted(Conditions.FALSE, "Booting", "starting " + how), null);
           next = new VMStatus(next.phase(), next.nodeName(), next.observedGeneration(), next.conditions(), next.message(),
               restarts, old == null ? null : old.ports(), sameGeneration ? next.backoff() : null);
-          events.add(Event.normal("Starting", (restart ? "restarting the VM with " : "starting the VM with ") + how));
+          events.add(EventSpec.normal("Starting", (restart ? "restarting the VM with " : "starting the VM with ") + how));
           actions.add(new VmAction.Start(restart));
         }
       }
@@ -391,7 +380,7 @@ public final class VmLifecycle {
       if (!clean) {
         actions.add(new VmAction.CountFailure(reason));
       }
-      events.add(clean ? Event.normal(reason, message) : Event.warning(reason, message));
+      events.add(clean ? EventSpec.normal(reason, message) : EventSpec.warning(reason, message));
       if (m != null) {
         stopOnce(reason);
       }
@@ -409,7 +398,7 @@ public final class VmLifecycle {
       status(phase, booted(Conditions.FALSE, "BackOff", message + "; restarting in " + delay.toMillis() / 1000.0 + " s"),
           reason.equals("Unhealthy") ? null : notRunning());
       next = withBackoff(next, new VMStatus.RestartBackoff(failures, at.toString()));
-      events.add(Event.warning("BackOff", "back-off " + delay.toMillis() / 1000.0 + " s restarting the failed VM (" + failures
+      events.add(EventSpec.warning("BackOff", "back-off " + delay.toMillis() / 1000.0 + " s restarting the failed VM (" + failures
           + (failures == 1 ? " failure)" : " failures in a row)")));
       requeue = delay;
     }
@@ -417,7 +406,7 @@ public final class VmLifecycle {
     /** Down for a reason that a restart cannot fix; stays so until the spec changes. */
     void fail(VMPhase phase, String reason, String message) {
       if (!reason.equals(Conditions.reason(old == null ? null : old.conditions(), "Booted"))) {
-        events.add(Event.warning(reason, message));
+        events.add(EventSpec.warning(reason, message));
       }
       status(phase, booted(Conditions.FALSE, reason, message), null);
     }

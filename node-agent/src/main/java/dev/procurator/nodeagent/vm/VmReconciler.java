@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.Reconciler;
 import dev.procurator.api.runtime.Result;
@@ -93,7 +94,7 @@ public final class VmReconciler implements Reconciler<ObjectKey> {
         log.warn("{}: writing its Secrets failed: {}", key, e.toString());
       }
     }
-    for (VmLifecycle.Event e : d.events()) {
+    for (EventSpec e : d.events()) {
       events.record(vm, e.type(), e.reason(), e.note());
     }
     return d.requeueAfter() == null ? Result.done() : Result.requeueAfter(d.requeueAfter());

@@ -3,6 +3,7 @@ package dev.procurator.nodeagent.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.RestartPolicy;
@@ -134,7 +135,7 @@ class VmLifecycleTest {
   }
 
   static List<String> eventReasons(VmLifecycle.Decision d) {
-    return d.events().stream().map(VmLifecycle.Event::reason).toList();
+    return d.events().stream().map(EventSpec::reason).toList();
   }
 
   // ---- the table ----
