@@ -28,7 +28,6 @@ class SourceFileSizeTest {
    * not forgotten.
    */
   private static final List<String> BEING_SPLIT = List.of(
-      "controllers/src/main/java/dev/procurator/controllers/clusters/ClusterRollout.java",
       "controllers/src/main/java/dev/procurator/controllers/gitops/Syncer.java");
 
   @Test
