@@ -21,7 +21,9 @@ import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.controllers.builds.BuildLoop;
 import dev.procurator.api.v1alpha1.BuildStatus;
 import dev.procurator.controllers.clusters.CachePins;
-import dev.procurator.controllers.clusters.ClusterReconciler;
+import dev.procurator.controllers.clusters.ClusterLoop;
+import dev.procurator.controllers.clusters.RolloutAction;
+import dev.procurator.api.v1alpha1.ClusterStatus;
 import dev.procurator.controllers.gc.GarbageCollector;
 import dev.procurator.controllers.gc.GcKey;
 import dev.procurator.controllers.gitops.GitRepositoryReconciler;
@@ -304,17 +306,18 @@ public final class ControllerManager implements AutoCloseable {
     vms.addIndexers(Map.of(BY_CLUSTER, byCluster::apply));
     SharedIndexInformer<ControllerRevision> revisions = informers.of(ControllerRevision.class);
     revisions.addIndexers(Map.of(BY_CLUSTER, byCluster::apply));
-    ClusterReconciler.Caches caches = new ClusterReconciler.Caches(
-        key -> clusters.hasSynced() ? Optional.ofNullable(clusters.getStore().getByKey(key.namespace() + "/" + key.name())) : Optional.empty(),
+    ClusterLoop.Caches caches = new ClusterLoop.Caches(
         key -> vms.hasSynced() ? Optional.of(vms.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name())) : Optional.empty(),
         key -> revisions.hasSynced() ? Optional.of(revisions.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name()))
             : Optional.empty());
-    Controller<ObjectKey> controller = new Controller<>("clusters",
-        new ClusterReconciler(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), caches));
-    running.add(controller);
-    clusters.addEventHandler(Handlers.onAddOrUpdate(c -> controller.enqueue(ObjectKey.of(c))));
-    vms.addEventHandler(Handlers.onEveryChange(vm -> owner(vm).ifPresent(controller::enqueue)));
-    running.add(informers.whenSynced("clusters", List.of(clusters, revisions), Duration.ofMinutes(5), () -> controller.start(2)));
+    running.add(startLoop(LoopBuilder.<Cluster, ClusterStatus, RolloutAction>forKind("clusters", Cluster.class, client, informers)
+        .watches(VM.class, vm -> owner(vm).map(List::of).orElse(List.of()))
+        .reads(revisions)
+        // closures pinned in the cache are unpinned before the Cluster goes
+        .finalizer(pins.isPresent() ? ClusterLoop.PINS_FINALIZER : null)
+        .workers(2)
+        .events(clusterEvents),
+        q -> new ClusterLoop(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), caches)));
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The Cluster controller. {@link dev.procurator.controllers.clusters.ClusterReconciler} reads a
+ * The Cluster controller. {@link dev.procurator.controllers.clusters.ClusterLoop} reads a
  * Cluster, the VMs and revisions it owns, lets {@link dev.procurator.controllers.clusters.ClusterRollout}
  * decide, and carries out the {@link dev.procurator.controllers.clusters.RolloutAction}s. The
  * decision is pure: {@code TemplateRollout} rolls each template toward its target revision

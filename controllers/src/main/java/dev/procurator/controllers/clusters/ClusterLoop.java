@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.runtime.ObjectKey;
-import dev.procurator.api.runtime.Reconciler;
-import dev.procurator.api.runtime.Result;
-import dev.procurator.api.runtime.StatusWriter;
+import dev.procurator.api.runtime.Decision;
+import dev.procurator.api.runtime.Finalizers;
+import dev.procurator.api.runtime.Loop;
+import dev.procurator.api.runtime.NotFound;
+import dev.procurator.api.v1alpha1.ClusterStatus;
 import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.ClusterSpec;
 import dev.procurator.api.v1alpha1.Revisions;
@@ -19,7 +21,6 @@ import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HashSet;
@@ -28,23 +29,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Rolls one Cluster (key {@code namespace/name}) toward its spec: reads the Cluster, the VMs and
- * the ControllerRevisions it owns from the controllers' caches when they show the passes' own
- * last writes ({@link OwnWrites}), from the API otherwise, so a VM created a moment ago is never
- * missed and never made twice; lets {@link ClusterRollout#decide} choose, writes the status once
- * when it changed, then acts. A write that lost a race sends the key back to the queue; every
- * create is idempotent in effect because the next look counts what exists.
+ * Rolls one Cluster toward its spec, on the loop skeleton: {@link ClusterRollout#decide} chooses
+ * from the Cluster, the VMs and the ControllerRevisions it owns, read from the controllers' caches.
+ * A cache that does not show this loop's own last writes yet ({@link OwnWrites}, what Kubernetes'
+ * ReplicaSet controller calls expectations) is waited for rather than decided from, so a VM created
+ * a moment ago is never missed and never made twice: its event wakes the Cluster again. A write
+ * whose outcome is unknown drops the expectations, and the caches show what happened.
  */
-public final class ClusterReconciler implements Reconciler<ObjectKey> {
-  private static final Logger log = LoggerFactory.getLogger(ClusterReconciler.class);
+public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAction> {
+  /** How long a pass waits at most for the caches to show its own writes before it looks again. */
+  static final java.time.Duration CACHE_WAIT = java.time.Duration.ofSeconds(2);
+  private static final Logger log = LoggerFactory.getLogger(ClusterLoop.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Held by a Cluster that has closures pinned, so that they are unpinned before it goes. */
   public static final String PINS_FINALIZER = "procurator.dev/cluster-pins";
@@ -59,24 +60,16 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
 
   /**
    * The controllers' caches, each giving what it holds of one Cluster, or empty while it is not
-   * filled yet (or, for the Cluster, does not hold it): the Cluster, the VMs labelled with its
-   * name, and the ControllerRevisions labelled with its name.
+   * filled yet: the VMs labelled with its name, and the ControllerRevisions labelled with its name.
    */
-  public record Caches(Function<ObjectKey, Optional<Cluster>> cluster, Function<ObjectKey, Optional<List<VM>>> vms,
-      Function<ObjectKey, Optional<List<ControllerRevision>>> revisions) {
-    /** No caches: every pass reads the API. */
-    public static Caches none() {
-      return new Caches(k -> Optional.empty(), k -> Optional.empty(), k -> Optional.empty());
-    }
-  }
+  public record Caches(Function<ObjectKey, Optional<List<VM>>> vms, Function<ObjectKey, Optional<List<ControllerRevision>>> revisions) {}
 
   /**
    * @param pins the binary cache to pin closures in, if there is one
    * @param allClusters every Cluster (an informer's cache), to see which closures others still pin
-   * @param caches where a pass reads first; it reads the API instead for what a cache does not
-   *     show of the pass's own last writes yet
+   * @param caches where a pass reads the Cluster's VMs and revisions
    */
-  public ClusterReconciler(KubernetesClient client, Clock clock, EventRecorder events, Optional<CachePins> pins,
+  public ClusterLoop(KubernetesClient client, Clock clock, EventRecorder events, Optional<CachePins> pins,
       Supplier<List<Cluster>> allClusters, Caches caches) {
     this.client = client;
     this.clock = clock;
@@ -87,107 +80,55 @@ public final class ClusterReconciler implements Reconciler<ObjectKey> {
   }
 
   @Override
-  public Result reconcile(ObjectKey key) throws IOException {
-    // what the caches show is used when they show this Cluster's own last writes; what they do
-    // not is read from the API, the reads going out together (each is a round trip, and a VM's
-    // Healthy waits on all of them)
-    var clusterRead = cachedOrRead(caches.cluster().apply(key).filter(c -> ownWrites.clusterShownBy(key, c))
-            .map(c -> client.getKubernetesSerialization().clone(c)), // the cache's own copy is never changed
-        () -> client.resources(Cluster.class).inNamespace(key.namespace()).withName(key.name()).get(), () -> ownWrites.clusterFromApi(key));
-    var vmsRead = cachedOrRead(caches.vms().apply(key).filter(vms -> ownWrites.shownBy(key, vms)),
-        () -> client.resources(VM.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name()).list().getItems(),
-        () -> ownWrites.vmsFromApi(key));
-    var historyRead = cachedOrRead(caches.revisions().apply(key).filter(rs -> ownWrites.revisionsShownBy(key, rs)),
-        () -> client.resources(ControllerRevision.class).inNamespace(key.namespace()).withLabel(Revisions.CLUSTER_LABEL, key.name())
-            .list().getItems(),
-        () -> ownWrites.revisionsFromApi(key));
-    Cluster cluster = join(clusterRead);
-    if (cluster == null) {
-      ownWrites.forget(key);
-      return Result.done(); // its VMs and revisions go with it (garbage collection)
+  public Decision<ClusterStatus, RolloutAction> decide(Cluster cluster) {
+    ObjectKey key = ObjectKey.of(cluster);
+    if (Finalizers.deleting(cluster)) {
+      return release(cluster);
     }
-    if (cluster.getMetadata().getDeletionTimestamp() != null) {
-      release(cluster);
-      return Result.done();
+    Optional<List<VM>> cachedVms = caches.vms().apply(key);
+    Optional<List<ControllerRevision>> cachedHistory = caches.revisions().apply(key);
+    if (cachedVms.isEmpty() || cachedHistory.isEmpty() || !ownWrites.shownBy(key, cachedVms.get())
+        || !ownWrites.revisionsShownBy(key, cachedHistory.get())) {
+      return Decision.<ClusterStatus, RolloutAction>none().requeueAfter(CACHE_WAIT); // the caches' events wake it sooner
     }
     String uid = cluster.getMetadata().getUid();
-    List<VM> vms = join(vmsRead).stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
-    List<Revision> history = join(historyRead).stream()
-        .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterReconciler::revision).toList();
+    List<VM> vms = cachedVms.get().stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
+    List<Revision> history = cachedHistory.get().stream()
+        .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterLoop::revision).toList();
     Set<String> elsewhere = pins.isPresent() ? pinnedByOthers(cluster) : null;
     ClusterRollout.Plan plan = ClusterRollout.decide(cluster, vms, history, elsewhere, clock.instant());
-    var pinned = plan.status() != null ? plan.status().pinnedClosures() : cluster.getStatus() == null ? null : cluster.getStatus().pinnedClosures();
-    if (pins.isPresent() && pinned != null && !pinned.isEmpty() && !cluster.getMetadata().getFinalizers().contains(PINS_FINALIZER)) {
-      cluster.getMetadata().getFinalizers().add(PINS_FINALIZER);
-      cluster = client.resource(cluster).update();
-      ownWrites.wroteCluster(key, cluster.getMetadata().getResourceVersion());
-    }
-    if (plan.status() != null) {
-      Cluster written = StatusWriter.write(client, cluster, plan.status());
-      if (written != cluster) {
-        ownWrites.wroteCluster(key, written.getMetadata().getResourceVersion());
-      }
-      cluster = written;
-    }
-    for (RolloutAction a : plan.actions()) {
-      try {
-        act(key, cluster, a);
-      } catch (RuntimeException | IOException e) {
-        ownWrites.unknown(key); // it may have happened: the next pass reads the API
-        throw e;
-      }
-    }
-    for (EventSpec e : plan.events()) {
-      events.record(cluster, e.type(), e.reason(), e.note());
-    }
-    return plan.requeueAfter() == null ? Result.done() : Result.requeueAfter(plan.requeueAfter());
+    return new Decision<>(plan.status(), plan.actions(), plan.events(), plan.requeueAfter(), false);
   }
 
-  /** {@code cached} when there is one, else {@code apiRead} on a thread of its own, then {@code afterApiRead}. */
-  private static <T> CompletableFuture<T> cachedOrRead(Optional<T> cached, Supplier<T> apiRead, Runnable afterApiRead) {
-    if (cached.isPresent()) {
-      return CompletableFuture.completedFuture(cached.get());
-    }
-    return CompletableFuture.supplyAsync(() -> {
-      T read = apiRead.get();
-      afterApiRead.run();
-      return read;
-    }, r -> Thread.ofVirtual().name("cluster-read").start(r));
-  }
-
-  /** The read's result, its failure thrown as the client threw it. */
-  private static <T> T join(CompletableFuture<T> read) {
+  @Override
+  public Cluster act(Cluster cluster, RolloutAction action) throws IOException {
+    ObjectKey key = ObjectKey.of(cluster);
     try {
-      return read.join();
-    } catch (CompletionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
+      act(key, cluster, action);
+    } catch (RuntimeException | IOException e) {
+      ownWrites.forget(key); // it may or may not have happened: the caches will show which
       throw e;
     }
+    return cluster;
+  }
+
+  @Override
+  public void forget(ObjectKey key) {
+    ownWrites.forget(key);
   }
 
   /** A Cluster being deleted: its closures are unpinned (unless another Cluster keeps them), then it may go. */
-  private void release(Cluster cluster) throws IOException {
-    if (!cluster.getMetadata().getFinalizers().contains(PINS_FINALIZER)) {
-      return;
-    }
+  private Decision<ClusterStatus, RolloutAction> release(Cluster cluster) {
+    Decision<ClusterStatus, RolloutAction> d = Decision.none();
     if (pins.isPresent() && cluster.getStatus() != null && cluster.getStatus().pinnedClosures() != null) {
       Set<String> others = pinnedByOthers(cluster);
       for (String closure : cluster.getStatus().pinnedClosures()) {
         if (!others.contains(closure)) {
-          pins.get().unpin(closure);
+          d = d.act(new RolloutAction.Unpin(closure));
         }
       }
     }
-    cluster.getMetadata().getFinalizers().remove(PINS_FINALIZER);
-    try {
-      client.resource(cluster).update();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 404) {
-        throw e;
-      }
-    }
+    return d.release();
   }
 
   private Set<String> pinnedByOthers(Cluster self) {
