@@ -12,16 +12,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * What each Cluster's passes wrote that the controllers' caches have not shown yet (what
  * Kubernetes' ReplicaSet controller calls expectations): the VMs and ControllerRevisions they
- * created, deleted or marked, and the Cluster's own last write. A pass may decide from a cache
- * only when it shows all of its kind: a VM created a moment ago is then never missed and made
- * twice, one deleted a moment ago never deleted or replaced twice, and a status just written never
- * read back older. After a write whose outcome is not known (the call failed), the next pass reads
- * everything from the API. Thread-safe.
+ * created, deleted or marked. A pass may decide from a cache only when it shows all of its kind:
+ * a VM created a moment ago is then never missed and made twice, one deleted a moment ago never
+ * deleted or replaced twice. After a write whose outcome is not known (the call failed), the
+ * Cluster's expectations are {@linkplain #forget dropped}: the caches show what happened. (The
+ * Cluster's own writes are the loop dispatcher's to follow.) Thread-safe.
  */
 public final class OwnWrites {
   /** The writes of one kind: names created, names deleted, and (revisions) outcomes marked. */
@@ -29,24 +28,13 @@ public final class OwnWrites {
     final Set<String> created = new HashSet<>();
     final Set<String> deleted = new HashSet<>();
     final Map<String, String> marked = new HashMap<>();
-    boolean unknown;
 
     boolean empty() {
-      return created.isEmpty() && deleted.isEmpty() && marked.isEmpty() && !unknown;
-    }
-
-    void clear() {
-      created.clear();
-      deleted.clear();
-      marked.clear();
-      unknown = false;
+      return created.isEmpty() && deleted.isEmpty() && marked.isEmpty();
     }
 
     /** Forgets what {@code cached} shows; true when it shows everything. */
     boolean shownBy(List<? extends HasMetadata> cached, Map<String, String> outcomes) {
-      if (unknown) {
-        return false;
-      }
       Map<String, HasMetadata> byName = new HashMap<>();
       for (HasMetadata o : cached) {
         byName.put(o.getMetadata().getName(), o);
@@ -61,11 +49,9 @@ public final class OwnWrites {
   private static final class Pending {
     final Kind vms = new Kind();
     final Kind revisions = new Kind();
-    long clusterVersion = -1;
-    boolean clusterUnknown;
 
     boolean empty() {
-      return vms.empty() && revisions.empty() && clusterVersion < 0 && !clusterUnknown;
+      return vms.empty() && revisions.empty();
     }
   }
 
@@ -102,52 +88,11 @@ public final class OwnWrites {
     of(cluster).revisions.marked.put(revision, outcome);
   }
 
-  /** A pass wrote the Cluster itself (its status, its finalizers), which now has {@code resourceVersion}. */
-  public synchronized void wroteCluster(ObjectKey cluster, String resourceVersion) {
-    long v = version(resourceVersion);
-    Pending p = of(cluster);
-    if (v < 0) {
-      p.clusterUnknown = true; // not a number this can compare: read it from the API until told otherwise
-    } else {
-      p.clusterVersion = Math.max(p.clusterVersion, v);
-    }
-  }
 
-  /** A write of {@code cluster}'s pass failed and may or may not have happened. */
-  public synchronized void unknown(ObjectKey cluster) {
-    Pending p = of(cluster);
-    p.vms.unknown = true;
-    p.revisions.unknown = true;
-    p.clusterUnknown = true;
-  }
 
-  /** The VMs were read from the API: they show every write made before the read. */
-  public synchronized void vmsFromApi(ObjectKey cluster) {
-    readFromApi(cluster, p -> p.vms);
-  }
 
-  /** The revisions were read from the API. */
-  public synchronized void revisionsFromApi(ObjectKey cluster) {
-    readFromApi(cluster, p -> p.revisions);
-  }
 
-  private void readFromApi(ObjectKey cluster, Function<Pending, Kind> kind) {
-    Pending p = pending.get(cluster);
-    if (p != null) {
-      kind.apply(p).clear();
-      tidy(cluster);
-    }
-  }
 
-  /** The Cluster was read from the API. */
-  public synchronized void clusterFromApi(ObjectKey cluster) {
-    Pending p = pending.get(cluster);
-    if (p != null) {
-      p.clusterVersion = -1;
-      p.clusterUnknown = false;
-      tidy(cluster);
-    }
-  }
 
   /** The Cluster is gone: nothing of it is waited for. */
   public synchronized void forget(ObjectKey cluster) {
@@ -181,28 +126,5 @@ public final class OwnWrites {
     return shown;
   }
 
-  /** Whether {@code cached} (null: not in the cache) is at least as new as the passes' last write of the Cluster. */
-  public synchronized boolean clusterShownBy(ObjectKey cluster, Cluster cached) {
-    Pending p = pending.get(cluster);
-    if (p == null) {
-      return cached != null;
-    }
-    if (cached == null || p.clusterUnknown) {
-      return false;
-    }
-    if (version(cached.getMetadata().getResourceVersion()) >= p.clusterVersion) {
-      p.clusterVersion = -1;
-      tidy(cluster);
-      return true;
-    }
-    return false;
-  }
 
-  private static long version(String resourceVersion) {
-    try {
-      return resourceVersion == null ? -1 : Long.parseLong(resourceVersion);
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
 }

@@ -48,44 +48,6 @@ class OwnWritesTest {
   }
 
   @Test
-  void aFailedWriteSendsTheNextPassToTheApiForEverythingUntilItHasRead() {
-    OwnWrites w = new OwnWrites();
-    w.unknown(WEB);
-    assertThat(w.shownBy(WEB, List.of(vm("web-a", false)))).isFalse();
-    assertThat(w.revisionsShownBy(WEB, List.of())).isFalse();
-    assertThat(w.clusterShownBy(WEB, cluster("100"))).isFalse();
-    w.vmsFromApi(WEB);
-    assertThat(w.shownBy(WEB, List.of())).isTrue();
-    assertThat(w.revisionsShownBy(WEB, List.of())).as("each kind is cleared by its own read").isFalse();
-    w.revisionsFromApi(WEB);
-    w.clusterFromApi(WEB);
-    assertThat(w.revisionsShownBy(WEB, List.of())).isTrue();
-    assertThat(w.clusterShownBy(WEB, cluster("100"))).isTrue();
-  }
-
-  @Test
-  void aReadFromTheApiShowsEveryEarlierWrite() {
-    OwnWrites w = new OwnWrites();
-    w.created(WEB, "web-a");
-    w.deleted(WEB, "web-b");
-    w.vmsFromApi(WEB);
-    assertThat(w.shownBy(WEB, List.of(vm("web-b", false)))).isTrue();
-  }
-
-  @Test
-  void theClusterIsTrustedOnceTheCacheHoldsTheLastVersionWritten() {
-    OwnWrites w = new OwnWrites();
-    assertThat(w.clusterShownBy(WEB, null)).as("not in the cache: read it").isFalse();
-    assertThat(w.clusterShownBy(WEB, cluster("7"))).isTrue();
-    w.wroteCluster(WEB, "120");
-    assertThat(w.clusterShownBy(WEB, cluster("119"))).as("older than the status just written").isFalse();
-    assertThat(w.clusterShownBy(WEB, cluster("125"))).as("a later write by anyone shows ours").isTrue();
-    assertThat(w.clusterShownBy(WEB, cluster("3"))).as("forgotten once shown").isTrue();
-    w.wroteCluster(WEB, "not-a-number");
-    assertThat(w.clusterShownBy(WEB, cluster("999"))).as("versions it cannot compare: the API").isFalse();
-  }
-
-  @Test
   void revisionsAreTrustedOnceTheCacheShowsTheirCreatesDeletesAndOutcomes() {
     OwnWrites w = new OwnWrites();
     w.revisionCreated(WEB, "web-r2");
