@@ -1,7 +1,6 @@
 package dev.procurator.controllers.clusters;
 
 import dev.procurator.api.runtime.ObjectKey;
-import dev.procurator.api.v1alpha1.Cluster;
 import dev.procurator.api.v1alpha1.Revisions;
 import dev.procurator.api.v1alpha1.VM;
 import io.fabric8.kubernetes.api.model.HasMetadata;
