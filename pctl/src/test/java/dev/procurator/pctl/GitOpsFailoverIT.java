@@ -146,6 +146,6 @@ class GitOpsFailoverIT {
 
   private static GitRepositoryStatus status(KubernetesClient client) {
     GitRepository r = client.resources(GitRepository.class).inNamespace("default").withName("fleet").get();
-    return r == null || r.getStatus() == null ? new GitRepositoryStatus(null, null, null, null, null, null, null) : r.getStatus();
+    return r == null || r.getStatus() == null ? new GitRepositoryStatus(null, null, null, null, null, null, null, null) : r.getStatus();
   }
 }

@@ -14,6 +14,8 @@ import java.util.List;
  *     {@code Drifted} (fields git sets that someone changed)
  * @param lastSync what the last sync changed
  * @param lastHandledRequest the {@code procurator.dev/requestedAt} annotation the last sync answered (webhook, {@code pctl sync})
+ * @param lastCompletedSyncTime when the last sync ended (RFC 3339), whether it changed anything, found nothing to change or
+ *     failed: the interval counts from it, also for a controller that has just started or taken the lead
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GitRepositoryStatus(
@@ -23,7 +25,20 @@ public record GitRepositoryStatus(
     List<InventoryEntry> inventory,
     List<Condition> conditions,
     SyncResult lastSync,
-    String lastHandledRequest) {
+    String lastHandledRequest,
+    String lastCompletedSyncTime) {
+
+  /** This status with {@code conditions} in place of its own. */
+  public GitRepositoryStatus withConditions(List<Condition> conditions) {
+    return new GitRepositoryStatus(observedGeneration, lastAppliedCommit, lastAttemptedCommit, inventory, conditions, lastSync,
+        lastHandledRequest, lastCompletedSyncTime);
+  }
+
+  /** This status with {@code time} as the end of the last sync. */
+  public GitRepositoryStatus withLastCompletedSyncTime(String time) {
+    return new GitRepositoryStatus(observedGeneration, lastAppliedCommit, lastAttemptedCommit, inventory, conditions, lastSync,
+        lastHandledRequest, time);
+  }
 
   /** An object by identity; the version is left out, so that an apiVersion change leaves no orphan. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

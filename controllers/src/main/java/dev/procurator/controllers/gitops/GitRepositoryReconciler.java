@@ -9,19 +9,22 @@ import dev.procurator.api.v1alpha1.GitRepository;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The GitOps loop: reads a GitRepository, lets {@link GitSync#decide} say what is due, and starts
- * a sync off the worker threads; the sync's end puts the key back on the queue.
+ * The GitOps loop: reads a GitRepository, lets {@link GitSync#decide} say what is due from it and
+ * from what the last step of its sync left, writes the status once, and starts the next step off
+ * the worker threads; a step's end puts the key back on the queue. A status write that loses a race
+ * (409) goes back on the queue with the step's result kept for the next pass.
  */
 public final class GitRepositoryReconciler implements Reconciler<ObjectKey>, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GitRepositoryReconciler.class);
@@ -29,10 +32,11 @@ public final class GitRepositoryReconciler implements Reconciler<ObjectKey>, Aut
   private final KubernetesClient client;
   private final Clock clock;
   private final Syncer syncer;
+  private final EventRecorder events;
   private final Consumer<ObjectKey> wake;
   private final ExecutorService slow = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("gitops-sync-", 0).factory());
-  private final Map<ObjectKey, Boolean> inFlight = new ConcurrentHashMap<>();
-  private final Map<ObjectKey, Instant> lastSync = new ConcurrentHashMap<>();
+  /** Per GitRepository, a step running (empty) or the result of one not yet written (present). */
+  private final Map<ObjectKey, Optional<SyncResult>> steps = new ConcurrentHashMap<>();
 
   /**
    * @param cacheDir where the remotes are mirrored, one bare repository per GitRepository
@@ -43,22 +47,31 @@ public final class GitRepositoryReconciler implements Reconciler<ObjectKey>, Aut
       boolean allowPrivateUrls, dev.procurator.api.nix.NixJail.Limits flakeLimits) {
     this.client = client;
     this.clock = clock;
-    this.syncer = new Syncer(client, cacheDir, events, clock, allowPrivateUrls, true, flakeLimits);
+    this.events = events;
+    this.syncer = new Syncer(client, cacheDir, events, allowPrivateUrls, true, flakeLimits);
     this.wake = wake;
   }
 
   @Override
   public Result reconcile(ObjectKey key) {
     GitRepository repo = client.resources(GitRepository.class).inNamespace(key.namespace()).withName(key.name()).get();
+    Optional<SyncResult> step = steps.get(key);
     if (repo == null) {
-      lastSync.remove(key);
+      if (step != null && step.isPresent()) {
+        steps.remove(key, step);
+      }
       return Result.done();
     }
-    GitSync.Decision d = GitSync.decide(repo, inFlight.containsKey(key), lastSync.get(key), clock.instant());
+    SyncResult finished = step == null ? null : step.orElse(null);
+    GitSync.Decision d = GitSync.decide(repo, step != null && step.isEmpty(), finished, clock.instant());
     if (d.status() != null) {
-      repo = StatusWriter.write(client, repo, d.status());
+      repo = StatusWriter.write(client, repo, d.status()); // a 409 requeues the key; the result waits for the next pass
+    }
+    if (finished != null) {
+      steps.remove(key, step);
     }
     GitRepository current = repo;
+    d.events().forEach(e -> events.record(current, e.type(), e.reason(), e.note()));
     switch (d.action()) {
       case GitSync.Action.None none -> { }
       case GitSync.Action.AddFinalizer add -> {
@@ -68,24 +81,33 @@ public final class GitRepositoryReconciler implements Reconciler<ObjectKey>, Aut
         current.getMetadata().getFinalizers().add(GitSync.FINALIZER);
         client.resource(current).update();
       }
-      case GitSync.Action.Sync sync -> slowly(key, () -> syncer.sync(current, sync.why()));
-      case GitSync.Action.Finalize fin -> slowly(key, () -> syncer.finalizeRepo(current, fin.prune()));
+      case GitSync.Action.Sync sync -> slowly(key, () -> syncer.prepare(current, sync.why()));
+      case GitSync.Action.Apply apply -> slowly(key, () -> syncer.apply(current, apply.validated()));
+      case GitSync.Action.Finalize fin -> slowly(key, () -> {
+        syncer.finalizeRepo(current, fin.prune());
+        return null;
+      });
     }
     return d.requeueAfter() == null ? Result.done() : Result.requeueAfter(d.requeueAfter());
   }
 
-  private void slowly(ObjectKey key, Runnable work) {
-    if (inFlight.putIfAbsent(key, Boolean.TRUE) != null) {
+  /** Runs one step off the workers; its result (null: none) waits for the next pass, which its end asks for. */
+  private void slowly(ObjectKey key, Supplier<SyncResult> work) {
+    if (steps.putIfAbsent(key, Optional.empty()) != null) {
       return;
     }
     slow.execute(() -> {
+      SyncResult result = null;
       try {
-        work.run();
+        result = work.get();
       } catch (RuntimeException e) {
         log.warn("{}: sync failed: {}", key, e.toString());
       } finally {
-        lastSync.put(key, clock.instant());
-        inFlight.remove(key);
+        if (result == null) {
+          steps.remove(key);
+        } else {
+          steps.put(key, Optional.of(result));
+        }
         wake.accept(key);
       }
     });

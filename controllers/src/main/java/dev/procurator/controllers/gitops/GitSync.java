@@ -3,6 +3,7 @@ package dev.procurator.controllers.gitops;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.fields.FieldManager;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus;
@@ -10,6 +11,7 @@ import dev.procurator.api.v1alpha1.GitRepositoryStatus.InventoryEntry;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -46,24 +48,38 @@ public final class GitSync {
 
     record AddFinalizer() implements Action {}
 
-    /** Fetch, and apply what changed (or check for drift when nothing did). */
+    /** Fetch, plan, and dry-run what changed (or check for drift when nothing did). */
     record Sync(String why) implements Action {}
+
+    /** A commit passed its dry run and the status holds both inventories: apply it and prune. */
+    record Apply(SyncResult.Validated validated) implements Action {}
 
     /** The GitRepository is going: prune what it applied (when it prunes), then let it go. */
     record Finalize(boolean prune) implements Action {}
   }
 
-  /** An action, the status to write first (null: leave it) and when to look again (null: on the next event). */
-  public record Decision(Action action, GitRepositoryStatus status, Duration requeueAfter) {}
+  /**
+   * An action, the status to write first (null: leave it), when to look again (null: on the next
+   * event), and the Events to record once the status is written.
+   */
+  public record Decision(Action action, GitRepositoryStatus status, Duration requeueAfter, List<EventSpec> events) {
+    public Decision {
+      events = events == null ? List.of() : List.copyOf(events);
+    }
+
+    Decision(Action action, GitRepositoryStatus status, Duration requeueAfter) {
+      this(action, status, requeueAfter, List.of());
+    }
+  }
 
   /**
-   * @param inFlight a sync of this GitRepository is running
-   * @param lastSync when the last sync of it ended in this process (null: none yet)
+   * @param running a step of a sync of this GitRepository is running
+   * @param finished what the last step found or did, not yet written to status (null: nothing)
    */
-  public static Decision decide(GitRepository repo, boolean inFlight, Instant lastSync, Instant now) {
+  public static Decision decide(GitRepository repo, boolean running, SyncResult finished, Instant now) {
     boolean hasFinalizer = repo.getMetadata().getFinalizers() != null && repo.getMetadata().getFinalizers().contains(FINALIZER);
     if (repo.getMetadata().getDeletionTimestamp() != null) {
-      if (!hasFinalizer || inFlight) {
+      if (!hasFinalizer || running) {
         return new Decision(new Action.None(), null, null); // a running sync wakes the loop when it ends
       }
       return new Decision(new Action.Finalize(repo.getSpec().pruning()), null, null);
@@ -72,12 +88,41 @@ public final class GitSync {
       return new Decision(new Action.AddFinalizer(), null, null);
     }
     GitRepositoryStatus s = repo.getStatus();
+    List<EventSpec> events = new ArrayList<>();
+    if (finished != null && Objects.equals(finished.generation(), repo.getMetadata().getGeneration())) {
+      // a result for an older spec is dropped: the spec changed, and the sync runs again for the new one
+      switch (finished) {
+        case SyncResult.Validated v -> {
+          List<InventoryEntry> before = s == null || s.inventory() == null ? List.of() : s.inventory();
+          return new Decision(new Action.Apply(v), applying(repo, v.commit(), v.ref(), union(before, v.plan().inventory()), now), null);
+        }
+        case SyncResult.Failed f -> {
+          GitRepositoryStatus failed = failed(repo, f.commit(), f.reason(), f.message(), f.handled(), now);
+          if (!failed.equals(s)) { // said once, not at every interval
+            events.add(EventSpec.warning(f.reason(), f.message()));
+          }
+          s = failed.withLastCompletedSyncTime(now.toString());
+        }
+        case SyncResult.Applied a -> {
+          s = applied(repo, a.commit(), a.ref(), a.inventory(), a.outcome(), a.drifted(), a.correcting(), a.handled(), now)
+              .withLastCompletedSyncTime(now.toString());
+          events.addAll(a.events());
+        }
+      }
+    }
+    Decision next = when(repo, s, running, now);
+    GitRepositoryStatus write = next.status() != null ? next.status() : s;
+    return new Decision(next.action(), Objects.equals(write, repo.getStatus()) ? null : write, next.requeueAfter(), events);
+  }
+
+  /** When the next sync is due, from {@code s}, the status as it is or is about to be written. */
+  private static Decision when(GitRepository repo, GitRepositoryStatus s, boolean running, Instant now) {
     if (repo.getSpec().suspended()) {
       List<Condition> conditions = Conditions.set(s == null ? null : s.conditions(), Conditions.of(RECONCILING, Conditions.FALSE,
           "Suspended", "spec.suspend is set: nothing is fetched or applied", now));
       return new Decision(new Action.None(), with(s, repo.getMetadata().getGeneration(), conditions), null);
     }
-    if (inFlight) {
+    if (running) {
       return new Decision(new Action.None(), null, null);
     }
     String requested = annotation(repo, REQUESTED_AT);
@@ -87,15 +132,29 @@ public final class GitSync {
     if (s == null || !Objects.equals(s.observedGeneration(), repo.getMetadata().getGeneration())) {
       return new Decision(new Action.Sync("the spec changed"), null, null);
     }
-    Duration interval = Duration.ofSeconds(repo.getSpec().interval());
-    if (lastSync == null) {
-      return new Decision(new Action.Sync("first look since the controller started"), null, null);
+    Condition reconciling = Conditions.find(s.conditions(), RECONCILING).orElse(null);
+    if (reconciling != null && Conditions.TRUE.equals(reconciling.getStatus())) {
+      return new Decision(new Action.Sync("a sync was interrupted"), null, null); // its controller stopped mid-apply
     }
-    Duration since = Duration.between(lastSync, now);
+    Instant last = lastCompleted(s);
+    if (last == null) {
+      return new Decision(new Action.Sync("never synced to the end"), null, null);
+    }
+    Duration interval = Duration.ofSeconds(repo.getSpec().interval());
+    Duration since = Duration.between(last, now);
     if (since.compareTo(interval) >= 0) {
       return new Decision(new Action.Sync("interval"), null, null);
     }
     return new Decision(new Action.None(), null, interval.minus(since));
+  }
+
+  /** {@code status.lastCompletedSyncTime}, or null when there is none or it cannot be read. */
+  static Instant lastCompleted(GitRepositoryStatus s) {
+    try {
+      return s.lastCompletedSyncTime() == null ? null : Instant.parse(s.lastCompletedSyncTime());
+    } catch (DateTimeParseException e) {
+      return null;
+    }
   }
 
   private static String annotation(GitRepository repo, String key) {
@@ -104,9 +163,9 @@ public final class GitSync {
   }
 
   private static GitRepositoryStatus with(GitRepositoryStatus s, Long generation, List<Condition> conditions) {
-    return s == null ? new GitRepositoryStatus(generation, null, null, null, conditions, null, null)
+    return s == null ? new GitRepositoryStatus(generation, null, null, null, conditions, null, null, null)
         : new GitRepositoryStatus(generation, s.lastAppliedCommit(), s.lastAttemptedCommit(), s.inventory(), conditions, s.lastSync(),
-            s.lastHandledRequest());
+            s.lastHandledRequest(), s.lastCompletedSyncTime());
   }
 
   // ---- what ----
@@ -194,7 +253,8 @@ public final class GitSync {
         outcome.unchanged(), outcome.pruned(), changes);
     boolean sameSync = s != null && s.lastSync() != null && outcome.created() + outcome.updated() + outcome.pruned() == 0
         && commit.equals(s.lastSync().commit()) && commit.equals(s.lastAppliedCommit());
-    return new GitRepositoryStatus(gen, commit, commit, inventory, c, sameSync ? s.lastSync() : result, handled);
+    return new GitRepositoryStatus(gen, commit, commit, inventory, c, sameSync ? s.lastSync() : result, handled,
+        s == null ? null : s.lastCompletedSyncTime());
   }
 
   private static final int MAX_CHANGES = 200;
@@ -215,7 +275,8 @@ public final class GitSync {
     c = Conditions.set(c, Conditions.of(READY, Conditions.FALSE, reason, truncate(message) + kept, now));
     c = Conditions.set(c, Conditions.of(RECONCILING, Conditions.FALSE, reason, "stopped: " + reason, now));
     return new GitRepositoryStatus(gen, s == null ? null : s.lastAppliedCommit(), attempted != null ? attempted : s == null ? null
-        : s.lastAttemptedCommit(), s == null ? null : s.inventory(), c, s == null ? null : s.lastSync(), handled);
+        : s.lastAttemptedCommit(), s == null ? null : s.inventory(), c, s == null ? null : s.lastSync(), handled,
+        s == null ? null : s.lastCompletedSyncTime());
   }
 
   /** The status while a commit is being applied: the inventory holds both commits' objects until pruning ends. */
@@ -225,7 +286,7 @@ public final class GitSync {
     List<Condition> c = Conditions.set(s == null ? null : s.conditions(), Conditions.of(RECONCILING, Conditions.TRUE, "Progressing",
         "applying " + ref + "@sha1:" + commit, now));
     return new GitRepositoryStatus(s == null ? null : s.observedGeneration(), s == null ? null : s.lastAppliedCommit(), commit, pending, c,
-        s == null ? null : s.lastSync(), s == null ? null : s.lastHandledRequest());
+        s == null ? null : s.lastSync(), s == null ? null : s.lastHandledRequest(), s == null ? null : s.lastCompletedSyncTime());
   }
 
   static Condition driftCondition(List<String> drifted, boolean correcting, Instant now) {

@@ -6,7 +6,9 @@ import io.fabric8.kubernetes.api.model.APIResourceList;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus.InventoryEntry;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -46,6 +48,22 @@ final class Kinds {
           }
         });
     return version.flatMap(v -> of(v.contains("/") || group == null || group.isEmpty() ? v : group + "/" + v, kind));
+  }
+
+  /** What the server serves for {@code manifests} and {@code inventory}: what a {@link SyncPlan} is worked out with. */
+  SyncPlan.Served served(List<Manifests.Manifest> manifests, List<InventoryEntry> inventory) {
+    Map<String, ResourceDefinitionContext> byVersion = new HashMap<>();
+    Map<String, ResourceDefinitionContext> byGroup = new HashMap<>();
+    for (Manifests.Manifest m : manifests) {
+      of(m.apiVersion(), m.kind()).ifPresent(rc -> byVersion.put(m.apiVersion() + "|" + m.kind(), rc));
+    }
+    for (InventoryEntry e : inventory == null ? List.<InventoryEntry>of() : inventory) {
+      String k = (e.group() == null ? "" : e.group()) + "|" + e.kind();
+      if (!byGroup.containsKey(k)) {
+        ofGroup(e.group(), e.kind()).ifPresent(rc -> byGroup.put(k, rc));
+      }
+    }
+    return new SyncPlan.Served(byVersion, byGroup);
   }
 
   private Map<String, APIResource> load(String apiVersion) {

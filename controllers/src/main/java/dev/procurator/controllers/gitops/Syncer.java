@@ -5,14 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
-import dev.procurator.api.runtime.StatusWriter;
-import dev.procurator.api.v1alpha1.Cluster;
+import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.v1alpha1.GitRepository;
 import dev.procurator.api.v1alpha1.GitRepositorySpec;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus;
 import dev.procurator.api.v1alpha1.GitRepositoryStatus.InventoryEntry;
 import dev.procurator.api.v1alpha1.Identities;
-import dev.procurator.api.v1alpha1.Secret;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -23,13 +21,13 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.io.IOException;
 import dev.procurator.api.nix.NixJail;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,9 +36,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One sync of a GitRepository, the slow part of its loop: fetch, read the commit, validate every
- * object with a server-side dry run, apply them with server-side apply as {@link GitSync#MANAGER},
- * prune, and write the status. Runs off the controller's workers; one at a time per GitRepository.
+ * The I/O of a GitRepository's sync, the slow part of its loop, in two steps: {@link #prepare}
+ * fetches, reads the commit, lists what the server holds, asks {@link SyncPlan} what to do and
+ * validates it whole with a server-side dry run; {@link #apply} applies with server-side apply as
+ * {@link GitSync#MANAGER} and prunes. Each step ends in a {@link SyncResult} and writes no status:
+ * the loop does. Runs off the controller's workers; one step at a time per GitRepository.
  */
 final class Syncer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Syncer.class);
@@ -49,24 +49,9 @@ final class Syncer implements AutoCloseable {
   private static final int PARALLEL = 16;
 
   private final KubernetesClient client;
-  private final Path cacheDir;
-  private final NixJail.Limits flakeLimits;
   private final EventRecorder events;
-  private final Clock clock;
   private final ExecutorService requests = Executors.newFixedThreadPool(PARALLEL, Thread.ofVirtual().name("gitops-request-", 0).factory());
-  private final Map<ObjectKey, GitSource> sources = new ConcurrentHashMap<>();
-  /** Parsed manifests per commit and path: a sync of an unchanged commit reads nothing again. */
-  private final Map<ObjectKey, Parsed> parsed = new ConcurrentHashMap<>();
-
-  private record Parsed(String commit, String path, Manifests.Parsed manifests) {}
-
-  /** An object as the controller applies it, with where it came from and where it goes. */
-  record Desired(Manifests.Manifest manifest, ObjectNode config, ResourceDefinitionContext resource, String namespace,
-      InventoryEntry entry) {
-    String display() {
-      return manifest.display();
-    }
-  }
+  private final CommitReader commits;
 
   private final boolean allowPrivateUrls;
   /** Per GitRepository, a client that impersonates its identity (sharing this client's connections). */
@@ -74,25 +59,19 @@ final class Syncer implements AutoCloseable {
 
   private final boolean impersonate;
 
-  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls) {
-    this(client, cacheDir, events, clock, allowPrivateUrls, true);
-  }
-
   /** {@code impersonate} false: with the controllers' own rights, only for measuring what impersonation costs. */
-  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls, boolean impersonate) {
-    this(client, cacheDir, events, clock, allowPrivateUrls, impersonate, NixJail.Limits.DEFAULT);
+  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, boolean allowPrivateUrls, boolean impersonate) {
+    this(client, cacheDir, events, allowPrivateUrls, impersonate, NixJail.Limits.DEFAULT);
   }
 
   /** {@code flakeLimits}: how long and in how much memory a {@code source: Flake} commit may evaluate. */
-  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, Clock clock, boolean allowPrivateUrls, boolean impersonate,
+  Syncer(KubernetesClient client, Path cacheDir, EventRecorder events, boolean allowPrivateUrls, boolean impersonate,
       NixJail.Limits flakeLimits) {
-    this.flakeLimits = flakeLimits;
     this.client = client;
-    this.cacheDir = cacheDir;
     this.events = events;
-    this.clock = clock;
     this.allowPrivateUrls = allowPrivateUrls;
     this.impersonate = impersonate;
+    this.commits = new CommitReader(cacheDir, flakeLimits, allowPrivateUrls);
   }
 
   /**
@@ -114,197 +93,159 @@ final class Syncer implements AutoCloseable {
 
   // ---- sync ----
 
-  void sync(GitRepository repo, String why) {
+  /**
+   * A sync's first step: fetch, read the commit, list what the server holds, plan. A commit in force
+   * is checked for drift (and corrected under {@code Correct}) and ends {@link SyncResult.Applied};
+   * a new one is dry-run whole and ends {@link SyncResult.Validated} for {@link #apply}. Null when
+   * interrupted.
+   */
+  SyncResult prepare(GitRepository repo, String why) {
+    String handled = annotation(repo, GitSync.REQUESTED_AT, repo.getStatus() == null ? null : repo.getStatus().lastHandledRequest());
+    try {
+      return prepare(repo, why, handled);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (RuntimeException e) {
+      return failed(repo, null, "SyncFailed", "syncing failed: " + e, handled);
+    }
+  }
+
+  private SyncResult prepare(GitRepository repo, String why, String handled) throws InterruptedException {
     ObjectKey key = ObjectKey.of(repo);
     GitRepositorySpec spec = repo.getSpec();
-    String handled = annotation(repo, GitSync.REQUESTED_AT, repo.getStatus() == null ? null : repo.getStatus().lastHandledRequest());
     String refused = GitUrls.refusal(spec.url(), allowPrivateUrls);
     if (refused != null) {
-      fail(repo, null, "URLRefused", refused, handled);
-      return;
+      return failed(repo, null, "URLRefused", refused, handled);
     }
     GitSource source;
     String commit;
     try {
-      source = sources.computeIfAbsent(key, k -> open(k));
-      commit = source.fetch(spec.url(), spec.ref(), credentials(repo));
+      source = commits.source(key);
+      commit = source.fetch(spec.url(), spec.ref(), GitCredentials.read(as(repo), repo));
     } catch (GitSource.FetchException e) {
-      fail(repo, null, e.reason(), "fetching " + spec.url() + " failed: " + e.getMessage(), handled);
-      return;
-    } catch (SecretMissing e) {
-      fail(repo, null, e.reason, e.getMessage(), handled);
-      return;
+      return failed(repo, null, e.reason(), "fetching " + spec.url() + " failed: " + e.getMessage(), handled);
+    } catch (GitCredentials.SecretMissing e) {
+      return failed(repo, null, e.reason, e.getMessage(), handled);
     } catch (RuntimeException e) {
-      fail(repo, null, "FetchFailed", "fetching " + spec.url() + " failed: " + e, handled);
-      return;
+      return failed(repo, null, "FetchFailed", "fetching " + spec.url() + " failed: " + e, handled);
     }
     String ref = spec.ref() == null ? "main" : spec.ref();
     String path = spec.path() == null ? "." : spec.path();
     Manifests.Parsed manifests;
     try {
-      Parsed cached = parsed.get(key);
-      if (cached != null && cached.commit().equals(commit) && cached.path().equals(path)) {
-        manifests = cached.manifests();
-      } else {
-        if (!source.hasFolder(commit, path)) {
-          fail(repo, commit, "PathNotFound", "commit " + commit + " has no folder \"" + path + "\"", handled);
-          return;
-        }
-        if (spec.flake()) {
-          String file = (path.equals(".") ? "" : path.replaceAll("/$", "") + "/") + "flake.nix#" + FlakeResources.ATTRIBUTE;
-          source.pin(commit);
-          byte[] list = FlakeResources.eval(source.dir(), commit, path, cacheDir.resolve(".nix").resolve(key.namespace()).resolve(key.name()),
-              flakeLimits, allowPrivateUrls);
-          manifests = Manifests.parseFile(new GitSource.File(file, list), true);
-        } else {
-          manifests = Manifests.combine(source.manifests(commit, path).stream().map(this::parseFile).toList());
-        }
-        parsed.put(key, new Parsed(commit, path, manifests));
+      Optional<Manifests.Parsed> read = commits.read(key, source, commit, path, spec.flake());
+      if (read.isEmpty()) {
+        return failed(repo, commit, "PathNotFound", "commit " + commit + " has no folder \"" + path + "\"", handled);
       }
+      manifests = read.get();
     } catch (IOException | IllegalArgumentException | FlakeResources.EvalException e) {
-      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + e.getMessage(), handled);
-      return;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return;
+      return failed(repo, commit, "ValidationFailed", "commit " + commit + ": " + e.getMessage(), handled);
     }
     if (!manifests.errors().isEmpty()) {
-      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(manifests.errors()), handled);
-      return;
-    }
-    Kinds kinds = new Kinds(client);
-    List<String> errors = new ArrayList<>();
-    List<Desired> desired = desired(repo, manifests.manifests(), kinds, errors);
-    if (!errors.isEmpty()) {
-      fail(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
-      return;
+      return failed(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(manifests.errors()), handled);
     }
     GitRepositoryStatus s = repo.getStatus();
-    boolean sameCommit = s != null && commit.equals(s.lastAppliedCommit()) && java.util.Objects.equals(s.observedGeneration(),
-        repo.getMetadata().getGeneration());
-    List<InventoryEntry> inventory = desired.stream().map(Desired::entry).toList();
-    if (sameCommit) {
-      check(repo, commit, ref, desired, inventory, handled);
-      return;
+    SyncPlan.Served served = new Kinds(client).served(manifests.manifests(), s == null ? null : s.inventory());
+    SyncPlan.Resolved resolved = SyncPlan.resolve(repo, manifests.manifests(), served);
+    if (!resolved.errors().isEmpty()) {
+      return failed(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(resolved.errors()), handled);
     }
-    // a new commit or a new spec: what changed since the commit in force is validated whole before any of it is
-    // applied; what did not change was validated and applied then (and its drift is the interval check's)
+    SyncPlan.Live live = live(repo, SyncPlan.reads(resolved.desired(), SyncPlan.dropped(repo, resolved.desired()), served));
     AppliedSet previous = lastApplied.get(key);
-    boolean incremental = previous != null && s != null && previous.commit().equals(s.lastAppliedCommit());
-    List<Desired> all = desired;
-    desired = incremental ? all.stream().filter(d -> !d.config().toString().equals(previous.configs().get(id(d.entry())))).toList() : all;
-    int same = all.size() - desired.size();
+    Map<String, String> applied = previous != null && s != null && previous.commit().equals(s.lastAppliedCommit()) ? previous.configs() : Map.of();
+    SyncPlan plan = SyncPlan.plan(repo, commit, resolved.desired(), served, live, applied);
+    if (plan.mode() == SyncPlan.Mode.CHECK) {
+      return carryOut(repo, commit, ref, plan, List.of(), handled);
+    }
+    // a new commit or a new spec: what is to be applied is validated whole before any of it is
     KubernetesClient identity = as(repo);
-    List<Attempt> dry = run(desired, d -> apply(identity, d, true, true));
+    List<Attempt> dry = run(plan.apply(), c -> apply(identity, c.desired(), true, true));
+    List<String> errors = new ArrayList<>();
     boolean forbidden = false;
-    for (int i = 0; i < desired.size(); i++) {
+    for (int i = 0; i < dry.size(); i++) {
       if (dry.get(i).failed()) {
-        errors.add(desired.get(i).manifest().where() + ": " + dry.get(i).error());
+        errors.add(plan.apply().get(i).desired().manifest().where() + ": " + dry.get(i).error());
         forbidden |= dry.get(i).code() == 403;
       }
     }
     if (!errors.isEmpty()) {
       // nothing of the commit is applied: a denied object fails it whole
-      fail(repo, commit, forbidden ? "Forbidden" : "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
-      return;
+      return failed(repo, commit, forbidden ? "Forbidden" : "ValidationFailed", "commit " + commit + ": " + summary(errors), handled);
     }
-    log.info("{}: applying {}@{} ({} of {} objects changed, {})", key, ref, commit.substring(0, 12), desired.size(), all.size(), why);
-    List<InventoryEntry> before = s == null || s.inventory() == null ? List.of() : s.inventory();
-    repo = StatusWriter.write(client, repo, GitSync.applying(repo, commit, ref, GitSync.union(before, inventory), clock.instant()));
-    boolean correcting = spec.correctsDrift();
-    List<Attempt> applied = run(desired, d -> apply(identity, d, false, correcting));
+    log.info("{}: applying {}@{} ({} of {} objects to apply, {} to prune, {})", key, ref, commit.substring(0, 12), plan.apply().size(),
+        plan.desired().size(), plan.prune().size(), why);
+    return new SyncResult.Validated(repo.getMetadata().getGeneration(), handled, commit, ref, plan, dry);
+  }
+
+  /** A sync's second step: the commit passed its dry run and the status holds both inventories; apply it, prune. */
+  SyncResult apply(GitRepository repo, SyncResult.Validated v) {
+    try {
+      return carryOut(repo, v.commit(), v.ref(), v.plan(), v.dryRun(), v.handled());
+    } catch (RuntimeException e) {
+      return failed(repo, v.commit(), "SyncFailed", "syncing failed: " + e, v.handled());
+    }
+  }
+
+  /**
+   * Applies and prunes as {@code plan} says. {@code dryRun}: the server's answers to its dry run, which tell
+   * created from configured (empty for the commit in force, whose plan knows from the objects as listed).
+   */
+  private SyncResult carryOut(GitRepository repo, String commit, String ref, SyncPlan plan, List<Attempt> dryRun, String handled) {
+    ObjectKey key = ObjectKey.of(repo);
+    boolean correcting = repo.getSpec().correctsDrift();
+    boolean check = plan.mode() == SyncPlan.Mode.CHECK;
+    KubernetesClient identity = as(repo);
+    List<Attempt> applied = run(plan.apply(), c -> apply(identity, c.desired(), false, correcting));
     List<String> changes = new ArrayList<>();
-    List<String> drifted = new ArrayList<>();
+    List<String> drifted = new ArrayList<>(plan.drifted());
+    List<EventSpec> events = new ArrayList<>();
     int created = 0;
     int updated = 0;
-    int unchanged = same;
-    for (int i = 0; i < desired.size(); i++) {
-      Desired d = desired.get(i);
+    int unchanged = plan.unchanged().size();
+    for (int i = 0; i < applied.size(); i++) {
+      SyncPlan.Change c = plan.apply().get(i);
       Attempt result = applied.get(i);
       if (result.failed()) {
         String error = result.error();
-        if (!correcting && error != null && error.contains("conflict")) {
-          drifted.add(d.display() + " " + error);
+        if (!check && !correcting && error != null && error.contains("conflict")) {
+          drifted.add(c.display() + " " + error);
           continue;
         }
-        fail(repo, commit, "ApplyFailed", "commit " + commit + ": " + d.manifest().where() + ": " + error, handled);
-        return;
+        return failed(repo, commit, "ApplyFailed", (check ? "correcting drift: " : "commit " + commit + ": ") + c.desired().manifest().where()
+            + ": " + error, handled);
       }
-      String rvBefore = dry.get(i).object().path("metadata").path("resourceVersion").asText("");
-      String rvAfter = result.object().path("metadata").path("resourceVersion").asText("");
-      if (rvBefore.isEmpty()) {
+      // the commit in force knows from the objects as listed; a new one from what its dry run answered
+      String before = check ? (c.verb() == SyncPlan.Verb.CREATE ? "" : "listed") : version(dryRun.get(i));
+      if (before.isEmpty()) {
         created++;
-        changes.add(d.display() + " created");
-      } else if (!rvBefore.equals(rvAfter)) {
+        changes.add(c.display() + " created");
+      } else if (check || !before.equals(version(result))) {
         updated++;
-        changes.add(d.display() + " configured");
+        changes.add(c.display() + " configured");
       } else {
         unchanged++;
       }
     }
-    int pruned = 0;
-    if (spec.pruning()) {
-      for (InventoryEntry gone : GitSync.prunable(before, inventory)) {
-        if (prune(repo, kinds, gone)) {
-          pruned++;
-          changes.add(gone.kind().toLowerCase(java.util.Locale.ROOT) + "/" + gone.name() + " pruned");
-        }
-      }
+    int pruned = prune(repo, plan.prune(), plan.kept(), new Kinds(client), events, changes);
+    if (check && !plan.apply().isEmpty()) {
+      log.info("{}: corrected drift in {} objects: {}", key, plan.apply().size(), drifted);
+      events.add(EventSpec.normal("DriftCorrected", "put back what git sets: " + String.join("; ", drifted)));
+    } else if (check && !drifted.isEmpty()) {
+      events.add(EventSpec.warning("DriftDetected", "changed outside git: " + String.join("; ", drifted)));
     }
-    var outcome = new GitSync.Outcome(commit, created, updated, unchanged, pruned, changes);
-    repo = StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
-    remember(key, commit, all);
-    CommitBuilds.ensure(client, repo, commit);
-    events.normal(repo, "Synced", "applied " + ref + "@" + commit.substring(0, 12) + ": " + created + " created, " + updated + " configured, "
-        + unchanged + " unchanged, " + pruned + " pruned");
-    log.info("{}: applied {}@{}: {} created, {} configured, {} unchanged, {} pruned", key, ref, commit.substring(0, 12), created,
-        updated, unchanged, pruned);
-  }
-
-  /** The commit is in force already: look for drift, and put back what git sets under {@code Correct}. */
-  private void check(GitRepository repo, String commit, String ref, List<Desired> desired, List<InventoryEntry> inventory, String handled) {
-    Map<String, JsonNode> live = live(repo, desired);
-    List<String> drifted = new ArrayList<>();
-    List<Desired> toFix = new ArrayList<>();
-    for (Desired d : desired) {
-      List<String> fields = GitSync.drift(d.config(), live.get(id(d.entry())));
-      if (!fields.isEmpty()) {
-        drifted.add(d.display() + " " + String.join(", ", fields));
-        toFix.add(d);
-      }
+    if (!check || pruned > 0) {
+      events.add(EventSpec.normal("Synced", "applied " + ref + "@" + commit.substring(0, 12) + ": " + created + " created, " + updated
+          + " configured, " + unchanged + " unchanged, " + pruned + " pruned"));
+      log.info("{}: applied {}@{}: {} created, {} configured, {} unchanged, {} pruned", key, ref, commit.substring(0, 12), created,
+          updated, unchanged, pruned);
     }
-    boolean correcting = repo.getSpec().correctsDrift();
-    List<String> changes = new ArrayList<>();
-    int created = 0;
-    int updated = 0;
-    if (correcting && !toFix.isEmpty()) {
-      KubernetesClient identity = as(repo);
-      List<Attempt> fixed = run(toFix, d -> apply(identity, d, false, true));
-      for (int i = 0; i < toFix.size(); i++) {
-        Desired d = toFix.get(i);
-        if (fixed.get(i).failed()) {
-          fail(repo, commit, "ApplyFailed", "correcting drift: " + d.manifest().where() + ": " + fixed.get(i).error(), handled);
-          return;
-        }
-        if (live.get(id(d.entry())) == null) {
-          created++;
-          changes.add(d.display() + " created");
-        } else {
-          updated++;
-          changes.add(d.display() + " configured");
-        }
-      }
-      log.info("{}: corrected drift in {} objects: {}", ObjectKey.of(repo), toFix.size(), drifted);
-      events.normal(repo, "DriftCorrected", "put back what git sets: " + String.join("; ", drifted));
-    } else if (!drifted.isEmpty()) {
-      events.warning(repo, "DriftDetected", "changed outside git: " + String.join("; ", drifted));
-    }
-    var outcome = new GitSync.Outcome(commit, created, updated, desired.size() - created - updated, 0, changes);
-    repo = StatusWriter.write(client, repo, GitSync.applied(repo, commit, ref, inventory, outcome, drifted, correcting, handled, clock.instant()));
-    if (correcting || drifted.isEmpty()) {
-      remember(ObjectKey.of(repo), commit, desired);
+    if (!check || correcting || drifted.isEmpty()) {
+      remember(key, commit, plan.desired());
     }
     CommitBuilds.ensure(client, repo, commit);
+    return new SyncResult.Applied(repo.getMetadata().getGeneration(), handled, commit, ref, plan.inventory(),
+        new GitSync.Outcome(commit, created, updated, unchanged, pruned, changes), drifted, correcting, events);
   }
 
   /** What a commit's objects were applied as: the next commit applies only what differs from them. */
@@ -312,37 +253,11 @@ final class Syncer implements AutoCloseable {
 
   private final Map<ObjectKey, AppliedSet> lastApplied = new ConcurrentHashMap<>();
 
-  private void remember(ObjectKey key, String commit, List<Desired> desired) {
+  private void remember(ObjectKey key, String commit, List<SyncPlan.Desired> desired) {
     Map<String, String> configs = new HashMap<>();
-    desired.forEach(d -> configs.put(id(d.entry()), d.config().toString()));
+    desired.forEach(d -> configs.put(SyncPlan.id(d.entry()), d.config().toString()));
     lastApplied.put(key, new AppliedSet(commit, configs));
   }
-
-  /** A file's documents, read once per blob: a new commit parses only the files it changed. */
-  private Manifests.Parsed parseFile(GitSource.File f) {
-    if (f.blob() == null) {
-      return Manifests.parseFile(f);
-    }
-    String k = f.blob() + "\u0000" + f.path();
-    synchronized (byBlob) {
-      Manifests.Parsed p = byBlob.get(k);
-      if (p != null) {
-        return p;
-      }
-    }
-    Manifests.Parsed p = Manifests.parseFile(f);
-    synchronized (byBlob) {
-      byBlob.put(k, p);
-    }
-    return p;
-  }
-
-  private final Map<String, Manifests.Parsed> byBlob = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Manifests.Parsed> eldest) {
-      return size() > 50_000;
-    }
-  };
 
   // ---- finalize ----
 
@@ -350,23 +265,20 @@ final class Syncer implements AutoCloseable {
   void finalizeRepo(GitRepository repo, boolean prune) {
     ObjectKey key = ObjectKey.of(repo);
     if (prune && repo.getStatus() != null && repo.getStatus().inventory() != null) {
+      List<InventoryEntry> all = GitSync.prunable(repo.getStatus().inventory(), List.of());
       Kinds kinds = new Kinds(client);
-      List<InventoryEntry> all = new ArrayList<>(repo.getStatus().inventory());
-      java.util.Collections.reverse(all);
-      int pruned = 0;
-      for (InventoryEntry e : all) {
-        if (prune(repo, kinds, e)) {
-          pruned++;
-        }
-      }
+      SyncPlan.Served served = kinds.served(List.of(), all);
+      SyncPlan.Live live = live(repo, SyncPlan.reads(List.of(), all, served));
+      List<InventoryEntry> gone = new ArrayList<>();
+      List<SyncPlan.Kept> kept = new ArrayList<>();
+      SyncPlan.prunes(all, served, live, gone, kept);
+      List<EventSpec> events = new ArrayList<>();
+      int pruned = prune(repo, gone, kept, kinds, events, new ArrayList<>());
+      events.forEach(e -> this.events.record(repo, e.type(), e.reason(), e.note()));
       log.info("{}: deleted, pruned the {} objects it applied", key, pruned);
     }
     identities.remove(key); // shares the controllers' connections: nothing to close
-    GitSource s = sources.remove(key);
-    if (s != null) {
-      s.close();
-    }
-    parsed.remove(key);
+    commits.forget(key);
     lastApplied.remove(key);
     client.resources(GitRepository.class).inNamespace(key.namespace()).withName(key.name()).edit(r -> {
       r.getMetadata().getFinalizers().remove(GitSync.FINALIZER);
@@ -376,43 +288,6 @@ final class Syncer implements AutoCloseable {
 
   // ---- the objects ----
 
-  private List<Desired> desired(GitRepository repo, List<Manifests.Manifest> manifests, Kinds kinds, List<String> errors) {
-    String ns = repo.getMetadata().getNamespace();
-    String target = repo.getSpec().targetNamespace() != null ? repo.getSpec().targetNamespace() : ns;
-    List<Desired> out = new ArrayList<>();
-    List<Desired> namespaces = new ArrayList<>();
-    for (Manifests.Manifest m : manifests) {
-      Optional<ResourceDefinitionContext> resource = kinds.of(m.apiVersion(), m.kind());
-      if (resource.isEmpty()) {
-        errors.add(m.where() + ": the server serves no kind \"" + m.kind() + "\" in \"" + m.apiVersion() + "\"");
-        continue;
-      }
-      ObjectNode config = m.object().deepCopy();
-      ObjectNode meta = (ObjectNode) config.get("metadata");
-      meta.remove(List.of("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"));
-      config.remove("status");
-      ObjectNode labels = meta.has("labels") && meta.get("labels").isObject() ? (ObjectNode) meta.get("labels") : meta.putObject("labels");
-      labels.put(GitSync.LABEL_NAME, repo.getMetadata().getName());
-      labels.put(GitSync.LABEL_NAMESPACE, ns);
-      String objectNs = null;
-      if (resource.get().isNamespaceScoped()) {
-        objectNs = meta.path("namespace").asText("").isEmpty() ? target : meta.get("namespace").asText();
-        meta.put("namespace", objectNs);
-      } else {
-        meta.remove("namespace");
-      }
-      if (repo.getSpec().build() != null && repo.getSpec().build().deploy() != null && m.kind().equals("Cluster")
-          && repo.getSpec().build().deploy().cluster().equals(m.name()) && objectNs != null) {
-        Cluster live = client.resources(Cluster.class).inNamespace(objectNs).withName(m.name()).get();
-        CommitBuilds.keepDeployedBoot(repo, config, live == null ? null : JSON.valueToTree(live));
-      }
-      Desired d = new Desired(m, config, resource.get(), objectNs, GitSync.entry(m.apiVersion(), m.kind(), objectNs, m.name()));
-      (m.kind().equals("Namespace") ? namespaces : out).add(d);
-    }
-    namespaces.addAll(out); // namespaces first, as kubectl orders them
-    return namespaces;
-  }
-
   /** What the server answered to one apply: the object, or its message. */
   record Attempt(ObjectNode object, String error, int code) {
     boolean failed() {
@@ -420,8 +295,12 @@ final class Syncer implements AutoCloseable {
     }
   }
 
+  private static String version(Attempt a) {
+    return a.object().path("metadata").path("resourceVersion").asText("");
+  }
+
   /** Applies (or dry-runs) one object as {@code as}, the repository's identity. */
-  private Attempt apply(KubernetesClient as, Desired d, boolean dryRun, boolean force) {
+  private Attempt apply(KubernetesClient as, SyncPlan.Desired d, boolean dryRun, boolean force) {
     try {
       GenericKubernetesResource r = as.getKubernetesSerialization().convertValue(d.config(), GenericKubernetesResource.class);
       var op = as.genericKubernetesResources(d.resource());
@@ -455,138 +334,79 @@ final class Syncer implements AutoCloseable {
     return out;
   }
 
-  /** The objects this GitRepository labelled, as the server has them, by {@link #id}. */
-  private Map<String, JsonNode> live(GitRepository repo, List<Desired> desired) {
-    // one list per kind and namespace: the repository's identity may well read only the namespaces it writes to
-    Map<String, Desired> lists = new LinkedHashMap<>();
-    for (Desired d : desired) {
-      lists.putIfAbsent(d.resource().getGroup() + "/" + d.resource().getKind() + "/" + d.namespace(), d);
-    }
+  /**
+   * The objects that carry this GitRepository's labels in {@code scopes}, listed as its identity (one
+   * list per kind and namespace: it may well read only the namespaces it writes to); a refused list is
+   * noted, not thrown.
+   */
+  private SyncPlan.Live live(GitRepository repo, Map<SyncPlan.Scope, ResourceDefinitionContext> scopes) {
     Map<String, JsonNode> out = new HashMap<>();
+    Set<SyncPlan.Scope> refused = new HashSet<>();
     KubernetesClient identity = as(repo);
-    for (Desired d : lists.values()) {
-      ResourceDefinitionContext rc = d.resource();
+    for (var e : scopes.entrySet()) {
+      ResourceDefinitionContext rc = e.getValue();
       var op = identity.genericKubernetesResources(rc);
-      var selected = (d.namespace() != null ? op.inNamespace(d.namespace()) : op).withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName())
-          .withLabel(GitSync.LABEL_NAMESPACE, repo.getMetadata().getNamespace());
-      for (GenericKubernetesResource r : selected.list().getItems()) {
-        out.put(id(GitSync.entry(r.getApiVersion(), rc.getKind(), r.getMetadata().getNamespace(), r.getMetadata().getName())),
-            JSON.valueToTree(r));
+      var selected = (e.getKey().namespace() != null ? op.inNamespace(e.getKey().namespace()) : op)
+          .withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName()).withLabel(GitSync.LABEL_NAMESPACE, repo.getMetadata().getNamespace());
+      try {
+        for (GenericKubernetesResource r : selected.list().getItems()) {
+          out.put(SyncPlan.id(GitSync.entry(r.getApiVersion(), rc.getKind(), r.getMetadata().getNamespace(), r.getMetadata().getName())),
+              JSON.valueToTree(r));
+        }
+      } catch (KubernetesClientException denied) {
+        if (denied.getCode() != 403) {
+          throw denied;
+        }
+        refused.add(e.getKey());
       }
     }
-    return out;
-  }
-
-  private static String id(InventoryEntry e) {
-    return e.group() + "/" + e.kind() + "/" + (e.namespace() == null ? "" : e.namespace()) + "/" + e.name();
-  }
-
-  /** Deletes {@code e} if it still carries this GitRepository's labels; true if it was there to delete. */
-  private boolean prune(GitRepository repo, Kinds kinds, InventoryEntry e) {
-    Optional<ResourceDefinitionContext> rc = kinds.ofGroup(e.group(), e.kind());
-    if (rc.isEmpty()) {
-      log.warn("{}: cannot prune {}: the server no longer serves its kind", ObjectKey.of(repo), e);
-      return false;
-    }
-    var op = as(repo).genericKubernetesResources(rc.get());
-    var res = e.namespace() == null || !rc.get().isNamespaceScoped() ? op.withName(e.name()) : op.inNamespace(e.namespace()).withName(e.name());
-    try {
-      GenericKubernetesResource live = res.get();
-      if (live == null) {
-        return false;
-      }
-      if (!GitSync.ownedBy(JSON.valueToTree(live), repo.getMetadata().getNamespace(), repo.getMetadata().getName())) {
-        log.info("{}: not pruning {}: it no longer carries this GitRepository's labels", ObjectKey.of(repo), e);
-        return false;
-      }
-      res.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
-    } catch (KubernetesClientException denied) {
-      if (denied.getCode() != 403) {
-        throw denied;
-      }
-      // the repository's identity may not read or delete it: say so, and leave it
-      events.warning(repo, "PruneForbidden", "not pruning " + e.kind() + " " + e.name() + ": " + denied.getStatus().getMessage());
-      return false;
-    }
-    return true;
-  }
-
-  // ---- credentials ----
-
-  private static final class SecretMissing extends Exception {
-    final String reason;
-
-    SecretMissing(String message) {
-      this("SecretNotFound", message);
-    }
-
-    SecretMissing(String reason, String message) {
-      super(message);
-      this.reason = reason;
-    }
+    return new SyncPlan.Live(out, refused);
   }
 
   /**
-   * The remote's credentials from secretRef ({@code username}/{@code password}), and the CA its
-   * HTTPS certificate is signed by ({@code ca.crt}), trusted for that remote only.
+   * Deletes {@code gone} (each listed with this GitRepository's labels just before) and says why {@code kept}
+   * stays; a delete or a read its identity may not make is left, with a PruneForbidden event. Returns how many
+   * were deleted.
    */
-  private GitSource.Credentials credentials(GitRepository repo) throws SecretMissing {
-    GitRepositorySpec.SecretRef ref = repo.getSpec().secretRef();
-    String url = repo.getSpec().url();
-    boolean https = url.startsWith("https://");
-    if (ref == null) {
-      trust(url, https, null);
-      return null;
-    }
-    // read as the repository's identity: the Secret is used only if that identity may get it
-    Secret secret;
-    try {
-      secret = as(repo).resources(Secret.class).inNamespace(repo.getMetadata().getNamespace()).withName(ref.name()).get();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 403) {
-        throw e;
+  private int prune(GitRepository repo, List<InventoryEntry> gone, List<SyncPlan.Kept> kept, Kinds kinds, List<EventSpec> events,
+      List<String> changes) {
+    for (SyncPlan.Kept k : kept) {
+      if (k.forbidden()) {
+        events.add(pruneForbidden(k.entry(), k.why()));
+      } else {
+        log.info("{}: not pruning {}: {}", ObjectKey.of(repo), k.entry(), k.why());
       }
-      String who = Identities.gitRepository(repo.getMetadata().getNamespace(), repo.getMetadata().getName());
-      throw new SecretMissing("SecretForbidden", "secretRef names Secret \"" + ref.name() + "\", which " + who
-          + " may not get; an admin grants it with a Role allowing get on secrets.procurator.dev named " + ref.name()
-          + ", bound to that user");
     }
-    if (secret == null || secret.getSpec() == null) {
-      throw new SecretMissing("secretRef names Secret \"" + ref.name() + "\", which does not exist in namespace "
-          + repo.getMetadata().getNamespace());
+    int pruned = 0;
+    for (InventoryEntry e : gone) {
+      ResourceDefinitionContext rc = kinds.ofGroup(e.group(), e.kind()).orElseThrow();
+      var op = as(repo).genericKubernetesResources(rc);
+      var res = e.namespace() == null || !rc.isNamespaceScoped() ? op.withName(e.name()) : op.inNamespace(e.namespace()).withName(e.name());
+      try {
+        if (!res.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete().isEmpty()) {
+          pruned++;
+          changes.add(e.kind().toLowerCase(java.util.Locale.ROOT) + "/" + e.name() + " pruned");
+        }
+      } catch (KubernetesClientException denied) {
+        if (denied.getCode() != 403) {
+          throw denied;
+        }
+        events.add(pruneForbidden(e, denied.getStatus().getMessage()));
+      }
     }
-    trust(url, https, secret.getSpec().text("ca.crt").orElse(null));
-    Optional<String> user = secret.getSpec().text("username");
-    Optional<String> password = secret.getSpec().text("password");
-    if (user.isEmpty() && password.isEmpty()) {
-      return null; // a CA alone: a public repository behind a private CA
-    }
-    if (user.isEmpty() || password.isEmpty()) {
-      throw new SecretMissing("Secret \"" + ref.name() + "\" must hold both username and password for an HTTPS remote");
-    }
-    return new GitSource.Credentials(user.get(), password.get());
+    return pruned;
   }
 
-  private static void trust(String url, boolean https, String caPem) throws SecretMissing {
-    if (!https) {
-      return;
-    }
-    try {
-      GitTls.trust(url, caPem);
-    } catch (java.security.GeneralSecurityException | IOException e) {
-      throw new SecretMissing("the secret's ca.crt cannot be used: " + e.getMessage());
-    }
+  /** The one way a prune the repository's identity may not make is said: it is left. */
+  private static EventSpec pruneForbidden(InventoryEntry e, String why) {
+    return EventSpec.warning("PruneForbidden", "not pruning " + e.kind() + " " + e.name() + ": " + why);
   }
 
-  // ---- status ----
+  // ---- results ----
 
-  private void fail(GitRepository repo, String commit, String reason, String message, String handled) {
+  private static SyncResult failed(GitRepository repo, String commit, String reason, String message, String handled) {
     log.info("{}: {}: {}", ObjectKey.of(repo), reason, message);
-    GitRepositoryStatus before = repo.getStatus();
-    GitRepository written = StatusWriter.write(client, repo, GitSync.failed(repo, commit, reason, message, handled, clock.instant()));
-    if (written.getStatus() != before) {
-      events.warning(repo, reason, message);
-    }
+    return new SyncResult.Failed(repo.getMetadata().getGeneration(), handled, commit, reason, message);
   }
 
   private static String summary(List<String> errors) {
@@ -599,18 +419,9 @@ final class Syncer implements AutoCloseable {
     return a != null && a.containsKey(key) ? a.get(key) : otherwise;
   }
 
-  private GitSource open(ObjectKey key) {
-    try {
-      return new GitSource(cacheDir.resolve(key.namespace()).resolve(key.name() + ".git"));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
-
   @Override
   public void close() {
     requests.shutdownNow();
-    sources.values().forEach(GitSource::close);
-    sources.clear();
+    commits.close();
   }
 }

@@ -42,7 +42,7 @@ class GitSyncTest {
     r.setMetadata(meta.build());
     r.setSpec(new GitRepositorySpec("file:///r.git", "main", ".", 60, true).withSuspend(suspend));
     if (observed != null) {
-      r.setStatus(new GitRepositoryStatus(observed, "abc", "abc", List.of(), List.of(), null, handled));
+      r.setStatus(new GitRepositoryStatus(observed, "abc", "abc", List.of(), List.of(), null, handled, null));
     }
     return r;
   }
@@ -59,7 +59,7 @@ class GitSyncTest {
         Arguments.of("an answered request waits for the interval", repo(true, false, null, 1L, 1L, "t1", "t1"), false, recent,
             GitSync.Action.None.class, Duration.ofSeconds(50)),
         Arguments.of("the interval passed", repo(true, false, null, 1L, 1L, null, null), false, old, GitSync.Action.Sync.class, null),
-        Arguments.of("first look after a controller restart", repo(true, false, null, 1L, 1L, null, null), false, null,
+        Arguments.of("never synced to the end", repo(true, false, null, 1L, 1L, null, null), false, null,
             GitSync.Action.Sync.class, null),
         Arguments.of("one sync at a time", repo(true, false, null, 1L, 2L, "t2", null), true, old, GitSync.Action.None.class, null),
         Arguments.of("suspended: nothing runs", repo(true, false, true, 1L, 1L, "t3", null), false, old, GitSync.Action.None.class, null),
@@ -73,7 +73,10 @@ class GitSyncTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("decisions")
   void decides(String name, GitRepository repo, boolean inFlight, Instant lastSync, Class<?> action, Duration requeue) {
-    GitSync.Decision d = GitSync.decide(repo, inFlight, lastSync, NOW);
+    if (lastSync != null && repo.getStatus() != null) {
+      repo.setStatus(repo.getStatus().withLastCompletedSyncTime(lastSync.toString()));
+    }
+    GitSync.Decision d = GitSync.decide(repo, inFlight, null, NOW);
     assertThat(d.action()).isInstanceOf(action);
     assertThat(d.requeueAfter()).isEqualTo(requeue);
   }
@@ -82,6 +85,96 @@ class GitSyncTest {
   void suspendingSaysSoInReconciling() {
     GitSync.Decision d = GitSync.decide(repo(true, false, true, 1L, 1L, null, null), false, null, NOW);
     assertThat(Conditions.reason(d.status().conditions(), GitSync.RECONCILING)).isEqualTo("Suspended");
+  }
+
+  private static final String SHA = "0123456789abcdef0123456789abcdef01234567";
+  private static final InventoryEntry A = GitSync.entry("procurator.dev/v1alpha1", "VM", "default", "a");
+  private static final InventoryEntry B = GitSync.entry("procurator.dev/v1alpha1", "VM", "default", "b");
+
+  @Test
+  void afterARestartTheIntervalCountsFromTheLastSyncInStatus() {
+    // a controller that has just started or taken the lead has no memory of its own: status says when the last sync ended
+    GitRepository r = repo(true, false, null, 1L, 1L, null, null);
+    r.setStatus(r.getStatus().withLastCompletedSyncTime("2026-12-03T07:59:50.250Z"));
+    GitSync.Decision d = GitSync.decide(r, false, null, NOW);
+    assertThat(d.action()).isInstanceOf(GitSync.Action.None.class);
+    assertThat(d.requeueAfter()).isEqualTo(Duration.ofMillis(50_250));
+    assertThat(d.status()).as("nothing to write").isNull();
+  }
+
+  @Test
+  void aSyncInterruptedMidApplyResumesAtOnce() {
+    GitRepository r = repo(true, false, null, 1L, 1L, null, null);
+    r.setStatus(r.getStatus().withLastCompletedSyncTime(NOW.minusSeconds(5).toString()).withConditions(List.of(
+        Conditions.of(GitSync.RECONCILING, Conditions.TRUE, "Progressing", "applying main@sha1:" + SHA, NOW.minusSeconds(3)))));
+    assertThat(GitSync.decide(r, false, null, NOW).action()).isEqualTo(new GitSync.Action.Sync("a sync was interrupted"));
+    assertThat(GitSync.decide(r, true, null, NOW).action()).as("while it runs here").isInstanceOf(GitSync.Action.None.class);
+  }
+
+  @Test
+  void aValidatedCommitIsAppliedAfterTheStatusHoldsBothInventories() {
+    GitRepository r = repo(true, false, null, 1L, 1L, null, null);
+    r.setStatus(new GitRepositoryStatus(1L, "abc", "abc", List.of(A), List.of(), null, null, NOW.minusSeconds(30).toString()));
+    SyncPlan plan = new SyncPlan(SyncPlan.Mode.APPLY, List.of(SyncPlanTest.desired(B)), List.of(), List.of(), List.of(), List.of(), List.of());
+    var validated = new SyncResult.Validated(1L, null, SHA, "main", plan, List.of());
+    GitSync.Decision d = GitSync.decide(r, false, validated, NOW);
+    assertThat(d.action()).isEqualTo(new GitSync.Action.Apply(validated));
+    assertThat(d.status().inventory()).containsExactly(A, B);
+    assertThat(d.status().lastAttemptedCommit()).isEqualTo(SHA);
+    assertThat(d.status().lastAppliedCommit()).isEqualTo("abc");
+    assertThat(Conditions.reason(d.status().conditions(), GitSync.RECONCILING)).isEqualTo("Progressing");
+    assertThat(d.status().lastCompletedSyncTime()).as("not ended yet").isEqualTo(NOW.minusSeconds(30).toString());
+  }
+
+  @Test
+  void anAppliedResultIsWrittenOnceWithItsTimeAndEvents() {
+    GitRepository r = repo(true, false, null, 1L, 1L, null, null);
+    var events = List.of(dev.procurator.api.runtime.EventSpec.normal("Synced", "applied"));
+    var applied = new SyncResult.Applied(1L, null, SHA, "main", List.of(A, B), new GitSync.Outcome(SHA, 1, 0, 1, 0, List.of("vm/b created")),
+        List.of(), true, events);
+    GitSync.Decision d = GitSync.decide(r, false, applied, NOW);
+    assertThat(d.status().lastAppliedCommit()).isEqualTo(SHA);
+    assertThat(d.status().inventory()).containsExactly(A, B);
+    assertThat(d.status().lastCompletedSyncTime()).isEqualTo(NOW.toString());
+    assertThat(d.status().lastSync().changes()).containsExactly("vm/b created");
+    assertThat(d.events()).isEqualTo(events);
+    assertThat(d.action()).isInstanceOf(GitSync.Action.None.class);
+    assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(60));
+  }
+
+  @Test
+  void aRequestThatCameDuringASyncStartsTheNextOneAsSoonAsItsResultIsWritten() {
+    GitRepository r = repo(true, false, null, 1L, 1L, "t2", "t1");
+    var applied = new SyncResult.Applied(1L, "t1", SHA, "main", List.of(A), new GitSync.Outcome(SHA, 0, 0, 1, 0, List.of()), List.of(),
+        true, List.of());
+    GitSync.Decision d = GitSync.decide(r, false, applied, NOW);
+    assertThat(d.status().lastHandledRequest()).isEqualTo("t1");
+    assertThat(d.action()).isEqualTo(new GitSync.Action.Sync("requested at t2"));
+  }
+
+  @Test
+  void aFailureIsSaidOnceAndItsTimeKept() {
+    GitRepository r = repo(true, false, null, 1L, 1L, null, null);
+    r.setStatus(new GitRepositoryStatus(1L, SHA, SHA, List.of(), List.of(), null, null, null));
+    var failed = new SyncResult.Failed(1L, null, null, "URLRefused", "file:// URLs are refused");
+    GitSync.Decision first = GitSync.decide(r, false, failed, NOW);
+    assertThat(Conditions.reason(first.status().conditions(), GitSync.READY)).isEqualTo("URLRefused");
+    assertThat(first.status().lastCompletedSyncTime()).isEqualTo(NOW.toString());
+    assertThat(first.events()).extracting(dev.procurator.api.runtime.EventSpec::reason).containsExactly("URLRefused");
+    r.setStatus(first.status());
+    GitSync.Decision again = GitSync.decide(r, false, failed, NOW.plusSeconds(60));
+    assertThat(again.events()).as("the same failure an interval later").isEmpty();
+    assertThat(again.status().lastCompletedSyncTime()).isEqualTo(NOW.plusSeconds(60).toString());
+  }
+
+  @Test
+  void aResultForAnOlderSpecIsDroppedAndTheSyncRunsAgain() {
+    GitRepository r = repo(true, false, null, 1L, 2L, null, null);
+    var applied = new SyncResult.Applied(1L, null, SHA, "main", List.of(A), new GitSync.Outcome(SHA, 1, 0, 0, 0, List.of()), List.of(),
+        true, List.of());
+    GitSync.Decision d = GitSync.decide(r, false, applied, NOW);
+    assertThat(d.status()).isNull();
+    assertThat(d.action()).isEqualTo(new GitSync.Action.Sync("the spec changed"));
   }
 
   @Test
@@ -117,7 +210,7 @@ class GitSyncTest {
   @Test
   void aFailedCommitKeepsTheLastGoodOneInForce() {
     GitRepository r = repo(true, false, null, 1L, 1L, null, null);
-    r.setStatus(new GitRepositoryStatus(1L, "0123456789abcdef0123456789abcdef01234567", null, List.of(), List.of(), null, null));
+    r.setStatus(new GitRepositoryStatus(1L, "0123456789abcdef0123456789abcdef01234567", null, List.of(), List.of(), null, null, null));
     GitRepositoryStatus s = GitSync.failed(r, "ffff", "ValidationFailed", "a.yaml, document 1: bad", null, NOW);
     assertThat(s.lastAppliedCommit()).isEqualTo("0123456789abcdef0123456789abcdef01234567");
     assertThat(s.lastAttemptedCommit()).isEqualTo("ffff");
