@@ -84,8 +84,17 @@ final class GitServer implements AutoCloseable {
     return withCredentials.get();
   }
 
+  private final Map<String, java.util.concurrent.atomic.AtomicInteger> fetches = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** How many fetches (ref advertisements, {@code GET NAME/info/refs}) the bare repository {@code name} served. */
+  public int fetches(String name) {
+    var n = fetches.get("/" + name + "/info/refs");
+    return n == null ? 0 : n.get();
+  }
+
   private void serve(HttpExchange ex) throws IOException {
     try (ex) {
+      fetches.computeIfAbsent(ex.getRequestURI().getPath(), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
       if (ex.getRequestHeaders().getFirst("Authorization") != null) {
         withCredentials.incrementAndGet();
       }
