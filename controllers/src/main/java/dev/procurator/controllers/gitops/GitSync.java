@@ -142,6 +142,9 @@ public final class GitSync {
     }
     Duration interval = Duration.ofSeconds(repo.getSpec().interval());
     Duration since = Duration.between(last, now);
+    if (since.isNegative()) {
+      since = Duration.ZERO; // written by a replica whose clock is ahead: wait one interval from now, no longer
+    }
     if (since.compareTo(interval) >= 0) {
       return new Decision(new Action.Sync("interval"), null, null);
     }

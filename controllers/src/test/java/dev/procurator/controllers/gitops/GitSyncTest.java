@@ -100,6 +100,10 @@ class GitSyncTest {
     assertThat(d.action()).isInstanceOf(GitSync.Action.None.class);
     assertThat(d.requeueAfter()).isEqualTo(Duration.ofMillis(50_250));
     assertThat(d.status()).as("nothing to write").isNull();
+
+    r.setStatus(r.getStatus().withLastCompletedSyncTime(NOW.plusSeconds(600).toString()));
+    assertThat(GitSync.decide(r, false, null, NOW).requeueAfter()).as("written by a replica whose clock is ahead")
+        .isEqualTo(Duration.ofSeconds(60));
   }
 
   @Test
