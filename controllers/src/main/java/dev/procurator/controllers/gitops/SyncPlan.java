@@ -72,12 +72,18 @@ record SyncPlan(Mode mode, List<Desired> desired, List<Change> apply, List<Desir
   }
 
   /**
-   * The objects that carry this GitRepository's labels, as listed by its identity, by {@link #id};
-   * and the lists that identity was refused.
+   * The objects {@link #reads} asked for, as its identity read them, by {@link #id} (absent: not
+   * there, or not among those its labels select); and the scopes that identity may not read.
    */
   record Live(Map<String, JsonNode> objects, Set<Scope> unreadable) {
     JsonNode get(InventoryEntry e) {
       return objects.get(id(e));
+    }
+
+    /** The object of {@code e} if it carries the labels of the GitRepository {@code repo}, else null. */
+    JsonNode owned(InventoryEntry e, GitRepository repo) {
+      JsonNode o = get(e);
+      return o != null && GitSync.ownedBy(o, repo.getMetadata().getNamespace(), repo.getMetadata().getName()) ? o : null;
     }
 
     boolean readable(Scope s) {
@@ -140,31 +146,62 @@ record SyncPlan(Mode mode, List<Desired> desired, List<Change> apply, List<Desir
     return GitSync.prunable(s == null ? null : s.inventory(), desired.stream().map(Desired::entry).toList());
   }
 
-  /** The lists a plan of {@code desired} needs: each kind and namespace it applies to or may prune from. */
-  static Map<Scope, ResourceDefinitionContext> reads(List<Desired> desired, List<InventoryEntry> dropped, Served served) {
-    Map<Scope, ResourceDefinitionContext> out = new LinkedHashMap<>();
+  /** What a plan reads in one scope: every object this repository labelled there ({@code names} null), or these by name. */
+  record Read(ResourceDefinitionContext resource, Set<String> names) {}
+
+  /** More objects than this in one scope are listed by label rather than read one by one. */
+  static final int LIST_ABOVE = 16;
+
+  /**
+   * What a plan of {@code commit} reads: for the commit in force, every object of it (its drift);
+   * for another, the objects to apply (changed since what the commit in force was applied as), the
+   * Cluster whose deployed boot is kept; and, either way, what git dropped.
+   */
+  static Map<Scope, Read> reads(GitRepository repo, String commit, List<Desired> desired, Map<String, String> applied, Served served) {
+    boolean inForce = inForce(repo, commit);
+    Map<Scope, Map.Entry<ResourceDefinitionContext, Set<String>>> names = new LinkedHashMap<>();
     for (Desired d : desired) {
-      out.putIfAbsent(Scope.of(d.resource(), d.namespace()), d.resource());
+      if (inForce || !d.config().toString().equals(applied.get(id(d.entry()))) || deploys(repo, d)) {
+        names.computeIfAbsent(Scope.of(d.resource(), d.namespace()), k -> Map.entry(d.resource(), new java.util.LinkedHashSet<>()))
+            .getValue().add(d.entry().name());
+      }
     }
-    for (InventoryEntry e : dropped) {
-      served.ofGroup(e.group(), e.kind()).ifPresent(rc -> out.putIfAbsent(Scope.of(rc, e.namespace()), rc));
+    for (InventoryEntry e : dropped(repo, desired)) {
+      served.ofGroup(e.group(), e.kind()).ifPresent(rc -> names.computeIfAbsent(Scope.of(rc, e.namespace()),
+          k -> Map.entry(rc, new java.util.LinkedHashSet<>())).getValue().add(e.name()));
     }
+    Map<Scope, Read> out = new LinkedHashMap<>();
+    names.forEach((scope, n) -> out.put(scope, new Read(n.getKey(), n.getValue().size() > LIST_ABOVE ? null : Set.copyOf(n.getValue()))));
     return out;
+  }
+
+  /** What pruning the whole inventory reads (the GitRepository is going). */
+  static Map<Scope, Read> readsOfInventory(GitRepository repo, Served served) {
+    return reads(repo, "", List.of(), Map.of(), served);
+  }
+
+  private static boolean inForce(GitRepository repo, String commit) {
+    GitRepositoryStatus s = repo.getStatus();
+    return s != null && commit.equals(s.lastAppliedCommit()) && Objects.equals(s.observedGeneration(), repo.getMetadata().getGeneration());
+  }
+
+  private static boolean deploys(GitRepository repo, Desired d) {
+    var build = repo.getSpec().build();
+    return build != null && build.deploy() != null && d.manifest().kind().equals("Cluster") && d.namespace() != null
+        && build.deploy().cluster().equals(d.manifest().name());
   }
 
   /**
    * The plan of a sync of {@code commit}.
    *
    * @param desired {@link #resolve}d manifests of the commit
-   * @param live the objects {@link #reads} lists, as listed
+   * @param live the objects {@link #reads} asks for, as read
    * @param applied what the commit in force was applied as ({@link #id} → config), empty when not known (a
    *     controller that has just started): an object whose manifest it equals and whose fields git sets are as git
    *     sets them is left unchanged
    */
   static SyncPlan plan(GitRepository repo, String commit, List<Desired> desired, Served served, Live live, Map<String, String> applied) {
-    GitRepositoryStatus s = repo.getStatus();
-    boolean inForce = s != null && commit.equals(s.lastAppliedCommit()) && Objects.equals(s.observedGeneration(),
-        repo.getMetadata().getGeneration());
+    boolean inForce = inForce(repo, commit);
     Mode mode = inForce ? Mode.CHECK : Mode.APPLY;
     boolean correcting = repo.getSpec().correctsDrift();
     List<Desired> all = new ArrayList<>(desired.size());
@@ -172,23 +209,20 @@ record SyncPlan(Mode mode, List<Desired> desired, List<Change> apply, List<Desir
     List<Desired> unchanged = new ArrayList<>();
     List<String> drifted = new ArrayList<>();
     for (Desired d : desired) {
-      JsonNode now = live.get(d.entry());
-      d = keepDeployedBoot(repo, d, now);
+      d = deploys(repo, d) ? keepDeployedBoot(repo, d, live.get(d.entry())) : d;
       all.add(d);
-      Verb verb = now == null ? Verb.CREATE : Verb.UPDATE;
-      if (!live.readable(Scope.of(d.resource(), d.namespace()))) {
-        // its identity may not list them: a new commit applies it (the dry run says what the server allows); the commit
-        // in force cannot tell its drift
-        if (mode == Mode.APPLY) {
-          apply.add(new Change(d, verb));
-        } else {
-          unchanged.add(d);
-        }
+      if (!inForce && d.config().toString().equals(applied.get(id(d.entry())))) {
+        unchanged.add(d); // as the commit in force applied it: its drift is the interval check's
         continue;
       }
-      boolean asApplied = inForce || d.config().toString().equals(applied.get(id(d.entry())));
-      if (!asApplied || now == null && mode == Mode.APPLY) {
+      Verb verb = live.get(d.entry()) == null ? Verb.CREATE : Verb.UPDATE;
+      JsonNode now = live.owned(d.entry(), repo); // one without this repository's labels is not as git sets it: taken over
+      if (!inForce) {
         apply.add(new Change(d, verb));
+        continue;
+      }
+      if (!live.readable(Scope.of(d.resource(), d.namespace()))) {
+        unchanged.add(d); // its identity may not read it: its drift cannot be told
         continue;
       }
       List<String> fields = GitSync.drift(d.config(), now);
@@ -205,13 +239,13 @@ record SyncPlan(Mode mode, List<Desired> desired, List<Change> apply, List<Desir
     }
     List<InventoryEntry> prune = new ArrayList<>();
     List<Kept> kept = new ArrayList<>();
-    prunes(dropped(repo, all), served, live, prune, kept);
+    prunes(repo, dropped(repo, all), served, live, prune, kept);
     return new SyncPlan(mode, List.copyOf(all), List.copyOf(apply), List.copyOf(unchanged), List.copyOf(drifted), List.copyOf(prune),
         List.copyOf(kept));
   }
 
   /** What of {@code gone} is deleted: what the server still serves and still holds with this repository's labels. */
-  static void prunes(List<InventoryEntry> gone, Served served, Live live, List<InventoryEntry> prune, List<Kept> kept) {
+  static void prunes(GitRepository repo, List<InventoryEntry> gone, Served served, Live live, List<InventoryEntry> prune, List<Kept> kept) {
     for (InventoryEntry e : gone) {
       Optional<ResourceDefinitionContext> rc = served.ofGroup(e.group(), e.kind());
       if (rc.isEmpty()) {
@@ -219,7 +253,9 @@ record SyncPlan(Mode mode, List<Desired> desired, List<Change> apply, List<Desir
       } else if (!live.readable(Scope.of(rc.get(), e.namespace()))) {
         kept.add(new Kept(e, "its identity may not list " + e.kind() + (e.namespace() == null ? "" : " in " + e.namespace()), true));
       } else if (live.get(e) == null) {
-        kept.add(new Kept(e, "gone, or no longer carries this GitRepository's labels", false));
+        kept.add(new Kept(e, "gone", false));
+      } else if (live.owned(e, repo) == null) {
+        kept.add(new Kept(e, "it no longer carries this GitRepository's labels", false));
       } else {
         prune.add(e);
       }
@@ -228,8 +264,7 @@ record SyncPlan(Mode mode, List<Desired> desired, List<Change> apply, List<Desir
 
   /** The Cluster that {@code spec.build.deploy} names keeps the boot its Builds deployed ({@link CommitBuilds#keepDeployedBoot}). */
   private static Desired keepDeployedBoot(GitRepository repo, Desired d, JsonNode live) {
-    var build = repo.getSpec().build();
-    if (build == null || build.deploy() == null || live == null || !d.manifest().kind().equals("Cluster") || d.namespace() == null) {
+    if (live == null) {
       return d;
     }
     ObjectNode config = d.config().deepCopy();

@@ -151,9 +151,9 @@ final class Syncer implements AutoCloseable {
     if (!resolved.errors().isEmpty()) {
       return failed(repo, commit, "ValidationFailed", "commit " + commit + ": " + summary(resolved.errors()), handled);
     }
-    SyncPlan.Live live = live(repo, SyncPlan.reads(resolved.desired(), SyncPlan.dropped(repo, resolved.desired()), served));
     AppliedSet previous = lastApplied.get(key);
     Map<String, String> applied = previous != null && s != null && previous.commit().equals(s.lastAppliedCommit()) ? previous.configs() : Map.of();
+    SyncPlan.Live live = live(repo, SyncPlan.reads(repo, commit, resolved.desired(), applied, served));
     SyncPlan plan = SyncPlan.plan(repo, commit, resolved.desired(), served, live, applied);
     if (plan.mode() == SyncPlan.Mode.CHECK) {
       return carryOut(repo, commit, ref, plan, List.of(), handled);
@@ -268,10 +268,10 @@ final class Syncer implements AutoCloseable {
       List<InventoryEntry> all = GitSync.prunable(repo.getStatus().inventory(), List.of());
       Kinds kinds = new Kinds(client);
       SyncPlan.Served served = kinds.served(List.of(), all);
-      SyncPlan.Live live = live(repo, SyncPlan.reads(List.of(), all, served));
+      SyncPlan.Live live = live(repo, SyncPlan.readsOfInventory(repo, served));
       List<InventoryEntry> gone = new ArrayList<>();
       List<SyncPlan.Kept> kept = new ArrayList<>();
-      SyncPlan.prunes(all, served, live, gone, kept);
+      SyncPlan.prunes(repo, all, served, live, gone, kept);
       List<EventSpec> events = new ArrayList<>();
       int pruned = prune(repo, gone, kept, kinds, events, new ArrayList<>());
       events.forEach(e -> this.events.record(repo, e.type(), e.reason(), e.note()));
@@ -335,21 +335,32 @@ final class Syncer implements AutoCloseable {
   }
 
   /**
-   * The objects that carry this GitRepository's labels in {@code scopes}, listed as its identity (one
-   * list per kind and namespace: it may well read only the namespaces it writes to); a refused list is
-   * noted, not thrown.
+   * What {@code reads} asks for, read as the repository's identity: a scope's objects by name, or,
+   * for many, one list of those carrying this GitRepository's labels (its identity may well read only
+   * the namespaces it writes to). A refused read is noted, not thrown.
    */
-  private SyncPlan.Live live(GitRepository repo, Map<SyncPlan.Scope, ResourceDefinitionContext> scopes) {
+  private SyncPlan.Live live(GitRepository repo, Map<SyncPlan.Scope, SyncPlan.Read> reads) {
     Map<String, JsonNode> out = new HashMap<>();
     Set<SyncPlan.Scope> refused = new HashSet<>();
     KubernetesClient identity = as(repo);
-    for (var e : scopes.entrySet()) {
-      ResourceDefinitionContext rc = e.getValue();
+    for (var e : reads.entrySet()) {
+      ResourceDefinitionContext rc = e.getValue().resource();
       var op = identity.genericKubernetesResources(rc);
-      var selected = (e.getKey().namespace() != null ? op.inNamespace(e.getKey().namespace()) : op)
-          .withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName()).withLabel(GitSync.LABEL_NAMESPACE, repo.getMetadata().getNamespace());
+      var in = e.getKey().namespace() != null ? op.inNamespace(e.getKey().namespace()) : op;
       try {
-        for (GenericKubernetesResource r : selected.list().getItems()) {
+        List<GenericKubernetesResource> found = new ArrayList<>();
+        if (e.getValue().names() == null) {
+          found.addAll(in.withLabel(GitSync.LABEL_NAME, repo.getMetadata().getName())
+              .withLabel(GitSync.LABEL_NAMESPACE, repo.getMetadata().getNamespace()).list().getItems());
+        } else {
+          for (String name : e.getValue().names()) {
+            GenericKubernetesResource r = in.withName(name).get();
+            if (r != null) {
+              found.add(r);
+            }
+          }
+        }
+        for (GenericKubernetesResource r : found) {
           out.put(SyncPlan.id(GitSync.entry(r.getApiVersion(), rc.getKind(), r.getMetadata().getNamespace(), r.getMetadata().getName())),
               JSON.valueToTree(r));
         }

@@ -105,6 +105,13 @@ class SyncPlanTest {
     return e;
   }
 
+  /** {@code live} as another GitRepository of the same namespace labels it. */
+  static ObjectNode relabelled(ObjectNode live, String repository) {
+    ObjectNode o = live.deepCopy();
+    ((ObjectNode) o.get("metadata").get("labels")).put(GitSync.LABEL_NAME, repository);
+    return o;
+  }
+
   /** What the server holds, as listed; {@code refused}: the lists the repository's identity may not read. */
   record Server(Map<InventoryEntry, JsonNode> objects, Set<SyncPlan.Scope> refused) {
     static Server of(Object... entryAndObject) {
@@ -174,6 +181,13 @@ class SyncPlanTest {
             asApplied, SyncPlan.Mode.APPLY, List.of("vm/a unchanged")),
         Arguments.of("dropped, but no longer labelled as this repository's (or gone): kept", repo(plain, List.of(A, B)), NEW, List.of(A1),
             Server.of(A, a), asApplied, SyncPlan.Mode.APPLY, List.of("vm/a unchanged", "vm/b kept")),
+        Arguments.of("dropped, now carrying another repository's labels: kept", repo(plain, List.of(A, B)), NEW, List.of(A1),
+            Server.of(A, a, B, relabelled(b, "other-fleet")), asApplied, SyncPlan.Mode.APPLY, List.of("vm/a unchanged", "vm/b kept")),
+        Arguments.of("in git, but made by someone else: taken over", repo(plain, null), NEW, List.of(A1),
+            Server.of(A, relabelled(a, "other-fleet")), Map.of(), SyncPlan.Mode.APPLY, List.of("vm/a update")),
+        Arguments.of("the commit in force, its object relabelled by another repository: drift, put back", repo(plain, List.of(A)),
+            IN_FORCE, List.of(A1), Server.of(A, relabelled(a, "other-fleet")), Map.of(), SyncPlan.Mode.CHECK,
+            List.of("vm/a update", "drifted: vm/a (deleted)")),
         Arguments.of("dropped where its identity may not list: kept, forbidden", repo(plain, List.of(A, entry("VM", "other", "c"))), NEW,
             List.of(A1), Server.of(A, a).refusing(new SyncPlan.Scope("procurator.dev", "VM", "other")), asApplied, SyncPlan.Mode.APPLY,
             List.of("vm/a unchanged", "vm/c kept (forbidden)")),
@@ -232,11 +246,26 @@ class SyncPlanTest {
   }
 
   @Test
-  void theListsAPlanNeedsAreEachKindAndNamespaceItAppliesToOrPrunesFrom() {
+  void aNewCommitReadsWhatItAppliesAndWhatGitDroppedAndTheCommitInForceReadsAllOfIt() {
     GitRepository r = repo(s -> s, List.of(A, entry("Role", "team", "r"), entry("VM", "other", "c")));
     List<SyncPlan.Desired> desired = SyncPlan.resolve(r, List.of(A1, vm("b", 1, "team")), SERVED).desired();
-    assertThat(SyncPlan.reads(desired, SyncPlan.dropped(r, desired), SERVED).keySet()).containsExactly(
-        new SyncPlan.Scope("procurator.dev", "VM", "team"), new SyncPlan.Scope("procurator.dev", "VM", "other"),
-        new SyncPlan.Scope("rbac.authorization.k8s.io", "Role", "team"));
+    Map<String, String> asApplied = Map.of(SyncPlan.id(A), desired.getFirst().config().toString());
+    assertThat(SyncPlan.reads(r, NEW, desired, asApplied, SERVED)).containsExactly(
+        Map.entry(new SyncPlan.Scope("procurator.dev", "VM", "team"), new SyncPlan.Read(VM, Set.of("b"))),
+        Map.entry(new SyncPlan.Scope("procurator.dev", "VM", "other"), new SyncPlan.Read(VM, Set.of("c"))),
+        Map.entry(new SyncPlan.Scope("rbac.authorization.k8s.io", "Role", "team"), new SyncPlan.Read(ROLE, Set.of("r"))));
+    assertThat(SyncPlan.reads(r, IN_FORCE, desired, asApplied, SERVED).get(new SyncPlan.Scope("procurator.dev", "VM", "team")).names())
+        .containsExactlyInAnyOrder("a", "b");
+  }
+
+  @Test
+  void manyObjectsInOneScopeAreListedByLabelNotReadOneByOne() {
+    List<Manifests.Manifest> git = new ArrayList<>();
+    for (int i = 0; i <= SyncPlan.LIST_ABOVE; i++) {
+      git.add(vm("vm-" + i, 1, null));
+    }
+    GitRepository r = repo(s -> s, null);
+    var reads = SyncPlan.reads(r, NEW, SyncPlan.resolve(r, git, SERVED).desired(), Map.of(), SERVED);
+    assertThat(reads.get(new SyncPlan.Scope("procurator.dev", "VM", "team")).names()).as("a list").isNull();
   }
 }
