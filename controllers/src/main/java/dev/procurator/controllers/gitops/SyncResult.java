@@ -24,7 +24,7 @@ sealed interface SyncResult {
    *
    * @param dryRun the server's answers to the dry run, one per {@link SyncPlan#apply} entry
    */
-  record Validated(Long generation, String handled, String commit, String ref, SyncPlan plan, List<Syncer.Attempt> dryRun)
+  record Validated(Long generation, String handled, String commit, String ref, SyncPlan plan, List<ServerSideApply.Attempt> dryRun)
       implements SyncResult {}
 
   /**

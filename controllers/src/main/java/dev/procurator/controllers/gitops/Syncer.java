@@ -2,7 +2,6 @@ package dev.procurator.controllers.gitops;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.procurator.api.runtime.EventRecorder;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.runtime.EventSpec;
@@ -29,9 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,12 +41,10 @@ import org.slf4j.LoggerFactory;
 final class Syncer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Syncer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Requests in flight at once during a dry run or an apply. */
-  private static final int PARALLEL = 16;
 
   private final KubernetesClient client;
   private final EventRecorder events;
-  private final ExecutorService requests = Executors.newFixedThreadPool(PARALLEL, Thread.ofVirtual().name("gitops-request-", 0).factory());
+  private final ServerSideApply applier = new ServerSideApply();
   private final CommitReader commits;
 
   private final boolean allowPrivateUrls;
@@ -160,7 +154,7 @@ final class Syncer implements AutoCloseable {
     }
     // a new commit or a new spec: what is to be applied is validated whole before any of it is
     KubernetesClient identity = as(repo);
-    List<Attempt> dry = run(plan.apply(), c -> apply(identity, c.desired(), true, true));
+    List<ServerSideApply.Attempt> dry = applier.apply(identity, plan.apply(), true, true);
     List<String> errors = new ArrayList<>();
     boolean forbidden = false;
     for (int i = 0; i < dry.size(); i++) {
@@ -191,12 +185,12 @@ final class Syncer implements AutoCloseable {
    * Applies and prunes as {@code plan} says. {@code dryRun}: the server's answers to its dry run, which tell
    * created from configured (empty for the commit in force, whose plan knows from the objects as listed).
    */
-  private SyncResult carryOut(GitRepository repo, String commit, String ref, SyncPlan plan, List<Attempt> dryRun, String handled) {
+  private SyncResult carryOut(GitRepository repo, String commit, String ref, SyncPlan plan, List<ServerSideApply.Attempt> dryRun, String handled) {
     ObjectKey key = ObjectKey.of(repo);
     boolean correcting = repo.getSpec().correctsDrift();
     boolean check = plan.mode() == SyncPlan.Mode.CHECK;
     KubernetesClient identity = as(repo);
-    List<Attempt> applied = run(plan.apply(), c -> apply(identity, c.desired(), false, correcting));
+    List<ServerSideApply.Attempt> applied = applier.apply(identity, plan.apply(), false, correcting);
     List<String> changes = new ArrayList<>();
     List<String> drifted = new ArrayList<>(plan.drifted());
     List<EventSpec> events = new ArrayList<>();
@@ -205,7 +199,7 @@ final class Syncer implements AutoCloseable {
     int unchanged = plan.unchanged().size();
     for (int i = 0; i < applied.size(); i++) {
       SyncPlan.Change c = plan.apply().get(i);
-      Attempt result = applied.get(i);
+      ServerSideApply.Attempt result = applied.get(i);
       if (result.failed()) {
         String error = result.error();
         if (!check && !correcting && error != null && error.contains("conflict")) {
@@ -216,11 +210,11 @@ final class Syncer implements AutoCloseable {
             + ": " + error, handled);
       }
       // the commit in force knows from the objects as listed; a new one from what its dry run answered
-      String before = check ? (c.verb() == SyncPlan.Verb.CREATE ? "" : "listed") : version(dryRun.get(i));
+      String before = check ? (c.verb() == SyncPlan.Verb.CREATE ? "" : "listed") : dryRun.get(i).version();
       if (before.isEmpty()) {
         created++;
         changes.add(c.display() + " created");
-      } else if (check || !before.equals(version(result))) {
+      } else if (check || !before.equals(result.version())) {
         updated++;
         changes.add(c.display() + " configured");
       } else {
@@ -287,52 +281,6 @@ final class Syncer implements AutoCloseable {
   }
 
   // ---- the objects ----
-
-  /** What the server answered to one apply: the object, or its message. */
-  record Attempt(ObjectNode object, String error, int code) {
-    boolean failed() {
-      return object == null;
-    }
-  }
-
-  private static String version(Attempt a) {
-    return a.object().path("metadata").path("resourceVersion").asText("");
-  }
-
-  /** Applies (or dry-runs) one object as {@code as}, the repository's identity. */
-  private Attempt apply(KubernetesClient as, SyncPlan.Desired d, boolean dryRun, boolean force) {
-    try {
-      GenericKubernetesResource r = as.getKubernetesSerialization().convertValue(d.config(), GenericKubernetesResource.class);
-      var op = as.genericKubernetesResources(d.resource());
-      var resource = d.namespace() == null ? op.resource(r) : op.inNamespace(d.namespace()).resource(r);
-      var apply = resource.dryRun(dryRun).fieldManager(GitSync.MANAGER);
-      GenericKubernetesResource out = (force ? apply.forceConflicts() : apply).serverSideApply();
-      return new Attempt(JSON.valueToTree(out), null, 200);
-    } catch (KubernetesClientException e) {
-      String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
-      return new Attempt(null, message, e.getCode());
-    }
-  }
-
-  /** Runs {@code work} over {@code items}, {@link #PARALLEL} at a time, answers in their order. */
-  private <T> List<Attempt> run(List<T> items, java.util.function.Function<T, Attempt> work) {
-    List<Future<Attempt>> futures = new ArrayList<>(items.size());
-    for (T item : items) {
-      futures.add(requests.submit(() -> work.apply(item)));
-    }
-    List<Attempt> out = new ArrayList<>(items.size());
-    for (Future<Attempt> f : futures) {
-      try {
-        out.add(f.get());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted", e);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw new IllegalStateException(e.getCause());
-      }
-    }
-    return out;
-  }
 
   /**
    * What {@code reads} asks for, read as the repository's identity: a scope's objects by name, or,
@@ -432,7 +380,7 @@ final class Syncer implements AutoCloseable {
 
   @Override
   public void close() {
-    requests.shutdownNow();
+    applier.close();
     commits.close();
   }
 }
