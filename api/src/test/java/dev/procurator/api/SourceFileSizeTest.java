@@ -22,31 +22,17 @@ class SourceFileSizeTest {
   /** The repository root: tests run in the module's directory. */
   private static final Path ROOT = Path.of("..");
 
-  /**
-   * TEMPORARY: files being split right now, over the limit until that lands. Whoever splits one
-   * removes its entry here; an entry whose file is back under the limit fails the test so it is
-   * not forgotten.
-   */
-  private static final List<String> BEING_SPLIT = List.of();
-
   @Test
   void noMainClassIsLongerThanTheLimit() throws IOException {
     Map<String, Integer> sizes = mainSourceSizes();
     assertThat(sizes).as("no main sources found under %s", ROOT.toAbsolutePath().normalize()).isNotEmpty();
     List<String> tooLong = new ArrayList<>();
     sizes.forEach((file, lines) -> {
-      if (lines > MAX_LINES && !BEING_SPLIT.contains(file)) {
+      if (lines > MAX_LINES) {
         tooLong.add(file + " (" + lines + " lines)");
       }
     });
     assertThat(tooLong).as("classes longer than %d lines: split them along their seams", MAX_LINES).isEmpty();
-  }
-
-  @Test
-  void theTemporaryAllowListHoldsOnlyFilesStillOverTheLimit() throws IOException {
-    Map<String, Integer> sizes = mainSourceSizes();
-    List<String> stale = BEING_SPLIT.stream().filter(f -> sizes.getOrDefault(f, 0) <= MAX_LINES).toList();
-    assertThat(stale).as("split already: remove them from SourceFileSizeTest.BEING_SPLIT").isEmpty();
   }
 
   /** Lines of every {@code .java} file under each module's {@code src/main/java}, by path from the root. */

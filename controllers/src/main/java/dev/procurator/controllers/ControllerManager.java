@@ -9,7 +9,6 @@ import dev.procurator.api.runtime.LoopQueue;
 import dev.procurator.api.v1alpha1.VMStatus;
 import dev.procurator.controllers.scheduler.SchedulerLoop;
 import dev.procurator.api.runtime.EventRecorder;
-import dev.procurator.api.runtime.Handlers;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.Build;
 import dev.procurator.api.v1alpha1.BuildPhase;
@@ -26,7 +25,8 @@ import dev.procurator.controllers.clusters.RolloutAction;
 import dev.procurator.api.v1alpha1.ClusterStatus;
 import dev.procurator.controllers.gc.GarbageCollector;
 import dev.procurator.controllers.gc.GcKey;
-import dev.procurator.controllers.gitops.GitRepositoryReconciler;
+import dev.procurator.controllers.gitops.GitOpsLoop;
+import dev.procurator.api.v1alpha1.GitRepositoryStatus;
 import dev.procurator.controllers.nodes.NodeLifecycleLoop;
 import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.NodeStatus;
@@ -37,7 +37,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Clock;
 import java.time.Duration;
@@ -387,40 +386,31 @@ public final class ControllerManager implements AutoCloseable {
 
   /** The GitOps controller: a GitRepository's changes put it on its queue; its syncs run off the workers. */
   private void gitRepositories(Informers informers) {
-    SharedIndexInformer<GitRepository> repos = informers.of(GitRepository.class);
     EventRecorder gitEvents = new EventRecorder(client, "procurator.dev/gitops-controller", config.identity(), clock);
     running.add(gitEvents);
-    java.util.concurrent.atomic.AtomicReference<Controller<ObjectKey>> self = new java.util.concurrent.atomic.AtomicReference<>();
-    GitRepositoryReconciler reconciler = new GitRepositoryReconciler(client, gitCache(), gitEvents, clock,
-        key -> self.get().enqueue(key), config.allowPrivateGitUrls(), config.flakeEvalLimits());
-    Controller<ObjectKey> controller = new Controller<>("gitrepositories", reconciler);
-    self.set(controller);
-    running.add(reconciler);
-    running.add(controller);
-    repos.addEventHandler(new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(GitRepository r) {
-        controller.enqueue(ObjectKey.of(r));
-      }
-
-      @Override
-      public void onUpdate(GitRepository before, GitRepository after) {
-        // its own status writes need no look; a spec, annotation, finalizer or deletion change does
-        if (before.getMetadata().getGeneration() == null || !java.util.Objects.equals(before.getMetadata().getGeneration(), after.getMetadata().getGeneration())
-            || !java.util.Objects.equals(before.getMetadata().getAnnotations(), after.getMetadata().getAnnotations())
-            || !java.util.Objects.equals(before.getMetadata().getFinalizers(), after.getMetadata().getFinalizers())
-            || after.getMetadata().getDeletionTimestamp() != null) {
-          controller.enqueue(ObjectKey.of(after));
-        }
-      }
-
-      @Override
-      public void onDelete(GitRepository r, boolean unknown) {
-        controller.enqueue(ObjectKey.of(r));
+    java.util.concurrent.atomic.AtomicReference<GitOpsLoop> loop = new java.util.concurrent.atomic.AtomicReference<>();
+    running.add(() -> { // its syncs stop once its workers have (closing goes backwards)
+      GitOpsLoop l = loop.get();
+      if (l != null) {
+        l.close();
       }
     });
-    running.add(informers.whenSynced("gitrepositories", List.of(repos), Duration.ofMinutes(5), () -> controller.start(2)));
+    running.add(startLoop(LoopBuilder.<GitRepository, GitRepositoryStatus, GitOpsLoop.Step>forKind("gitrepositories", GitRepository.class,
+            client, informers)
+        // its own status writes need no look; a spec, annotation, finalizer or deletion change does
+        .updatesWhen((before, after) -> before.getMetadata().getGeneration() == null
+            || !java.util.Objects.equals(before.getMetadata().getGeneration(), after.getMetadata().getGeneration())
+            || !java.util.Objects.equals(before.getMetadata().getAnnotations(), after.getMetadata().getAnnotations())
+            || !java.util.Objects.equals(before.getMetadata().getFinalizers(), after.getMetadata().getFinalizers()))
+        .workers(2)
+        .events(gitEvents),
+        q -> {
+          GitOpsLoop l = new GitOpsLoop(client, gitCache(), gitEvents, clock, q, config.allowPrivateGitUrls(), config.flakeEvalLimits());
+          loop.set(l);
+          return l;
+        }));
   }
+
 
   /** The garbage collector, over every kind the server serves. */
   private void garbageCollector() {

@@ -21,7 +21,7 @@ import java.util.Set;
 
 /**
  * The GitOps controller's decisions, as pure functions: when a GitRepository syncs, what a sync
- * prunes, what counts as drift, and the status a sync leaves. {@link GitRepositoryReconciler}
+ * prunes, what counts as drift, and the status a sync leaves. {@link GitOpsLoop}
  * reads, calls these, and acts.
  */
 public final class GitSync {

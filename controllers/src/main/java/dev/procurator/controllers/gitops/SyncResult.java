@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * What one step of a sync found or did, handed from the thread that ran it ({@link Syncer}) to the
- * loop ({@link GitRepositoryReconciler}), which writes the status from it ({@link GitSync#decide}).
+ * loop ({@link GitOpsLoop}), which writes the status from it ({@link GitSync#decide}).
  * Each carries the generation of the spec it ran for and the {@code procurator.dev/requestedAt}
  * it answers; a result for an older generation is dropped and the sync runs again.
  */
