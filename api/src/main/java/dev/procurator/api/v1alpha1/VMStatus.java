@@ -53,6 +53,14 @@ public record VMStatus(
     return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, p, backoff);
   }
 
+  public VMStatus withRestartCount(Integer count) {
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, count, ports, backoff);
+  }
+
+  public VMStatus withBackoff(RestartBackoff b) {
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, b);
+  }
+
   /**
    * Where a VM that keeps failing is in its crash loop: kept in status so that an agent that
    * restarts keeps to the same backoff rather than booting the VM again at once.
