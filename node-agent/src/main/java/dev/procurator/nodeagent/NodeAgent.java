@@ -2,14 +2,20 @@ package dev.procurator.nodeagent;
 
 import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.runtime.Backoff;
-import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.Informers;
+import dev.procurator.api.runtime.LoopBuilder;
+import dev.procurator.api.runtime.LoopQueue;
 import dev.procurator.api.runtime.ObjectKey;
-import dev.procurator.api.runtime.Scheduler;
+import dev.procurator.api.v1alpha1.Build;
+import dev.procurator.api.v1alpha1.BuildStatus;
 import dev.procurator.api.v1alpha1.Hypervisor;
 import dev.procurator.api.v1alpha1.Names;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.Quantities;
 import dev.procurator.api.v1alpha1.VM;
+import dev.procurator.api.v1alpha1.VMStatus;
+import dev.procurator.nodeagent.build.BuildStep;
 import dev.procurator.nodeagent.http.AgentHttp;
 import dev.procurator.nodeagent.hypervisor.Runner;
 import dev.procurator.nodeagent.hypervisor.qemu.QemuMicrovmRunner;
@@ -19,8 +25,9 @@ import dev.procurator.nodeagent.vm.BootResolver;
 import dev.procurator.nodeagent.vm.Cgroups;
 import dev.procurator.nodeagent.vm.ConsoleLog;
 import dev.procurator.nodeagent.vm.TapNetwork;
+import dev.procurator.nodeagent.vm.VmAction;
 import dev.procurator.nodeagent.vm.VmHost;
-import dev.procurator.nodeagent.vm.VmReconciler;
+import dev.procurator.nodeagent.vm.VmLoop;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -30,6 +37,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,14 +52,14 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One host's agent, wired: registers the Node and renews its Lease, serves logs and metrics,
- * watches the VMs bound to this node (field selector {@code spec.nodeName}) and runs a {@link
- * VmReconciler} for each. Closing it leaves the VMs running: the next agent on this host adopts them.
+ * One host's agent, wired: registers the Node and renews its Lease, serves logs and metrics, and
+ * runs two loops over informers that hold only this node's objects: the {@link VmLoop} for the VMs
+ * bound here (field selector {@code spec.nodeName}) and the builder for the Builds placed here
+ * ({@code status.nodeName}). Closing it leaves the VMs running: the next agent on this host adopts them.
  */
 public final class NodeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
@@ -73,7 +81,7 @@ public final class NodeAgent implements AutoCloseable {
 
   /** How an agent runs: its node name and labels, where it keeps VMs and finds images, where it listens. */
   public record Config(String name, Map<String, String> labels, Path dataDir, Path imagesDir, InetSocketAddress listen,
-      Duration leaseDuration, BootResolver.NixCache cache, VmReconciler.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit,
+      Duration leaseDuration, BootResolver.NixCache cache, VmLoop.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit,
       Builds builds) {
     public Config {
       labels = Map.copyOf(labels);
@@ -85,7 +93,7 @@ public final class NodeAgent implements AutoCloseable {
     /** Defaults for a node called {@code name} keeping its data in {@code dataDir}. */
     public static Config of(String name, Path dataDir) {
       return new Config(name, Map.of(), dataDir, dataDir.resolve("images"), new InetSocketAddress("127.0.0.1", 0),
-          Duration.ofSeconds(40), null, VmReconciler.Settings.defaults(), 4, null, 4, new Builds(1, null, null, null));
+          Duration.ofSeconds(40), null, VmLoop.Settings.defaults(), 4, null, 4, new Builds(1, null, null, null));
     }
 
     public Config withLabels(Map<String, String> l) {
@@ -126,7 +134,7 @@ public final class NodeAgent implements AutoCloseable {
       return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, b);
     }
 
-    public Config withSettings(VmReconciler.Settings s) {
+    public Config withSettings(VmLoop.Settings s) {
       return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers, tap, cpuOvercommit, builds);
     }
   }
@@ -168,14 +176,17 @@ public final class NodeAgent implements AutoCloseable {
       Thread.ofPlatform().daemon().name("agent-heartbeat").factory());
   private VmHost host;
   private EventRecorder events;
-  private Controller<ObjectKey> controller;
+  /** The informers of this node's VMs and Builds, shared by its loops. */
+  private Informers informers;
   private SharedIndexInformer<VM> informer;
+  private volatile LoopQueue vmQueue;
+  private LoopBuilder.Running vmLoop;
   private volatile dev.procurator.nodeagent.secrets.SecretWatches secretWatches;
   private dev.procurator.nodeagent.vm.SecretFiles secretFiles;
   private volatile AgentHttp http;
+  private dev.procurator.nodeagent.build.Builder.Settings buildSettings;
   private dev.procurator.nodeagent.build.Builder builder;
-  private Controller<ObjectKey> buildController;
-  private SharedIndexInformer<dev.procurator.api.v1alpha1.Build> buildInformer;
+  private LoopBuilder.Running buildLoop;
   private NodeRegistration registration;
   private MultiGauge cpuSeconds;
   private MultiGauge rss;
@@ -219,20 +230,35 @@ public final class NodeAgent implements AutoCloseable {
     log.info("node {}: hypervisors {}, accelerator {}, {}", config.name(), runners.keySet(), kvm ? "kvm" : "tcg", cg.description());
     BootResolver boot = new BootResolver(config.imagesDir(), config.cache(), Duration.ofMinutes(10));
     events = new EventRecorder(client, "procurator.dev/node-agent", config.name(), clock);
-    // the host wakes the loop (process exits, ready lines, probes, finished operations) through the queue
-    AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
-    host = new VmHost(runners, boot, config.dataDir().resolve("vms"), cg.cgroups(), Optional.ofNullable(config.tap()).map(TapNetwork::new),
-        config.settings(), clock, metrics, events, key -> queue.get().enqueue(key));
+    informers = new Informers(client);
+    informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name()).runnableInformer(0);
+    informers.use(VM.class, informer);
     secretFiles = secretFiles(config);
-    host.withSecrets(secretFiles, this::readSecret);
-    controller = new Controller<>("node-agent", new VmReconciler(client, config.name(), host, events, config.settings(), clock),
-        Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)));
-    queue.set(controller);
-    // machines left from before are looked at first (adopted if still bound here, stopped if not):
-    // neither the Node's registration nor the informer's first list holds them up
-    List<ObjectKey> left = host.adoptRunning();
-    controller.start(config.workers());
-    left.forEach(controller::enqueue);
+    // a Secret's change reaches the VMs here that mount it: their next pass rewrites its files
+    secretWatches = new dev.procurator.nodeagent.secrets.SecretWatches(client, this::wakeMounting);
+    informer.addEventHandler(new SecretsFollowVms());
+    // machines left from before are adopted before anything is asked of the API, and their VMs are
+    // the first keys on the queue (kept if still bound here, stopped if not); the workers start once
+    // the cache of this node's VMs is filled, and neither that nor the Node's registration waits for the other
+    vmLoop = LoopBuilder.<VM, VMStatus, VmAction>forKind("node-agent", VM.class, informers,
+            new NodeObjects<>(client, VM.class, informer, VmLoop.heldBy(config.name())))
+        .updatesWhen(VmLoop::matters)
+        .finalizer(NodeAgreements.AGENT_FINALIZER)
+        .events(events)
+        .backoff(new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(2)))
+        .workers(config.workers()).start(queue -> {
+          vmQueue = queue;
+          // the host wakes the loop (process exits, ready lines, probes, finished operations) through its queue
+          try {
+            host = new VmHost(runners, boot, config.dataDir().resolve("vms"), cg.cgroups(), Optional.ofNullable(config.tap()).map(TapNetwork::new),
+                config.settings(), clock, metrics, events, queue::enqueue);
+            host.withSecrets(secretFiles, this::readSecret);
+            host.adoptRunning().forEach(queue::enqueue);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+          return new VmLoop(host, config.settings(), clock);
+        });
     cpuSeconds = MultiGauge.builder("procurator.vm.cpu.seconds").description("CPU time of the VM's hypervisor process")
         .register(metrics);
     rss = MultiGauge.builder("procurator.vm.rss.bytes").description("resident memory of the VM's hypervisor process")
@@ -240,7 +266,7 @@ public final class NodeAgent implements AutoCloseable {
     startBuilder();
     http = new AgentHttp(config.listen(), client, key -> host.workDir(ObjectKey.parse(key)),
         dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges)
-        .withBuildLogs(key -> builder.dirOf(ObjectKey.parse(key)))
+        .withBuildLogs(key -> buildSettings.dirOf(ObjectKey.parse(key)))
         .withTls(servingTls)
         .start();
     registration = new NodeRegistration(client, config.name(), config.labels(),
@@ -256,36 +282,6 @@ public final class NodeAgent implements AutoCloseable {
       }
       registered = false; // raced the node lifecycle controller: the first heartbeat registers at once
     }
-    // a Secret's change reaches the VMs here that mount it: their next pass rewrites its files
-    secretWatches = new dev.procurator.nodeagent.secrets.SecretWatches(client, this::wakeMounting);
-    informer = client.resources(VM.class).inAnyNamespace().withField("spec.nodeName", config.name())
-        .inform(new ResourceEventHandler<>() {
-          @Override
-          public void onAdd(VM vm) {
-            followSecrets();
-            controller.enqueue(ObjectKey.of(vm));
-          }
-
-          @Override
-          public void onUpdate(VM oldVm, VM vm) {
-            // a change of status alone is this agent's own write coming back: nothing to decide
-            if (!Objects.equals(oldVm.getSpec(), vm.getSpec())
-                || !Objects.equals(oldVm.getMetadata().getDeletionTimestamp(), vm.getMetadata().getDeletionTimestamp())
-                || !Objects.equals(oldVm.getMetadata().getFinalizers(), vm.getMetadata().getFinalizers())) {
-              if (!Objects.equals(oldVm.getSpec().secrets(), vm.getSpec().secrets())) {
-                followSecrets();
-              }
-              controller.enqueue(ObjectKey.of(vm));
-            }
-          }
-
-          @Override
-          public void onDelete(VM vm, boolean unknown) {
-            followSecrets();
-            controller.enqueue(ObjectKey.of(vm));
-          }
-        }, 0);
-    followSecrets(); // the first VMs may have come before the informer was assigned
     long renewMs = registration.renewEvery().toMillis();
     timer.scheduleWithFixedDelay(this::heartbeat, registered ? renewMs : 0, renewMs, TimeUnit.MILLISECONDS);
     log.info("node agent {} serving logs and metrics at {}", config.name(), http.url());
@@ -295,23 +291,20 @@ public final class NodeAgent implements AutoCloseable {
   /**
    * The builder: the Builds placed on this node (field selector {@code status.nodeName}) run here.
    * A Build that leaves this node (moved back to the queue, deleted) is a delete event here, and
-   * its attempt is stopped.
+   * its attempt is stopped. A node that builds nothing ({@code --max-builds 0}) watches no Builds.
    */
   private void startBuilder() throws IOException {
     Path dir = config.dataDir().resolve("builds");
     PrivateFiles.privateDirectory(dir);
-    AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
     NodeAgent.Builds b = config.builds();
-    builder = new dev.procurator.nodeagent.build.Builder(client, config.name(),
-        new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir, b.extraNixConf(),
-            b.allowUnsandboxed(), java.util.stream.Stream.concat(b.privateDirs() == null ? java.util.stream.Stream.<Path>empty()
-                : b.privateDirs().stream(), java.util.stream.Stream.of(config.dataDir())).toList()), clock,
-        key -> queue.get().enqueue(key), events);
-    dev.procurator.nodeagent.build.Builder checked = builder;
+    buildSettings = new dev.procurator.nodeagent.build.Builder.Settings(b.maxBuilds(), b.cacheUrl(), b.pushToken(), dir, b.extraNixConf(),
+        b.allowUnsandboxed(), java.util.stream.Stream.concat(b.privateDirs() == null ? java.util.stream.Stream.<Path>empty()
+            : b.privateDirs().stream(), java.util.stream.Stream.of(config.dataDir())).toList());
+    dev.procurator.nodeagent.build.SandboxCheck sandbox = buildSettings.sandboxCheck();
     // say at start whether Builds here can run sandboxed; each attempt checks again until they can
     Thread.ofVirtual().name("sandbox-check").start(() -> {
       try {
-        String problem = checked.sandboxProblem();
+        String problem = sandbox.problem(b.extraNixConf());
         if (problem == null) {
           log.info("builds run in nix's sandbox as build users");
         } else if (b.allowUnsandboxed()) {
@@ -323,14 +316,37 @@ public final class NodeAgent implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     });
-    buildController = new Controller<>("builder", builder, Scheduler.system(), new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(1)));
-    queue.set(buildController);
-    buildController.start(2);
     if (b.maxBuilds() == 0) {
       return;
     }
-    buildInformer = client.resources(dev.procurator.api.v1alpha1.Build.class).inAnyNamespace().withField("status.nodeName", config.name())
-        .inform(dev.procurator.api.runtime.Handlers.onEveryChange(x -> buildController.enqueue(ObjectKey.of(x))), 0);
+    var builds = client.resources(Build.class).inAnyNamespace().withField("status.nodeName", config.name()).runnableInformer(0);
+    informers.use(Build.class, builds);
+    buildLoop = LoopBuilder.<Build, BuildStatus, BuildStep.Action>forKind("builder", Build.class, informers,
+            new NodeObjects<>(client, Build.class, builds, x -> true))
+        .events(events)
+        .backoff(new Backoff<>(Duration.ofMillis(200), Duration.ofMinutes(1)))
+        .workers(2).start(queue -> builder = new dev.procurator.nodeagent.build.Builder(client, config.name(), buildSettings, sandbox, clock,
+            queue, events));
+  }
+
+  /** The VMs' changes that change which Secrets they mount start or stop those Secrets' watches. */
+  private final class SecretsFollowVms implements ResourceEventHandler<VM> {
+    @Override
+    public void onAdd(VM vm) {
+      followSecrets();
+    }
+
+    @Override
+    public void onUpdate(VM oldVm, VM vm) {
+      if (!Objects.equals(oldVm.getSpec().secrets(), vm.getSpec().secrets())) {
+        followSecrets();
+      }
+    }
+
+    @Override
+    public void onDelete(VM vm, boolean unknown) {
+      followSecrets();
+    }
   }
 
   /** Watches the Secrets the VMs bound here mount, and no others. */
@@ -347,13 +363,14 @@ public final class NodeAgent implements AutoCloseable {
     String ns = secret.namespace();
     String name = secret.name();
     var informed = informer;
-    if (informed == null) {
+    var queue = vmQueue;
+    if (informed == null || queue == null) {
       return;
     }
     for (VM vm : informed.getStore().list()) {
       if (ns.equals(vm.getMetadata().getNamespace()) && vm.getSpec().secrets() != null
           && vm.getSpec().secrets().stream().anyMatch(m -> name.equals(m.name()))) {
-        controller.enqueue(ObjectKey.of(vm));
+        queue.enqueue(ObjectKey.of(vm));
       }
     }
   }
@@ -431,23 +448,20 @@ public final class NodeAgent implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     timer.shutdownNow();
-    if (informer != null) {
-      informer.close();
-    }
     if (secretWatches != null) {
       secretWatches.close();
-    }
-    if (buildInformer != null) {
-      buildInformer.close();
     }
     if (builder != null) {
       builder.close();
     }
-    if (buildController != null) {
-      buildController.close();
+    if (buildLoop != null) {
+      buildLoop.close();
     }
-    if (controller != null) {
-      controller.close();
+    if (vmLoop != null) {
+      vmLoop.close();
+    }
+    if (informers != null) {
+      informers.close();
     }
     if (host != null) {
       try {

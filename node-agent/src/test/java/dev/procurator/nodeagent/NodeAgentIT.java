@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.procurator.api.runtime.ObjectKey;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.Node;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.RestartPolicy;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
@@ -13,7 +14,7 @@ import dev.procurator.api.v1alpha1.VMSpec;
 import dev.procurator.apiserver.testing.TestApiServer;
 import dev.procurator.nodeagent.hypervisor.RunningMachine;
 import dev.procurator.nodeagent.testing.Guest;
-import dev.procurator.nodeagent.vm.VmReconciler;
+import dev.procurator.nodeagent.vm.VmLoop;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -116,7 +117,7 @@ class NodeAgentIT {
 
   /** An agent serving its endpoint over TLS with node-a's certificate, as every agent does: the API server reaches agents only so. */
   private NodeAgent agent(TestApiServer api) throws Exception {
-    VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
+    VmLoop.Settings s = new VmLoop.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
         Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
     var cert = api.nodeCertificate("node-a");
     agentHttp = HttpClient.newBuilder().sslContext(trustingNodeCertificates(api.pki().caPem())).build();
@@ -182,7 +183,7 @@ class NodeAgentIT {
           assertThat(condition(web, "Healthy").orElseThrow().getStatus()).isEqualTo("True");
         });
         VM web = get(c, "web");
-        assertThat(web.getMetadata().getFinalizers()).contains(VmReconciler.FINALIZER);
+        assertThat(web.getMetadata().getFinalizers()).contains(NodeAgreements.AGENT_FINALIZER);
         // what happened is told as Events, as kubectl describe shows them
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(c.v1().events().inNamespace("default")
             .withField("involvedObject.name", "web").list().getItems()).extracting(io.fabric8.kubernetes.api.model.Event::getReason)

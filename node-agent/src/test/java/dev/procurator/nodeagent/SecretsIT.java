@@ -13,7 +13,7 @@ import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMSpec;
 import dev.procurator.apiserver.testing.TestApiServer;
 import dev.procurator.nodeagent.testing.Guest;
-import dev.procurator.nodeagent.vm.VmReconciler;
+import dev.procurator.nodeagent.vm.VmLoop;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
@@ -53,7 +53,7 @@ class SecretsIT {
 
   /** The agent of node-s, as its node, serving its logs endpoint over TLS with the node's certificate. */
   private NodeAgent agent(TestApiServer api, KubernetesClient c) throws Exception {
-    VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
+    VmLoop.Settings s = new VmLoop.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
         Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
     var cert = api.nodeCertificate("node-s"); // names the node's current identity, as the API server checks
     return new NodeAgent(c, NodeAgent.Config.of("node-s", data).withImagesDir(images).withSettings(s), Clock.systemUTC())

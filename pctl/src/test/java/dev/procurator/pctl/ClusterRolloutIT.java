@@ -17,7 +17,7 @@ import dev.procurator.apiserver.testing.TestApiServer;
 import dev.procurator.controllers.ControllerManager;
 import dev.procurator.nodeagent.NodeAgent;
 import dev.procurator.nodeagent.testing.Guest;
-import dev.procurator.nodeagent.vm.VmReconciler;
+import dev.procurator.nodeagent.vm.VmLoop;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -63,7 +63,7 @@ class ClusterRolloutIT {
     api = TestApiServer.embedded();
     client = api.client();
     data = Files.createTempDirectory("cluster-it");
-    VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
+    VmLoop.Settings s = new VmLoop.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
         Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
     agent = new NodeAgent(client, NodeAgent.Config.of("node-a", data).withImagesDir(images).withSettings(s), Clock.systemUTC()).start();
     controllers = new ControllerManager(client, ControllerManager.Config.defaults("it")

@@ -12,7 +12,7 @@ import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.controllers.ControllerManager;
 import dev.procurator.nodeagent.NodeAgent;
 import dev.procurator.nodeagent.testing.Guest;
-import dev.procurator.nodeagent.vm.VmReconciler;
+import dev.procurator.nodeagent.vm.VmLoop;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.ControllerRevision;
@@ -54,7 +54,7 @@ class ControllerFailoverIT {
     Map<String, Process> replicas = new ConcurrentHashMap<>();
     try (PctlUp up = PctlUp.start();
         KubernetesClient client = KubeClients.fromKubeconfig(up.kubeconfig())) {
-      VmReconciler.Settings s = new VmReconciler.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
+      VmLoop.Settings s = new VmLoop.Settings(Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMillis(500),
           Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(30));
       try (NodeAgent agent = new NodeAgent(client, NodeAgent.Config.of("node-a", agentDir).withImagesDir(images).withSettings(s),
           Clock.systemUTC()).start()) {

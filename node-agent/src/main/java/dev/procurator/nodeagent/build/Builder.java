@@ -1,8 +1,10 @@
 package dev.procurator.nodeagent.build;
 
+import dev.procurator.api.runtime.Decision;
+import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.Loop;
+import dev.procurator.api.runtime.LoopQueue;
 import dev.procurator.api.runtime.ObjectKey;
-import dev.procurator.api.runtime.Reconciler;
-import dev.procurator.api.runtime.Result;
 import dev.procurator.api.runtime.StatusWriter;
 import dev.procurator.api.v1alpha1.BinaryCache;
 import dev.procurator.api.v1alpha1.BinaryCacheSpec;
@@ -24,15 +26,17 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The builder's loop for one Build (key {@code namespace/name}): decides with {@link BuildStep},
- * starts or stops the {@link BuildRun} on this node, and writes the Build's status once per pass.
+ * The builder's loop for the Builds placed on this node: {@link BuildStep#decide} is the whole
+ * decision, from the Build and the attempt running here; {@link #act} starts or stops the {@link
+ * BuildRun}, which runs on threads of its own and puts the Build back on the loop's queue at each
+ * step. A Build that leaves this node (moved back to the queue, deleted) is {@linkplain #forget
+ * forgotten}: its attempt is stopped.
  */
-public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
+public final class Builder implements Loop<Build, BuildStatus, BuildStep.Action>, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Builder.class);
 
   /**
@@ -56,104 +60,103 @@ public final class Builder implements Reconciler<ObjectKey>, AutoCloseable {
       privateDirs = privateDirs == null ? List.of(dir) : java.util.stream.Stream.concat(privateDirs.stream(), java.util.stream.Stream.of(dir))
           .map(p -> p.toAbsolutePath().normalize()).distinct().toList();
     }
+
+    /** The folder of a Build's logs on this node. */
+    public Path dirOf(ObjectKey key) {
+      return dir.resolve(key.namespace()).resolve(key.name());
+    }
+
+    /** The check of whether this host builds sandboxed, kept in its own folder under {@link #dir}. */
+    public SandboxCheck sandboxCheck() {
+      return new SandboxCheck(dir.resolve(".sandbox-check"));
+    }
   }
 
   private final KubernetesClient client;
   private final String node;
   private final Settings settings;
   private final Clock clock;
-  private final Consumer<ObjectKey> wake;
-  private final dev.procurator.api.runtime.EventRecorder events;
+  private final LoopQueue queue;
+  private final EventRecorder events;
   private final Map<ObjectKey, BuildRun> runs = new ConcurrentHashMap<>();
   private final SandboxCheck sandbox;
 
-  public Builder(KubernetesClient client, String node, Settings settings, Clock clock, Consumer<ObjectKey> wake,
-      dev.procurator.api.runtime.EventRecorder events) {
+  /**
+   * @param sandbox whether this host builds sandboxed (one check for the node: a host that passes is remembered)
+   * @param queue the loop's queue, where each attempt's steps put its Build
+   */
+  public Builder(KubernetesClient client, String node, Settings settings, SandboxCheck sandbox, Clock clock, LoopQueue queue,
+      EventRecorder events) {
     this.events = events;
     this.client = client;
     this.node = node;
     this.settings = settings;
+    this.sandbox = sandbox;
     this.clock = clock;
-    this.wake = wake;
-    this.sandbox = new SandboxCheck(settings.dir().resolve(".sandbox-check"));
-  }
-
-  /** Null when this host builds sandboxed as build users with the node's settings; otherwise why not and what to do. */
-  public String sandboxProblem() throws InterruptedException {
-    return sandbox.problem(settings.extraNixConf());
-  }
-
-  /** The folder of a Build's logs on this node. */
-  public Path dirOf(ObjectKey key) {
-    return settings.dir().resolve(key.namespace()).resolve(key.name());
+    this.queue = queue;
   }
 
   @Override
-  public Result reconcile(ObjectKey key) throws Exception {
-    Build build;
+  public Decision<BuildStatus, BuildStep.Action> decide(Build build) {
+    BuildRun run = runs.get(ObjectKey.of(build));
+    return BuildStep.decide(build, node, run == null ? null : run.attempt(), run == null ? null : run.progress(), running() < settings.maxBuilds(),
+        clock.instant());
+  }
+
+  @Override
+  public Build act(Build build, BuildStep.Action action) {
+    ObjectKey key = ObjectKey.of(build);
+    return switch (action) {
+      case BuildStep.Action.Start start -> start(key, build, start.evaluating());
+      case BuildStep.Action.Stop stop -> {
+        stop(key);
+        yield build;
+      }
+      case BuildStep.Action.Forget forget -> {
+        runs.remove(key);
+        yield build;
+      }
+    };
+  }
+
+  @Override
+  public void forget(ObjectKey key) {
+    stop(key);
+  }
+
+  /** Writes the attempt's {@code Evaluating} status with the flake it builds, then starts it; a Build whose source is unusable fails. */
+  private Build start(ObjectKey key, Build build, BuildStatus evaluating) {
+    BuildRun.Plan plan;
     try {
-      build = client.resources(Build.class).inNamespace(key.namespace()).withName(key.name()).get();
-    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-      if (e.getCode() != 403) {
-        throw e;
-      }
-      build = null; // a node may read only the Builds placed on it: this one moved on, or is gone
+      plan = plan(build);
+    } catch (IllegalArgumentException bad) {
+      return StatusWriter.write(client, build,
+          BuildAgreements.failed(build.getSpec(), evaluating, false, "InvalidSource", bad.getMessage(), clock.instant()));
+    } catch (Refused refused) {
+      log.warn("build {}: refused: {}", key, refused.getMessage());
+      Build written = StatusWriter.write(client, build,
+          BuildAgreements.failed(build.getSpec(), evaluating, false, refused.reason, refused.getMessage(), clock.instant()));
+      events.warning(written, refused.reason, refused.getMessage());
+      return written;
     }
-    BuildRun run = runs.get(key);
-    long running = runs.values().stream().filter(r -> !r.progress().done()).count();
-    BuildStep.Decision d = BuildStep.decide(build, node, run == null ? null : run.attempt(), run == null ? null : run.progress(),
-        running < settings.maxBuilds(), clock.instant());
-    BuildStatus status = d.status();
-    switch (d.action()) {
-      case START -> {
-        BuildRun.Plan plan;
-        try {
-          plan = plan(build);
-        } catch (IllegalArgumentException bad) {
-          BuildStatus failed = BuildAgreements.failed(build.getSpec(), status, false, "InvalidSource", bad.getMessage(), clock.instant());
-          StatusWriter.write(client, build, failed);
-          return Result.done();
-        } catch (Refused refused) {
-          log.warn("build {}: refused: {}", key, refused.getMessage());
-          Build written = StatusWriter.write(client, build,
-              BuildAgreements.failed(build.getSpec(), status, false, refused.reason, refused.getMessage(), clock.instant()));
-          events.warning(written, refused.reason, refused.getMessage());
-          return Result.done();
-        }
-        // the status says Evaluating before nix runs: a conflict here starts nothing
-        Build written = StatusWriter.write(client, build, status.withResults(null, null, plan.flake()));
-        // nix's cache (fetched sources) is shared within a namespace only: a flake sees no other namespace's sources
-        BuildRun r = new BuildRun(key, written.getStatus().attemptNumber(), plan, dirOf(key), settings.dir().resolve(".cache").resolve(key.namespace()),
-            sandbox, wake, clock);
-        runs.put(key, r);
-        log.info("build {}: attempt {} started ({} {})", key, r.attempt(), plan.flake(), plan.attributes());
-        events.normal(written, "Started", "attempt " + r.attempt() + " on " + node + ": " + plan.flake());
-        r.start();
-        return Result.done();
-      }
-      case STOP -> {
-        log.info("build {}: stopping attempt {} (the Build was deleted, finished or moved)", key, run.attempt());
-        run.cancel();
-        runs.remove(key);
-      }
-      case FORGET -> {
-        if (status != null && build != null) {
-          Build written = StatusWriter.write(client, build, status); // a conflict throws: the attempt stays until its result is written
-          switch (status.phase()) {
-            case SUCCEEDED -> events.normal(written, "Succeeded", status.message());
-            case FAILED -> events.warning(written, "Failed", status.message());
-            default -> events.warning(written, "Retrying", status.message());
-          }
-        }
-        runs.remove(key);
-      }
-      case NONE -> {
-        if (status != null && build != null) {
-          StatusWriter.write(client, build, status);
-        }
-      }
+    // the status says Evaluating before nix runs: a conflict here starts nothing
+    Build written = StatusWriter.write(client, build, evaluating.withResults(null, null, plan.flake()));
+    // nix's cache (fetched sources) is shared within a namespace only: a flake sees no other namespace's sources
+    BuildRun r = new BuildRun(key, written.getStatus().attemptNumber(), plan, settings.dirOf(key),
+        settings.dir().resolve(".cache").resolve(key.namespace()), sandbox, queue::enqueue, clock);
+    runs.put(key, r);
+    log.info("build {}: attempt {} started ({} {})", key, r.attempt(), plan.flake(), plan.attributes());
+    events.normal(written, "Started", "attempt " + r.attempt() + " on " + node + ": " + plan.flake());
+    r.start();
+    return written;
+  }
+
+  private void stop(ObjectKey key) {
+    BuildRun run = runs.remove(key);
+    if (run != null) {
+      log.info("build {}: stopping attempt {} (the Build was deleted, finished or moved)", key, run.attempt());
+      run.cancel();
     }
-    return d.requeue() == null ? Result.done() : Result.requeueAfter(d.requeue());
   }
 
   /** A Build this builder will not run as it stands: {@code reason} is its Ready condition's. */

@@ -4,18 +4,14 @@ import dev.procurator.api.v1alpha1.VMSpec;
 import java.util.List;
 
 /**
- * One thing {@link VmLifecycle#decide} asks for. The fast ones ({@link AddFinalizer}, {@link
- * RemoveFinalizer}, {@link Release}, {@link WatchHealth}, {@link CountFailure}) happen in the pass;
- * the slow ones ({@link Pull}, {@link Start}, {@link Stop}) run off the worker threads and put the
- * VM back on the queue when they end.
+ * One thing {@link VmLifecycle#decide} asks of the host, carried out by {@link VmLoop#act}. The fast
+ * ones ({@link Release}, {@link WatchHealth}, {@link CountFailure}, {@link SyncSecrets}) happen in
+ * the pass; the slow ones ({@link Pull}, {@link Start}, {@link Stop}) run off the worker threads and
+ * put the VM back on the loop's queue when they end. The agent's finalizer is not an action: the
+ * loop declares it, and a decision {@linkplain dev.procurator.api.runtime.Decision#release()
+ * releases} a deleted VM once its machine and files are gone.
  */
 public sealed interface VmAction {
-  /** Put the agent's finalizer on the VM, so it is not deleted while its machine may run. */
-  record AddFinalizer() implements VmAction {}
-
-  /** Let the VM go: its machine is stopped and its files are gone. */
-  record RemoveFinalizer() implements VmAction {}
-
   /** Fetch the closure from the binary cache. */
   record Pull(String closure) implements VmAction {}
 
@@ -37,4 +33,7 @@ public sealed interface VmAction {
 
   /** Count a failure of this reason in the agent's metrics. */
   record CountFailure(String reason) implements VmAction {}
+
+  /** Write the running guest's Secrets into its shared folders (only what changed), so that it sees their current values. */
+  record SyncSecrets() implements VmAction {}
 }

@@ -55,7 +55,7 @@ public final class VmHost implements AutoCloseable {
   private final Path vmsDir;
   private final Optional<Cgroups> cgroups;
   private final Optional<TapNetwork> taps;
-  private final VmReconciler.Settings settings;
+  private final VmLoop.Settings settings;
   private final Clock clock;
   private final MeterRegistry metrics;
   private final EventRecorder events;
@@ -68,7 +68,7 @@ public final class VmHost implements AutoCloseable {
   private final Map<ObjectKey, Observation.Failure> failures = new ConcurrentHashMap<>();
 
   public VmHost(Map<Hypervisor, Runner> runners, BootResolver boot, Path vmsDir, Optional<Cgroups> cgroups, Optional<TapNetwork> taps,
-      VmReconciler.Settings settings, Clock clock, MeterRegistry metrics, EventRecorder events, Consumer<ObjectKey> wake)
+      VmLoop.Settings settings, Clock clock, MeterRegistry metrics, EventRecorder events, Consumer<ObjectKey> wake)
       throws IOException {
     this.runners = Map.copyOf(runners);
     this.boot = boot;
@@ -277,8 +277,13 @@ public final class VmHost implements AutoCloseable {
         }
       }
       case VmAction.CountFailure c -> metrics.counter("procurator.vm.failures", "reason", c.reason()).increment();
-      case VmAction.AddFinalizer a -> throw new IllegalArgumentException("finalizers are the reconciler's to write");
-      case VmAction.RemoveFinalizer r -> throw new IllegalArgumentException("finalizers are the reconciler's to write");
+      case VmAction.SyncSecrets s -> {
+        try {
+          syncSecrets(key, vm);
+        } catch (IOException e) {
+          log.warn("{}: writing its Secrets failed: {}", key, e.toString());
+        }
+      }
     }
   }
 

@@ -2,10 +2,11 @@ package dev.procurator.nodeagent.vm;
 
 import dev.procurator.api.runtime.Backoff;
 import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.runtime.Decision;
 import dev.procurator.api.runtime.EventSpec;
+import dev.procurator.api.runtime.Finalizers;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.NetworkMode;
-import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.RestartPolicy;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
@@ -24,19 +25,21 @@ import java.util.Locale;
 
 /**
  * The node agent's decision for one VM, as a pure function: from the VM object and what the host
- * observes, the actions to take, the status the VM should show, and when to look again. No I/O;
- * {@code VmLifecycleTest} drives it row by row.
+ * observes, the actions to take, the status the VM should show, the Events, and when to look
+ * again. No I/O; {@code VmLifecycleTest} drives it row by row.
  *
- * <p>A VM's life, as this function moves it: bound here → finalizer → (pull) → {@code Starting}
+ * <p>A VM's life, as this function moves it: bound here (with the agent's finalizer, which the
+ * loop's dispatcher adds before it decides) → (pull) → {@code Starting}
  * (Booted=False Booting) → ready line → {@code Running} (Booted=True Ready, Healthy from its
  * checks) → on an exit, a crash, a boot timeout or failed health checks, {@code Failed} or {@code
  * Stopped} with the reason, and per {@code restartPolicy} a restart after a backoff that doubles
  * with each failure in a row and is kept in {@code status.backoff}. Deletion stops the machine,
- * then removes the files and the finalizer. Status is written before the actions that follow from
+ * then removes the files and {@linkplain Decision#release() lets the VM go}. A VM gone from this
+ * node (deleted, bound elsewhere, or deleted without the agent's finalizer) is {@link #gone}: its
+ * machine is stopped and its files removed. Status is written before the actions that follow from
  * it, so an agent that dies between the two finds in the status what it was doing.
  */
 public final class VmLifecycle {
-  public static final String FINALIZER = NodeAgreements.AGENT_FINALIZER;
   /** Booted reasons after which nothing is started again until the spec changes. */
   static final Set<String> FINAL_REASONS = Set.of("Crashed", "BootTimeout", "Unhealthy", "Exited", "StartFailed", "InvalidSpec",
       "Unsupported", "HypervisorUnavailable");
@@ -49,43 +52,30 @@ public final class VmLifecycle {
 
   private VmLifecycle() {}
 
-  /**
-   * What to do for one VM.
-   *
-   * @param status the status to write, or null to leave it as it is
-   * @param requeueAfter when to look again even if nothing happens, or null
-   */
-  public record Decision(List<VmAction> actions, VMStatus status, Duration requeueAfter, List<EventSpec> events) {
-    public Decision {
-      actions = List.copyOf(actions);
-      events = List.copyOf(events);
-    }
-  }
-
-  /**
-   * Decides for {@code vm} (null when it is gone) on this node.
-   *
-   * @param vm the VM as read from the API, or null when it does not exist
-   * @param boundHere whether {@code vm} is bound to this node
-   */
-  public static Decision decide(VM vm, boolean boundHere, Observation o, Instant now, VmReconciler.Settings settings) {
+  /** Decides for {@code vm}, bound to this node and holding the agent's finalizer (or being deleted with it). */
+  public static Decision<VMStatus, VmAction> decide(VM vm, Observation o, Instant now, VmLoop.Settings settings) {
     Pass p = new Pass(vm, o, now, settings);
-    if (vm == null || !boundHere || (isDeleting(vm) && !hasFinalizer(vm))) {
-      p.release();
-    } else if (isDeleting(vm)) {
+    if (Finalizers.deleting(vm)) {
       p.delete();
     } else {
       p.live();
+      if (vm.getSpec().secrets() != null && !vm.getSpec().secrets().isEmpty() && o.machine().isPresent()) {
+        p.actions.add(new VmAction.SyncSecrets()); // a running guest's Secrets follow their objects
+      }
     }
     return p.decision();
   }
 
-  static boolean isDeleting(VM vm) {
-    return vm.getMetadata().getDeletionTimestamp() != null;
-  }
-
-  static boolean hasFinalizer(VM vm) {
-    return vm.getMetadata().getFinalizers() != null && vm.getMetadata().getFinalizers().contains(FINALIZER);
+  /**
+   * What to do about a VM this node no longer has (deleted, bound elsewhere, or deleted without
+   * the agent's finalizer), from what the host observes: stop whatever runs, then remove its files.
+   * Nothing is written: the VM's status, if it still has one, is someone else's to write.
+   */
+  public static List<VmAction> gone(Observation o) {
+    if (o.machine().isPresent()) {
+      return o.inFlight().orElse(null) instanceof Observation.Operation.Stopping ? List.of() : List.of(new VmAction.Stop("Released"));
+    }
+    return o.inFlight().isEmpty() && o.hasWorkDir() ? List.of(new VmAction.Release()) : List.of();
   }
 
   /** The health checks this agent runs: http and tcp through forwarded ports (none for tap VMs, no exec). */
@@ -105,34 +95,26 @@ public final class VmLifecycle {
     final VM vm;
     final Observation o;
     final Instant now;
-    final VmReconciler.Settings settings;
+    final VmLoop.Settings settings;
     final List<VmAction> actions = new ArrayList<>();
     final List<EventSpec> events = new ArrayList<>();
     final VMStatus old;
     VMStatus next;
     Duration requeue;
+    boolean released;
 
-    Pass(VM vm, Observation o, Instant now, VmReconciler.Settings settings) {
+    Pass(VM vm, Observation o, Instant now, VmLoop.Settings settings) {
       this.vm = vm;
       this.o = o;
       this.now = now;
       this.settings = settings;
-      this.old = vm == null ? null : vm.getStatus();
+      this.old = vm.getStatus();
       this.next = old;
     }
 
-    Decision decision() {
-      return new Decision(actions, Objects.equals(next, old) ? null : next, requeue, events);
-    }
-
-    // ---- gone, unbound, or deleted without our finalizer: stop whatever runs and clean up ----
-
-    void release() {
-      if (o.machine().isPresent()) {
-        stopOnce("Released");
-      } else if (o.inFlight().isEmpty() && o.hasWorkDir()) {
-        actions.add(new VmAction.Release());
-      }
+    Decision<VMStatus, VmAction> decision() {
+      Decision<VMStatus, VmAction> d = new Decision<>(Objects.equals(next, old) ? null : next, actions, events, requeue, false);
+      return released ? d.release() : d;
     }
 
     // ---- deletion: power off, then clean up and let the object go ----
@@ -149,15 +131,12 @@ public final class VmLifecycle {
         return; // the stop's end brings it back
       }
       actions.add(new VmAction.Release());
-      actions.add(new VmAction.RemoveFinalizer());
+      released = true;
     }
 
     // ---- a VM that should run here ----
 
     void live() {
-      if (!hasFinalizer(vm)) {
-        actions.add(new VmAction.AddFinalizer());
-      }
       VMSpec spec = vm.getSpec();
       if (o.hypervisor().isEmpty()) {
         String hv = spec.hypervisor() == null ? "qemu" : spec.hypervisor().wire();
@@ -235,7 +214,7 @@ public final class VmLifecycle {
             int threshold = HealthProbe.failureThreshold(c);
             if (pr.consecutiveFailures() >= threshold) {
               failure(m, "Unhealthy", "health check failed " + pr.consecutiveFailures() + " times in a row: " + detail);
-              next = withCondition(next, Conditions.of("Healthy", Conditions.FALSE, "Unhealthy", detail, now));
+              next = next.withConditions(Conditions.set(next.conditions(), Conditions.of("Healthy", Conditions.FALSE, "Unhealthy", detail, now)));
               return;
             }
             failing.add(detail + " (" + pr.consecutiveFailures() + " of " + threshold + ")");
@@ -256,7 +235,7 @@ public final class VmLifecycle {
       if (next.backoff() != null) {
         Instant stableAt = m.startedAt().plus(STABLE_AFTER);
         if (!now.isBefore(stableAt)) {
-          next = withBackoff(next, null);
+          next = next.withBackoff(null);
         } else if (Duration.between(now, stableAt).compareTo(requeue) < 0) {
           requeue = Duration.between(now, stableAt);
         }
@@ -323,7 +302,8 @@ public final class VmLifecycle {
         return;
       }
       if (vm.getSpec().secrets() != null && !vm.getSpec().secrets().isEmpty() && next != null) {
-        next = withCondition(next, Conditions.of("SecretsReady", Conditions.TRUE, "Found", "every Secret the VM mounts is here", now));
+        next = next.withConditions(Conditions.set(next.conditions(),
+            Conditions.of("SecretsReady", Conditions.TRUE, "Found", "every Secret the VM mounts is here", now)));
       }
       String booted = old == null ? "" : Conditions.reason(old.conditions(), "Booted");
       switch (o.boot()) {
@@ -360,8 +340,7 @@ public final class VmLifecycle {
           String how = o.hypervisor().get() + (o.accelerator() == null ? "" : " (" + o.accelerator() + ")");
           int restarts = restartCount() + (restart ? 1 : 0);
           status(VMPhase.STARTING, booted(Conditions.FALSE, "Booting", "starting " + how), null);
-          next = new VMStatus(next.phase(), next.nodeName(), next.observedGeneration(), next.conditions(), next.message(),
-              restarts, old == null ? null : old.ports(), sameGeneration ? next.backoff() : null);
+          next = next.withRestartCount(restarts).withPorts(old == null ? null : old.ports()).withBackoff(sameGeneration ? next.backoff() : null);
           events.add(EventSpec.normal("Starting", (restart ? "restarting the VM with " : "starting the VM with ") + how));
           actions.add(new VmAction.Start(restart));
         }
@@ -386,7 +365,7 @@ public final class VmLifecycle {
       }
       if (!restart) {
         status(phase, booted(Conditions.FALSE, reason, message), reason.equals("Unhealthy") ? null : notRunning());
-        next = withBackoff(next, null);
+        next = next.withBackoff(null);
         return;
       }
       // a VM that was up for a while starts a new count; one that keeps failing waits longer each time
@@ -397,7 +376,7 @@ public final class VmLifecycle {
       Instant at = now.plus(delay);
       status(phase, booted(Conditions.FALSE, "BackOff", message + "; restarting in " + delay.toMillis() / 1000.0 + " s"),
           reason.equals("Unhealthy") ? null : notRunning());
-      next = withBackoff(next, new VMStatus.RestartBackoff(failures, at.toString()));
+      next = next.withBackoff(new VMStatus.RestartBackoff(failures, at.toString()));
       events.add(EventSpec.warning("BackOff", "back-off " + delay.toMillis() / 1000.0 + " s restarting the failed VM (" + failures
           + (failures == 1 ? " failure)" : " failures in a row)")));
       requeue = delay;
@@ -440,25 +419,16 @@ public final class VmLifecycle {
 
     /** The next status: {@code phase}, the conditions set into the current ones, the message of {@code main}. */
     void status(VMPhase phase, Condition main, Condition other) {
-      VMStatus base = next;
-      List<Condition> conditions = Conditions.setAll(base == null ? null : base.conditions(), main, other);
-      next = new VMStatus(phase, vm.getSpec().nodeName(), vm.getMetadata().getGeneration(), conditions, main.getMessage(),
-          base == null || base.restartCount() == null ? 0 : base.restartCount(), base == null ? null : base.ports(),
-          base == null ? null : base.backoff());
+      VMStatus base = VMStatus.orEmpty(next);
+      next = base.withPhase(phase, main.getMessage()).withNodeName(vm.getSpec().nodeName())
+          .withObservedGeneration(vm.getMetadata().getGeneration())
+          .withConditions(Conditions.setAll(base.conditions(), main, other))
+          .withRestartCount(base.restartCount() == null ? 0 : base.restartCount());
     }
 
-    static VMStatus withCondition(VMStatus s, Condition c) {
-      return new VMStatus(s.phase(), s.nodeName(), s.observedGeneration(), Conditions.set(s.conditions(), c), s.message(),
-          s.restartCount(), s.ports(), s.backoff());
-    }
-
+    /** The ports the machine was launched with, or those the status shows when it was launched with none. */
     static VMStatus withPorts(VMStatus s, List<VMSpec.PortForward> ports) {
-      return new VMStatus(s.phase(), s.nodeName(), s.observedGeneration(), s.conditions(), s.message(), s.restartCount(),
-          ports == null || ports.isEmpty() ? s.ports() : ports, s.backoff());
-    }
-
-    static VMStatus withBackoff(VMStatus s, VMStatus.RestartBackoff b) {
-      return new VMStatus(s.phase(), s.nodeName(), s.observedGeneration(), s.conditions(), s.message(), s.restartCount(), s.ports(), b);
+      return ports == null || ports.isEmpty() ? s : s.withPorts(ports);
     }
 
     static Instant parse(String t) {

@@ -4,15 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procurator.api.runtime.Backoff;
-import dev.procurator.api.runtime.Controller;
 import dev.procurator.api.runtime.EventRecorder;
+import dev.procurator.api.runtime.Informers;
+import dev.procurator.api.runtime.LoopBuilder;
 import dev.procurator.api.runtime.ObjectKey;
-import dev.procurator.api.runtime.Scheduler;
 import dev.procurator.api.v1alpha1.Hypervisor;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
 import dev.procurator.api.v1alpha1.VMSpec;
+import dev.procurator.api.v1alpha1.VMStatus;
 import dev.procurator.apiserver.testing.TestApiServer;
+import dev.procurator.nodeagent.NodeObjects;
 import dev.procurator.nodeagent.hypervisor.LaunchPlan;
 import dev.procurator.nodeagent.hypervisor.MachineSpec;
 import dev.procurator.nodeagent.hypervisor.Runner;
@@ -28,7 +31,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,17 +110,27 @@ class GuestStateIT {
           null, null, null));
       var vms = c.resources(VM.class).inNamespace("default");
       vms.resource(vm).create();
-      VmReconciler.Settings settings = new VmReconciler.Settings(Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMillis(100),
+      VmLoop.Settings settings = new VmLoop.Settings(Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMillis(100),
           Duration.ofSeconds(1), 1 << 20, Duration.ofMillis(200));
       SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-      AtomicReference<Controller<ObjectKey>> queue = new AtomicReference<>();
+      var informer = c.resources(VM.class).inAnyNamespace().withField("spec.nodeName", "node-a").runnableInformer(0);
+      VmHost[] hosts = new VmHost[1];
       try (EventRecorder events = new EventRecorder(c, "procurator.dev/node-agent", "node-a", Clock.systemUTC());
-          VmHost host = new VmHost(Map.of(Hypervisor.QEMU, runner), new BootResolver(dir, null, Duration.ofMinutes(1)), dir.resolve("vms"),
-              Optional.empty(), Optional.empty(), settings, Clock.systemUTC(), metrics, events, k -> queue.get().enqueue(k));
-          Controller<ObjectKey> controller = new Controller<>("agent", new VmReconciler(c, "node-a", host, events, settings, Clock.systemUTC()),
-              Scheduler.system(), new Backoff<>(Duration.ofMillis(100), Duration.ofSeconds(1)))) {
-        queue.set(controller.start(1));
-        controller.enqueue(ObjectKey.of("default", "ghost"));
+          Informers informers = new Informers(c).use(VM.class, informer);
+          LoopBuilder.Running loop = LoopBuilder.<VM, VMStatus, VmAction>forKind("agent", VM.class, informers,
+                  new NodeObjects<>(c, VM.class, informer, VmLoop.heldBy("node-a")))
+              .updatesWhen(VmLoop::matters).finalizer(NodeAgreements.AGENT_FINALIZER).events(events)
+              .backoff(new Backoff<>(Duration.ofMillis(100), Duration.ofSeconds(1)))
+              .start(queue -> {
+                try {
+                  hosts[0] = new VmHost(Map.of(Hypervisor.QEMU, runner), new BootResolver(dir, null, Duration.ofMinutes(1)),
+                      dir.resolve("vms"), Optional.empty(), Optional.empty(), settings, Clock.systemUTC(), metrics, events, queue::enqueue);
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+                return new VmLoop(hosts[0], settings, Clock.systemUTC());
+              });
+          VmHost host = hosts[0]) {
         await().atMost(Duration.ofSeconds(20)).until(() -> vms.withName("ghost").get().getStatus() != null
             && vms.withName("ghost").get().getStatus().phase() == VMPhase.RUNNING);
         long pid = host.running().get(ObjectKey.of("default", "ghost"));

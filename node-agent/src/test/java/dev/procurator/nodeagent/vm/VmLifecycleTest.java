@@ -3,7 +3,9 @@ package dev.procurator.nodeagent.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.runtime.Decision;
 import dev.procurator.api.runtime.EventSpec;
+import dev.procurator.api.v1alpha1.NodeAgreements;
 import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.RestartPolicy;
@@ -31,7 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 class VmLifecycleTest {
   static final Instant NOW = Instant.parse("2026-12-02T12:00:00Z");
-  static final VmReconciler.Settings SETTINGS = new VmReconciler.Settings(Duration.ofSeconds(120), Duration.ofSeconds(20),
+  static final VmLoop.Settings SETTINGS = new VmLoop.Settings(Duration.ofSeconds(120), Duration.ofSeconds(20),
       Duration.ofSeconds(1), Duration.ofMinutes(5), 1 << 20, Duration.ofSeconds(30));
   static final VMSpec.HealthCheck HTTP = new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, "/healthz", null, 1, 1, 3);
 
@@ -48,6 +50,7 @@ class VmLifecycleTest {
     RestartPolicy policy;
     List<VMSpec.HealthCheck> checks;
     NetworkMode network;
+    List<VMSpec.SecretMount> secrets;
     String closure;
     boolean finalizer = true;
     boolean deleting;
@@ -79,7 +82,7 @@ class VmLifecycleTest {
       VM vm = new VM();
       ObjectMetaBuilder meta = new ObjectMetaBuilder().withName("web").withNamespace("default").withGeneration(generation);
       if (finalizer) {
-        meta.withFinalizers(VmLifecycle.FINALIZER);
+        meta.withFinalizers(NodeAgreements.AGENT_FINALIZER);
       }
       if (deleting) {
         meta.withDeletionTimestamp(NOW.minusSeconds(1).toString());
@@ -88,7 +91,7 @@ class VmLifecycleTest {
       VMSpec.Boot boot = closure != null ? new VMSpec.Boot(closure, null, null, null)
           : new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0");
       vm.setSpec(new VMSpec(1, "128Mi", null, boot, "node-a", null,
-          new VMSpec.Network(network, List.of(new VMSpec.PortForward(8080, null))), null, checks, policy, null));
+          new VMSpec.Network(network, List.of(new VMSpec.PortForward(8080, null))), secrets, checks, policy, null));
       vm.setStatus(status);
       return vm;
     }
@@ -126,22 +129,22 @@ class VmLifecycleTest {
     }
   }
 
-  static VmLifecycle.Decision decide(VM vm, Seen seen) {
-    return VmLifecycle.decide(vm, true, seen.build(), NOW, SETTINGS);
+  static Decision<VMStatus, VmAction> decide(VM vm, Seen seen) {
+    return VmLifecycle.decide(vm, seen.build(), NOW, SETTINGS);
   }
 
   static Condition booted(VMStatus s) {
     return Conditions.find(s.conditions(), "Booted").orElseThrow();
   }
 
-  static List<String> eventReasons(VmLifecycle.Decision d) {
+  static List<String> eventReasons(Decision<VMStatus, VmAction> d) {
     return d.events().stream().map(EventSpec::reason).toList();
   }
 
   // ---- the table ----
 
   record Row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, List<String> events,
-      String healthy) {
+      String healthy, boolean released) {
     @Override
     public String toString() {
       return name;
@@ -149,12 +152,17 @@ class VmLifecycleTest {
 
     /** The row, also expecting the Healthy condition as {@code STATUS/REASON}. */
     Row healthy(String statusAndReason) {
-      return new Row(name, vm, seen, phase, bootedReason, actions, events, statusAndReason);
+      return new Row(name, vm, seen, phase, bootedReason, actions, events, statusAndReason, released);
+    }
+
+    /** The row, also expecting the VM to be let go (the agent's finalizer removed) once its actions are done. */
+    Row lettingGo() {
+      return new Row(name, vm, seen, phase, bootedReason, actions, events, healthy, true);
     }
   }
 
   static Row row(String name, VM vm, Seen seen, VMPhase phase, String bootedReason, List<VmAction> actions, String... events) {
-    return new Row(name, vm, seen, phase, bootedReason, actions, List.of(events), null);
+    return new Row(name, vm, seen, phase, bootedReason, actions, List.of(events), null, false);
   }
 
   static Stream<Arguments> rows() {
@@ -174,7 +182,6 @@ class VmLifecycleTest {
     VM finalFailedNewSpec = vm(b -> { b.policy(RestartPolicy.NEVER); b.status(VMPhase.FAILED, "False", "Crashed"); b.generation = 2; });
     VM closure = vm(b -> b.closure = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     VM tapVm = vm(b -> b.network = NetworkMode.TAP);
-    VM noFinalizer = vm(b -> b.finalizer = false);
     VM stopping = vm(b -> b.status(VMPhase.STOPPING, "False", "SpecChanged"));
     VM crashedWhileStopping = vm(b -> b.status(VMPhase.FAILED, "False", "BackOff", 1, new VMStatus.RestartBackoff(1, NOW.plusSeconds(1).toString())));
 
@@ -211,8 +218,6 @@ class VmLifecycleTest {
     readyNow.ready = true;
 
     return Stream.of(
-        row("a new VM gets the finalizer and boots", vm(b -> b.finalizer = false), new Seen(), VMPhase.STARTING, "Booting",
-            List.of(new VmAction.AddFinalizer(), new VmAction.Start(false)), "Starting"),
         row("a new VM boots", fresh, new Seen(), VMPhase.STARTING, "Booting", List.of(new VmAction.Start(false)), "Starting"),
         row("a boot under way waits for the ready line", starting, new Seen().running(starting, Duration.ofSeconds(3)),
             VMPhase.STARTING, "Booting", List.of()),
@@ -258,7 +263,7 @@ class VmLifecycleTest {
         row("deleting while a start is under way waits for the machine", deletingBooting, startUnderWay, VMPhase.STOPPING, "Deleting",
             List.of()),
         row("deleting a VM waiting to restart releases it at once", deletingInBackoff, new Seen().launched(deletingInBackoff),
-            VMPhase.FAILED, "BackOff", List.of(new VmAction.Release(), new VmAction.RemoveFinalizer())),
+            VMPhase.FAILED, "BackOff", List.of(new VmAction.Release())).lettingGo(),
         row("a closure not in the store is pulled first", closure, needsPull, VMPhase.STARTING, "Pulling",
             List.of(new VmAction.Pull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest")), "Pulling"),
         row("a pull that failed is reported and tried again later", closure, pullFailed, VMPhase.FAILED, "BootSourceMissing",
@@ -269,9 +274,7 @@ class VmLifecycleTest {
             "HypervisorUnavailable"),
         row("tap networking without a bridge is refused", tapVm, new Seen(), VMPhase.FAILED, "Unsupported", List.of(), "Unsupported"),
         row("a start refused for an invalid plan fails for good", starting, startFailed, VMPhase.FAILED, "InvalidSpec", List.of(),
-            "InvalidSpec"),
-        row("a VM without our finalizer gets it first", noFinalizer, new Seen(), VMPhase.STARTING, "Booting",
-            List.of(new VmAction.AddFinalizer(), new VmAction.Start(false)), "Starting"))
+            "InvalidSpec"))
         .map(Arguments::of);
   }
 
@@ -284,12 +287,13 @@ class VmLifecycleTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("rows")
   void decides(Row row) {
-    VmLifecycle.Decision d = decide(row.vm(), row.seen());
+    Decision<VMStatus, VmAction> d = decide(row.vm(), row.seen());
     VMStatus status = d.status() != null ? d.status() : row.vm().getStatus();
     assertThat(status.phase()).as("phase").isEqualTo(row.phase());
     assertThat(booted(status).getReason()).as("Booted reason").isEqualTo(row.bootedReason());
     assertThat(d.actions()).as("actions").containsExactlyElementsOf(row.actions());
     assertThat(eventReasons(d)).as("events").containsExactlyElementsOf(row.events());
+    assertThat(d.released()).as("lets the VM go").isEqualTo(row.released());
     if (row.healthy() != null) {
       Condition healthy = Conditions.find(status.conditions(), "Healthy").orElseThrow();
       assertThat(healthy.getStatus() + "/" + healthy.getReason()).as("Healthy").isEqualTo(row.healthy());
@@ -302,7 +306,7 @@ class VmLifecycleTest {
   void aVmWhoseSecretIsMissingWaitsPendingNamingItAndDoesNotStart() {
     Seen seen = new Seen();
     seen.missingSecrets = List.of("db-creds");
-    VmLifecycle.Decision d = decide(vm(b -> { }), seen);
+    Decision<VMStatus, VmAction> d = decide(vm(b -> { }), seen);
     assertThat(d.status().phase()).isEqualTo(VMPhase.PENDING);
     Condition c = Conditions.find(d.status().conditions(), "SecretsReady").orElseThrow();
     assertThat(c.getStatus()).isEqualTo("False");
@@ -317,16 +321,16 @@ class VmLifecycleTest {
   void aWaitingVmSaysSoOnceNotOnEveryLook() {
     Seen seen = new Seen();
     seen.missingSecrets = List.of("db-creds");
-    VmLifecycle.Decision first = decide(vm(b -> { }), seen);
+    Decision<VMStatus, VmAction> first = decide(vm(b -> { }), seen);
     VM waiting = vm(b -> b.status = first.status());
-    VmLifecycle.Decision again = decide(waiting, seen);
+    Decision<VMStatus, VmAction> again = decide(waiting, seen);
     assertThat(eventReasons(again)).isEmpty();
   }
 
   @Test
   void backoffDoublesWithEachFailureInARowAndIsKeptInStatus() {
     VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 3, new VMStatus.RestartBackoff(3, NOW.minusSeconds(10).toString())));
-    VmLifecycle.Decision d = decide(vm, new Seen().launched(vm));
+    Decision<VMStatus, VmAction> d = decide(vm, new Seen().launched(vm));
     assertThat(d.status().backoff().failures()).isEqualTo(4);
     assertThat(Instant.parse(d.status().backoff().restartAt())).isEqualTo(NOW.plusSeconds(8));
     assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(8));
@@ -344,7 +348,7 @@ class VmLifecycleTest {
     VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 3, new VMStatus.RestartBackoff(3, NOW.minusSeconds(600).toString())));
     Seen seen = new Seen().running(vm, Duration.ofMinutes(2));
     seen.machine = Optional.of(new Observation.Machine(4242, NOW.minusSeconds(120), Optional.of("internal-error")));
-    VmLifecycle.Decision d = decide(vm, seen);
+    Decision<VMStatus, VmAction> d = decide(vm, seen);
     assertThat(d.status().backoff().failures()).isEqualTo(1);
     assertThat(d.requeueAfter()).isEqualTo(Duration.ofSeconds(1));
   }
@@ -352,10 +356,10 @@ class VmLifecycleTest {
   @Test
   void aRunningVmForgetsItsBackoffOnceStable() {
     VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready", 3, new VMStatus.RestartBackoff(3, NOW.minusSeconds(600).toString())));
-    VmLifecycle.Decision young = decide(vm, new Seen().running(vm, Duration.ofSeconds(40)));
+    Decision<VMStatus, VmAction> young = decide(vm, new Seen().running(vm, Duration.ofSeconds(40)));
     assertThat(young.status() == null ? vm.getStatus().backoff() : young.status().backoff()).isNotNull();
     assertThat(young.requeueAfter()).isEqualTo(Duration.ofSeconds(20));
-    VmLifecycle.Decision stable = decide(vm, new Seen().running(vm, Duration.ofSeconds(61)));
+    Decision<VMStatus, VmAction> stable = decide(vm, new Seen().running(vm, Duration.ofSeconds(61)));
     assertThat(stable.status().backoff()).isNull();
     assertThat(stable.status().restartCount()).isEqualTo(3);
   }
@@ -363,7 +367,7 @@ class VmLifecycleTest {
   @Test
   void aRestartCountsAndKeepsTheBackoffUntilTheVmIsStable() {
     VM vm = vm(b -> b.status(VMPhase.FAILED, "False", "BackOff", 2, new VMStatus.RestartBackoff(2, NOW.minusSeconds(1).toString())));
-    VmLifecycle.Decision d = decide(vm, new Seen().launched(vm));
+    Decision<VMStatus, VmAction> d = decide(vm, new Seen().launched(vm));
     assertThat(d.status().restartCount()).isEqualTo(3);
     assertThat(d.status().backoff()).isEqualTo(new VMStatus.RestartBackoff(2, NOW.minusSeconds(1).toString()));
   }
@@ -373,7 +377,7 @@ class VmLifecycleTest {
     VM vm = vm(b -> b.checks(HTTP).policy(RestartPolicy.NEVER).status(VMPhase.RUNNING, "True", "Ready"));
     Seen seen = new Seen().running(vm, Duration.ofMinutes(5));
     seen.probes = List.of(new Observation.Probe(3, Optional.of("tcp port 9: connection refused"), false, true));
-    VmLifecycle.Decision d = decide(vm, seen);
+    Decision<VMStatus, VmAction> d = decide(vm, seen);
     assertThat(d.status().phase()).isEqualTo(VMPhase.FAILED);
     assertThat(booted(d.status()).getReason()).isEqualTo("Unhealthy");
     assertThat(d.status().message()).isEqualTo("health check failed 3 times in a row: tcp port 9: connection refused");
@@ -385,7 +389,7 @@ class VmLifecycleTest {
   @Test
   void aBootTimeoutNamesTheLimitAndTheLastConsoleLines() {
     VM vm = vm(b -> b.policy(RestartPolicy.ON_FAILURE).status(VMPhase.STARTING, "False", "Booting"));
-    VmLifecycle.Decision d = decide(vm, new Seen().running(vm, Duration.ofSeconds(130)));
+    Decision<VMStatus, VmAction> d = decide(vm, new Seen().running(vm, Duration.ofSeconds(130)));
     assertThat(d.status().message()).startsWith("the guest did not print PROCURATOR-READY within 120 s; last console lines: booting | last line")
         .contains("restarting in 1.0 s");
   }
@@ -401,7 +405,7 @@ class VmLifecycleTest {
     VM vm = vm(b -> b.checks(HTTP).status(VMPhase.STARTING, "False", "Booting"));
     Seen seen = new Seen().running(vm, Duration.ofMillis(2400));
     seen.ready = true;
-    VmLifecycle.Decision d = decide(vm, seen);
+    Decision<VMStatus, VmAction> d = decide(vm, seen);
     assertThat(booted(d.status()).getMessage()).isEqualTo("the guest printed its ready line 2.4 s after start");
     assertThat(d.status().ports()).containsExactly(new VMSpec.PortForward(8080, 40001));
     assertThat(Conditions.find(d.status().conditions(), "Healthy").orElseThrow().getReason()).isEqualTo("NotYetChecked");
@@ -413,7 +417,7 @@ class VmLifecycleTest {
     VM vm = vm(b -> b.status(VMPhase.FAILED, "False", "BootSourceMissing"));
     Seen missing = new Seen();
     missing.boot = new Observation.Boot.Missing("kernel /images/hello/vmlinux does not exist");
-    VmLifecycle.Decision d = decide(vm, missing);
+    Decision<VMStatus, VmAction> d = decide(vm, missing);
     assertThat(d.actions()).isEmpty();
     assertThat(d.requeueAfter()).isEqualTo(VmLifecycle.PULL_RETRY);
   }
@@ -421,12 +425,25 @@ class VmLifecycleTest {
   @Test
   void aVmGoneOrBoundElsewhereHasItsMachineStoppedThenItsFilesRemoved() {
     VM vm = vm(b -> b.status(VMPhase.RUNNING, "True", "Ready"));
-    VmLifecycle.Decision stop = VmLifecycle.decide(null, false, new Seen().running(vm, Duration.ofMinutes(1)).build(), NOW, SETTINGS);
-    assertThat(stop.actions()).containsExactly(new VmAction.Stop("Released"));
-    assertThat(stop.status()).isNull();
-    VmLifecycle.Decision elsewhere = VmLifecycle.decide(vm, false, new Seen().launched(vm).build(), NOW, SETTINGS);
-    assertThat(elsewhere.actions()).containsExactly(new VmAction.Release());
-    assertThat(elsewhere.status()).as("the VM's status is its new node's to write").isNull();
+    assertThat(VmLifecycle.gone(new Seen().running(vm, Duration.ofMinutes(1)).build())).containsExactly(new VmAction.Stop("Released"));
+    Seen stopping = new Seen().running(vm, Duration.ofMinutes(1));
+    stopping.inFlight = Optional.of(new Observation.Operation.Stopping("Released"));
+    assertThat(VmLifecycle.gone(stopping.build())).as("the stop under way is waited for").isEmpty();
+    assertThat(VmLifecycle.gone(new Seen().launched(vm).build())).containsExactly(new VmAction.Release());
+    Seen cleaned = new Seen();
+    cleaned.workDir = false;
+    assertThat(VmLifecycle.gone(cleaned.build())).isEmpty();
+  }
+
+  @Test
+  void aRunningGuestsSecretsFollowTheirObjects() {
+    List<VMSpec.SecretMount> db = List.of(new VMSpec.SecretMount("db-creds", "/run/secrets/db"));
+    VM vm = vm(b -> { b.secrets = db; b.status(VMPhase.RUNNING, "True", "Ready"); });
+    assertThat(decide(vm, new Seen().running(vm, Duration.ofMinutes(5))).actions()).containsExactly(new VmAction.SyncSecrets());
+    assertThat(decide(vm, new Seen().launched(vm)).actions()).as("a guest that does not run has no folders to keep up")
+        .doesNotContain(new VmAction.SyncSecrets());
+    VM deleting = vm(b -> { b.secrets = db; b.deleting = true; b.status(VMPhase.RUNNING, "True", "Ready"); });
+    assertThat(decide(deleting, new Seen().running(deleting, Duration.ofMinutes(5))).actions()).containsExactly(new VmAction.Stop("Deleting"));
   }
 
   @Test
