@@ -41,15 +41,13 @@ public final class KubePrimaries<P extends CustomResource<?, S>, S> implements P
 
   @Override
   public P writeStatus(P object, S status) {
-    P changed = copy(object);
-    changed.setStatus(status);
-    return client.resource(changed).updateStatus();
+    object.setStatus(status); // the pass's own copy (see Primaries)
+    return client.resource(object).updateStatus();
   }
 
   @Override
   public P writeFinalizers(P object, List<String> finalizers) {
-    P changed = copy(object);
-    changed.getMetadata().setFinalizers(new ArrayList<>(finalizers));
-    return client.resource(changed).update();
+    object.getMetadata().setFinalizers(new ArrayList<>(finalizers));
+    return client.resource(object).update();
   }
 }

@@ -4,8 +4,9 @@ import java.util.List;
 
 /**
  * How a {@link Dispatcher} reads and writes a loop's primary kind: from the informer's cache and
- * the API server in production ({@link KubePrimaries}), from a map in unit tests. Every write
- * carries the resourceVersion of the object it is given, so a write computed from a stale read
+ * the API server in production ({@link KubePrimaries}), from a map in unit tests. A write is given
+ * the pass's own {@linkplain #copy copy} of the object, which it may change; every write carries
+ * the resourceVersion of the object it is given, so a write computed from a stale read
  * fails with 409 and the key is looked at again.
  */
 public interface Primaries<P, S> {

@@ -53,8 +53,7 @@ final class GcPrimaries implements Primaries<GenericKubernetesResource, Void> {
 
   @Override
   public GenericKubernetesResource writeFinalizers(GenericKubernetesResource object, List<String> finalizers) {
-    GenericKubernetesResource changed = copy(object);
-    changed.getMetadata().setFinalizers(new ArrayList<>(finalizers));
-    return client.resource(changed).update();
+    object.getMetadata().setFinalizers(new ArrayList<>(finalizers));
+    return client.resource(object).update();
   }
 }
