@@ -272,7 +272,12 @@ public final class NodeAgent implements AutoCloseable {
     registration = new NodeRegistration(client, config.name(), config.labels(),
         new ArrayList<>(runners.keySet()), kvm, HostFacts.read(), clock, config.leaseDuration(), config.cpuOvercommit())
         .withBuilds(config.builds().maxBuilds())
-        .withImages(() -> dev.procurator.nodeagent.registration.BootImages.scan(config.imagesDir()));
+        .withImages(() -> {
+          List<dev.procurator.api.v1alpha1.NodeStatus.Image> images = new ArrayList<>(boot.heldClosures());
+          images.addAll(dev.procurator.nodeagent.registration.BootImages.scan(config.imagesDir()));
+          return images;
+        })
+        .withBinaryCache(boot.hasCache());
     boolean registered = true;
     try {
       registration.register(http.url(), 0, null);

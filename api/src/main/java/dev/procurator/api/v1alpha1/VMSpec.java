@@ -41,15 +41,49 @@ public record VMSpec(
         bootTimeoutSeconds);
   }
 
-  /** Boot source: a Nix closure, or a kernel with initrd and command line. */
+  /**
+   * Boot source: a Nix closure by store path or by the name the binary cache keeps for it, or a
+   * kernel with initrd and command line.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Boot(
       @Pattern("^/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$")
-          @JsonPropertyDescription("Store path of a closure holding kernel, initrd and init.")
+          @JsonPropertyDescription("Store path of a closure holding kernel, initrd and init. With closureName, the path that name was"
+              + " resolved to (a Cluster revision pins it so).")
           String closure,
       @JsonPropertyDescription("Kernel image path (absolute, or relative to the agent's images directory).") String kernel,
       @JsonPropertyDescription("Initial ramdisk path.") String initrd,
-      @JsonPropertyDescription("Kernel command line.") String cmdline) {}
+      @JsonPropertyDescription("Kernel command line.") String cmdline,
+      @Pattern(dev.procurator.api.nix.ClosureNames.NAME_PATTERN)
+          @JsonPropertyDescription("Name of a closure in the binary cache (pctl closure list), as a registry keeps tags: the node agent"
+              + " resolves it at start and records the store path in status.closure; a Cluster pins the path in its revision.")
+          String closureName) {
+
+    /** A boot source that names no closure by name. */
+    public Boot(String closure, String kernel, String initrd, String cmdline) {
+      this(closure, kernel, initrd, cmdline, null);
+    }
+
+    /** A closure booted by the name the binary cache keeps for it. */
+    public static Boot named(String closureName, String cmdline) {
+      return new Boot(null, null, null, cmdline, closureName);
+    }
+
+    /** This boot source with the store path {@code path} its closure name stands for. */
+    public Boot resolvedTo(String path) {
+      return new Boot(path, kernel, initrd, cmdline, closureName);
+    }
+
+    /** Whether it boots a closure (by path or by name) rather than files. */
+    public boolean bootsClosure() {
+      return closure != null || closureName != null;
+    }
+
+    /** Whether it boots a closure by a name not yet resolved to a store path. */
+    public boolean unresolved() {
+      return closure == null && closureName != null;
+    }
+  }
 
   /** Guest networking. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

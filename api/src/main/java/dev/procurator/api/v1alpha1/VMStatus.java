@@ -16,49 +16,62 @@ public record VMStatus(
     Integer restartCount,
     List<VMSpec.PortForward> ports,
     @JsonPropertyDescription("Restart backoff after failures in a row; absent once the VM has run well for a while.")
-        RestartBackoff backoff) {
+        RestartBackoff backoff,
+    @JsonPropertyDescription("Store path of the closure the VM boots: spec.boot.closure, or what spec.boot.closureName was resolved to"
+        + " when this generation started.")
+        String closure) {
 
   /** A status without restart backoff. */
   public VMStatus(VMPhase phase, String nodeName, Long observedGeneration, List<Condition> conditions, String message,
       Integer restartCount, List<VMSpec.PortForward> ports) {
-    this(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, null);
+    this(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, null, null);
+  }
+
+  /** A status that names no closure. */
+  public VMStatus(VMPhase phase, String nodeName, Long observedGeneration, List<Condition> conditions, String message,
+      Integer restartCount, List<VMSpec.PortForward> ports, RestartBackoff backoff) {
+    this(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, backoff, null);
   }
 
   /** {@code status}, or an empty status when there is none yet. */
   public static VMStatus orEmpty(VMStatus status) {
-    return status != null ? status : new VMStatus(null, null, null, null, null, null, null, null);
+    return status != null ? status : new VMStatus(null, null, null, null, null, null, null, null, null);
   }
 
   public VMStatus withPhase(VMPhase p, String msg) {
-    return new VMStatus(p, nodeName, observedGeneration, conditions, msg, restartCount, ports, backoff);
+    return new VMStatus(p, nodeName, observedGeneration, conditions, msg, restartCount, ports, backoff, closure);
   }
 
   public VMStatus withNodeName(String node) {
-    return new VMStatus(phase, node, observedGeneration, conditions, message, restartCount, ports, backoff);
+    return new VMStatus(phase, node, observedGeneration, conditions, message, restartCount, ports, backoff, closure);
   }
 
   public VMStatus withObservedGeneration(Long g) {
-    return new VMStatus(phase, nodeName, g, conditions, message, restartCount, ports, backoff);
+    return new VMStatus(phase, nodeName, g, conditions, message, restartCount, ports, backoff, closure);
   }
 
   public VMStatus withConditions(List<Condition> c) {
-    return new VMStatus(phase, nodeName, observedGeneration, c, message, restartCount, ports, backoff);
+    return new VMStatus(phase, nodeName, observedGeneration, c, message, restartCount, ports, backoff, closure);
   }
 
   public VMStatus withRestarts(Integer count, RestartBackoff b) {
-    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, count, ports, b);
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, count, ports, b, closure);
   }
 
   public VMStatus withPorts(List<VMSpec.PortForward> p) {
-    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, p, backoff);
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, p, backoff, closure);
   }
 
   public VMStatus withRestartCount(Integer count) {
-    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, count, ports, backoff);
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, count, ports, backoff, closure);
+  }
+
+  public VMStatus withClosure(String c) {
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, backoff, c);
   }
 
   public VMStatus withBackoff(RestartBackoff b) {
-    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, b);
+    return new VMStatus(phase, nodeName, observedGeneration, conditions, message, restartCount, ports, b, closure);
   }
 
   /**

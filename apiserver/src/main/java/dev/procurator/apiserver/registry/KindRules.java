@@ -167,10 +167,10 @@ final class KindRules {
     List<FieldError> errors = new ArrayList<>();
     JsonNode boot = spec.path("boot");
     if (boot.isObject()) {
-      boolean closure = boot.hasNonNull("closure");
+      boolean closure = boot.hasNonNull("closure") || boot.hasNonNull("closureName");
       boolean kernel = boot.hasNonNull("kernel");
       if (closure && (kernel || boot.hasNonNull("initrd"))) {
-        errors.add(FieldError.forbidden(path + ".boot", "give either closure, or kernel with initrd and cmdline, not both"));
+        errors.add(FieldError.forbidden(path + ".boot", "give either closure (or closureName), or kernel with initrd and cmdline, not both"));
       } else if (!closure && !kernel) {
         errors.add(FieldError.required(path + ".boot.kernel"));
       }

@@ -40,6 +40,7 @@ public final class NodeRegistration {
   private final int cpuOvercommit;
   private volatile int builds = -1;
   private volatile java.util.function.Supplier<List<NodeStatus.Image>> images;
+  private volatile Boolean binaryCache;
 
   public NodeRegistration(KubernetesClient client, String name, Map<String, String> labels, List<Hypervisor> hypervisors,
       boolean kvm, HostFacts host, Clock clock, Duration leaseDuration) {
@@ -67,6 +68,12 @@ public final class NodeRegistration {
   /** Reports what {@code images} finds in the node's images directory with every status. */
   public NodeRegistration withImages(java.util.function.Supplier<List<NodeStatus.Image>> images) {
     this.images = images;
+    return this;
+  }
+
+  /** Reports whether this agent pulls closures from a binary cache. */
+  public NodeRegistration withBinaryCache(boolean has) {
+    this.binaryCache = has;
     return this;
   }
 

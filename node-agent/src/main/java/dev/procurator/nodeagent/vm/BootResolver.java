@@ -29,6 +29,10 @@ public final class BootResolver {
   public static final String MISSING = "BootSourceMissing";
   /** The condition reason of a boot file outside the roots a VM may boot from. */
   public static final String FORBIDDEN = "BootPathForbidden";
+  /** The condition reason of a closure name the binary cache does not know. */
+  public static final String NAME_NOT_FOUND = "ClosureNameNotFound";
+  /** How many boot closures the node reports holding, most recently used first. */
+  static final int HELD_LIMIT = 50;
 
   /** The boot source is not here and cannot be fetched, or may not be used; the message names the path. */
   public static final class MissingException extends Exception {
@@ -53,6 +57,8 @@ public final class BootResolver {
   private final NixCache cache;
   private final Duration pullTimeout;
   private final ConcurrentHashMap<String, ReentrantLock> pulls = new ConcurrentHashMap<>();
+  /** Boot closures seen in this node's store, most recently used last, with the names they were resolved from. */
+  private final java.util.LinkedHashMap<String, java.util.Set<String>> held = new java.util.LinkedHashMap<>(16, 0.75f, true);
 
   public BootResolver(Path imagesDir, NixCache cache, Duration pullTimeout) {
     this.imagesDir = imagesDir;
@@ -64,8 +70,22 @@ public final class BootResolver {
     return imagesDir;
   }
 
-  /** Whether {@code boot} is on this host, must be pulled first, or cannot be had; looks at files only. */
+  /** Whether this agent pulls closures from a binary cache. */
+  public boolean hasCache() {
+    return cache != null;
+  }
+
+  /**
+   * Whether {@code boot} is on this host, must be resolved or pulled first, or cannot be had; looks
+   * at files only. {@code boot} is the VM's boot source with its closure name resolved, when it has
+   * been.
+   */
   public Observation.Boot check(VMSpec.Boot boot) {
+    if (boot.unresolved()) {
+      return cache == null
+          ? new Observation.Boot.Missing("closure name " + boot.closureName() + " cannot be resolved: the agent has no binary cache configured")
+          : new Observation.Boot.Unresolved(boot.closureName());
+    }
     if (boot.closure() != null && !Files.isDirectory(Path.of(boot.closure()))) {
       return cache == null
           ? new Observation.Boot.Missing("closure " + boot.closure() + " is not in this node's store and the agent has no binary cache configured")
@@ -73,14 +93,99 @@ public final class BootResolver {
     }
     try {
       resolve(boot);
-      return new Observation.Boot.Present();
+      if (boot.closure() != null) {
+        held(boot.closure(), boot.closureName());
+      }
+      return new Observation.Boot.Present(boot.closure());
     } catch (MissingException e) {
       return new Observation.Boot.Missing(e.reason(), e.getMessage());
     }
   }
 
-  /** The files to boot; a closure must be in the store already ({@link #pull} it first). */
+  /**
+   * The store path the binary cache's name {@code name} stands for; blocks for one request to the
+   * cache (at most its timeout): call it off the reconcile workers.
+   *
+   * @throws MissingException {@link #NAME_NOT_FOUND} when the cache has no such name, {@link #MISSING}
+   *     when there is no cache or it cannot be asked
+   */
+  public String resolveName(String name) throws MissingException {
+    if (cache == null) {
+      throw new MissingException("closure name " + name + " cannot be resolved: the agent has no binary cache configured");
+    }
+    try {
+      java.util.Optional<String> path = dev.procurator.api.nix.ClosureNames.at(cache.url(), null).resolve(name);
+      if (path.isEmpty()) {
+        throw new MissingException(NAME_NOT_FOUND, "no closure is named " + name + " in the binary cache at " + redact(cache.url())
+            + " (pctl closure list shows the names it has)");
+      }
+      held(path.get(), name);
+      return path.get();
+    } catch (IOException | IllegalArgumentException e) {
+      throw new MissingException("closure name " + name + " could not be resolved: " + e.getMessage());
+    }
+  }
+
+  /** Records that {@code closure} is a boot closure this node uses, resolved from {@code name} (or null). */
+  private void held(String closure, String name) {
+    synchronized (held) {
+      if (name != null) {
+        held.forEach((path, names) -> {
+          if (!path.equals(closure)) {
+            names.remove(name); // a name stands for one closure: it moved
+          }
+        });
+      }
+      java.util.Set<String> names = held.computeIfAbsent(closure, k -> new java.util.TreeSet<>());
+      if (name != null) {
+        names.add(name);
+      }
+      while (held.size() > HELD_LIMIT) {
+        held.remove(held.keySet().iterator().next());
+      }
+    }
+  }
+
+  /**
+   * The boot closures this node has in its store, for its status, as Kubernetes reports a node's
+   * container images: each under its store path and the closure names it was resolved from, with
+   * the size of its kernel and initrd. Only closures this agent has booted or pulled, at most
+   * {@link #HELD_LIMIT}, most recently used first.
+   */
+  public List<dev.procurator.api.v1alpha1.NodeStatus.Image> heldClosures() {
+    List<java.util.Map.Entry<String, java.util.Set<String>>> entries;
+    synchronized (held) {
+      entries = new ArrayList<>();
+      held.forEach((k, v) -> entries.add(java.util.Map.entry(k, java.util.Set.copyOf(v))));
+    }
+    java.util.Collections.reverse(entries);
+    List<dev.procurator.api.v1alpha1.NodeStatus.Image> out = new ArrayList<>();
+    for (var e : entries) {
+      Path closure = Path.of(e.getKey());
+      if (!Files.isDirectory(closure)) {
+        continue; // collected from the store since
+      }
+      List<String> names = new ArrayList<>();
+      names.add(e.getKey());
+      names.addAll(new java.util.TreeSet<>(e.getValue()));
+      long size = 0;
+      for (String f : List.of("kernel", "initrd")) {
+        try {
+          size += Files.size(closure.resolve(f));
+        } catch (IOException ignored) {
+          // a closure without it is reported without its size
+        }
+      }
+      out.add(new dev.procurator.api.v1alpha1.NodeStatus.Image(List.copyOf(names), size));
+    }
+    return out;
+  }
+
+  /** The files to boot; a closure must be in the store already ({@link #pull} it first), and a closure name resolved. */
   public BootFiles resolve(VMSpec.Boot boot) throws MissingException {
+    if (boot.unresolved()) {
+      throw new MissingException("closure name " + boot.closureName() + " is not resolved to a store path yet");
+    }
     String cmdline = boot.cmdline() == null ? "console=ttyS0" : boot.cmdline();
     if (boot.closure() != null) {
       Path closure = Path.of(boot.closure());
@@ -157,6 +262,7 @@ public final class BootResolver {
     lock.lock();
     try {
       if (Files.isDirectory(Path.of(storePath))) {
+        held(storePath, null);
         return;
       }
       List<String> cmd = new ArrayList<>(List.of("nix", "--extra-experimental-features", "nix-command", "copy",

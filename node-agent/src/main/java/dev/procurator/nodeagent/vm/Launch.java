@@ -49,8 +49,17 @@ public record Launch(Hypervisor hypervisor, Integer cpu, String memory, VMSpec.B
   /** Whether the machine launched from this still matches {@code spec} (no new boot needed). */
   public boolean matches(VMSpec spec) {
     return hypervisor == hypervisorOf(spec) && Objects.equals(cpu, spec.cpu()) && Objects.equals(memory, spec.memory())
-        && Objects.equals(boot, spec.boot()) && Objects.equals(network, spec.network())
+        && bootMatches(spec.boot()) && Objects.equals(network, spec.network())
         && checkPorts.equals(checkPorts(spec));
+  }
+
+  /** Whether the machine booted {@code wanted}: the same source, or the closure its closure name was resolved to. */
+  private boolean bootMatches(VMSpec.Boot wanted) {
+    if (Objects.equals(boot, wanted)) {
+      return true;
+    }
+    return wanted != null && wanted.unresolved() && boot != null && boot.closureName() != null
+        && Objects.equals(new VMSpec.Boot(null, boot.kernel(), boot.initrd(), boot.cmdline(), boot.closureName()), wanted);
   }
 
   /** The host port that reaches guest port {@code guest}, or -1. */

@@ -56,8 +56,16 @@ public record Observation(
 
   /** Whether the boot source is here. */
   public sealed interface Boot {
-    /** Kernel (and initrd) are on this host. */
-    record Present() implements Boot {}
+    /** Kernel (and initrd) are on this host; {@code closure} is the store path they come from, or null for files. */
+    record Present(String closure) implements Boot {
+      /** Boot files (not a closure) that are here. */
+      public Present() {
+        this(null);
+      }
+    }
+
+    /** A closure named in the binary cache, whose store path must be asked for first. */
+    record Unresolved(String name) implements Boot {}
 
     /** A closure that must be pulled from the binary cache first. */
     record NeedsPull(String closure) implements Boot {}
@@ -75,14 +83,16 @@ public record Observation(
   public sealed interface Operation {
     record Pulling(String closure) implements Operation {}
 
+    record Resolving(String name) implements Operation {}
+
     record Starting() implements Operation {}
 
     record Stopping(String reason) implements Operation {}
   }
 
-  /** How a pull or start ended that failed. {@code reason} is the condition reason it becomes. */
+  /** How a resolve, pull or start ended that failed. {@code reason} is the condition reason it becomes. */
   public record Failure(Kind kind, String reason, String message, Instant at) {
-    public enum Kind { PULL, START }
+    public enum Kind { RESOLVE, PULL, START }
   }
 
   /** A health check's results so far in this boot. */

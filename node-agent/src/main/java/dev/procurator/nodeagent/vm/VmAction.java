@@ -6,12 +6,15 @@ import java.util.List;
 /**
  * One thing {@link VmLifecycle#decide} asks of the host, carried out by {@link VmLoop#act}. The fast
  * ones ({@link Release}, {@link WatchHealth}, {@link CountFailure}, {@link SyncSecrets}) happen in
- * the pass; the slow ones ({@link Pull}, {@link Start}, {@link Stop}) run off the worker threads and
+ * the pass; the slow ones ({@link Resolve}, {@link Pull}, {@link Start}, {@link Stop}) run off the worker threads and
  * put the VM back on the loop's queue when they end. The agent's finalizer is not an action: the
  * loop declares it, and a decision {@linkplain dev.procurator.api.runtime.Decision#release()
  * releases} a deleted VM once its machine and files are gone.
  */
 public sealed interface VmAction {
+  /** Ask the binary cache which store path a closure name stands for. */
+  record Resolve(String name) implements VmAction {}
+
   /** Fetch the closure from the binary cache. */
   record Pull(String closure) implements VmAction {}
 

@@ -66,6 +66,11 @@ public final class VmHost implements AutoCloseable {
   private final Map<ObjectKey, Followed> machines = new ConcurrentHashMap<>();
   private final Map<ObjectKey, Observation.Operation> inFlight = new ConcurrentHashMap<>();
   private final Map<ObjectKey, Observation.Failure> failures = new ConcurrentHashMap<>();
+  /** What each VM's closure name was resolved to, for the generation that asked. */
+  private final Map<ObjectKey, Resolution> resolutions = new ConcurrentHashMap<>();
+
+  /** A closure name resolved for one generation of one VM. */
+  private record Resolution(String uid, Long generation, String name, String storePath) {}
 
   public VmHost(Map<Hypervisor, Runner> runners, BootResolver boot, Path vmsDir, Optional<Cgroups> cgroups, Optional<TapNetwork> taps,
       VmLoop.Settings settings, Clock clock, MeterRegistry metrics, EventRecorder events, Consumer<ObjectKey> wake)
@@ -200,13 +205,32 @@ public final class VmHost implements AutoCloseable {
         ProcessHandle.of(m.pid()).flatMap(p -> p.info().startInstant()).orElse(clock.instant()), launchedRunner.state(m)));
     boolean ready = machine.isPresent() && consoles.ready(key);
     List<Observation.Probe> probes = machine.map(m -> health.results(key, m.pid())).orElse(List.of());
-    Observation.Boot bootState = vm == null ? new Observation.Boot.Present() : boot.check(vm.getSpec().boot());
+    Observation.Boot bootState = vm == null ? new Observation.Boot.Present() : boot.check(effectiveBoot(key, vm));
     LaunchPlan files = (launchedRunner != null ? launchedRunner : runners.values().iterator().next()).files(dir);
     ConsoleLog console = new ConsoleLog(files.serialLog(), files.previousSerialLog());
     return new Observation(Optional.ofNullable(runner).map(Runner::name), runner == null ? null : accelerator(runner), taps.isPresent(),
         Files.isDirectory(dir), seen, launch, ready, bootState, Optional.ofNullable(inFlight.get(key)),
         Optional.ofNullable(failures.get(key)), probes, new Observation.Console(console.lastLines(5), console.poweredOff()),
         missingSecrets(vm));
+  }
+
+  /**
+   * The VM's boot source with its closure name resolved, when it has been for the VM's current
+   * generation: by this agent (not yet in status), or as its status records it. Otherwise the spec's.
+   */
+  VMSpec.Boot effectiveBoot(ObjectKey key, VM vm) {
+    VMSpec.Boot b = vm.getSpec().boot();
+    if (b == null || !b.unresolved()) {
+      return b;
+    }
+    Resolution r = resolutions.get(key);
+    Long generation = vm.getMetadata().getGeneration();
+    if (r != null && r.uid().equals(vm.getMetadata().getUid()) && java.util.Objects.equals(r.generation(), generation)
+        && r.name().equals(b.closureName())) {
+      return b.resolvedTo(r.storePath());
+    }
+    String recorded = VmLifecycle.recordedClosure(vm);
+    return recorded != null ? b.resolvedTo(recorded) : b;
   }
 
   private static String accelerator(Runner runner) {
@@ -263,6 +287,7 @@ public final class VmHost implements AutoCloseable {
   /** Carries out {@code action} for {@code vm} ({@code key}); slow ones are started and return at once. */
   public void execute(ObjectKey key, VM vm, VmAction action) {
     switch (action) {
+      case VmAction.Resolve r -> slowly(key, new Observation.Operation.Resolving(r.name()), () -> resolve(key, vm, r.name()));
       case VmAction.Pull p -> slowly(key, new Observation.Operation.Pulling(p.closure()), () -> pull(key, p.closure()));
       case VmAction.Start s -> slowly(key, new Observation.Operation.Starting(), () -> start(key, vm, s.restart()));
       case VmAction.Stop s -> {
@@ -304,6 +329,17 @@ public final class VmHost implements AutoCloseable {
     });
   }
 
+  private void resolve(ObjectKey key, VM vm, String name) {
+    failures.remove(key);
+    try {
+      String path = boot.resolveName(name);
+      resolutions.put(key, new Resolution(vm.getMetadata().getUid(), vm.getMetadata().getGeneration(), name, path));
+      log.info("{}: closure name {} is {}", key, name, path);
+    } catch (BootResolver.MissingException e) {
+      failures.put(key, new Observation.Failure(Observation.Failure.Kind.RESOLVE, e.reason(), e.getMessage(), clock.instant()));
+    }
+  }
+
   private void pull(ObjectKey key, String closure) {
     failures.remove(key);
     try {
@@ -320,7 +356,8 @@ public final class VmHost implements AutoCloseable {
     VMSpec spec = vm.getSpec();
     Runner runner = runners.get(Launch.hypervisorOf(spec));
     try {
-      BootResolver.BootFiles files = boot.resolve(spec.boot());
+      VMSpec.Boot source = effectiveBoot(key, vm);
+      BootResolver.BootFiles files = boot.resolve(source);
       boolean tap = VmLifecycle.isTap(spec);
       Launch previous = Launch.read(dir);
       List<VMSpec.PortForward> ports = tap ? List.of() : assignPorts(spec, previous);
@@ -334,7 +371,7 @@ public final class VmHost implements AutoCloseable {
           Quantities.bytes(spec.memory()) >> 20, files.kernel(), files.initrd(), files.cmdline(),
           ports.stream().map(p -> new MachineSpec.PortForward(p.host(), p.guest())).toList(), dir, device,
           tap ? taps.get().netns() : null, shares));
-      Launch.of(spec, ports).write(dir);
+      Launch.of(spec.withBoot(source), ports).write(dir);
       consoles.reset(key);
       RunningMachine m = runner.start(plan);
       cgroups.ifPresent(c -> c.place(key.toString(), m.pid(), spec.cpu(), Quantities.bytes(spec.memory())));
@@ -385,6 +422,7 @@ public final class VmHost implements AutoCloseable {
     consoles.forget(key);
     unfollow(key);
     failures.remove(key);
+    resolutions.remove(key);
     Path dir = workDir(key);
     Launch launched = Launch.read(dir);
     cgroups.ifPresent(c -> c.remove(key.toString()));

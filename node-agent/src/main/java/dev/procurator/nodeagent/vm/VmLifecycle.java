@@ -86,6 +86,16 @@ public final class VmLifecycle {
     return spec.healthChecks().stream().filter(c -> c.type() != HealthCheckType.EXEC).toList();
   }
 
+  /**
+   * The store path the VM's status records for its current generation (what its closure name was
+   * resolved to when this generation started), or null.
+   */
+  public static String recordedClosure(VM vm) {
+    VMStatus st = vm.getStatus();
+    return st != null && st.closure() != null && Objects.equals(st.observedGeneration(), vm.getMetadata().getGeneration())
+        ? st.closure() : null;
+  }
+
   static boolean isTap(VMSpec spec) {
     return spec.network() != null && spec.network().mode() == NetworkMode.TAP;
   }
@@ -317,6 +327,28 @@ public final class VmLifecycle {
           requeue = PULL_RETRY;
           return;
         }
+        case Observation.Boot.Unresolved unresolved -> {
+          Optional<Observation.Failure> failed = o.lastFailure().filter(f -> f.kind() == Observation.Failure.Kind.RESOLVE);
+          if (failed.isPresent() && now.isBefore(failed.get().at().plus(PULL_RETRY))) {
+            Observation.Failure f = failed.get();
+            if (!booted.equals(f.reason())) {
+              actions.add(new VmAction.CountFailure(f.reason()));
+              events.add(EventSpec.warning(f.reason(), f.message()));
+            }
+            // a name the cache does not know may yet be pushed: the VM waits here, as for a Secret;
+            // a cache this node cannot ask is a boot source this node cannot have
+            VMPhase phase = f.reason().equals(BootResolver.NAME_NOT_FOUND) ? VMPhase.PENDING : VMPhase.FAILED;
+            status(phase, booted(Conditions.FALSE, f.reason(), f.message()), null);
+            requeue = Duration.between(now, f.at().plus(PULL_RETRY));
+            return;
+          }
+          if (!booted.equals(BootResolver.NAME_NOT_FOUND) && !booted.equals(BootResolver.MISSING)) {
+            status(VMPhase.STARTING, booted(Conditions.FALSE, "Resolving", "resolving closure name " + unresolved.name()
+                + " through the binary cache"), null);
+          }
+          actions.add(new VmAction.Resolve(unresolved.name()));
+          return;
+        }
         case Observation.Boot.NeedsPull pull -> {
           Optional<Observation.Failure> failed = o.lastFailure().filter(f -> f.kind() == Observation.Failure.Kind.PULL);
           if (failed.isPresent() && now.isBefore(failed.get().at().plus(PULL_RETRY))) {
@@ -332,6 +364,7 @@ public final class VmLifecycle {
             status(VMPhase.STARTING, booted(Conditions.FALSE, "Pulling", "pulling closure " + pull.closure() + " from the binary cache"),
                 null);
           }
+          next = next == null ? null : next.withClosure(pull.closure());
           events.add(EventSpec.normal("Pulling", "pulling closure " + pull.closure() + " from the binary cache"));
           actions.add(new VmAction.Pull(pull.closure()));
           return;
@@ -340,7 +373,8 @@ public final class VmLifecycle {
           String how = o.hypervisor().get() + (o.accelerator() == null ? "" : " (" + o.accelerator() + ")");
           int restarts = restartCount() + (restart ? 1 : 0);
           status(VMPhase.STARTING, booted(Conditions.FALSE, "Booting", "starting " + how), null);
-          next = next.withRestartCount(restarts).withPorts(old == null ? null : old.ports()).withBackoff(sameGeneration ? next.backoff() : null);
+          next = next.withRestartCount(restarts).withPorts(old == null ? null : old.ports()).withBackoff(sameGeneration ? next.backoff() : null)
+              .withClosure(present.closure());
           events.add(EventSpec.normal("Starting", (restart ? "restarting the VM with " : "starting the VM with ") + how));
           actions.add(new VmAction.Start(restart));
         }
@@ -420,6 +454,9 @@ public final class VmLifecycle {
     /** The next status: {@code phase}, the conditions set into the current ones, the message of {@code main}. */
     void status(VMPhase phase, Condition main, Condition other) {
       VMStatus base = VMStatus.orEmpty(next);
+      if (!Objects.equals(base.observedGeneration(), vm.getMetadata().getGeneration())) {
+        base = base.withClosure(null); // what a closure name was resolved to holds for the generation that resolved it
+      }
       next = base.withPhase(phase, main.getMessage()).withNodeName(vm.getSpec().nodeName())
           .withObservedGeneration(vm.getMetadata().getGeneration())
           .withConditions(Conditions.setAll(base.conditions(), main, other))

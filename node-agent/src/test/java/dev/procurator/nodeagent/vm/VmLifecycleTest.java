@@ -52,6 +52,7 @@ class VmLifecycleTest {
     NetworkMode network;
     List<VMSpec.SecretMount> secrets;
     String closure;
+    String closureName;
     boolean finalizer = true;
     boolean deleting;
     long generation = 1;
@@ -88,7 +89,8 @@ class VmLifecycleTest {
         meta.withDeletionTimestamp(NOW.minusSeconds(1).toString());
       }
       vm.setMetadata(meta.build());
-      VMSpec.Boot boot = closure != null ? new VMSpec.Boot(closure, null, null, null)
+      VMSpec.Boot boot = closureName != null ? new VMSpec.Boot(closure, null, null, null, closureName)
+          : closure != null ? new VMSpec.Boot(closure, null, null, null)
           : new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0");
       vm.setSpec(new VMSpec(1, "128Mi", null, boot, "node-a", null,
           new VMSpec.Network(network, List.of(new VMSpec.PortForward(8080, null))), secrets, checks, policy, null));
@@ -203,6 +205,19 @@ class VmLifecycleTest {
         "closure could not be pulled: 404", NOW.minusSeconds(2)));
     Seen needsPull = new Seen();
     needsPull.boot = new Observation.Boot.NeedsPull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    VM named = vm(b -> b.closureName = "hello");
+    Seen unresolved = new Seen();
+    unresolved.boot = new Observation.Boot.Unresolved("hello");
+    Seen nameUnknown = new Seen();
+    nameUnknown.boot = new Observation.Boot.Unresolved("hello");
+    nameUnknown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.NAME_NOT_FOUND,
+        "no closure is named hello", NOW.minusSeconds(2)));
+    Seen cacheUnreachable = new Seen();
+    cacheUnreachable.boot = new Observation.Boot.Unresolved("hello");
+    cacheUnreachable.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.MISSING,
+        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
+    Seen nameResolvedHere = new Seen();
+    nameResolvedHere.boot = new Observation.Boot.Present("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     Seen missing = new Seen();
     missing.boot = new Observation.Boot.Missing("kernel /images/hello/vmlinux does not exist");
     Seen noHypervisor = new Seen();
@@ -268,6 +283,14 @@ class VmLifecycleTest {
             List.of(new VmAction.Pull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest")), "Pulling"),
         row("a pull that failed is reported and tried again later", closure, pullFailed, VMPhase.FAILED, "BootSourceMissing",
             List.of(new VmAction.CountFailure("BootSourceMissing")), "BootSourceMissing"),
+        row("a closure name is resolved through the cache first", named, unresolved, VMPhase.STARTING, "Resolving",
+            List.of(new VmAction.Resolve("hello"))),
+        row("a name the cache does not know leaves the VM Pending, to be asked again", named, nameUnknown, VMPhase.PENDING,
+            BootResolver.NAME_NOT_FOUND, List.of(new VmAction.CountFailure(BootResolver.NAME_NOT_FOUND)), BootResolver.NAME_NOT_FOUND),
+        row("a cache this node cannot ask is a boot source it cannot have", named, cacheUnreachable, VMPhase.FAILED,
+            BootResolver.MISSING, List.of(new VmAction.CountFailure(BootResolver.MISSING)), BootResolver.MISSING),
+        row("a resolved closure in the store boots", named, nameResolvedHere, VMPhase.STARTING, "Booting",
+            List.of(new VmAction.Start(false)), "Starting"),
         row("a missing kernel fails with its path", fresh, missing, VMPhase.FAILED, "BootSourceMissing",
             List.of(new VmAction.CountFailure("BootSourceMissing")), "BootSourceMissing"),
         row("a node without the hypervisor fails it", fresh, noHypervisor, VMPhase.FAILED, "HypervisorUnavailable", List.of(),
@@ -415,6 +438,19 @@ class VmLifecycleTest {
   @Test
   void aBootSourceMissingIsCountedOncePerEpisode() {
     VM vm = vm(b -> b.status(VMPhase.FAILED, "False", "BootSourceMissing"));
+    VM named = vm(b -> b.closureName = "hello");
+    Seen unresolved = new Seen();
+    unresolved.boot = new Observation.Boot.Unresolved("hello");
+    Seen nameUnknown = new Seen();
+    nameUnknown.boot = new Observation.Boot.Unresolved("hello");
+    nameUnknown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.NAME_NOT_FOUND,
+        "no closure is named hello", NOW.minusSeconds(2)));
+    Seen cacheUnreachable = new Seen();
+    cacheUnreachable.boot = new Observation.Boot.Unresolved("hello");
+    cacheUnreachable.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.MISSING,
+        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
+    Seen nameResolvedHere = new Seen();
+    nameResolvedHere.boot = new Observation.Boot.Present("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     Seen missing = new Seen();
     missing.boot = new Observation.Boot.Missing("kernel /images/hello/vmlinux does not exist");
     Decision<VMStatus, VmAction> d = decide(vm, missing);
@@ -444,6 +480,38 @@ class VmLifecycleTest {
         .doesNotContain(new VmAction.SyncSecrets());
     VM deleting = vm(b -> { b.secrets = db; b.deleting = true; b.status(VMPhase.RUNNING, "True", "Ready"); });
     assertThat(decide(deleting, new Seen().running(deleting, Duration.ofMinutes(5))).actions()).containsExactly(new VmAction.Stop("Deleting"));
+  }
+
+  @Test
+  void theStorePathANameResolvedToIsRecordedForThatGenerationOnly() {
+    String path = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest";
+    VM named = vm(b -> b.closureName = "hello");
+    Seen here = new Seen();
+    here.boot = new Observation.Boot.Present(path);
+    VMStatus started = decide(named, here).status();
+    assertThat(started.closure()).as("status.closure once it starts").isEqualTo(path);
+    named.setStatus(started);
+    assertThat(VmLifecycle.recordedClosure(named)).isEqualTo(path);
+    Seen pulling = new Seen();
+    pulling.boot = new Observation.Boot.NeedsPull(path);
+    assertThat(decide(vm(b -> b.closureName = "hello"), pulling).status().closure()).as("status.closure while it is pulled").isEqualTo(path);
+
+    // a new generation (the spec changed): what the name stood for then no longer holds
+    VM changed = vm(b -> { b.closureName = "hello"; b.generation = 2; });
+    changed.setStatus(started);
+    assertThat(VmLifecycle.recordedClosure(changed)).isNull();
+    Seen unresolved = new Seen();
+    unresolved.boot = new Observation.Boot.Unresolved("hello");
+    assertThat(decide(changed, unresolved).status().closure()).as("cleared for the new generation").isNull();
+  }
+
+  @Test
+  void aLaunchOfTheResolvedClosureMatchesTheNamedSpec() {
+    VM named = vm(b -> b.closureName = "hello");
+    VMSpec launched = named.getSpec().withBoot(named.getSpec().boot().resolvedTo("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest"));
+    assertThat(Launch.of(launched, List.of()).matches(named.getSpec())).as("no reboot for the name it was resolved from").isTrue();
+    VM renamed = vm(b -> b.closureName = "other");
+    assertThat(Launch.of(launched, List.of()).matches(renamed.getSpec())).as("another name boots anew").isFalse();
   }
 
   @Test
