@@ -81,4 +81,46 @@ class PlacementTest {
     assertThat(Placement.decide(booting("other/vmlinux", null, null), List.of(node("old-agent", false, List.of(Hypervisor.QEMU), "8", "8Gi")),
         List.of()).node()).as("a node that reports no images is not ruled out").hasValue("old-agent");
   }
+
+  private static Node holding(Node n, boolean binaryCache, String closure, String... names) {
+    List<String> all = new java.util.ArrayList<>(List.of(closure));
+    all.addAll(List.of(names));
+    n.setStatus(n.getStatus().withImages(List.of(new NodeStatus.Image(all, 50_000_000L))).withBinaryCache(binaryCache));
+    return n;
+  }
+
+  private static Node cache(Node n, boolean binaryCache) {
+    n.setStatus(n.getStatus().withImages(List.of()).withBinaryCache(binaryCache));
+    return n;
+  }
+
+  private static VM named(String name, String closureName, String nodeName) {
+    VM v = vm(name, 1, "128Mi", null, nodeName);
+    v.setSpec(v.getSpec().withBoot(VMSpec.Boot.named(closureName, null)));
+    return v;
+  }
+
+  static final String HELLO = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-guest";
+
+  @Test
+  void aClosurePrefersNodesThatHoldItThenSpreadsAndNeedsACacheElsewhere() {
+    List<Node> nodes = List.of(cache(node("a", false, List.of(Hypervisor.QEMU), "8", "8Gi"), true),
+        holding(node("b", false, List.of(Hypervisor.QEMU), "8", "8Gi"), true, HELLO, "hello"));
+    assertThat(Placement.decide(named("v1", "hello", null), nodes, List.of()).node()).as("image locality: b holds hello").hasValue("b");
+    VM byPath = vm("p", 1, "128Mi", null, null);
+    byPath.setSpec(byPath.getSpec().withBoot(new VMSpec.Boot(HELLO, null, null, null)));
+    assertThat(Placement.decide(byPath, nodes, List.of()).node()).as("by store path too").hasValue("b");
+    // with two 1-vCPU VMs on b already, a is the less loaded by more than holding the closure is worth
+    List<VM> onB = List.of(named("x", "hello", "b"), named("y", "hello", "b"));
+    assertThat(Placement.decide(named("v3", "hello", null), nodes, onB).node()).as("spread wins over locality in the end").hasValue("a");
+    assertThat(Placement.decide(named("v2", "hello", null), nodes, List.of(named("x", "hello", "b"))).node())
+        .as("one VM less free is worth less than holding it").hasValue("b");
+
+    List<Node> noCache = List.of(cache(node("a", false, List.of(Hypervisor.QEMU), "8", "8Gi"), false),
+        holding(node("b", false, List.of(Hypervisor.QEMU), "1", "1Gi"), false, HELLO, "hello"));
+    assertThat(Placement.decide(named("v", "hello", null), noCache, List.of(named("x", "hello", "b"))).reason())
+        .isEqualTo("0/2 nodes can run it: 1 no binary cache to pull its closure from, 1 too few free CPUs");
+    assertThat(Placement.decide(named("v", "other", null), noCache, List.of()).node()).as("nobody holds 'other' and nobody can pull it")
+        .isEmpty();
+  }
 }
