@@ -20,7 +20,9 @@ import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.controllers.builds.BuildLoop;
 import dev.procurator.api.v1alpha1.BuildStatus;
 import dev.procurator.controllers.clusters.CachePins;
+import dev.procurator.controllers.clusters.ClosureNameTable;
 import dev.procurator.controllers.clusters.ClusterLoop;
+import dev.procurator.api.nix.ClosureNames;
 import dev.procurator.controllers.clusters.RolloutAction;
 import dev.procurator.api.v1alpha1.ClusterStatus;
 import dev.procurator.controllers.gc.GarbageCollector;
@@ -130,6 +132,8 @@ public final class ControllerManager implements AutoCloseable {
   private final Config config;
   private final Clock clock;
   private final List<AutoCloseable> running = new ArrayList<>();
+  /** How often the binary cache's closure names are read. */
+  static final Duration NAME_POLL = Duration.ofSeconds(5);
   private volatile boolean leading;
   private volatile boolean closed;
   private volatile java.util.function.Consumer<Boolean> leadership = led -> { };
@@ -309,14 +313,23 @@ public final class ControllerManager implements AutoCloseable {
         key -> vms.hasSynced() ? Optional.of(vms.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name())) : Optional.empty(),
         key -> revisions.hasSynced() ? Optional.of(revisions.getIndexer().byIndex(BY_CLUSTER, key.namespace() + "/" + key.name()))
             : Optional.empty());
-    running.add(startLoop(LoopBuilder.<Cluster, ClusterStatus, RolloutAction>forKind("clusters", Cluster.class, client, informers)
+    // the cache's closure names, read on a timer of their own; a name that moves wakes every Cluster
+    Optional<ClosureNameTable> names = config.cacheUrl() == null ? Optional.empty()
+        : Optional.of(new ClosureNameTable(ClosureNames.at(config.cacheUrl(), config.cachePushToken()), NAME_POLL));
+    LoopBuilder.Running loop = startLoop(LoopBuilder.<Cluster, ClusterStatus, RolloutAction>forKind("clusters", Cluster.class, client, informers)
         .watches(VM.class, vm -> owner(vm).map(List::of).orElse(List.of()))
         .reads(revisions)
         // closures pinned in the cache are unpinned before the Cluster goes
         .finalizer(pins.isPresent() ? ClusterLoop.PINS_FINALIZER : null)
         .workers(2)
         .events(clusterEvents),
-        q -> new ClusterLoop(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), caches)));
+        q -> new ClusterLoop(client, clock, clusterEvents, pins, () -> clusters.getStore().list(), caches,
+            () -> names.map(ClosureNameTable::snapshot)));
+    running.add(loop);
+    names.ifPresent(table -> {
+      table.onChange(() -> clusters.getStore().list().forEach(c -> loop.enqueue(dev.procurator.api.runtime.ObjectKey.of(c)))).start();
+      running.add(table);
+    });
   }
 
   /**

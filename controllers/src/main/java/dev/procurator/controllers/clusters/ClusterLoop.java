@@ -56,7 +56,10 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
   private final Optional<CachePins> pins;
   private final Supplier<List<Cluster>> allClusters;
   private final Caches caches;
+  private final Supplier<Optional<ClosureNameTable.Snapshot>> closureNames;
   private final OwnWrites ownWrites = new OwnWrites();
+  /** How soon a Cluster waiting for a closure name looks again (the table's change wakes it sooner). */
+  static final java.time.Duration NAME_RETRY = java.time.Duration.ofSeconds(10);
 
   /**
    * The controllers' caches, each giving what it holds of one Cluster, or empty while it is not
@@ -68,15 +71,17 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
    * @param pins the binary cache to pin closures in, if there is one
    * @param allClusters every Cluster (an informer's cache), to see which closures others still pin
    * @param caches where a pass reads the Cluster's VMs and revisions
+   * @param closureNames the binary cache's closure names as last read, or empty without a cache
    */
   public ClusterLoop(KubernetesClient client, Clock clock, EventRecorder events, Optional<CachePins> pins,
-      Supplier<List<Cluster>> allClusters, Caches caches) {
+      Supplier<List<Cluster>> allClusters, Caches caches, Supplier<Optional<ClosureNameTable.Snapshot>> closureNames) {
     this.client = client;
     this.clock = clock;
     this.events = events;
     this.pins = pins;
     this.allClusters = allClusters;
     this.caches = caches;
+    this.closureNames = closureNames;
   }
 
   @Override
@@ -95,8 +100,15 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
     List<VM> vms = cachedVms.get().stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
     List<Revision> history = cachedHistory.get().stream()
         .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterLoop::revision).toList();
+    NamedClosures.Outcome named = NamedClosures.resolve(cluster, closureNames.get());
+    if (named.notYetRead()) {
+      return Decision.<ClusterStatus, RolloutAction>none().requeueAfter(CACHE_WAIT);
+    }
+    if (named.problem() != null) {
+      return waitingForNames(cluster, named.problem());
+    }
     Set<String> elsewhere = pins.isPresent() ? pinnedByOthers(cluster) : null;
-    ClusterRollout.Plan plan = ClusterRollout.decide(cluster, vms, history, elsewhere, clock.instant());
+    ClusterRollout.Plan plan = ClusterRollout.decide(named.cluster(), vms, history, elsewhere, clock.instant());
     return new Decision<>(plan.status(), plan.actions(), plan.events(), plan.requeueAfter(), false);
   }
 
@@ -116,6 +128,33 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
   public void forget(ObjectKey key) {
     ownWrites.forget(key);
   }
+
+  /**
+   * A Cluster whose closure names cannot be resolved changes nothing (its VMs run on as they are)
+   * and says why in {@code Progressing}, with a Warning when that starts.
+   */
+  private Decision<ClusterStatus, RolloutAction> waitingForNames(Cluster cluster, String problem) {
+    ClusterStatus old = cluster.getStatus();
+    io.fabric8.kubernetes.api.model.Condition was = old == null ? null
+        : dev.procurator.api.runtime.Conditions.find(old.conditions(), "Progressing").orElse(null);
+    boolean already = was != null && NAMES_UNRESOLVED.equals(was.getReason()) && problem.equals(was.getMessage());
+    Decision<ClusterStatus, RolloutAction> d = Decision.<ClusterStatus, RolloutAction>none().requeueAfter(NAME_RETRY);
+    if (already) {
+      return d;
+    }
+    List<io.fabric8.kubernetes.api.model.Condition> conditions = dev.procurator.api.runtime.Conditions.set(
+        old == null ? null : old.conditions(),
+        dev.procurator.api.runtime.Conditions.of("Progressing", dev.procurator.api.runtime.Conditions.FALSE, NAMES_UNRESOLVED,
+            problem, clock.instant()));
+    ClusterStatus next = old == null
+        ? new ClusterStatus(ClusterRollout.generation(cluster), null, null, null, null, null, null, null, conditions, null)
+        : new ClusterStatus(old.observedGeneration(), old.currentRevision(), old.updateRevision(), old.replicas(), old.readyReplicas(),
+            old.updatedReplicas(), old.availableReplicas(), old.templates(), conditions, old.pinnedClosures());
+    return d.withStatus(next).event(EventSpec.warning(NAMES_UNRESOLVED, problem));
+  }
+
+  /** The Progressing reason of a Cluster that waits for a closure name. */
+  public static final String NAMES_UNRESOLVED = "ClosureNameUnresolved";
 
   /** A Cluster being deleted: its closures are unpinned (unless another Cluster keeps them), then it may go. */
   private Decision<ClusterStatus, RolloutAction> release(Cluster cluster) {
