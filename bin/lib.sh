@@ -84,5 +84,6 @@ ensure_vm_tools() {
   command -v cpio >/dev/null || apt_install cpio
   command -v xz >/dev/null || apt_install xz-utils
   command -v ip >/dev/null || apt_install iproute2
+  command -v nix >/dev/null || apt_install nix-bin   # pulls closures from the cache; builds the example guest
   case "$(ldd /bin/busybox 2>&1 || true)" in *"not a dynamic"*) ;; *) apt_install busybox-static ;; esac
 }

@@ -237,6 +237,15 @@ final class UpCommand implements Callable<Integer> {
       Thread starter = Thread.ofPlatform().name("agent-start").start(() -> {
         try {
           ExampleGuest.ensure(images);
+          if (cache != null) {
+            // the examples boot the guest by name, from the cache, on this host and every host that joins
+            try {
+              ExampleGuest.publish(images, cache.url(), new CacheFiles(dir).pushToken(), dir.toAbsolutePath().resolve("example-guest"));
+            } catch (IOException e) {
+              System.err.println("warning: the example guest's closure is not in the cache, so the examples that boot it by name will wait: "
+                  + e.getMessage());
+            }
+          }
           agent.set(AgentCommand.start(agentClient, agentConfig, identity.servingTls()));
           identity.onRenewal(agent.get()::updateServingCertificate);
           System.out.println("Node agent " + agentConfig.name() + " is up: logs and metrics at " + agent.get().endpoint());

@@ -32,8 +32,8 @@ class BootSourcePlacementIT {
   }
 
   private void apply(PctlUp up, String name, String extraSpec, String kernel) throws Exception {
-    String yaml = Files.readString(Guest.repoRoot().resolve("examples/vm-hello.yaml"))
-        .replace("name: hello", "name: " + name).replace("  cpu: 1", extraSpec + "  cpu: 1").replace("kernel: hello/vmlinux", "kernel: " + kernel);
+    String yaml = Files.readString(Guest.repoRoot().resolve("examples/vm-web.yaml"))
+        .replace("name: web", "name: " + name).replace("  cpu: 1", extraSpec + "  cpu: 1").replace("kernel: hello/vmlinux", "kernel: " + kernel);
     Path f = tmp.resolve(name + ".yaml");
     Files.writeString(f, yaml);
     up.run(tmp, "apply", "-f", f.toString());
@@ -42,7 +42,7 @@ class BootSourcePlacementIT {
   private static Path copyOfImages(Path to) throws Exception {
     Path from = Guest.images();
     Files.createDirectories(to.resolve("hello"));
-    for (String f : List.of("hello/vmlinux", "hello/initrd.cpio.gz")) {
+    for (String f : List.of("hello/vmlinux", "hello/initrd.cpio.gz", "hello/VERSION")) {
       Files.copy(from.resolve(f), to.resolve(f));
     }
     return to;

@@ -150,6 +150,11 @@ final class PctlUp implements AutoCloseable {
     Files.deleteIfExists(kubeconfig());
     List<String> cmd = new ArrayList<>(wrapper);
     cmd.addAll(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+    if (extraArgs.contains("--images-dir")) {
+      // as bin/pctl runs it: from this repository, whose example guest (built once into the images
+      // directory given) it publishes to its cache as 'hello'; without one, it would build the guest anew
+      cmd.add("-Dprocurator.home=" + dev.procurator.nodeagent.testing.Guest.repoRoot());
+    }
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-jar", jar().toString(),
         "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--cache-listen", "127.0.0.1:" + cachePort));

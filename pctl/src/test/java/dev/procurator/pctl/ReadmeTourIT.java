@@ -44,8 +44,14 @@ class ReadmeTourIT {
 
   /** The tour's command lines, in order; {@code export} lines and the server's own start are left to the test. */
   static List<Step> steps(String readme) {
+    return steps(readme, SECTIONS);
+  }
+
+  /** The command lines of {@code sections}' shell blocks, in order; a line ending in a backslash goes on on the next. */
+  static List<Step> steps(String readme, List<List<String>> sections) {
     List<Step> steps = new ArrayList<>();
-    for (List<String> section : SECTIONS) {
+    String pending = "";
+    for (List<String> section : sections) {
       int from = readme.indexOf("\n" + section.get(0) + "\n");
       int to = readme.indexOf("\n" + section.get(1) + "\n", from);
       assertThat(from).as("README has the section " + section.get(0)).isPositive();
@@ -60,6 +66,12 @@ class ReadmeTourIT {
         if (!inShell || line.isEmpty()) {
           continue;
         }
+        if (line.endsWith("\\")) {
+          pending += line.substring(0, line.length() - 1).strip() + " ";
+          continue;
+        }
+        line = pending + line;
+        pending = "";
         if (line.startsWith("#")) {
           // an indented comment under a command is the error it prints
           if (raw.startsWith("#   ") && !steps.isEmpty() && steps.getLast().expectedError() == null) {
@@ -97,7 +109,7 @@ class ReadmeTourIT {
         .reduce("", (a, b) -> a + b + "\n");
   }
 
-  private ProcessBuilder shell(PctlUp up, String line, Path out, Path err) {
+  private static ProcessBuilder shell(PctlUp up, String line, Path out, Path err) {
     ProcessBuilder pb = new ProcessBuilder("bash", "-c", "set -o pipefail\n" + line).directory(Guest.repoRoot().toFile())
         .redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
     pb.environment().put("KUBECONFIG", up.kubeconfig().toString());
@@ -115,60 +127,88 @@ class ReadmeTourIT {
     Path images = Guest.images();
     List<Process> following = new ArrayList<>();
     try (PctlUp up = PctlUp.systemOffLoopback("--images-dir", images.toString())) {
-      String dataDir = up.dataDir.toString();
-      int n = 0;
-      for (Step step : steps) {
-        if (step.line().startsWith("bin/pctl up")) {
-          continue; // the test's own server, on a free port in a temp dir
-        }
-        if (step.line().startsWith("export KUBECONFIG=")) {
-          assertThat(step.line()).isEqualTo("export KUBECONFIG=/tmp/p/kubeconfig");
-          continue;
-        }
-        String line = step.line().replace("/tmp/p/", dataDir + "/");
-        n++;
-        Path out = tmp.resolve(n + ".out");
-        Path err = tmp.resolve(n + ".err");
-        String said = "step " + n + ": " + step.line();
-        Pattern until = FOLLOWED_UNTIL.stream().filter(e -> e.getKey().matcher(line).find()).map(Map.Entry::getValue).findFirst().orElse(null);
-        long began = System.nanoTime();
-        Process p = shell(up, line, out, err).start();
+      run(up, tmp, steps, Map.of("/tmp/p/", up.dataDir + "/"), FOLLOWED_UNTIL, List.of(), following);
+    } finally {
+      stop(following, tmp);
+    }
+  }
+
+  /**
+   * Runs {@code steps} against {@code up}, each in bash from the repository's root, with {@code
+   * replacements} made in its text (the server's own data directory and ports). A step that {@code
+   * followedUntil} names runs until it printed what the entry says, then gets Ctrl-C, as a user
+   * reading it would; one that {@code background} names runs on beside the later steps, as in a
+   * terminal of its own, once it printed that. Both join {@code following}.
+   */
+  static void run(PctlUp up, Path tmp, List<Step> steps, Map<String, String> replacements, List<Map.Entry<Pattern, Pattern>> followedUntil,
+      List<Map.Entry<Pattern, Pattern>> background, List<Process> following) throws Exception {
+    int n = 0;
+    for (Step step : steps) {
+      if (step.line().startsWith("bin/pctl up")) {
+        continue; // the test's own server, on a free port in a temp dir
+      }
+      if (step.line().startsWith("export KUBECONFIG=")) {
+        assertThat(step.line()).isEqualTo("export KUBECONFIG=/tmp/p/kubeconfig");
+        continue;
+      }
+      String line = step.line();
+      for (Map.Entry<String, String> r : replacements.entrySet()) {
+        line = line.replace(r.getKey(), r.getValue());
+      }
+      n++;
+      Path out = tmp.resolve(n + ".out");
+      Path err = tmp.resolve(n + ".err");
+      String said = "step " + n + ": " + step.line();
+      String command = line;
+      Pattern until = followedUntil.stream().filter(e -> e.getKey().matcher(command).find()).map(Map.Entry::getValue).findFirst().orElse(null);
+      Pattern up2 = background.stream().filter(e -> e.getKey().matcher(command).find()).map(Map.Entry::getValue).findFirst().orElse(null);
+      long began = System.nanoTime();
+      Process p = shell(up, line, out, err).start();
+      if (until != null || up2 != null) {
+        Pattern seen = until != null ? until : up2;
+        following.add(p);
+        await(said).atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+            .until(() -> seen.matcher(Files.readString(out)).find() || !p.isAlive());
+        assertThat(p.isAlive()).as(said + " is still running\n" + Files.readString(out) + Files.readString(err)).isTrue();
         if (until != null) {
-          following.add(p);
-          await(said).atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
-              .until(() -> until.matcher(Files.readString(out)).find() || !p.isAlive());
-          assertThat(p.isAlive()).as(said + " is still following\n" + Files.readString(out) + Files.readString(err)).isTrue();
-          p.destroy(); // Ctrl-C
+          p.descendants().forEach(ProcessHandle::destroy); // Ctrl-C reaches the command, not only its shell
+          p.destroy();
           p.waitFor(20, TimeUnit.SECONDS);
           assertThat(pctlStderr(Files.readString(err))).as(said + " stderr").isEmpty();
-          continue;
         }
-        if (!p.waitFor(6, TimeUnit.MINUTES)) {
-          p.destroyForcibly();
-          throw new AssertionError(said + " did not finish in 6 minutes: " + Files.readString(out) + Files.readString(err));
-        }
-        String stdout = Files.readString(out);
-        String stderr = Files.readString(err);
-        System.out.printf(Locale.ROOT, "step %d took %d ms: %s%n", n, (System.nanoTime() - began) / 1_000_000, step.line());
-        if (step.expectedError() != null) {
-          assertThat(p.exitValue()).as(said + " fails as the README shows").isNotZero();
-          assertThat(stderr).as(said).contains(step.expectedError());
-          continue;
-        }
-        assertThat(p.exitValue()).as(said + "\n" + stdout + stderr).isZero();
-        if (line.startsWith("bin/pctl") || line.contains("| bin/pctl")) {
-          assertThat(pctlStderr(stderr)).as(said + " prints nothing on stderr").isEmpty();
-        }
+        continue;
       }
-    } finally {
-      for (Process p : following) {
+      if (!p.waitFor(6, TimeUnit.MINUTES)) {
         p.destroyForcibly();
+        throw new AssertionError(said + " did not finish in 6 minutes: " + Files.readString(out) + Files.readString(err));
       }
-      // what each step printed, for a failure's report
-      try (var outs = Files.list(tmp)) {
-        for (Path f : outs.sorted().toList()) {
-          System.out.println("---- " + f.getFileName() + "\n" + readQuietly(f));
-        }
+      String stdout = Files.readString(out);
+      String stderr = Files.readString(err);
+      System.out.printf(Locale.ROOT, "step %d took %d ms: %s%n", n, (System.nanoTime() - began) / 1_000_000, step.line());
+      if (step.expectedError() != null) {
+        assertThat(p.exitValue()).as(said + " fails as the README shows").isNotZero();
+        assertThat(stderr).as(said).contains(step.expectedError());
+        continue;
+      }
+      assertThat(p.exitValue()).as(said + "\n" + stdout + stderr).isZero();
+      if (line.startsWith("bin/pctl") || line.contains("| bin/pctl")) {
+        assertThat(pctlStderr(stderr)).as(said + " prints nothing on stderr").isEmpty();
+      }
+    }
+  }
+
+  /** Stops what still runs, and prints what each step printed, for a failure's report. */
+  static void stop(List<Process> following, Path tmp) throws IOException, InterruptedException {
+    for (Process p : following) {
+      p.descendants().forEach(ProcessHandle::destroy);
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+    try (var outs = Files.list(tmp)) {
+      for (Path f : outs.sorted().toList()) {
+        System.out.println("---- " + f.getFileName() + "\n" + readQuietly(f));
       }
     }
   }
