@@ -60,22 +60,25 @@ class LinearizabilityIT {
     }
     try (ApiServerProcess server = ApiServerProcess.start()) {
       List<Thread> clients = new ArrayList<>();
-      for (int c = 0; c < CLIENTS; c++) {
-        int client = c;
-        HttpClient http = server.newHttpClient();
-        clients.add(Thread.ofPlatform().name("client-" + c).start(() -> runClient(client, http, server.url())));
-      }
-      awaitAnswered(PER_PHASE);
-      for (int kill = 1; kill <= 2; kill++) {
-        long pid = server.process().pid();
-        server.kill9();
-        server.launch();
-        System.out.printf(Locale.ROOT, "killed the API server (pid %d) with -9 after %d answered operations; started again%n", pid, answered.get());
-        awaitAnswered(answered.get() + PER_PHASE);
-      }
-      stop.set(true);
-      for (Thread t : clients) {
-        t.join(Duration.ofSeconds(30));
+      try {
+        for (int c = 0; c < CLIENTS; c++) {
+          int client = c;
+          HttpClient http = server.newHttpClient();
+          clients.add(Thread.ofPlatform().name("client-" + c).daemon().start(() -> runClient(client, http, server.url())));
+        }
+        awaitAnswered(PER_PHASE);
+        for (int kill = 1; kill <= 2; kill++) {
+          long pid = server.process().pid();
+          server.kill9();
+          server.launch();
+          System.out.printf(Locale.ROOT, "killed the API server (pid %d) with -9 after %d answered operations; started again%n", pid, answered.get());
+          awaitAnswered(answered.get() + PER_PHASE);
+        }
+      } finally {
+        stop.set(true);
+        for (Thread t : clients) {
+          t.join(Duration.ofSeconds(30));
+        }
       }
       // the last word: a read of each object after every client has stopped
       HttpClient http = server.newHttpClient();

@@ -50,11 +50,12 @@ public final class LinearizabilityChecker {
 
   /**
    * The answer and, for {@link Verdict#NOT_LINEARIZABLE}, the object and the operations of the
-   * smallest anomaly found, in call order ({@code windowStart} is the time from which they are
+   * smallest anomaly found, in call order, as recorded ({@code answerIgnored}: those whose answer
+   * the anomaly does not rely on, as it came after its cut or start; {@code windowStart} is the time from which they are
    * unexplainable whatever the object's state was then; the history's start when every
    * operation before is needed).
    */
-  public record Result(Verdict verdict, String key, List<Operation> anomaly, long windowStart, int operations) {
+  public record Result(Verdict verdict, String key, List<Operation> anomaly, Set<Integer> answerIgnored, long windowStart, int operations) {
     public boolean linearizable() {
       return verdict == Verdict.LINEARIZABLE;
     }
@@ -73,6 +74,9 @@ public final class LinearizabilityChecker {
           b.append(":");
           for (Operation op : anomaly) {
             b.append("\n  ").append(op.describe(origin));
+            if (answerIgnored.contains(op.id())) {
+              b.append("  (answer not needed: still running at the cut or the window's start, so taken as unknown)");
+            }
           }
           yield b.toString();
         }
@@ -94,10 +98,14 @@ public final class LinearizabilityChecker {
     this.deadline = budget.toNanos() > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + budget.toNanos();
   }
 
-  /** Checks {@code history}; gives up with {@link Verdict#UNKNOWN} after {@code budget}. */
+  /** Checks {@code history} (operations with distinct ids); gives up with {@link Verdict#UNKNOWN} after {@code budget}. */
   public static Result check(List<Operation> history, Duration budget) {
     Map<String, List<Operation>> byKey = new TreeMap<>();
+    Set<Integer> ids = new HashSet<>();
     for (Operation op : history) {
+      if (!ids.add(op.id())) {
+        throw new IllegalArgumentException("two operations have id " + op.id());
+      }
       byKey.computeIfAbsent(op.key(), k -> new ArrayList<>()).add(op);
     }
     LinearizabilityChecker checker = new LinearizabilityChecker(budget);
@@ -113,8 +121,8 @@ public final class LinearizabilityChecker {
       }
     }
     return unknownKey == null
-        ? new Result(Verdict.LINEARIZABLE, null, List.of(), Long.MIN_VALUE, history.size())
-        : new Result(Verdict.UNKNOWN, unknownKey, List.of(), Long.MIN_VALUE, history.size());
+        ? new Result(Verdict.LINEARIZABLE, null, List.of(), Set.of(), Long.MIN_VALUE, history.size())
+        : new Result(Verdict.UNKNOWN, unknownKey, List.of(), Set.of(), Long.MIN_VALUE, history.size());
   }
 
   /** The resourceVersions acknowledged writes answered: no unanswered write can have one of them. */
@@ -320,17 +328,33 @@ public final class LinearizabilityChecker {
     } catch (OutOfBudget out) {
       // the smallest found so far
     }
-    List<Operation> sorted = new ArrayList<>(anomaly);
+    Map<Integer, Operation> recorded = new java.util.HashMap<>();
+    ops.forEach(op -> recorded.put(op.id(), op));
+    List<Operation> sorted = new ArrayList<>();
+    Set<Integer> ignored = new java.util.TreeSet<>();
+    for (Operation op : anomaly) {
+      Operation original = recorded.get(op.id());
+      sorted.add(original);
+      if (op.unknown() && !original.unknown()) {
+        ignored.add(op.id());
+      }
+    }
     sorted.sort(Comparator.comparingLong(Operation::call));
-    return new Result(Verdict.NOT_LINEARIZABLE, key, List.copyOf(sorted), windowStart, ops.size());
+    return new Result(Verdict.NOT_LINEARIZABLE, key, List.copyOf(sorted), Set.copyOf(ignored), windowStart, ops.size());
   }
 
-  /** The operations called up to {@code cut}, those still running then with an unknown outcome. */
+  /**
+   * The operations called up to {@code cut}, writes still running then with an unknown outcome
+   * (one whose answer says it changed nothing is left out: in any order that explains the whole
+   * history it changes nothing, so leaving it out keeps that order valid).
+   */
   private static List<Operation> cutAt(List<Operation> ops, long cut) {
     List<Operation> out = new ArrayList<>();
     for (Operation op : ops) {
-      if (op.call() <= cut) {
-        out.add(op.ret() <= cut ? op : op.withUnknownOutcome());
+      if (op.ret() <= cut) {
+        out.add(op);
+      } else if (op.call() <= cut && !CasRegister.observesOnly(op)) {
+        out.add(op.withUnknownOutcome());
       }
     }
     return out;
@@ -375,13 +399,13 @@ public final class LinearizabilityChecker {
     };
   }
 
-  /** The operations called from {@code start} on, those called before but running then with an unknown outcome. */
+  /** The operations called from {@code start} on, writes called before but running then with an unknown outcome. */
   private static List<Operation> windowFrom(List<Operation> ops, long start) {
     List<Operation> out = new ArrayList<>();
     for (Operation op : ops) {
       if (op.call() >= start) {
         out.add(op);
-      } else if (op.ret() > start) {
+      } else if (op.ret() > start && !CasRegister.observesOnly(op)) {
         out.add(op.withUnknownOutcome());
       }
     }

@@ -84,7 +84,7 @@ final class RandomHistories {
         queue.add(new Event(e.time() + 1 + rnd.nextInt(50), seq++, c, false));
       } else {
         Output o = r.unanswered ? new Output.Unknown() : r.output;
-        out.add(new Operation(out.size(), c, r.key, r.input, o, r.call, e.time()));
+        out.add(new Operation(out.size(), c, r.key, r.input, o, r.call * 1000, e.time() * 1000)); // time units as microseconds
         if (o instanceof Output.Written w) {
           seenRv.get(c).put(r.key, w.rv());
         } else if (o instanceof Output.Read rd) {
