@@ -301,7 +301,7 @@ class LinearizabilityCheckerTest {
       Duration took = Duration.ofNanos(System.nanoTime() - start);
       System.out.println("concurrent seed " + seed + ": " + r.describe(0) + " in " + took.toMillis() + " ms");
       assertThat(r.verdict()).as("seed %d", seed).isEqualTo(Verdict.LINEARIZABLE);
-      assertThat(took).as("seed %d", seed).isLessThan(Duration.ofMillis(1000));
+      assertThat(took).as("seed %d", seed).isLessThan(Duration.ofSeconds(3)); // a few hundred ms here; over 10 s without the cache
     }
   }
 
