@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * Where a cache keeps its objects, by key ({@code narinfo/<hash>.narinfo}, {@code nar/<file>},
- * {@code log/<drv>}, {@code pins}). An object is visible only whole: {@link #put} either stores
+ * {@code log/<drv>}, {@code pins}, {@code names}). An object is visible only whole: {@link #put} either stores
  * all of it or nothing. Implementations: {@link FileStore} (default) and {@link S3Store}.
  * Blocking and thread-safe.
  */

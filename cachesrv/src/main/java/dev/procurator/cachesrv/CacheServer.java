@@ -3,6 +3,7 @@ package dev.procurator.cachesrv;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import dev.procurator.api.nix.ClosureNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Timer;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Nix HTTP binary cache protocol as nix 2.8 speaks it: {@code nix-cache-info}, narinfos,
- * NARs and build logs, with GET, HEAD and PUT. Uploads are checked before they are served (a NAR
+ * NARs and build logs, with GET, HEAD and PUT; besides, pins and closure names ({@code /names},
+ * the contract {@link ClosureNames} is the client of). Uploads are checked before they are served (a NAR
  * must hash to its file name; a narinfo must match its NAR's hash and size), a stored path is never
  * replaced (the same content again is fine, other content is 409 Conflict), narinfos are signed
  * with the server's key when served, and every request is authorised by a token sent as the Basic
@@ -73,10 +75,12 @@ public final class CacheServer implements AutoCloseable {
   }
 
   private static final Pattern PIN = Pattern.compile("/pins/([0-9a-df-np-sv-z]{32})[^/]*");
+  private static final Pattern NAMED = Pattern.compile("/names/([^/]+)");
 
   private final Config config;
   private final BlobStore store;
   private final Retention retention;
+  private final Names names;
   /** Signed narinfo text by hash part; an empty value remembers that a path is absent. */
   private final Cache<String, Optional<String>> narinfos = Caffeine.newBuilder()
       .maximumSize(100_000)
@@ -96,12 +100,14 @@ public final class CacheServer implements AutoCloseable {
     this.store = config.store() != null ? config.store() : new FileStore(config.dir());
     Files.createDirectories(store.scratch());
     this.retention = new Retention(store, config.maxBytes(), narinfos::invalidate);
+    this.names = new Names(store, retention);
     hits = metrics.counter("cache_narinfo_hits");
     misses = metrics.counter("cache_narinfo_misses");
     bytesServed = metrics.counter("cache_served_bytes");
     bytesReceived = metrics.counter("cache_received_bytes");
     metrics.gauge("cache_objects", retention, Retention::objects);
     metrics.gauge("cache_stored_bytes", retention, Retention::totalBytes);
+    metrics.gauge("cache_names", names, Names::size);
     FunctionCounter.builder("cache_evictions", retention, Retention::evictions).register(metrics);
   }
 
@@ -150,6 +156,24 @@ public final class CacheServer implements AutoCloseable {
         .handler(ctx -> send(ctx.request(), String.join("\n", retention.pins()) + "\n"));
     router.routeWithRegex(PIN.pattern()).method(HttpMethod.PUT).method(HttpMethod.DELETE)
         .handler(ctx -> uploads.pin(ctx.request(), ctx.pathParam("param0")));
+    router.route("/names").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+      StringBuilder body = new StringBuilder();
+      names.all().forEach((n, p) -> body.append(n).append(' ').append(p).append('\n'));
+      ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8");
+      send(ctx.request(), body.toString());
+    });
+    router.routeWithRegex(NAMED.pattern()).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+      String name = ctx.pathParam("param0");
+      Optional<String> path = ClosureNames.validName(name) ? names.get(name) : Optional.empty();
+      if (path.isEmpty()) {
+        text(ctx.response(), 404, "no closure is named " + name);
+        return;
+      }
+      ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8");
+      send(ctx.request(), path.get() + "\n");
+    });
+    router.routeWithRegex(NAMED.pattern()).method(HttpMethod.PUT).method(HttpMethod.DELETE)
+        .handler(ctx -> uploads.name(ctx.request(), names, ctx.pathParam("param0"), externalUrl(ctx.request())));
     router.route("/nix-cache-info").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
       ctx.response().putHeader("Content-Type", "text/x-nix-cache-info");
       send(ctx.request(), "StoreDir: " + NarInfo.STORE_DIR + "\nWantMassQuery: 1\nPriority: " + config.priority() + "\n");
@@ -194,8 +218,8 @@ public final class CacheServer implements AutoCloseable {
         .publishPercentileHistogram().register(metrics).record(System.nanoTime() - started, TimeUnit.NANOSECONDS));
     HttpMethod m = req.method();
     boolean read = m == HttpMethod.GET || m == HttpMethod.HEAD;
-    boolean pinDelete = m == HttpMethod.DELETE && req.path().startsWith("/pins/");
-    if (!read && m != HttpMethod.PUT && !pinDelete) {
+    boolean delete = m == HttpMethod.DELETE && (req.path().startsWith("/pins/") || req.path().startsWith("/names/"));
+    if (!read && m != HttpMethod.PUT && !delete) {
       req.response().putHeader("Allow", "GET, HEAD, PUT");
       text(req.response(), 405, "method not allowed");
       return;
@@ -216,6 +240,12 @@ public final class CacheServer implements AutoCloseable {
       }
     }
     ctx.next();
+  }
+
+  /** The cache's URL as the client reached it (its Host header), for messages that tell it what to run. */
+  private String externalUrl(HttpServerRequest req) {
+    String host = req.getHeader("Host");
+    return host == null || host.isBlank() ? url() : req.scheme() + "://" + host;
   }
 
   private Optional<Access> authenticate(String header) {

@@ -23,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cache's writes: NAR, narinfo and build-log uploads and pins. A NAR must hash to its file name
+ * The cache's writes: NAR, narinfo and build-log uploads, pins and closure names. A NAR must hash to its file name
  * and be a NAR; a narinfo must match its NAR's hash, size and compression; a stored path is never
  * replaced (the same content again is fine, other content is 409 Conflict); bodies that must be
  * small are refused with 413 as soon as they pass their limit. Every upload is answered by
@@ -36,7 +36,7 @@ final class CacheUploads {
   // under the name the cache has always logged uploads with
   private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
   private static final int MAX_NARINFO = 1024 * 1024;
-  /** Bodies of pins, nix-cache-info and unknown paths: small by nature. */
+  /** Bodies of pins, names, nix-cache-info and unknown paths: small by nature. */
   static final int MAX_SMALL_BODY = 64 * 1024;
 
   private final Vertx vertx;
@@ -71,6 +71,24 @@ final class CacheUploads {
       }
       return null;
     }, false)).onComplete(ar -> answer(req, ar, "pin " + hash));
+  }
+
+  /**
+   * PUT names the store path in the body {@code name} (the cache must hold it: 404 otherwise);
+   * DELETE removes the name (404 when there is none).
+   */
+  void name(HttpServerRequest req, Names names, String name, String cacheUrl) {
+    boundedBody(req, MAX_SMALL_BODY).compose(b -> vertx.executeBlocking(() -> {
+      if (req.method() == HttpMethod.PUT) {
+        String path = b.toString(StandardCharsets.UTF_8).strip();
+        names.set(name, path, "nix copy --to " + cacheUrl + " " + path);
+        return "named " + path + " " + name;
+      }
+      if (!names.delete(name)) {
+        throw new NotFound("no closure is named " + name);
+      }
+      return "removed the name " + name;
+    }, false)).onComplete(ar -> answer(req, ar, "name " + name));
   }
 
   /** Streams the body to a temp file, with backpressure; the request is paused until the file is open. */
@@ -219,6 +237,13 @@ final class CacheUploads {
     }, false)).onComplete(ar -> answer(req, ar, "log " + name));
   }
 
+  /** What a write names is not in the cache: answered 404 with the message alone. */
+  static final class NotFound extends RuntimeException {
+    NotFound(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   /** A body over its limit: answered 413 as soon as the limit is passed, and the rest is not read. */
   static final class TooLarge extends RuntimeException {
     TooLarge(long max) {
@@ -258,7 +283,10 @@ final class CacheUploads {
     return done.future();
   }
 
-  /** Answers an upload of {@code what}: 200, 409 for other content, 413 for a body too large, else 400 with the reason. */
+  /**
+   * Answers an upload of {@code what}: 200, 404 when what it names is not there, 409 for other
+   * content, 413 for a body too large, else 400 with the reason.
+   */
   void answer(HttpServerRequest req, AsyncResult<?> ar, String what) {
     bytesReceived.increment(req.bytesRead());
     if (ar.succeeded()) {
@@ -269,6 +297,11 @@ final class CacheUploads {
     if (e instanceof Conflict) {
       log.info("refused {}: {}", what, e.getMessage());
       CacheServer.text(req.response(), 409, "refused " + what + ": " + e.getMessage());
+      return;
+    }
+    if (e instanceof NotFound) {
+      log.info("refused {}: {}", what, e.getMessage());
+      CacheServer.text(req.response(), 404, e.getMessage());
       return;
     }
     if (e instanceof TooLarge) {

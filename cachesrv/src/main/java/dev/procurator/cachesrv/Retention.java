@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the cache under its size cap: knows every store path's narinfo and NAR size and when it
  * was last used, and when a write passes the cap evicts whole paths (narinfo, then NAR), least
- * recently used first. Pinned roots and everything their closures reference are never evicted;
- * pins live in the store's {@code pins} object (one store path or hash part per line) and change through
+ * recently used first. Pinned and named roots and everything their closures reference are never
+ * evicted; pins live in the store's {@code pins} object (one store path or hash part per line) and change through
  * {@link #pin}/{@link #unpin}.
  *
  * <p>Thread-safe: every method synchronises on this object; file deletions happen under the lock.
@@ -34,6 +34,8 @@ public final class Retention {
   private final long maxBytes;
   private final Map<String, Entry> entries = new HashMap<>();
   private final Set<String> pins = new TreeSet<>();
+  /** Hash parts of the named closures ({@link Names}): roots as pins are. */
+  private Set<String> named = Set.of();
   private final Consumer<String> onEvict;
   private long totalBytes;
   private long clock;
@@ -136,10 +138,11 @@ public final class Retention {
     log.info("evicted {} ({} bytes)", hash, e.bytes);
   }
 
-  /** Pinned roots and every path their closures reference. */
+  /** Pinned and named roots and every path their closures reference. */
   private Set<String> pinnedClosure() {
     Set<String> out = new HashSet<>();
     ArrayDeque<String> todo = new ArrayDeque<>(pins);
+    todo.addAll(named);
     while (!todo.isEmpty()) {
       String h = todo.pop();
       if (out.add(h)) {
@@ -167,6 +170,22 @@ public final class Retention {
     if (pins.remove(hashPart)) {
       savePins();
     }
+  }
+
+  /**
+   * Makes {@code roots} (hash parts) the named closures' roots, which eviction keeps as it keeps
+   * pins. With {@code mustHold}, only if the cache holds that path (known here, or in the store when
+   * another server wrote it): false, changing nothing, when it does not. The check and the change
+   * are one step under this lock, so no eviction comes between them.
+   */
+  synchronized boolean namedRoots(Set<String> roots, String mustHold) throws IOException {
+    if (mustHold != null && !entries.containsKey(mustHold) && store.size(narinfoKey(mustHold)) < 0) {
+      return false;
+    }
+    Set<String> next = new HashSet<>(roots);
+    next.remove(null);
+    named = Set.copyOf(next);
+    return true;
   }
 
   public synchronized Set<String> pins() {
