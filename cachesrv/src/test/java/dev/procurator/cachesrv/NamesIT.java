@@ -87,7 +87,7 @@ class NamesIT {
   }
 
   String path(int i) throws Exception {
-    return "/nix/store/" + hashPart(i) + "-p" + i;
+    return "/nix/store/" + hashPart(i) + "-a-rather-long-name-as-store-paths-have-" + i;
   }
 
   /** Uploads path i, optionally referencing path ref. */

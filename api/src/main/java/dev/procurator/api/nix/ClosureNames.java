@@ -161,7 +161,10 @@ public final class ClosureNames {
 
   private void check(HttpResponse<String> r, String what) throws IOException {
     if (r.statusCode() / 100 != 2) {
-      throw new IOException(what + ": the cache at " + base + " answered " + r.statusCode() + " " + abbreviate(r.body().strip()));
+      // the cache's refusals name the store path and the command to push it: long enough to keep whole
+      String said = r.body().strip();
+      throw new IOException(what + ": the cache at " + base + " answered " + r.statusCode() + " "
+          + (said.length() <= 1000 ? said : said.substring(0, 1000) + "…"));
     }
   }
 
