@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "pctl", mixinStandardHelpOptions = true, versionProvider = Pctl.Version.class,
     description = "Drive a Procurator cluster: run it on this host, apply manifests, watch resources.",
     subcommands = {UpCommand.class, ApplyCommand.class, GetCommand.class, DescribeCommand.class, DeleteCommand.class,
-        CacheCommand.class, LogsCommand.class, RolloutCommand.class, SyncCommand.class, WaitCommand.class, SecretsCommand.class, TokenCommand.class, NodeCommand.class, KubeconfigCommand.class, AuditCommand.class, AgentCommand.class, ControllersCommand.class},
+        CacheCommand.class, ClosureCommand.class, LogsCommand.class, RolloutCommand.class, SyncCommand.class, WaitCommand.class, SecretsCommand.class, TokenCommand.class, NodeCommand.class, KubeconfigCommand.class, AuditCommand.class, AgentCommand.class, ControllersCommand.class},
     exitCodeOnExecutionException = 1, exitCodeOnInvalidInput = 2)
 public final class Pctl {
   @Option(names = "--kubeconfig", scope = ScopeType.INHERIT,
