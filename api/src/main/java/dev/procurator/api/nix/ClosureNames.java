@@ -155,7 +155,9 @@ public final class ClosureNames {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while asking the cache at " + base, e);
     } catch (IOException e) {
-      throw new IOException("the cache at " + base + " could not be reached: " + e.getMessage(), e);
+      // a refused connection says nothing itself
+      String why = e.getMessage() != null ? e.getMessage() : e instanceof java.net.ConnectException ? "connection refused" : e.toString();
+      throw new IOException("the cache at " + base + " could not be reached: " + why, e);
     }
   }
 
