@@ -3,7 +3,9 @@ package dev.procurator.pctl;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.procurator.api.files.PrivateFiles;
 import dev.procurator.api.nix.ClosureNames;
+import dev.procurator.api.v1alpha1.BinaryCache;
 import dev.procurator.cachesrv.CacheFiles;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -109,19 +111,24 @@ final class ClosureCommand {
     }
   }
 
-  /** The URL of the BinaryCache 'pctl up' registers, when an API server is configured and has it. */
+  /**
+   * The URL of the BinaryCache 'pctl up' registers, when an API server is configured and has it.
+   * Asked once, briefly: an API server that is down (with the cache it ran) falls back at once.
+   */
   static Optional<String> registeredUrl(Pctl global) {
     if (global.server == null && !Files.exists(KubeClients.kubeconfigOf(global))) {
       return Optional.empty();
     }
-    try {
-      ApiClient.Response r = ApiClient.from(global).send("GET", "/apis/" + dev.procurator.api.v1alpha1.Groups.PROCURATOR + "/"
-          + dev.procurator.api.v1alpha1.Groups.V1ALPHA1 + "/binarycaches/" + UpCommand.OWN_CACHE, null, null, "application/json");
-      if (r.code() == 200) {
-        String url = r.json().path("spec").path("url").asText("");
-        return url.isEmpty() ? Optional.empty() : Optional.of(url);
+    try (KubernetesClient client = KubeClients.from(global, c -> {
+      c.setRequestRetryBackoffLimit(0);
+      c.setConnectionTimeout(3_000);
+      c.setRequestTimeout(5_000);
+    })) {
+      BinaryCache own = client.resources(BinaryCache.class).withName(UpCommand.OWN_CACHE).get();
+      if (own != null && own.getSpec() != null && own.getSpec().url() != null && !own.getSpec().url().isBlank()) {
+        return Optional.of(own.getSpec().url());
       }
-      log.debug("no BinaryCache {}: the API server answered {}", UpCommand.OWN_CACHE, r.code());
+      log.debug("no BinaryCache {}", UpCommand.OWN_CACHE);
     } catch (RuntimeException e) {
       log.debug("no BinaryCache {}: {}", UpCommand.OWN_CACHE, e.toString());
     }

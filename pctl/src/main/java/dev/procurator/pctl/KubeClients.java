@@ -28,6 +28,11 @@ final class KubeClients {
 
   /** A client for pctl's own verbs: the kubeconfig as {@link ApiClient} finds it, with --server and --token over it. */
   static KubernetesClient from(Pctl global) {
+    return from(global, c -> {});
+  }
+
+  /** As {@link #from(Pctl)}, with {@code tweak} applied to the client's settings last. */
+  static KubernetesClient from(Pctl global, java.util.function.Consumer<Config> tweak) {
     Path kubeconfig = kubeconfigOf(global);
     Config c;
     try {
@@ -52,6 +57,7 @@ final class KubeClients {
       c.setNamespace("default");
     }
     c.setRequestTimeout(30_000);
+    tweak.accept(c);
     return new KubernetesClientBuilder().withConfig(c).build();
   }
 

@@ -149,5 +149,32 @@ class ClosureCommandIT {
     // without an API server: where 'pctl up' starts the cache by default
     PctlRun fallback = pctl("closure", "list", "--data-dir", tmp.resolve("empty").toString());
     assertThat(fallback.err()).contains("http://127.0.0.1:7444/");
+    // an API server that is down (with the cache it ran) is given up at once, not after minutes of retries
+    int dead = closedPort();
+    Path down = tmp.resolve("down.kubeconfig");
+    Files.writeString(down, """
+        apiVersion: v1
+        kind: Config
+        clusters: [{name: c, cluster: {server: "https://127.0.0.1:PORT", insecure-skip-tls-verify: true}}]
+        users: [{name: u, user: {token: t}}]
+        contexts: [{name: c, context: {cluster: c, user: u}}]
+        current-context: c
+        """.replace("PORT", Integer.toString(dead)));
+    long started = System.nanoTime();
+    PctlRun quick = PctlRun.run(down, "closure", "list", "--data-dir", tmp.resolve("empty").toString());
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+    assertThat(quick.err()).contains("http://127.0.0.1:7444/");
+    // a cache that is not there says so, and what to pass
+    PctlRun unreachable = pctl("closure", "list", "--cache-url", "http://127.0.0.1:" + dead, "--data-dir", data.toString());
+    assertThat(unreachable.code()).isEqualTo(1);
+    assertThat(unreachable.err()).isEqualTo("error: the cache at http://127.0.0.1:" + dead + "/ could not be reached: connection refused;"
+        + " pass --cache-url URL\n");
+  }
+
+  /** A loopback port nothing listens on (bound by the kernel's choice, then closed). */
+  private static int closedPort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
   }
 }
