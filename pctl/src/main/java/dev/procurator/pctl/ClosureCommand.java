@@ -54,8 +54,24 @@ final class ClosureCommand {
     Path tokenFile;
 
     @Option(names = "--data-dir", description = "Data directory of the 'pctl up' that runs the cache, whose cache-token and"
-        + " cache-read-token are used (default: ~/.procurator/data).")
+        + " cache-read-token are used (default: the kubeconfig's folder when 'pctl up' wrote it there, else ~/.procurator/data).")
     Path dataDir;
+
+    /**
+     * The data directory the tokens are read from: as given, else the folder of the kubeconfig
+     * when it is a 'pctl up' data directory (which writes its kubeconfig there, and users pass
+     * {@code --kubeconfig DIR/kubeconfig}), else where 'pctl up' keeps its data by default.
+     */
+    Path dataDir(Pctl global) {
+      if (dataDir != null) {
+        return dataDir;
+      }
+      Path beside = KubeClients.kubeconfigOf(global).toAbsolutePath().getParent();
+      if (beside != null && Files.exists(new CacheFiles(beside).pushTokenFile())) {
+        return beside;
+      }
+      return UserDirs.procurator().resolve("data");
+    }
 
     /** The cache's URL: as given, else as 'pctl up' registered it, else where 'pctl up' listens by default. */
     String url(Pctl global) {
@@ -70,14 +86,14 @@ final class ClosureCommand {
      * directory, or for a read its read token when there is one. Null when there is none to read
      * with (the cache may serve reads without one).
      */
-    String token(String url, boolean write) {
+    String token(Pctl global, String url, boolean write) {
       if (tokenFile != null) {
         return readToken(tokenFile, "--token-file " + tokenFile);
       }
       if (URI.create(url).getRawUserInfo() != null) {
         return null; // ClosureNames takes it from the URL
       }
-      CacheFiles files = new CacheFiles(dataDir != null ? dataDir : UserDirs.procurator().resolve("data"));
+      CacheFiles files = new CacheFiles(dataDir(global));
       Path file = !write && Files.exists(files.readTokenFile()) ? files.readTokenFile() : files.pushTokenFile();
       if (Files.exists(file)) {
         return readToken(file, file.toString());
@@ -92,7 +108,7 @@ final class ClosureCommand {
     ClosureNames client(Pctl global, boolean write) {
       String url = url(global);
       try {
-        return ClosureNames.at(url, token(url, write));
+        return ClosureNames.at(url, token(global, url, write));
       } catch (IllegalArgumentException e) {
         throw new Errors.UserError("--cache-url " + url + " is not a URL: " + e.getMessage());
       }
@@ -235,7 +251,7 @@ final class ClosureCommand {
         throw new Errors.UserError("'" + path + "' is not a store path (/nix/store/HASH-NAME)");
       }
       String url = cache.url(parent.global);
-      String token = cache.token(url, true);
+      String token = cache.token(parent.global, url, true);
       if (push) {
         pushClosure(url, token, path);
       }

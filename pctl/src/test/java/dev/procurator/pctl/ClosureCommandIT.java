@@ -145,6 +145,12 @@ class ClosureCommandIT {
       PctlRun list = PctlRun.run(kubeconfig, "closure", "list", "--data-dir", data.toString());
       assertThat(list.code()).as(list.err()).isZero();
       assertThat(list.err()).isEqualTo("No closures are named in the cache at " + cache.url() + "/\n");
+      // as 'pctl up' leaves it: the kubeconfig in the data directory, whose push token is then used
+      Files.copy(kubeconfig, data.resolve("kubeconfig"));
+      String top = build();
+      PctlRun named = PctlRun.run(data.resolve("kubeconfig"), "closure", "name", "hello", top, "--push");
+      assertThat(named.code()).as(named.err()).isZero();
+      assertThat(PctlRun.run(data.resolve("kubeconfig"), "closure", "get", "hello").out()).isEqualTo(top + "\n");
     }
     // without an API server: where 'pctl up' starts the cache by default
     PctlRun fallback = pctl("closure", "list", "--data-dir", tmp.resolve("empty").toString());
