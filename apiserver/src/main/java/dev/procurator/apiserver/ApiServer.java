@@ -61,6 +61,7 @@ public final class ApiServer implements AutoCloseable {
   private ScheduledExecutorService scheduler;
   private final Map<ResourceType, WatchCache> caches = new LinkedHashMap<>();
   private EventExpiry eventExpiry;
+  private io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics;
 
   public ApiServer(ApiServerConfig config, Clock clock) {
     this.config = config;
@@ -73,9 +74,17 @@ public final class ApiServer implements AutoCloseable {
       SLF4JBridgeHandler.removeHandlersForRootLogger();
       SLF4JBridgeHandler.install();
     }
+    ResourceRegistry registry = ResourceRegistry.standard();
+    // each resource's key prefix and its name, as storage metrics label them
+    Map<String, String> resources = new LinkedHashMap<>();
+    registry.all().forEach(t -> resources.putIfAbsent(t.keyPrefix(null), t.qualifiedResource()));
     Storage raw = config.etcdEndpoints().isEmpty()
         ? SqliteStorage.open(config.dataDir())
         : EtcdStorage.connect(config.etcdEndpoints(), Duration.ofSeconds(10));
+    if (config.metrics()) {
+      metrics = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+      raw = new dev.procurator.apiserver.metrics.MeteredStorage(raw, metrics, resources);
+    }
     try {
       // Secrets are sealed at rest; without the key they need, the server does not start
       storage = config.encryptionKeyFile() == null ? raw
@@ -84,7 +93,6 @@ public final class ApiServer implements AutoCloseable {
       raw.close();
       throw e;
     }
-    ResourceRegistry registry = ResourceRegistry.standard();
     scheduler = Executors.newScheduledThreadPool(1, Thread.ofPlatform().name("apiserver-timer").daemon(true).factory());
     for (ResourceType t : registry.all()) {
       WatchCache cache = new WatchCache(storage, t, config.watchCacheCapacity(), scheduler, config.bookmarkInterval());
@@ -98,6 +106,9 @@ public final class ApiServer implements AutoCloseable {
     eventExpiry = new EventExpiry(service, registry.find("", "v1", "events").orElseThrow(), EVENT_TTL, clock);
     scheduler.scheduleWithFixedDelay(this::expireEvents, 1, 1, TimeUnit.MINUTES);
     publishDefaultRoles(registry, service);
+    if (metrics != null) {
+      new dev.procurator.apiserver.metrics.StorageObjects(storage, metrics, resources).start(scheduler);
+    }
     Map<String, dev.procurator.apiserver.auth.UserInfo> tokens = new java.util.HashMap<>(config.tokens());
     if (config.access().tokenAuthFile() != null) {
       dev.procurator.apiserver.auth.TokenFile.read(config.access().tokenAuthFile()).forEach(tokens::putIfAbsent);
@@ -131,6 +142,16 @@ public final class ApiServer implements AutoCloseable {
     if (config.auditLog() != null) {
       auditLog = new dev.procurator.apiserver.rest.AuditLog(config.auditLog(), config.access().audit(), clock);
       api.withAuditLog(auditLog);
+      if (metrics != null) {
+        // kube-apiserver counts the events its buffered audit backend drops as errors of that plugin
+        io.micrometer.core.instrument.FunctionCounter.builder("apiserver_audit_error", auditLog,
+                dev.procurator.apiserver.rest.AuditLog::dropped)
+            .description("Counter of audit events that failed to be audited properly (dropped: the audit buffer was full).")
+            .tag("plugin", "buffered").register(metrics);
+      }
+    }
+    if (metrics != null) {
+      api.withMetrics(metrics);
     }
     if (storage instanceof dev.procurator.apiserver.encryption.EncryptingStorage sealed) {
       // a rotation that a restart cut short is finished now
@@ -286,6 +307,15 @@ public final class ApiServer implements AutoCloseable {
     return storage;
   }
 
+  /**
+   * What this server measures, served at {@code /metrics}; null when metrics are off. What else
+   * runs in this process (the controllers under {@code pctl up}) may register its meters here, to
+   * be scraped with the server's.
+   */
+  public io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics() {
+    return metrics;
+  }
+
   @Override
   public void close() {
     for (HttpServer server : servers) {
@@ -318,6 +348,9 @@ public final class ApiServer implements AutoCloseable {
     }
     if (storage != null) {
       storage.close();
+    }
+    if (metrics != null) {
+      metrics.close();
     }
   }
 }

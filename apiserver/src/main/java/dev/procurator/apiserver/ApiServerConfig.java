@@ -24,6 +24,7 @@ import java.util.Objects;
  * @param encryptionKeyFile the key file Secrets are sealed under at rest (created, 0600, when missing and no Secret is sealed yet)
  * @param auditLog the audit log's file (JSON lines), or null for none
  * @param access token file, client certificates and authorization
+ * @param metrics serve {@code /metrics} and {@code /sd/prometheus} and measure requests and storage (off: neither, and nothing is measured)
  */
 public record ApiServerConfig(
     String host,
@@ -39,7 +40,8 @@ public record ApiServerConfig(
     Path tlsKey,
     Path encryptionKeyFile,
     Path auditLog,
-    Access access) {
+    Access access,
+    boolean metrics) {
 
   /**
    * Who may call, beyond the tokens above.
@@ -112,49 +114,49 @@ public record ApiServerConfig(
   /** Defaults for one host: embedded store in {@code dataDir}, one admin token. */
   public static ApiServerConfig embedded(String host, int port, Path dataDir, String adminToken) {
     return new ApiServerConfig(host, port, dataDir, List.of(), Map.of(adminToken, new UserInfo("admin", List.of("system:masters"))),
-        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"), dataDir.resolve("audit.log"), Access.DEFAULT);
+        10_000, 1024, Duration.ofSeconds(10), Duration.ofMinutes(5), null, null, dataDir.resolve("encryption-key"), dataDir.resolve("audit.log"), Access.DEFAULT, true);
   }
 
   /** Audit to {@code file} (null: no audit log). */
   public ApiServerConfig withAuditLog(Path file) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, file, access);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, file, access, metrics);
   }
 
   /** Seal Secrets under the keys in {@code file} (see {@link dev.procurator.apiserver.encryption.LocalKeyFile}). */
   public ApiServerConfig withEncryptionKeyFile(Path file) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, file, auditLog, access);
+        compactionInterval, tlsCert, tlsKey, file, auditLog, access, metrics);
   }
 
   public ApiServerConfig withEtcd(List<String> endpoints) {
     return new ApiServerConfig(host, port, dataDir, endpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access, metrics);
   }
 
   public ApiServerConfig withWatchCacheCapacity(int capacity) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, capacity, watchQueueLimit, bookmarkInterval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access, metrics);
   }
 
   public ApiServerConfig withWatchQueueLimit(int limit) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, limit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access, metrics);
   }
 
   public ApiServerConfig withBookmarkInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, interval, compactionInterval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access, metrics);
   }
 
   public ApiServerConfig withCompactionInterval(Duration interval) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval, interval,
-        tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+        tlsCert, tlsKey, encryptionKeyFile, auditLog, access, metrics);
   }
 
   public ApiServerConfig withTls(Path cert, Path key) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, cert, key, encryptionKeyFile, auditLog, access);
+        compactionInterval, cert, key, encryptionKeyFile, auditLog, access, metrics);
   }
 
   /** These settings with one more bearer token, standing for {@code user}. */
@@ -162,12 +164,18 @@ public record ApiServerConfig(
     Map<String, UserInfo> all = new java.util.HashMap<>(tokens);
     all.put(token, user);
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, all, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access, metrics);
   }
 
   public ApiServerConfig withAccess(Access a) {
     return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
-        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, a);
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, a, metrics);
+  }
+
+  /** These settings with metrics served and measured ({@code true}, the default) or not. */
+  public ApiServerConfig withMetrics(boolean on) {
+    return new ApiServerConfig(host, port, dataDir, etcdEndpoints, tokens, watchCacheCapacity, watchQueueLimit, bookmarkInterval,
+        compactionInterval, tlsCert, tlsKey, encryptionKeyFile, auditLog, access, on);
   }
 
   public boolean tls() {

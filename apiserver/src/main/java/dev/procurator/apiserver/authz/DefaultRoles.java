@@ -20,11 +20,14 @@ import java.util.List;
  *       garbage collector, reading, updating and deleting objects of every kind (Secrets of
  *       {@code procurator-system} stay out of reach); and impersonation, so that what a loop does for
  *       a user's object it does with that object's identity's rights, not its own.
+ *   <li>{@code system:monitoring}: {@code get} on {@code /metrics} and {@code /sd/prometheus} (the
+ *       scrape targets), and nothing else: what Prometheus is bound to.
  * </ul>
  */
 public final class DefaultRoles {
   private static final ObjectMapper JSON = new ObjectMapper();
   public static final String CONTROLLERS = "system:procurator-controllers";
+  public static final String MONITORING = "system:monitoring";
   public static final String AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate";
   private static final List<String> READ = List.of("get", "list", "watch");
   private static final List<String> WORKLOADS = List.of("vms", "vms/log", "vms/status", "clusters", "clusters/status", "builds",
@@ -62,7 +65,8 @@ public final class DefaultRoles {
             Rule.resources(List.of("coordination.k8s.io"), List.of("leases"), List.of("*")),
             Rule.resources(List.of(""), List.of("namespaces"), READ),
             // GitOps applies each repository's objects as that repository's own identity
-            Rule.resources(List.of(""), List.of("users", "groups"), List.of("impersonate")))));
+            Rule.resources(List.of(""), List.of("users", "groups"), List.of("impersonate")))),
+        new Role(MONITORING, List.of(Rule.urls(List.of("/metrics", "/sd/prometheus"), List.of("get")))));
   }
 
   /** The objects: every ClusterRole above, and the binding of the controllers' role to their user. */

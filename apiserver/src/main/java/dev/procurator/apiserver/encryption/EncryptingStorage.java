@@ -88,6 +88,11 @@ public final class EncryptingStorage implements Storage {
   }
 
   @Override
+  public long count(String prefix) {
+    return delegate.count(prefix);
+  }
+
+  @Override
   public ListPage list(String prefix, String startKey, long revision, int limit) {
     ListPage page = delegate.list(prefix, startKey, revision, limit);
     return new ListPage(page.items().stream().map(this::out).toList(), page.revision(), page.more());

@@ -45,7 +45,10 @@ public final class HttpApi {
   private final GitWebhook webhook;
   private final WatchEndpoint watches;
   private final KeyAdministration keys;
+  private final ResourceService service;
   private volatile AuditLog audit;
+  private volatile RequestMetrics metrics;
+  private volatile MetricsEndpoints metricsEndpoints;
   private volatile dev.procurator.apiserver.authz.Authorization authorization;
   private volatile boolean clientCertificates;
   private volatile dev.procurator.apiserver.auth.NodeIdentities nodeIdentities;
@@ -56,6 +59,7 @@ public final class HttpApi {
       Authenticator authenticator, Clock clock, ExecutorService executor, String serverAddress, String version, int watchQueueLimit) {
     this.vertx = vertx;
     this.registry = registry;
+    this.service = service;
     this.authenticator = authenticator;
     this.executor = executor;
     this.serverAddress = serverAddress;
@@ -66,6 +70,18 @@ public final class HttpApi {
     this.writes = new Writes(service);
     this.watches = new WatchEndpoint(vertx, service, caches, executor, reads, watchQueueLimit, this::resolve, this::authorize);
     this.keys = new KeyAdministration(vertx, executor);
+  }
+
+  /**
+   * Measures every request into {@code r} under kube-apiserver's names, and serves it at
+   * {@code /metrics}, beside the cluster's scrape targets at {@code /sd/prometheus}; without it
+   * nothing is measured and neither path is served.
+   */
+  public HttpApi withMetrics(io.micrometer.prometheusmetrics.PrometheusMeterRegistry r) {
+    this.metrics = new RequestMetrics(r, registry.all());
+    this.metricsEndpoints = new MetricsEndpoints(vertx, executor, r, service, registry, () -> authorization);
+    watches.withMetrics(metrics);
+    return this;
   }
 
   /** Writes an audit line for every request about Secrets or keys and every write. */
@@ -107,6 +123,14 @@ public final class HttpApi {
 
   public Router router() {
     Router router = Router.router(vertx);
+    RequestMetrics m = metrics;
+    if (m != null) {
+      // every request is timed once, here, until its response ends
+      router.route().handler(ctx -> {
+        m.measure(ctx);
+        ctx.next();
+      });
+    }
     router.route("/healthz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
     router.route("/livez").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
     router.route("/readyz").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("ok"));
@@ -118,6 +142,9 @@ public final class HttpApi {
     router.route().handler(watches::webSocketWatch);
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
     keys.addRoutes(router);
+    if (metricsEndpoints != null) {
+      metricsEndpoints.addRoutes(router);
+    }
     router.post(AccessReviews.SELF_SUBJECT_ACCESS).handler(ctx -> Responses.json(ctx.response(), 201, AccessReviews.access(ctx, authorization)));
     router.post(AccessReviews.SELF_SUBJECT_RULES).handler(ctx -> Responses.json(ctx.response(), 201, AccessReviews.rules(ctx, authorization)));
     router.post(AccessReviews.SUBJECT_ACCESS).handler(ctx -> Responses.json(ctx.response(), 201, AccessReviews.subjectAccess(ctx, authorization)));
@@ -269,6 +296,7 @@ public final class HttpApi {
         return;
       }
       target = resolve(rt);
+      ctx.put(RequestMetrics.TARGET, target);
       if (target.namespace() != null && !Names.isLabel(target.namespace())) {
         throw ApiException.badRequest("invalid namespace \"" + target.namespace() + "\": a namespace must be a lowercase RFC 1123 label");
       }

@@ -47,6 +47,7 @@ final class WatchEndpoint {
   private final Function<RequestTarget, Target> resolve;
   private final BiConsumer<RoutingContext, Target> authorize;
   private volatile NodeIdentities nodeIdentities;
+  private volatile RequestMetrics metrics;
 
   /**
    * @param resolve the resource a path names, or an ApiException
@@ -67,6 +68,11 @@ final class WatchEndpoint {
   /** Ends the watches a node opens when {@code nodes} revokes it (null: nodes open none). */
   void withNodeIdentities(NodeIdentities nodes) {
     this.nodeIdentities = nodes;
+  }
+
+  /** Counts open watches in {@code m}. */
+  void withMetrics(RequestMetrics m) {
+    this.metrics = m;
   }
 
   /** Whether the request asks for a watch ({@code watch=true} or {@code watch=1}). */
@@ -115,6 +121,7 @@ final class WatchEndpoint {
       if (t == null || t.subresource() != null) {
         throw ApiException.notFound("the server could not find the requested resource (" + req.path() + ")");
       }
+      ctx.put(RequestMetrics.TARGET, t);
       authorize.accept(ctx, t);
       w = watchRequest(req, t);
     } catch (ApiException e) {
@@ -173,10 +180,13 @@ final class WatchEndpoint {
       long timer = vertx.setTimer(Duration.ofSeconds(r.timeoutSeconds).toMillis(), id -> w.close());
       // a node's watch ends when the node is revoked: its next request is refused
       Runnable release = hold == null ? () -> { } : hold.apply(w::close);
+      RequestMetrics m = metrics;
+      Runnable counted = m == null ? () -> { } : m.watchOpened(t);
       Runnable cleanup = () -> {
         vertx.cancelTimer(timer);
         upstream.close();
         release.run();
+        counted.run();
       };
       w.onEnd(cleanup);
       sink.closeHandler(() -> {

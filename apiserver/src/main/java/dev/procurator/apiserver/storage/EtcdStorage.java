@@ -176,6 +176,12 @@ public final class EtcdStorage implements Storage {
   }
 
   @Override
+  public long count(String prefix) {
+    GetOption o = GetOption.builder().withRange(bytes(Storage.prefixEnd(prefix))).withCountOnly(true).build();
+    return await(kv.get(bytes(prefix), o), "count " + prefix).getCount();
+  }
+
+  @Override
   public CompletableFuture<Long> updateAsync(String key, long expectedModRevision, byte[] value) {
     return Storage.sizeChecked(key, value, () -> bounded(writes.write(key, expectedModRevision, value), "update " + key));
   }

@@ -403,6 +403,19 @@ public final class SqliteStorage implements Storage {
     });
   }
 
+  @Override
+  public long count(String prefix) {
+    return read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT COUNT(*) FROM kv WHERE key >= ? AND key < ?")) {
+        p.setString(1, prefix);
+        p.setString(2, Storage.prefixEnd(prefix));
+        try (ResultSet r = p.executeQuery()) {
+          return r.next() ? r.getLong(1) : 0L;
+        }
+      }
+    });
+  }
+
   private static long readLong(Connection c, String sql) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
       return r.next() ? r.getLong(1) : 0;
