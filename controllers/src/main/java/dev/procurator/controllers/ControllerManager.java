@@ -149,6 +149,7 @@ public final class ControllerManager implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicLong term = new java.util.concurrent.atomic.AtomicLong();
   private java.nio.file.Path gitCache;
   private boolean gitCacheIsTemporary;
+  private volatile dev.procurator.api.runtime.LoopMetrics loopMetrics = dev.procurator.api.runtime.LoopMetrics.NONE;
 
   public ControllerManager(KubernetesClient client, Config config, Clock clock) {
     this.client = client;
@@ -189,6 +190,18 @@ public final class ControllerManager implements AutoCloseable {
 
   public boolean leading() {
     return leading;
+  }
+
+  /**
+   * Reports every loop's passes and queue, and whether this replica leads
+   * ({@code leader_election_master_status{name="procurator-controllers"}}), to {@code registry}
+   * (see {@link ControllerMetrics}). Set it before {@link #start()}.
+   */
+  public ControllerManager withMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    ControllerMetrics m = new ControllerMetrics(registry);
+    m.leader(LEASE_NAME, this::leading);
+    this.loopMetrics = m;
+    return this;
   }
 
   /**
@@ -289,9 +302,9 @@ public final class ControllerManager implements AutoCloseable {
 
 
 
-  private static <P extends HasMetadata, S, A> LoopBuilder.Running startLoop(LoopBuilder<P, S, A> builder,
+  private <P extends HasMetadata, S, A> LoopBuilder.Running startLoop(LoopBuilder<P, S, A> builder,
       Function<LoopQueue, Loop<P, S, A>> loop) {
-    return builder.start(loop);
+    return builder.metrics(loopMetrics).start(loop);
   }
 
 
@@ -428,7 +441,8 @@ public final class ControllerManager implements AutoCloseable {
   /** The garbage collector, over every kind the server serves. */
   private void garbageCollector() {
     GarbageCollector gc = new GarbageCollector(client, GarbageCollector.discover(client));
-    Controller<GcKey> controller = new Controller<>("garbage-collector", gc);
+    Controller<GcKey> controller = new Controller<>("garbage-collector", gc, dev.procurator.api.runtime.Scheduler.system(),
+        new dev.procurator.api.runtime.Backoff<>(java.time.Duration.ofMillis(5), java.time.Duration.ofMinutes(5)), loopMetrics);
     running.add(gc);
     running.add(controller);
     gc.start(controller, 2);

@@ -2,6 +2,8 @@ package dev.procurator.pctl;
 
 import dev.procurator.controllers.ControllerManager;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
@@ -36,6 +38,11 @@ final class ControllersCommand implements Callable<Integer> {
       description = "Let GitRepositories name file:// remotes and remotes on loopback, link-local or private addresses (refused by default).")
   boolean allowPrivateGitUrls;
 
+  @Option(names = "--metrics-listen", defaultValue = "none",
+      description = "host:port at which to serve the controllers' Prometheus metrics at /metrics, unauthenticated"
+          + " (default: ${DEFAULT-VALUE}: not served; 127.0.0.1:0 picks a free port).")
+  String metricsListen;
+
   @picocli.CommandLine.Mixin FlakeEvalOptions flakeEval = new FlakeEvalOptions();
 
   @Override
@@ -43,16 +50,26 @@ final class ControllersCommand implements Callable<Integer> {
     if ((cacheUrl == null) != (cacheTokenFile == null)) {
       throw new Errors.UserError("--cache-url and --cache-token-file go together");
     }
+    HostPort metricsAddress = metricsListen.equals("none") ? null : HostPort.parse("--metrics-listen", metricsListen);
     String token = cacheTokenFile == null ? null : java.nio.file.Files.readString(cacheTokenFile).trim();
+    PrometheusMeterRegistry registry = metricsAddress == null ? null : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    MetricsListener listener = metricsAddress == null ? null : MetricsListener.start(metricsAddress, registry);
     KubernetesClient client = KubeClients.fromKubeconfig(KubeClients.kubeconfigOf(global));
     java.nio.file.Path git = gitCacheDir != null ? gitCacheDir : UserDirs.procurator().resolve("git-cache");
-    ControllerManager manager = start(client, id, gracePeriod.graceSeconds, cacheUrl, token, git, allowPrivateGitUrls, flakeEval.limits());
+    ControllerManager manager = start(client, id, gracePeriod.graceSeconds, cacheUrl, token, git, allowPrivateGitUrls, flakeEval.limits(),
+        registry);
     System.out.println("Controllers are up; this replica takes part in leader election");
+    if (listener != null) {
+      System.out.println("  metrics: " + listener.url() + "/metrics");
+    }
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       manager.close();
       client.close();
+      if (listener != null) {
+        listener.close();
+      }
       stopped.countDown();
     }, "controllers-shutdown"));
     stopped.await();
@@ -60,10 +77,15 @@ final class ControllersCommand implements Callable<Integer> {
   }
 
   static ControllerManager start(KubernetesClient client, String id, int graceSeconds, String cacheUrl, String cachePushToken,
-      java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls, dev.procurator.api.nix.NixJail.Limits flakeEvalLimits) {
+      java.nio.file.Path gitCacheDir, boolean allowPrivateGitUrls, dev.procurator.api.nix.NixJail.Limits flakeEvalLimits,
+      io.micrometer.core.instrument.MeterRegistry metrics) {
     String identity = id != null ? id : AgentCommand.hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-    return new ControllerManager(client, ControllerManager.Config.defaults(identity)
+    ControllerManager manager = new ControllerManager(client, ControllerManager.Config.defaults(identity)
         .withNodeGracePeriod(Duration.ofSeconds(graceSeconds)).withCache(cacheUrl, cachePushToken).withGitCacheDir(gitCacheDir)
-        .withPrivateGitUrls(allowPrivateGitUrls).withFlakeEvalLimits(flakeEvalLimits), Clock.systemUTC()).start();
+        .withPrivateGitUrls(allowPrivateGitUrls).withFlakeEvalLimits(flakeEvalLimits), Clock.systemUTC());
+    if (metrics != null) {
+      manager.withMetrics(metrics);
+    }
+    return manager.start();
   }
 }

@@ -101,6 +101,10 @@ final class UpCommand implements Callable<Integer> {
       description = "Lifetime of the node certificates the API server signs (default: ${DEFAULT-VALUE}); nodes renew them at 70%%.")
   String nodeCertTtl;
 
+  @Option(names = "--no-metrics",
+      description = "Measure nothing and serve no /metrics (by default the API server serves its and the controllers' metrics there).")
+  boolean noMetrics;
+
   @Mixin NodeGracePeriodOption gracePeriod;
 
   @picocli.CommandLine.Mixin FlakeEvalOptions flakeEval = new FlakeEvalOptions();
@@ -135,7 +139,7 @@ final class UpCommand implements Callable<Integer> {
       throw new Errors.UserError("--node-cert-ttl must be at least " + dev.procurator.apiserver.auth.NodeCertificates.MIN.toSeconds()
           + "s, such as 1h or 24h, not \"" + nodeCertTtl + "\"");
     }
-    config = config.withAccess(config.access().withNodeCertTtl(certTtl));
+    config = config.withAccess(config.access().withNodeCertTtl(certTtl)).withMetrics(!noMetrics);
     if (!auditWhenFull.equals("block") && !auditWhenFull.equals("drop")) {
       throw new Errors.UserError("--audit-when-full must be block or drop, not \"" + auditWhenFull + "\"");
     }
@@ -198,7 +202,7 @@ final class UpCommand implements Callable<Integer> {
       String pinToken = cache == null ? null : new CacheFiles(dir).pushToken();
       // one host: its GitRepositories may name remotes on this host and its network
       started.push(ControllersCommand.start(controllersClient, "up-" + AgentCommand.hostName(), gracePeriod.graceSeconds, pinUrl, pinToken,
-          dir.resolve("git-cache"), true, flakeEval.limits()));
+          dir.resolve("git-cache"), true, flakeEval.limits(), server.metrics()));
     }
     if (!noAgent) {
       Path images = imagesDir != null ? imagesDir.toAbsolutePath() : dir.toAbsolutePath().resolve("images");
