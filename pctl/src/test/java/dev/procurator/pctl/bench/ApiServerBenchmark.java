@@ -60,6 +60,10 @@ public final class ApiServerBenchmark {
     Path jar = Path.of(args.length > 2 ? args[2] : "pctl/target/pctl.jar");
     System.out.printf(Locale.ROOT, "# Procurator API server benchmark, %s, %d cores, %s%n", Instant.now(), Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.name") + " " + Runtime.version());
+    if (System.getProperty("bench.only", "").equals("metrics")) {
+      metricsOnOff(jar, creates);
+      return;
+    }
     if (System.getProperty("bench.only", "").equals("watch")) {
       try (Server embedded = Server.start(jar, List.of())) {
         watchLatency(embedded, watchers);
@@ -172,6 +176,45 @@ public final class ApiServerBenchmark {
       }
     } finally {
       creates.close();
+    }
+  }
+
+  /**
+   * Creates through a server that measures every request and serves {@code /metrics}, against one
+   * started with {@code --no-metrics}, both embedded and up at once, warmed alike, then measured in
+   * alternating rounds (which goes first alternates too); each round's VMs are deleted, unmeasured,
+   * before the next, so both stores stay the same size. Reports the ratio of the medians.
+   */
+  static void metricsOnOff(Path jar, int n) throws Exception {
+    try (Server on = Server.start(jar, List.of(), "metrics on");
+        Server off = Server.start(jar, List.of("--no-metrics"), "metrics off");
+        Creates withMetrics = new Creates(on);
+        Creates without = new Creates(off)) {
+      Cpu cpu = new Cpu(0);
+      warmUp(on.name + " creates", withMetrics::warmUpRound, n);
+      warmUp(off.name + " creates", without::warmUpRound, n);
+      double[] a = new double[ROUNDS];
+      double[] b = new double[ROUNDS];
+      for (int r = 0; r < ROUNDS; r++) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  round %d:", r + 1));
+        for (int side = 0; side < 2; side++) {
+          boolean measured = (side + r) % 2 == 0;
+          Server s = measured ? on : off;
+          Creates c = measured ? withMetrics : without;
+          cpu.start(s.process.pid());
+          double rate = c.round("bench-" + (r + 1), n);
+          cpu.stop();
+          (measured ? a : b)[r] = rate;
+          line.append(String.format(Locale.ROOT, " %s %.0f creates/s%s;", s.name, rate, cpu.report("server")));
+        }
+        System.out.println(line);
+        withMetrics.deleteAll("bench-" + (r + 1), n);
+        without.deleteAll("bench-" + (r + 1), n);
+      }
+      System.out.printf(Locale.ROOT, "metrics: creates with metrics on %.0f/s, off %.0f/s: ratio %.3fx (target 0.97x; medians of %d alternating rounds"
+          + " of %d, %d in flight)%n", median(a), median(b), median(a) / median(b), ROUNDS, n, IN_FLIGHT);
+      String scrape = on.get("/metrics");
+      System.out.printf(Locale.ROOT, "  (the measured server's /metrics: %d lines, %d bytes)%n", scrape.split("\n").length, scrape.length());
     }
   }
 
@@ -529,6 +572,10 @@ public final class ApiServerBenchmark {
     }
 
     static Server start(Path jar, List<String> extra) throws Exception {
+      return start(jar, extra, extra.isEmpty() ? "embedded store" : "etcd store");
+    }
+
+    static Server start(Path jar, List<String> extra, String name) throws Exception {
       Path dir = Files.createTempDirectory("bench-up");
       int port = EtcdProcess.freePort();
       List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
@@ -543,7 +590,7 @@ public final class ApiServerBenchmark {
       cmd.addAll(extra);
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("up.log").toFile())).start();
-      return new Server(extra.isEmpty() ? "embedded store" : "etcd store", dir, port, p);
+      return new Server(name, dir, port, p);
     }
 
     HttpClientOptions vertxOptions() throws IOException {
