@@ -52,6 +52,10 @@ class AuditWhenFullIT {
       long dropped = Long.parseLong(marker.path("annotations").path("audit.procurator.dev/dropped-before").asText("0"));
       assertThat(dropped).as("lines dropped, as the next line says").isPositive();
       assertThat(written + dropped).as("each request either written or counted").isEqualTo(REQUESTS);
+      // and counted where Prometheus reads it, under kube-apiserver's name for a buffered backend's lost events
+      HttpResponse<String> metrics = api.request("GET", "/metrics", null, null);
+      assertThat(MetricsIT.Metrics.parse(metrics.body()).sum("apiserver_audit_error_total", java.util.Map.of("plugin", "buffered")))
+          .isEqualTo(dropped);
     }
   }
 
