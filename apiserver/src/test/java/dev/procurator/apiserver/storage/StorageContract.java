@@ -63,6 +63,18 @@ abstract class StorageContract {
   }
 
   @Test
+  void countIsOfTheKeysUnderThePrefixNowDeletedOnesNot() {
+    storage.create(key("c/a"), v("1"));
+    long b = storage.create(key("c/b"), v("2"));
+    storage.create(key("c/c"), v("3"));
+    storage.create(key("d"), v("4"));
+    storage.delete(key("c/b"), b);
+    assertThat(storage.count(key("c/"))).isEqualTo(2);
+    assertThat(storage.count(root)).isEqualTo(3);
+    assertThat(storage.count(key("none/"))).isZero();
+  }
+
+  @Test
   void createOfAnExistingKeyFails() {
     storage.create(key("a"), v("one"));
     assertThatThrownBy(() -> storage.create(key("a"), v("two"))).isInstanceOf(StorageException.KeyExists.class);
