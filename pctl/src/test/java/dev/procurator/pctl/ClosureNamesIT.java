@@ -72,6 +72,9 @@ class ClosureNamesIT {
     try (PctlUp up = PctlUp.system("--node-name", "host-a", "--images-dir", Guest.images().toString())) {
       // Given the example guest named hello in the cache, and gone from this machine's store, so
       // that whichever host boots it first must pull it
+      // (pctl up names it beside starting its agent, after the API answers)
+      await().atMost(Duration.ofMinutes(2)).untilAsserted(() -> assertThat(PctlRun.run(up.kubeconfig(), "closure", "get", "hello").code())
+          .isZero());
       String v1 = up.run(tmp, "closure", "get", "hello").strip();
       assertThat(v1).startsWith("/nix/store/").endsWith("-hello-guest-1");
       PctlIT.Run deleted = NixCli.run(Files.createDirectories(tmp.resolve("gc")), tmp, Duration.ofMinutes(1), "nix-store", "--delete", v1);

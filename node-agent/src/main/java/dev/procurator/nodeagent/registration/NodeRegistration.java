@@ -123,7 +123,7 @@ public final class NodeRegistration {
       allocatable.put(dev.procurator.api.v1alpha1.BuildAgreements.BUILDS_RESOURCE, Integer.toString(builds));
     }
     NodeStatus next = new NodeStatus(capacity, allocatable, allocated, hypervisors,
-        Conditions.set(old == null ? null : old.conditions(), ready), kvm, runningVMs, images == null ? null : images.get());
+        Conditions.set(old == null ? null : old.conditions(), ready), kvm, runningVMs, images == null ? null : images.get(), binaryCache);
     Node updated = StatusWriter.write(client, existing, next);
     renewLease();
     return updated;
