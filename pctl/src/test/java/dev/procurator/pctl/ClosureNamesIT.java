@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -66,6 +67,7 @@ class ClosureNamesIT {
   }
 
   @Test
+  @Timeout(value = 12, unit = TimeUnit.MINUTES) // two hosts, five TCG boots, a pull and a rollout
   void aSecondHostPullsTheNamedClosureAndAClusterPinsWhatTheNameStoodFor() throws Exception {
     Path hostB = tmp.resolve("host-b");
     Process agentB = null;
