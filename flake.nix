@@ -44,7 +44,7 @@
               cp pctl/target/pctl.jar $out/share/procurator/
               makeWrapper ${pkgs.jdk21_headless}/bin/java $out/bin/pctl \
                 --add-flags "--enable-native-access=ALL-UNNAMED -jar $out/share/procurator/pctl.jar" \
-                --prefix PATH : ${lib.makeBinPath [ pkgs.nix pkgs.qemu_kvm pkgs.git ]}
+                --prefix PATH : ${lib.makeBinPath [ pkgs.nix pkgs.qemu_kvm pkgs.erofs-utils pkgs.git ]}
             '';
           };
           default = pctl;

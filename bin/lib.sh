@@ -82,6 +82,7 @@ ensure_build_users() {
 ensure_vm_tools() {
   command -v qemu-system-x86_64 >/dev/null || apt_install qemu-system-x86
   command -v cpio >/dev/null || apt_install cpio
+  command -v mkfs.erofs >/dev/null || apt_install erofs-utils   # a closure's store image for its guests
   command -v xz >/dev/null || apt_install xz-utils
   command -v ip >/dev/null || apt_install iproute2
   command -v nix >/dev/null || apt_install nix-bin   # pulls closures from the cache; builds the example guest

@@ -5,6 +5,10 @@
 # (GET /healthz; with procurator.healthy-for=SECONDS on the command line, only that long), prints
 #   PROCURATOR-READY
 # on the serial console, and powers off when the host asks over ACPI (QMP system_powerdown).
+# When the command line names a store (procurator.store=/dev/vda procurator.storefs=erofs, or
+# procurator.store=9p:TAG) it mounts it read-only at /nix/store first, and when init=PATH names a
+# program that only that store holds, it hands over to it (stage 1 to stage 2, as NixOS does) with
+# PROCURATOR_STAGE2=1 set; that program may exec /init to carry on as above.
 # Nothing is installed: the kernel .deb is only downloaded and unpacked.
 #
 # usage: examples/guest/build.sh OUT_DIR      (writes OUT_DIR/vmlinux, OUT_DIR/initrd.cpio.gz)
@@ -12,7 +16,7 @@ set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 # bump when the guest changes, so images built by an older script are built again
-version=7
+version=8
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
@@ -48,7 +52,8 @@ for m in kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko ke
          kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko \
          kernel/drivers/char/virtio_console.ko kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko \
          kernel/fs/netfs/netfs.ko kernel/fs/fscache/fscache.ko kernel/net/9p/9pnet.ko kernel/net/9p/9pnet_virtio.ko \
-         kernel/fs/9p/9p.ko; do
+         kernel/fs/9p/9p.ko kernel/drivers/block/virtio_blk.ko kernel/crypto/crc32c_generic.ko kernel/lib/libcrc32c.ko \
+         kernel/fs/erofs/erofs.ko; do
   f="$work/k/lib/modules/$release/$m"
   if [ -f "$f" ]; then
     cp "$f" "$root/lib/modules/"
@@ -67,14 +72,38 @@ SH
 chmod +x "$root/etc/acpi/PWRF/00000080"
 cat > "$root/init" <<'SH'
 #!/bin/busybox sh
-/bin/busybox --install -s /bin
 export PATH=/bin
+if [ -z "$PROCURATOR_STAGE2" ]; then
+/bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net virtio_console button evdev netfs fscache 9pnet 9pnet_virtio 9p; do
+for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net virtio_console button evdev netfs fscache 9pnet 9pnet_virtio 9p \
+         virtio_blk crc32c_generic libcrc32c erofs; do
   [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done
+# procurator.store=DEVICE [procurator.storefs=TYPE] or procurator.store=9p:TAG: the VM's closure, read-only at /nix/store
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    procurator.store=*) store=${arg#procurator.store=} ;;
+    procurator.storefs=*) storefs=${arg#procurator.storefs=} ;;
+    init=*) stage2=${arg#init=} ;;
+  esac
+done
+if [ -n "$store" ]; then
+  [ -e "$stage2" ] && stage2=   # hand over only to an init that the store brings
+  mkdir -p /nix/store
+  case "$store" in
+    9p:*) mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 "${store#9p:}" /nix/store ;;
+    *) i=0; while [ ! -b "$store" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+       mount -t "${storefs:-erofs}" -o ro "$store" /nix/store ;;
+  esac || echo "PROCURATOR-STORE-FAILED $store" > /dev/ttyS0
+  if [ -n "$stage2" ] && [ -x "$stage2" ]; then
+    echo "PROCURATOR-STAGE2 $stage2" > /dev/ttyS0
+    PROCURATOR_STAGE2=1 exec "$stage2"
+  fi
+fi
+fi
 ip link set lo up
 # procurator.ip=ADDR/PREFIX [procurator.gw=ADDR] on the kernel command line (tap networking);
 # without it, QEMU user networking: the guest is 10.0.2.15, the host side 10.0.2.2

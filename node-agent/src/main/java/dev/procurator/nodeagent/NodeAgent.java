@@ -82,7 +82,7 @@ public final class NodeAgent implements AutoCloseable {
   /** How an agent runs: its node name and labels, where it keeps VMs and finds images, where it listens. */
   public record Config(String name, Map<String, String> labels, Path dataDir, Path imagesDir, InetSocketAddress listen,
       Duration leaseDuration, BootResolver.NixCache cache, VmLoop.Settings settings, int workers, TapNetwork.Config tap, int cpuOvercommit,
-      Builds builds) {
+      Builds builds, dev.procurator.nodeagent.vm.StoreImages.Settings storeImages) {
     public Config {
       labels = Map.copyOf(labels);
       if (!Names.isSubdomain(name)) {
@@ -93,32 +93,33 @@ public final class NodeAgent implements AutoCloseable {
     /** Defaults for a node called {@code name} keeping its data in {@code dataDir}. */
     public static Config of(String name, Path dataDir) {
       return new Config(name, Map.of(), dataDir, dataDir.resolve("images"), new InetSocketAddress("127.0.0.1", 0),
-          Duration.ofSeconds(40), null, VmLoop.Settings.defaults(), 4, null, 4, new Builds(1, null, null, null));
+          Duration.ofSeconds(40), null, VmLoop.Settings.defaults(), 4, null, 4, new Builds(1, null, null, null),
+          dev.procurator.nodeagent.vm.StoreImages.Settings.defaults());
     }
 
     public Config withLabels(Map<String, String> l) {
-      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds);
+      return new Config(name, l, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds, storeImages);
     }
 
     public Config withImagesDir(Path d) {
-      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds);
+      return new Config(name, labels, dataDir, d, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds, storeImages);
     }
 
     public Config withListen(InetSocketAddress a) {
-      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds);
+      return new Config(name, labels, dataDir, imagesDir, a, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds, storeImages);
     }
 
     public Config withLeaseDuration(Duration d) {
-      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers, tap, cpuOvercommit, builds);
+      return new Config(name, labels, dataDir, imagesDir, listen, d, cache, settings, workers, tap, cpuOvercommit, builds, storeImages);
     }
 
     public Config withCache(BootResolver.NixCache c) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers, tap, cpuOvercommit, builds);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, c, settings, workers, tap, cpuOvercommit, builds, storeImages);
     }
 
     /** Tap networking on {@code bridge}, with tap devices and their VMs in network namespace {@code netns} (null: the agent's). */
     public Config withTap(String bridge, String netns) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, new TapNetwork.Config(bridge, netns), cpuOvercommit, builds);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, new TapNetwork.Config(bridge, netns), cpuOvercommit, builds, storeImages);
     }
 
     /** vCPUs the scheduler may place per host CPU (default 4, what TCG handles; KVM hosts take more). */
@@ -126,16 +127,21 @@ public final class NodeAgent implements AutoCloseable {
       if (ratio < 1) {
         throw new IllegalArgumentException("CPU overcommit must be at least 1, not " + ratio);
       }
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, ratio, builds);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, ratio, builds, storeImages);
     }
 
     /** Builds: how many run here at once (0: this node builds nothing), and the cache a Build without one pushes to. */
     public Config withBuilds(Builds b) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, b);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, b, storeImages);
+    }
+
+    /** How VMs' guests get their closure's store (images built with mkfs.erofs, kept while used). */
+    public Config withStoreImages(dev.procurator.nodeagent.vm.StoreImages.Settings s) {
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, settings, workers, tap, cpuOvercommit, builds, s);
     }
 
     public Config withSettings(VmLoop.Settings s) {
-      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers, tap, cpuOvercommit, builds);
+      return new Config(name, labels, dataDir, imagesDir, listen, leaseDuration, cache, s, workers, tap, cpuOvercommit, builds, storeImages);
     }
   }
 
@@ -253,6 +259,7 @@ public final class NodeAgent implements AutoCloseable {
             host = new VmHost(runners, boot, config.dataDir().resolve("vms"), cg.cgroups(), Optional.ofNullable(config.tap()).map(TapNetwork::new),
                 config.settings(), clock, metrics, events, queue::enqueue);
             host.withSecrets(secretFiles, this::readSecret);
+            host.withStoreImages(new dev.procurator.nodeagent.vm.StoreImages(config.dataDir().resolve("store-images"), config.storeImages(), clock));
             host.adoptRunning().forEach(queue::enqueue);
           } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -413,6 +420,7 @@ public final class NodeAgent implements AutoCloseable {
           mem += Quantities.bytes(vm.getSpec().memory());
         }
       }
+      host.sweepStoreImages();
       registration.register(http.url(), host.running().size(), new java.util.TreeMap<>(Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi")));
     } catch (RuntimeException e) {
       log.warn("node {}: heartbeat failed: {}", config.name(), e.getMessage());

@@ -6,11 +6,42 @@ import java.util.Objects;
 
 /**
  * What a runner needs to boot one VM: resources, boot files, networking (user-mode with forwarded
- * ports, or a tap device on a bridge), the network namespace to run in (none: the agent's), and the
- * VM's own working directory (pidfile, control socket, serial log).
+ * ports, or a tap device on a bridge), the network namespace to run in (none: the agent's), the
+ * VM's own working directory (pidfile, control socket, serial log), and the Nix store its guest
+ * mounts (none for a VM that boots plain files).
  */
 public record MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Path initrd, String cmdline,
-    List<PortForward> ports, Path workDir, Tap tap, String netns, List<Share> shares) {
+    List<PortForward> ports, Path workDir, Tap tap, String netns, List<Share> shares, GuestStore store) {
+
+  /**
+   * The guest's Nix store, read-only at {@code /nix/store}: an erofs {@code image} attached as a
+   * disk, or a {@code folder} shared over virtio-9p when there is no image. Exactly one is set.
+   */
+  public record GuestStore(Path image, Path folder) {
+    public GuestStore {
+      if ((image == null) == (folder == null)) {
+        throw new IllegalArgumentException("a guest store is an image or a folder, not " + image + " and " + folder);
+      }
+    }
+
+    public static GuestStore image(Path image) {
+      return new GuestStore(image, null);
+    }
+
+    public static GuestStore folder(Path folder) {
+      return new GuestStore(null, folder);
+    }
+  }
+
+  public MachineSpec(String name, int cpus, long memoryMiB, Path kernel, Path initrd, String cmdline, List<PortForward> ports,
+      Path workDir, Tap tap, String netns, List<Share> shares) {
+    this(name, cpus, memoryMiB, kernel, initrd, cmdline, ports, workDir, tap, netns, shares, null);
+  }
+
+  /** This machine with {@code s} as its guest's store. */
+  public MachineSpec withStore(GuestStore s) {
+    return new MachineSpec(name, cpus, memoryMiB, kernel, initrd, cmdline, ports, workDir, tap, netns, shares, s);
+  }
 
   /** A host folder shown to the guest read-only (virtio-9p), under {@code tag}; the guest mounts it at {@code guestPath}. */
   public record Share(String tag, Path hostDir, String guestPath) {

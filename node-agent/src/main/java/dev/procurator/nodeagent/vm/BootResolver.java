@@ -200,7 +200,7 @@ public final class BootResolver {
           throw new MissingException("closure " + closure + " has no " + p.getFileName() + " (" + p + ")");
         }
       }
-      return new BootFiles(confined("kernel", kernel), confined("initrd", initrd), cmdline + " init=" + init);
+      return new BootFiles(confined("kernel", kernel), confined("initrd", initrd), closureCmdline(closure, init, cmdline));
     }
     if (boot.kernel() == null) {
       throw new MissingException("spec.boot names neither a closure nor a kernel");
@@ -214,6 +214,27 @@ public final class BootResolver {
       throw new MissingException("initrd " + initrd + " does not exist");
     }
     return new BootFiles(confined("kernel", kernel), initrd == null ? null : confined("initrd", initrd), cmdline);
+  }
+
+  /**
+   * A closure's kernel command line, in NixOS's order: {@code init=}, then the closure's {@code
+   * kernel-params} file (when it has one), then the VM's own {@code cmdline}, so that what the VM
+   * says wins over what the closure says. (The runner appends the store disk's parameters last.)
+   */
+  static String closureCmdline(Path closure, Path init, String cmdline) throws MissingException {
+    StringBuilder line = new StringBuilder("init=").append(init);
+    Path params = closure.resolve("kernel-params");
+    if (Files.isRegularFile(params)) {
+      try {
+        String p = Files.readString(params, StandardCharsets.UTF_8).strip().replaceAll("\\s+", " ");
+        if (!p.isEmpty()) {
+          line.append(' ').append(p);
+        }
+      } catch (IOException e) {
+        throw new MissingException("closure " + closure + " has a kernel-params file that cannot be read: " + e.getMessage());
+      }
+    }
+    return line.append(' ').append(cmdline).toString();
   }
 
   private Path local(String p) {

@@ -70,6 +70,9 @@ public record Observation(
     /** A closure that must be pulled from the binary cache first. */
     record NeedsPull(String closure) implements Boot {}
 
+    /** A closure in the store whose guest store (its erofs image) must be prepared first. */
+    record NeedsStore(String closure) implements Boot {}
+
     /** Not here and not to be fetched; the message names the path. */
     record Missing(String reason, String message) implements Boot {
       /** The boot source is not here ({@code BootSourceMissing}). */
@@ -84,6 +87,8 @@ public record Observation(
     record Pulling(String closure) implements Operation {}
 
     record Resolving(String name) implements Operation {}
+
+    record PreparingStore(String closure) implements Operation {}
 
     record Starting() implements Operation {}
 

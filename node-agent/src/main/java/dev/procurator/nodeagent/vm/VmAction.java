@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * One thing {@link VmLifecycle#decide} asks of the host, carried out by {@link VmLoop#act}. The fast
  * ones ({@link Release}, {@link WatchHealth}, {@link CountFailure}, {@link SyncSecrets}) happen in
- * the pass; the slow ones ({@link Resolve}, {@link Pull}, {@link Start}, {@link Stop}) run off the worker threads and
+ * the pass; the slow ones ({@link Resolve}, {@link Pull}, {@link PrepareStore}, {@link Start}, {@link Stop}) run off the worker threads and
  * put the VM back on the loop's queue when they end. The agent's finalizer is not an action: the
  * loop declares it, and a decision {@linkplain dev.procurator.api.runtime.Decision#release()
  * releases} a deleted VM once its machine and files are gone.
@@ -17,6 +17,9 @@ public sealed interface VmAction {
 
   /** Fetch the closure from the binary cache. */
   record Pull(String closure) implements VmAction {}
+
+  /** Build the closure's store image (once per closure on this node), which its guests mount at /nix/store. */
+  record PrepareStore(String closure) implements VmAction {}
 
   /** Boot the VM (again, for a restart). */
   record Start(boolean restart) implements VmAction {}

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -87,6 +86,35 @@ public final class VmHost implements AutoCloseable {
     this.wake = wake;
     this.consoles = new ConsoleWatcher(settings.consoleCapBytes(), wake);
     this.health = new HealthMonitor(new HealthProbe(), wake);
+  }
+
+  private volatile StoreImages storeImages;
+
+  /** VMs that boot a closure see its store, read-only: an image from {@code images}, or a view over 9p. */
+  public VmHost withStoreImages(StoreImages images) {
+    this.storeImages = images;
+    return this;
+  }
+
+  /** Removes the store images that no VM here needs (see {@link StoreImages#sweep}); returns them. */
+  public List<Path> sweepStoreImages() {
+    StoreImages images = storeImages;
+    if (images == null) {
+      return List.of();
+    }
+    Set<String> inUse = new HashSet<>();
+    try {
+      for (ObjectKey key : keysOnDisk()) {
+        Launch l = Launch.read(workDir(key));
+        if (l != null && l.boot() != null && l.boot().closure() != null) {
+          inUse.add(l.boot().closure());
+        }
+      }
+    } catch (IOException e) {
+      log.warn("listing this node's VMs for the store images failed: {}", e.toString());
+      return List.of();
+    }
+    return images.sweep(inUse);
   }
 
   /** Reads a Secret's values (namespace/name), or empty when there is no such Secret. */
@@ -206,6 +234,10 @@ public final class VmHost implements AutoCloseable {
     boolean ready = machine.isPresent() && consoles.ready(key);
     List<Observation.Probe> probes = machine.map(m -> health.results(key, m.pid())).orElse(List.of());
     Observation.Boot bootState = vm == null ? new Observation.Boot.Present() : boot.check(effectiveBoot(key, vm));
+    if (bootState instanceof Observation.Boot.Present p && p.closure() != null && storeImages != null
+        && storeImages.prepared(p.closure()).isEmpty()) {
+      bootState = new Observation.Boot.NeedsStore(p.closure());
+    }
     LaunchPlan files = (launchedRunner != null ? launchedRunner : runners.values().iterator().next()).files(dir);
     ConsoleLog console = new ConsoleLog(files.serialLog(), files.previousSerialLog());
     return new Observation(Optional.ofNullable(runner).map(Runner::name), runner == null ? null : accelerator(runner), taps.isPresent(),
@@ -289,6 +321,8 @@ public final class VmHost implements AutoCloseable {
     switch (action) {
       case VmAction.Resolve r -> slowly(key, new Observation.Operation.Resolving(r.name()), () -> resolve(key, vm, r.name()));
       case VmAction.Pull p -> slowly(key, new Observation.Operation.Pulling(p.closure()), () -> pull(key, p.closure()));
+      case VmAction.PrepareStore p -> slowly(key, new Observation.Operation.PreparingStore(p.closure()),
+          () -> storeImages.prepare(p.closure()));
       case VmAction.Start s -> slowly(key, new Observation.Operation.Starting(), () -> start(key, vm, s.restart()));
       case VmAction.Stop s -> {
         health.forget(key);
@@ -367,10 +401,11 @@ public final class VmHost implements AutoCloseable {
         taps.get().ensure(device.device());
       }
       List<MachineSpec.Share> shares = syncSecrets(key, vm);
+      GuestStoreChoice store = guestStore(dir, source.closure());
       LaunchPlan plan = runner.plan(new MachineSpec(key.namespace() + "." + key.name(), spec.cpu(),
           Quantities.bytes(spec.memory()) >> 20, files.kernel(), files.initrd(), files.cmdline(),
           ports.stream().map(p -> new MachineSpec.PortForward(p.host(), p.guest())).toList(), dir, device,
-          tap ? taps.get().netns() : null, shares));
+          tap ? taps.get().netns() : null, shares).withStore(store == null ? null : store.store()));
       Launch.of(spec.withBoot(source), ports).write(dir);
       consoles.reset(key);
       RunningMachine m = runner.start(plan);
@@ -378,7 +413,8 @@ public final class VmHost implements AutoCloseable {
       metrics.counter("procurator.vm.boots").increment();
       follow(key, dir, runner, m);
       log.info("{}: {} {} pid {} ({})", key, restart ? "restarted" : "started", runner.name(), m.pid(), plan.accelerator());
-      events.normal(vm, "Started", "started " + runner.name() + " (" + plan.accelerator() + "), pid " + m.pid());
+      events.normal(vm, "Started", "started " + runner.name() + " (" + plan.accelerator() + "), pid " + m.pid()
+          + (store == null ? "" : "; " + store.description()));
     } catch (IllegalArgumentException e) {
       failures.put(key, new Observation.Failure(Observation.Failure.Kind.START, "InvalidSpec", e.getMessage(), clock.instant()));
     } catch (BootResolver.MissingException e) {
@@ -387,6 +423,39 @@ public final class VmHost implements AutoCloseable {
       failures.put(key, new Observation.Failure(Observation.Failure.Kind.START, "StartFailed",
           runner.name() + " did not start: " + e.getMessage(), clock.instant()));
     }
+  }
+
+  /** What the guest mounts at /nix/store, and how the Started event says so. */
+  private record GuestStoreChoice(MachineSpec.GuestStore store, String description) {}
+
+  /** Where a VM's view of its closure's store is shared from when there is no image. */
+  static final String STORE_VIEW = "store-view";
+
+  /**
+   * The closure's store for its guest: its image (built now if it is not yet), or, when none can be
+   * made, a view of the closure made afresh in the VM's folder and shared over 9p. Null for a VM
+   * that boots files, or when this host gives guests no store.
+   */
+  private GuestStoreChoice guestStore(Path dir, String closure) throws IOException {
+    StoreImages images = storeImages;
+    if (closure == null || images == null) {
+      return null;
+    }
+    Path view = dir.resolve(STORE_VIEW);
+    StoreImages.delete(view);
+    return switch (images.prepare(closure)) {
+      case StoreImages.Store.Image i -> new GuestStoreChoice(MachineSpec.GuestStore.image(i.file()),
+          "store: erofs image " + i.file().getFileName() + " as /dev/vda");
+      case StoreImages.Store.Unavailable u -> {
+        try {
+          StoreImages.view(StoreImages.requisites(closure, java.time.Duration.ofMinutes(10)), view);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while making the store view", e);
+        }
+        yield new GuestStoreChoice(MachineSpec.GuestStore.folder(view), "store: shared over 9p (no image: " + u.reason() + ")");
+      }
+    };
   }
 
   private void stop(ObjectKey key, String reason) {
@@ -430,13 +499,7 @@ public final class VmHost implements AutoCloseable {
       taps.ifPresent(t -> t.remove(TapNetwork.deviceFor(key.toString())));
     }
     try {
-      if (Files.exists(dir)) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-          for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-            Files.deleteIfExists(p);
-          }
-        }
-      }
+      StoreImages.delete(dir); // its store view has read-only folders
       log.info("{}: released", key);
     } catch (IOException e) {
       log.warn("{}: removing {} failed: {}", key, dir, e.toString());

@@ -29,7 +29,7 @@ import java.util.Locale;
  * again. No I/O; {@code VmLifecycleTest} drives it row by row.
  *
  * <p>A VM's life, as this function moves it: bound here (with the agent's finalizer, which the
- * loop's dispatcher adds before it decides) → (pull) → {@code Starting}
+ * loop's dispatcher adds before it decides) → (pull) → (store image) → {@code Starting}
  * (Booted=False Booting) → ready line → {@code Running} (Booted=True Ready, Healthy from its
  * checks) → on an exit, a crash, a boot timeout or failed health checks, {@code Failed} or {@code
  * Stopped} with the reason, and per {@code restartPolicy} a restart after a backoff that doubles
@@ -368,6 +368,13 @@ public final class VmLifecycle {
           events.add(EventSpec.normal("Pulling", "pulling closure " + pull.closure() + " from the binary cache"));
           actions.add(new VmAction.Pull(pull.closure()));
           return;
+        }
+        case Observation.Boot.NeedsStore store -> {
+          String message = "building the store image of closure " + store.closure();
+          status(VMPhase.STARTING, booted(Conditions.FALSE, "PreparingStore", message), null);
+          next = next.withClosure(store.closure());
+          events.add(EventSpec.normal("PreparingStore", message));
+          actions.add(new VmAction.PrepareStore(store.closure()));
         }
         case Observation.Boot.Present present -> {
           String how = o.hypervisor().get() + (o.accelerator() == null ? "" : " (" + o.accelerator() + ")");

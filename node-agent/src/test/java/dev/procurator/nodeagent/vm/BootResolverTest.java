@@ -66,4 +66,19 @@ class BootResolverTest {
     assertThatThrownBy(() -> resolver.resolve(kernel("nothing/here")))
         .isInstanceOfSatisfying(BootResolver.MissingException.class, e -> assertThat(e.reason()).isEqualTo(BootResolver.MISSING));
   }
+
+  @Test
+  void aClosuresCommandLineIsInitThenItsKernelParamsThenTheVmsOwn() throws Exception {
+    Path closure = Files.createDirectories(tmp.resolve("system"));
+    Files.writeString(closure.resolve("kernel-params"), "loglevel=4  lsm=landlock\n");
+    assertThat(BootResolver.closureCmdline(closure, closure.resolve("init"), "console=ttyS0 loglevel=7"))
+        .isEqualTo("init=" + closure.resolve("init") + " loglevel=4 lsm=landlock console=ttyS0 loglevel=7");
+  }
+
+  @Test
+  void aClosureWithoutKernelParamsHasInitThenTheVmsOwn() throws Exception {
+    Path closure = Files.createDirectories(tmp.resolve("system"));
+    assertThat(BootResolver.closureCmdline(closure, closure.resolve("init"), "console=ttyS0"))
+        .isEqualTo("init=" + closure.resolve("init") + " console=ttyS0");
+  }
 }

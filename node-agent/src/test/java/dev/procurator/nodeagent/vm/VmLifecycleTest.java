@@ -205,6 +205,11 @@ class VmLifecycleTest {
         "closure could not be pulled: 404", NOW.minusSeconds(2)));
     Seen needsPull = new Seen();
     needsPull.boot = new Observation.Boot.NeedsPull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    Seen needsStore = new Seen();
+    needsStore.boot = new Observation.Boot.NeedsStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    Seen preparingStore = new Seen();
+    preparingStore.boot = needsStore.boot;
+    preparingStore.inFlight = Optional.of(new Observation.Operation.PreparingStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest"));
     VM named = vm(b -> b.closureName = "hello");
     Seen unresolved = new Seen();
     unresolved.boot = new Observation.Boot.Unresolved("hello");
@@ -281,6 +286,12 @@ class VmLifecycleTest {
             VMPhase.FAILED, "BackOff", List.of(new VmAction.Release())).lettingGo(),
         row("a closure not in the store is pulled first", closure, needsPull, VMPhase.STARTING, "Pulling",
             List.of(new VmAction.Pull("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest")), "Pulling"),
+        row("a closure in the store gets its store image before it boots", closure, needsStore, VMPhase.STARTING, "PreparingStore",
+            List.of(new VmAction.PrepareStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest")), "PreparingStore"),
+        row("while its store image is built the VM waits", vm(b -> {
+              b.closure = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest";
+              b.status(VMPhase.STARTING, Conditions.FALSE, "PreparingStore");
+            }), preparingStore, VMPhase.STARTING, "PreparingStore", List.of()),
         row("a pull that failed is reported and tried again later", closure, pullFailed, VMPhase.FAILED, "BootSourceMissing",
             List.of(new VmAction.CountFailure("BootSourceMissing")), "BootSourceMissing"),
         row("a closure name is resolved through the cache first", named, unresolved, VMPhase.STARTING, "Resolving",
@@ -438,6 +449,11 @@ class VmLifecycleTest {
   @Test
   void aBootSourceMissingIsCountedOncePerEpisode() {
     VM vm = vm(b -> b.status(VMPhase.FAILED, "False", "BootSourceMissing"));
+    Seen needsStore = new Seen();
+    needsStore.boot = new Observation.Boot.NeedsStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    Seen preparingStore = new Seen();
+    preparingStore.boot = needsStore.boot;
+    preparingStore.inFlight = Optional.of(new Observation.Operation.PreparingStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest"));
     VM named = vm(b -> b.closureName = "hello");
     Seen unresolved = new Seen();
     unresolved.boot = new Observation.Boot.Unresolved("hello");
@@ -485,6 +501,11 @@ class VmLifecycleTest {
   @Test
   void theStorePathANameResolvedToIsRecordedForThatGenerationOnly() {
     String path = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest";
+    Seen needsStore = new Seen();
+    needsStore.boot = new Observation.Boot.NeedsStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    Seen preparingStore = new Seen();
+    preparingStore.boot = needsStore.boot;
+    preparingStore.inFlight = Optional.of(new Observation.Operation.PreparingStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest"));
     VM named = vm(b -> b.closureName = "hello");
     Seen here = new Seen();
     here.boot = new Observation.Boot.Present(path);
@@ -507,6 +528,11 @@ class VmLifecycleTest {
 
   @Test
   void aLaunchOfTheResolvedClosureMatchesTheNamedSpec() {
+    Seen needsStore = new Seen();
+    needsStore.boot = new Observation.Boot.NeedsStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
+    Seen preparingStore = new Seen();
+    preparingStore.boot = needsStore.boot;
+    preparingStore.inFlight = Optional.of(new Observation.Operation.PreparingStore("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest"));
     VM named = vm(b -> b.closureName = "hello");
     VMSpec launched = named.getSpec().withBoot(named.getSpec().boot().resolvedTo("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest"));
     assertThat(Launch.of(launched, List.of()).matches(named.getSpec())).as("no reboot for the name it was resolved from").isTrue();

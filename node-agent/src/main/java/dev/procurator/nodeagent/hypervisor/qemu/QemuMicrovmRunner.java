@@ -27,6 +27,8 @@ public final class QemuMicrovmRunner implements Runner {
   /** How long a QMP command may take before the session is given up. */
   private static final Duration QMP_DEADLINE = Duration.ofSeconds(3);
   static final String EVENTS_SOCKET = "qmp-events.sock";
+  /** The 9p tag of a guest store shared as a folder (Secrets' shares are {@code sec0}, {@code sec1}, ...). */
+  static final String STORE_TAG = "store";
 
   private final String binary;
   private final String accelerator;
@@ -65,6 +67,9 @@ public final class QemuMicrovmRunner implements Runner {
 
   @Override
   public LaunchPlan plan(MachineSpec spec) {
+    if (spec.store() != null && spec.store().image() != null && !Files.isRegularFile(spec.store().image())) {
+      throw new IllegalArgumentException("store image " + spec.store().image() + " does not exist");
+    }
     if (!Files.isRegularFile(spec.kernel())) {
       throw new IllegalArgumentException("kernel " + spec.kernel() + " does not exist");
     }
@@ -84,6 +89,10 @@ public final class QemuMicrovmRunner implements Runner {
     for (MachineSpec.Share share : spec.shares()) {
       // the guest mounts each share read-only at its path (examples/guest: procurator.mount=TAG:PATH)
       cmdline += " procurator.mount=" + share.tag() + ":" + share.guestPath();
+    }
+    if (spec.store() != null) {
+      // last on the line: the guest mounts it at /nix/store before it hands over to init= (examples/guest)
+      cmdline += spec.store().image() != null ? " procurator.store=/dev/vda procurator.storefs=erofs" : " procurator.store=9p:" + STORE_TAG;
     }
     List<String> cmd = new ArrayList<>();
     if (spec.netns() != null) {
@@ -122,6 +131,14 @@ public final class QemuMicrovmRunner implements Runner {
       MachineSpec.Share share = spec.shares().get(i);
       cmd.addAll(List.of("-fsdev", "local,id=fs" + i + ",path=" + share.hostDir() + ",security_model=none,readonly=on",
           "-device", "virtio-9p-device,fsdev=fs" + i + ",mount_tag=" + share.tag()));
+    }
+    if (spec.store() != null && spec.store().image() != null) {
+      // the only virtio-blk disk, so the guest's /dev/vda
+      cmd.addAll(List.of("-drive", "file=" + spec.store().image() + ",format=raw,if=none,readonly=on,id=store",
+          "-device", "virtio-blk-device,drive=store"));
+    } else if (spec.store() != null) {
+      cmd.addAll(List.of("-fsdev", "local,id=store,path=" + spec.store().folder() + ",security_model=none,readonly=on",
+          "-device", "virtio-9p-device,fsdev=store,mount_tag=" + STORE_TAG));
     }
     cmd.addAll(List.of(
         "-qmp", "unix:" + qmp + ",server=on,wait=off",
