@@ -70,8 +70,10 @@ class SystemIT {
       assertThat(follow.isAlive()).isTrue();
 
       // When a second host joins and runs a VM
+      // (with the cache, as the README joins a host: the example boots the closure named hello)
       List<String> agentArgs = List.of("agent", "--name", "host-b", "--data-dir", hostB.toString(), "--images-dir", images.toString(),
-          "--lease-duration", "4");
+          "--lease-duration", "4", "--cache-url", "http://nix:" + Files.readString(up.dataDir.resolve("cache-read-token")).strip()
+              + "@127.0.0.1:" + up.cachePort, "--cache-public-key", up.dataDir.resolve("cache-key.pub").toString());
       agentB = up.pctl(tmp.resolve("agent-b.out"), agentArgs.toArray(String[]::new));
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(up.run(tmp, "get", "nodes")).containsPattern("host-b\\s.*\\bTrue\\b"));
       String moving = Files.readString(Guest.repoRoot().resolve("examples/vm-hello.yaml"))
