@@ -149,8 +149,8 @@ public final class BootResolver {
   /**
    * The boot closures this node has in its store, for its status, as Kubernetes reports a node's
    * container images: each under its store path and the closure names it was resolved from, with
-   * the size of its kernel and initrd. Only closures this agent has booted or pulled, at most
-   * {@link #HELD_LIMIT}, most recently used first.
+   * the size of its kernel and initrd. Only closures this agent has booted or pulled: the
+   * {@link #HELD_LIMIT} most recently used, sorted by store path.
    */
   public List<dev.procurator.api.v1alpha1.NodeStatus.Image> heldClosures() {
     List<java.util.Map.Entry<String, java.util.Set<String>>> entries;
@@ -158,7 +158,7 @@ public final class BootResolver {
       entries = new ArrayList<>();
       held.forEach((k, v) -> entries.add(java.util.Map.entry(k, java.util.Set.copyOf(v))));
     }
-    java.util.Collections.reverse(entries);
+    entries.sort(java.util.Map.Entry.comparingByKey()); // one order whatever was used last, so the Node is not rewritten for nothing
     List<dev.procurator.api.v1alpha1.NodeStatus.Image> out = new ArrayList<>();
     for (var e : entries) {
       Path closure = Path.of(e.getKey());
