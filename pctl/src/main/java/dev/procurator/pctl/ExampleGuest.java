@@ -46,8 +46,8 @@ final class ExampleGuest {
   /**
    * Builds the example guest's closure from {@code images/hello}, pushes it to the cache at
    * {@code cacheUrl} with {@code pushToken}, and names it {@value #NAME} there; returns its store
-   * path, or empty where there is no example guest. Safe to repeat: nix builds it once, the push
-   * sends only what the cache lacks, and the name is written only when it moves.
+   * path, or empty where there is no example guest. Safe to repeat: nix builds it once, and a
+   * name that exists already is left as it is (whoever moved it meant to), so a rerun pushes nothing.
    *
    * @param work a folder of pctl's own for nix's settings
    */
@@ -69,17 +69,26 @@ final class ExampleGuest {
         substituters =
         narinfo-cache-negative-ttl = 0
         """ + "netrc-file = " + netrc + "\n");
-    String nixExpr = "import " + expr.get() + " { name = \"" + NAME + "\"; version = \"1\"; healthy = true; kernel = " + hello.resolve("vmlinux")
-        + "; initrd = " + hello.resolve("initrd.cpio.gz") + "; }";
-    String built = run(List.of("nix", "build", "--no-link", "--json", "--impure", "--expr", nixExpr), conf, null);
+    // the paths go in as strings, never as Nix text, whatever characters the data directory has
+    String nixExpr = "{ guest, kernel, initrd }: import (/. + guest) { name = \"" + NAME + "\"; version = \"1\"; healthy = true;"
+        + " kernel = /. + kernel; initrd = /. + initrd; }";
+    String built = run(List.of("nix", "build", "--no-link", "--json", "--impure", "--expr", nixExpr,
+        "--argstr", "guest", expr.get().toAbsolutePath().toString(), "--argstr", "kernel", hello.resolve("vmlinux").toString(),
+        "--argstr", "initrd", hello.resolve("initrd.cpio.gz").toString()), conf, null);
     Matcher m = OUT.matcher(built);
     if (!m.find()) {
       throw new IOException("nix built the example guest's closure but named no output: " + built.strip());
     }
     String path = m.group(1);
     ClosureNames names = ClosureNames.at(cacheUrl, pushToken);
-    if (names.resolve(NAME).filter(path::equals).isPresent()) {
-      return Optional.of(path);
+    Optional<String> named = names.resolve(NAME);
+    if (named.isPresent()) {
+      if (!named.get().equals(path)) {
+        // someone named another closure hello: that is theirs to move, not a rerun's
+        System.out.println("  guest: " + NAME + " stands for " + named.get() + " in the binary cache, not this example guest ("
+            + path + "); leaving it (pctl closure name " + NAME + " " + path + " --push to use this one)");
+      }
+      return Optional.of(named.get());
     }
     String to = cacheUrl + (cacheUrl.contains("?") ? "&" : "?") + "compression=none";
     run(List.of("nix", "copy", "--to", to, path), conf, null);

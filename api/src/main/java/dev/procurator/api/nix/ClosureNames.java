@@ -55,7 +55,16 @@ public final class ClosureNames {
   }
 
   public static ClosureNames at(String url, String token, Duration timeout) {
-    URI u = URI.create(url);
+    URI u;
+    try {
+      u = URI.create(url);
+    } catch (IllegalArgumentException e) {
+      // the URL may carry a token: never repeat it
+      throw new IllegalArgumentException("the binary cache URL " + url.replaceAll("//[^/@]*@", "//") + " is not a valid URL");
+    }
+    if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) {
+      throw new IllegalArgumentException("closure names are asked of an http(s) binary cache, not " + url.replaceAll("//[^/@]*@", "//"));
+    }
     String password = token;
     if (password == null && u.getRawUserInfo() != null) {
       String info = u.getRawUserInfo();

@@ -100,7 +100,7 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
     List<VM> vms = cachedVms.get().stream().filter(v -> ownedBy(v.getMetadata().getOwnerReferences(), uid)).toList();
     List<Revision> history = cachedHistory.get().stream()
         .filter(r -> ownedBy(r.getMetadata().getOwnerReferences(), uid)).map(ClusterLoop::revision).toList();
-    NamedClosures.Outcome named = NamedClosures.resolve(cluster, closureNames.get());
+    NamedClosures.Outcome named = NamedClosures.resolve(cluster, closureNames.get(), currentClosures(cluster, history));
     if (named.notYetRead()) {
       return Decision.<ClusterStatus, RolloutAction>none().requeueAfter(CACHE_WAIT);
     }
@@ -109,7 +109,13 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
     }
     Set<String> elsewhere = pins.isPresent() ? pinnedByOthers(cluster) : null;
     ClusterRollout.Plan plan = ClusterRollout.decide(named.cluster(), vms, history, elsewhere, clock.instant());
-    return new Decision<>(plan.status(), plan.actions(), plan.events(), plan.requeueAfter(), false);
+    Decision<ClusterStatus, RolloutAction> d = new Decision<>(plan.status(), plan.actions(), plan.events(), plan.requeueAfter(), false);
+    if (named.warning() != null) {
+      // it runs on what its current revision booted, and says so until the name can be resolved again
+      d = d.event(EventSpec.warning(NAMES_UNRESOLVED, named.warning()));
+      d = d.requeueAfter(d.requeueAfter() == null || d.requeueAfter().compareTo(NAME_RETRY) > 0 ? NAME_RETRY : d.requeueAfter());
+    }
+    return d;
   }
 
   @Override
@@ -127,6 +133,26 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
   @Override
   public void forget(ObjectKey key) {
     ownWrites.forget(key);
+  }
+
+  /** The store path each template's current revision boots (the last fully available one, else the one being rolled out). */
+  static Map<String, String> currentClosures(Cluster cluster, List<Revision> history) {
+    Map<String, String> out = new java.util.HashMap<>();
+    ClusterStatus st = cluster.getStatus();
+    if (st == null || st.templates() == null) {
+      return out;
+    }
+    for (ClusterStatus.TemplateStatus ts : st.templates()) {
+      for (String hash : java.util.Arrays.asList(ts.currentRevision(), ts.updateRevision())) {
+        Optional<String> closure = history.stream().filter(r -> ts.name().equals(r.template()) && r.hash().equals(hash))
+            .map(Revision::closure).filter(java.util.Objects::nonNull).findFirst();
+        if (hash != null && closure.isPresent()) {
+          out.put(ts.name(), closure.get());
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   /**

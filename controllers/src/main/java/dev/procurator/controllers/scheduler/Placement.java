@@ -101,7 +101,10 @@ public final class Placement {
     if (boot == null || !boot.bootsClosure()) {
       return false;
     }
-    return boot.closure() != null ? node.holds(boot.closure()) : node.holds(boot.closureName());
+    String name = boot.closure() != null ? boot.closure() : boot.closureName();
+    // only a closure's entry (its first name a store path), never a boot file that happens to share the name
+    return node.images() != null && node.images().stream().anyMatch(i -> i.names() != null && !i.names().isEmpty()
+        && i.names().getFirst().startsWith("/nix/store/") && i.names().contains(name));
   }
 
   public static Decision decide(VM vm, List<Node> nodes, List<VM> bound) {
@@ -153,8 +156,10 @@ public final class Placement {
         continue;
       }
       boolean holds = holdsClosure(vm, st);
-      if (!holds && vm.getSpec().boot() != null && vm.getSpec().boot().bootsClosure() && Boolean.FALSE.equals(st.binaryCache())) {
-        why.merge("no binary cache to pull its closure from", 1, Integer::sum);
+      // a name is resolved through the node's cache, so only a node with one can boot it; a store
+      // path may be in a node's store without the node saying so (built there), so it rules no node out
+      if (vm.getSpec().boot() != null && vm.getSpec().boot().unresolved() && !Boolean.TRUE.equals(st.binaryCache())) {
+        why.merge("no binary cache to resolve closure name " + vm.getSpec().boot().closureName() + " with", 1, Integer::sum);
         continue;
       }
       long cpuCap = cpusOrZero(st.allocatable() != null ? st.allocatable() : st.capacity());

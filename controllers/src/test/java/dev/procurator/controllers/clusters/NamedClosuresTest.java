@@ -62,7 +62,26 @@ class NamedClosuresTest {
     assertThat(unread.notYetRead()).isTrue();
     assertThat(unread.cluster()).isNull();
     assertThat(NamedClosures.resolve(c, Optional.of(new ClosureNameTable.Snapshot(Optional.empty(), "connection refused"))).problem())
-        .isEqualTo("the binary cache's closure names cannot be read: connection refused");
+        .isEqualTo("template t0 boots closure name hello, and the binary cache's closure names cannot be read: connection refused");
+  }
+
+  @Test
+  void aTemplateWithARevisionKeepsItsPathWhileItsNameCannotBeResolved() {
+    Cluster c = cluster(VMSpec.Boot.named("hello", null));
+    Map<String, String> current = Map.of("t0", V1);
+    for (Optional<ClosureNameTable.Snapshot> table : List.of(Optional.<ClosureNameTable.Snapshot>empty(),
+        Optional.of(new ClosureNameTable.Snapshot(Optional.empty(), null)),
+        Optional.of(new ClosureNameTable.Snapshot(Optional.empty(), "connection refused")), table(Map.of("other", V2)))) {
+      NamedClosures.Outcome o = NamedClosures.resolve(c, table, current);
+      assertThat(o.problem()).as("%s", table).isNull();
+      assertThat(o.notYetRead()).isFalse();
+      assertThat(o.cluster().getSpec().templates().get(0).spec().boot().closure()).as("it runs on, as its revision booted").isEqualTo(V1);
+    }
+    assertThat(NamedClosures.resolve(c, table(Map.of("other", V2)), current).warning())
+        .isEqualTo("template t0 keeps " + V1 + " for closure name hello: the binary cache has no closure of that name now");
+    assertThat(NamedClosures.resolve(c, table(Map.of("hello", V2)), current).cluster().getSpec().templates().get(0).spec().boot().closure())
+        .as("once the name resolves, what it stands for now").isEqualTo(V2);
+    assertThat(NamedClosures.resolve(c, table(Map.of("hello", V2)), current).warning()).isNull();
   }
 
   @Test

@@ -118,9 +118,18 @@ class PlacementTest {
 
     List<Node> noCache = List.of(cache(node("a", false, List.of(Hypervisor.QEMU), "8", "8Gi"), false),
         holding(node("b", false, List.of(Hypervisor.QEMU), "1", "1Gi"), false, HELLO, "hello"));
-    assertThat(Placement.decide(named("v", "hello", null), noCache, List.of(named("x", "hello", "b"))).reason())
-        .isEqualTo("0/2 nodes can run it: 1 no binary cache to pull its closure from, 1 too few free CPUs");
-    assertThat(Placement.decide(named("v", "other", null), noCache, List.of()).node()).as("nobody holds 'other' and nobody can pull it")
-        .isEmpty();
+    assertThat(Placement.decide(named("v", "hello", null), noCache, List.of()).reason())
+        .as("a name is resolved through a cache, whoever holds what it stood for last")
+        .isEqualTo("0/2 nodes can run it: 2 no binary cache to resolve closure name hello with");
+    VM pathOnly = vm("p", 1, "128Mi", null, null);
+    pathOnly.setSpec(pathOnly.getSpec().withBoot(new VMSpec.Boot(HELLO, null, null, null)));
+    assertThat(Placement.decide(pathOnly, List.of(noCache.get(0)), List.of()).node())
+        .as("a store path may be in a store built there: a node without a cache that does not say it holds it is not ruled out")
+        .hasValue("a");
+    List<Node> olderAgent = List.of(node("old", false, List.of(Hypervisor.QEMU), "8", "8Gi"));
+    assertThat(Placement.decide(named("v", "hello", null), olderAgent, List.of()).node())
+        .as("an agent that does not say it has a cache does not know closure names either").isEmpty();
+    Node fileNamedLikeIt = withImages(node("files", false, List.of(Hypervisor.QEMU), "8", "8Gi"), "hello");
+    assertThat(Placement.holdsClosure(named("v", "hello", null), fileNamedLikeIt.getStatus())).as("a boot file is no closure").isFalse();
   }
 }

@@ -31,6 +31,11 @@ public final class BootResolver {
   public static final String FORBIDDEN = "BootPathForbidden";
   /** The condition reason of a closure name the binary cache does not know. */
   public static final String NAME_NOT_FOUND = "ClosureNameNotFound";
+  /**
+   * The condition reason of a closure name the binary cache could not be asked about (down,
+   * refusing, too slow): a passing state of the cache, not of this node, so the VM waits here.
+   */
+  public static final String CACHE_UNAVAILABLE = "BinaryCacheUnavailable";
   /** How many boot closures the node reports holding, most recently used first. */
   static final int HELD_LIMIT = 50;
 
@@ -94,7 +99,7 @@ public final class BootResolver {
     try {
       resolve(boot);
       if (boot.closure() != null) {
-        held(boot.closure(), boot.closureName());
+        held(boot.closure(), null); // names come only from the cache's answers
       }
       return new Observation.Boot.Present(boot.closure());
     } catch (MissingException e) {
@@ -106,15 +111,15 @@ public final class BootResolver {
    * The store path the binary cache's name {@code name} stands for; blocks for one request to the
    * cache (at most its timeout): call it off the reconcile workers.
    *
-   * @throws MissingException {@link #NAME_NOT_FOUND} when the cache has no such name, {@link #MISSING}
-   *     when there is no cache or it cannot be asked
+   * @throws MissingException {@link #NAME_NOT_FOUND} when the cache has no such name, {@link
+   *     #CACHE_UNAVAILABLE} when it cannot be asked, {@link #MISSING} when there is no cache
    */
   public String resolveName(String name) throws MissingException {
     if (cache == null) {
       throw new MissingException("closure name " + name + " cannot be resolved: the agent has no binary cache configured");
     }
     try {
-      java.util.Optional<String> path = dev.procurator.api.nix.ClosureNames.at(cache.url(), null).resolve(name);
+      java.util.Optional<String> path = names().resolve(name);
       if (path.isEmpty()) {
         throw new MissingException(NAME_NOT_FOUND, "no closure is named " + name + " in the binary cache at " + redact(cache.url())
             + " (pctl closure list shows the names it has)");
@@ -122,8 +127,20 @@ public final class BootResolver {
       held(path.get(), name);
       return path.get();
     } catch (IOException | IllegalArgumentException e) {
-      throw new MissingException("closure name " + name + " could not be resolved: " + e.getMessage());
+      throw new MissingException(CACHE_UNAVAILABLE, "closure name " + name + " could not be resolved: " + redact(String.valueOf(e.getMessage())));
     }
+  }
+
+  private volatile dev.procurator.api.nix.ClosureNames names;
+
+  /** One client of the cache's names for the agent's life (each holds a connection pool and a thread). */
+  private dev.procurator.api.nix.ClosureNames names() {
+    dev.procurator.api.nix.ClosureNames n = names;
+    if (n == null) {
+      n = dev.procurator.api.nix.ClosureNames.at(cache.url(), null);
+      names = n;
+    }
+    return n;
   }
 
   /** Records that {@code closure} is a boot closure this node uses, resolved from {@code name} (or null). */

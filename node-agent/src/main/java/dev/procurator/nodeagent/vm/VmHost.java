@@ -380,6 +380,7 @@ public final class VmHost implements AutoCloseable {
       boot.pull(closure);
       log.info("{}: pulled closure {}", key, closure);
     } catch (BootResolver.MissingException e) {
+      resolutions.remove(key); // a name's closure that cannot be had is asked for again, in case the name moved
       failures.put(key, new Observation.Failure(Observation.Failure.Kind.PULL, "BootSourceMissing", e.getMessage(), clock.instant()));
     }
   }

@@ -335,14 +335,16 @@ public final class VmLifecycle {
               actions.add(new VmAction.CountFailure(f.reason()));
               events.add(EventSpec.warning(f.reason(), f.message()));
             }
-            // a name the cache does not know may yet be pushed: the VM waits here, as for a Secret;
-            // a cache this node cannot ask is a boot source this node cannot have
-            VMPhase phase = f.reason().equals(BootResolver.NAME_NOT_FOUND) ? VMPhase.PENDING : VMPhase.FAILED;
+            // a name the cache does not know may yet be pushed, and a cache that cannot answer now may
+            // later: the VM waits here, as for a Secret; a node with no cache at all cannot have it
+            VMPhase phase = f.reason().equals(BootResolver.NAME_NOT_FOUND) || f.reason().equals(BootResolver.CACHE_UNAVAILABLE)
+                ? VMPhase.PENDING : VMPhase.FAILED;
             status(phase, booted(Conditions.FALSE, f.reason(), f.message()), null);
             requeue = Duration.between(now, f.at().plus(PULL_RETRY));
             return;
           }
-          if (!booted.equals(BootResolver.NAME_NOT_FOUND) && !booted.equals(BootResolver.MISSING)) {
+          if (!booted.equals(BootResolver.NAME_NOT_FOUND) && !booted.equals(BootResolver.CACHE_UNAVAILABLE)
+              && !booted.equals(BootResolver.MISSING)) {
             status(VMPhase.STARTING, booted(Conditions.FALSE, "Resolving", "resolving closure name " + unresolved.name()
                 + " through the binary cache"), null);
           }
@@ -357,6 +359,9 @@ public final class VmLifecycle {
               events.add(EventSpec.warning("BootSourceMissing", failed.get().message()));
             }
             status(VMPhase.FAILED, booted(Conditions.FALSE, "BootSourceMissing", failed.get().message()), null);
+            if (vm.getSpec().boot() != null && vm.getSpec().boot().unresolved()) {
+              next = next.withClosure(null); // what the name stood for cannot be had: the next try asks the cache again
+            }
             requeue = Duration.between(now, failed.get().at().plus(PULL_RETRY));
             return;
           }
@@ -463,6 +468,9 @@ public final class VmLifecycle {
       VMStatus base = VMStatus.orEmpty(next);
       if (!Objects.equals(base.observedGeneration(), vm.getMetadata().getGeneration())) {
         base = base.withClosure(null); // what a closure name was resolved to holds for the generation that resolved it
+      }
+      if (o.machine().isPresent() && o.launch() != null && o.launch().matches(vm.getSpec()) && o.launch().boot() != null) {
+        base = base.withClosure(o.launch().boot().closure()); // what runs, also across a spec change that needs no new boot
       }
       next = base.withPhase(phase, main.getMessage()).withNodeName(vm.getSpec().nodeName())
           .withObservedGeneration(vm.getMetadata().getGeneration())

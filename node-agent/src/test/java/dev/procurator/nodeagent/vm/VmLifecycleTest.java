@@ -221,6 +221,10 @@ class VmLifecycleTest {
     cacheUnreachable.boot = new Observation.Boot.Unresolved("hello");
     cacheUnreachable.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.MISSING,
         "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
+    Seen cacheDown = new Seen();
+    cacheDown.boot = new Observation.Boot.Unresolved("hello");
+    cacheDown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.CACHE_UNAVAILABLE,
+        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
     Seen nameResolvedHere = new Seen();
     nameResolvedHere.boot = new Observation.Boot.Present("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     Seen missing = new Seen();
@@ -298,8 +302,11 @@ class VmLifecycleTest {
             List.of(new VmAction.Resolve("hello"))),
         row("a name the cache does not know leaves the VM Pending, to be asked again", named, nameUnknown, VMPhase.PENDING,
             BootResolver.NAME_NOT_FOUND, List.of(new VmAction.CountFailure(BootResolver.NAME_NOT_FOUND)), BootResolver.NAME_NOT_FOUND),
-        row("a cache this node cannot ask is a boot source it cannot have", named, cacheUnreachable, VMPhase.FAILED,
+        row("a node without a cache cannot have a named closure", named, cacheUnreachable, VMPhase.FAILED,
             BootResolver.MISSING, List.of(new VmAction.CountFailure(BootResolver.MISSING)), BootResolver.MISSING),
+        row("a cache that cannot answer now leaves the VM Pending here, to ask again", named, cacheDown, VMPhase.PENDING,
+            BootResolver.CACHE_UNAVAILABLE, List.of(new VmAction.CountFailure(BootResolver.CACHE_UNAVAILABLE)),
+            BootResolver.CACHE_UNAVAILABLE),
         row("a resolved closure in the store boots", named, nameResolvedHere, VMPhase.STARTING, "Booting",
             List.of(new VmAction.Start(false)), "Starting"),
         row("a missing kernel fails with its path", fresh, missing, VMPhase.FAILED, "BootSourceMissing",
@@ -465,6 +472,10 @@ class VmLifecycleTest {
     cacheUnreachable.boot = new Observation.Boot.Unresolved("hello");
     cacheUnreachable.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.MISSING,
         "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
+    Seen cacheDown = new Seen();
+    cacheDown.boot = new Observation.Boot.Unresolved("hello");
+    cacheDown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.CACHE_UNAVAILABLE,
+        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
     Seen nameResolvedHere = new Seen();
     nameResolvedHere.boot = new Observation.Boot.Present("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     Seen missing = new Seen();
@@ -524,6 +535,25 @@ class VmLifecycleTest {
     Seen unresolved = new Seen();
     unresolved.boot = new Observation.Boot.Unresolved("hello");
     assertThat(decide(changed, unresolved).status().closure()).as("cleared for the new generation").isNull();
+  }
+
+  @Test
+  void aRunningVmKeepsRecordingWhatItBootedAndAClosureThatCannotBeHadIsAskedForAgain() {
+    String path = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest";
+    // a spec change that needs no new boot (generation 2, same boot): the status still says what runs
+    VM changed = vm(b -> { b.closureName = "hello"; b.generation = 2; b.status(VMPhase.RUNNING, "True", "Ready"); });
+    changed.setStatus(changed.getStatus().withClosure(path));
+    Seen running = new Seen().running(changed, Duration.ofMinutes(5));
+    running.launch = Launch.of(changed.getSpec().withBoot(changed.getSpec().boot().resolvedTo(path)), List.of());
+    VMStatus after = decide(changed, running).status();
+    assertThat((after != null ? after : changed.getStatus()).closure()).isEqualTo(path);
+
+    // the path a name stood for cannot be pulled: the next try resolves the name again
+    VM named = vm(b -> b.closureName = "hello");
+    Seen pullFailed = new Seen();
+    pullFailed.boot = new Observation.Boot.NeedsPull(path);
+    pullFailed.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.PULL, "BootSourceMissing", "gone", NOW.minusSeconds(1)));
+    assertThat(decide(named, pullFailed).status().closure()).isNull();
   }
 
   @Test
