@@ -31,7 +31,7 @@ class BuilderLostIT {
 
   private static Process agent(PctlUp up, Path data, Path out, String name) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(PctlUp.java(), "--enable-native-access=ALL-UNNAMED", "-jar", PctlUp.jar().toString(),
-        "--kubeconfig", up.kubeconfig().toString(), "agent", "--name", name, "--data-dir", data.toString(), "--lease-duration", "4",
+        "--kubeconfig", up.kubeconfig().toString(), "agent", "--name", name, "--data-dir", data.toString(), "--lease-duration", "8",
         "--labels", BuildAgreements.BUILDER_LABEL + "=true", "--build-cache-url", "http://127.0.0.1:" + up.cachePort,
         "--build-push-token-file", up.dataDir.resolve("cache-token").toString()));
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
@@ -49,7 +49,7 @@ class BuilderLostIT {
     Path flake = TestFlakes.oneDerivation(tmp.resolve("slow"), "slow", "echo started; /bin/sleep 15; echo done > $out");
     Process a = null;
     Process b = null;
-    try (PctlUp up = PctlUp.withControllers("--node-grace-period", "3");
+    try (PctlUp up = PctlUp.withControllers("--node-grace-period", "5");
         KubernetesClient client = KubeClients.fromKubeconfig(up.kubeconfig())) {
       a = agent(up, tmp.resolve("a"), tmp.resolve("a.out"), "builder-a");
       await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(tmp.resolve("a.out")).contains("is up"));
