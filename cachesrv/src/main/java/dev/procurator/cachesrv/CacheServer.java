@@ -107,6 +107,7 @@ public final class CacheServer implements AutoCloseable {
     bytesReceived = metrics.counter("cache_received_bytes");
     metrics.gauge("cache_objects", retention, Retention::objects);
     metrics.gauge("cache_stored_bytes", retention, Retention::totalBytes);
+    metrics.gauge("cache_max_bytes", config, c -> c.maxBytes());
     metrics.gauge("cache_names", names, Names::size);
     FunctionCounter.builder("cache_evictions", retention, Retention::evictions).register(metrics);
   }
@@ -143,7 +144,7 @@ public final class CacheServer implements AutoCloseable {
 
   /**
    * The cache's routes. Every request is timed, then checked: reads need a token unless anonymous
-   * reads are on, writes need a write token. Each route is one kind of cache object.
+   * reads are on ({@code /metrics} needs one always), writes need a write token. Each route is one kind of cache object.
    */
   private Router router() {
     Router router = Router.router(vertx);
@@ -225,7 +226,9 @@ public final class CacheServer implements AutoCloseable {
       return;
     }
     Optional<Access> access = authenticate(req.getHeader("Authorization"));
-    if (read && !config.anonymousRead() && access.isEmpty()) {
+    // what the cache holds and serves is told only to a token's holder, even when paths are open to all
+    boolean open = config.anonymousRead() && !req.path().equals("/metrics");
+    if (read && !open && access.isEmpty()) {
       unauthorized(req);
       return;
     }

@@ -157,6 +157,21 @@ class NamesIT {
     assertThat(send(null, "DELETE", "/names/a", null).code()).isEqualTo(401);
   }
 
+  /** Metrics need a token even when anything else may be read by all: they tell what the cache holds, and its cap. */
+  @Test
+  void metricsNeedATokenEvenWithAnonymousReads() throws Exception {
+    start(1 << 30, true);
+    upload(1, null);
+    assertThat(send(null, "GET", "/" + hashPart(1) + ".narinfo", null).code()).isEqualTo(200);
+    Answer anonymous = send(null, "GET", "/metrics", null);
+    assertThat(anonymous.code()).isEqualTo(401);
+    assertThat(anonymous.body()).doesNotContain("cache_");
+    assertThat(send("wrong", "GET", "/metrics", null).code()).isEqualTo(401);
+    Answer read = send(READ, "GET", "/metrics", null);
+    assertThat(read.code()).isEqualTo(200);
+    assertThat(read.body()).contains("cache_max_bytes 1.073741824E9", "cache_stored_bytes ");
+  }
+
   @Test
   void badNamesBadBodiesAndPathsTheCacheLacksAreRefused() throws Exception {
     start(0, false);
