@@ -149,7 +149,8 @@ class NodeAgentIT {
   }
 
   private double followers(NodeAgent agent) throws Exception {
-    String body = agentHttp.send(HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(),
+    String body = agentHttp.send(HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics"))
+            .header("Authorization", "Bearer " + TestApiServer.TOKEN).build(),
         HttpResponse.BodyHandlers.ofString()).body();
     return body.lines().filter(l -> l.startsWith("procurator_agent_console_followers ")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
         .findFirst().orElseThrow();
@@ -208,8 +209,14 @@ class NodeAgentIT {
         assertThat(tail.body().strip().lines().count()).isEqualTo(1);
         HttpResponse<String> noToken = api.request("GET", "/apis/procurator.dev/v1alpha1/namespaces/default/vms/web/log", null, null, "wrong");
         assertThat(noToken.statusCode()).isEqualTo(401);
-        HttpResponse<String> metrics = agentHttp.send(
+        // metrics, for a caller that may get /metrics; none for an anonymous one
+        HttpResponse<String> anonymous = agentHttp.send(
             HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.body()).doesNotContain("procurator_vm");
+        HttpResponse<String> metrics = agentHttp.send(HttpRequest.newBuilder(URI.create(agent.endpoint() + "/metrics"))
+            .header("Authorization", "Bearer " + TestApiServer.TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.statusCode()).isEqualTo(200);
         assertThat(metrics.body()).contains("procurator_vm_rss_bytes{namespace=\"default\",vm=\"web\"}", "procurator_vm_boots_total");
 
         // a client following the console and then going away ends its follower on the agent

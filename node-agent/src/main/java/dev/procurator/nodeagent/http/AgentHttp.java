@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * VM's serial console (what the API server's {@code vms/log} proxies to), {@code GET /metrics} in
  * Prometheus text format, {@code GET /healthz}. Log requests must carry a bearer token that may
  * read the log through the API server ({@code get vms/log} or {@code builds/log}, asked by a
- * SelfSubjectAccessReview once a minute per token and VM); metrics are open, as
- * a kubelet's usually are to the scraper on the host. Vert.x serves the requests; the blocking
+ * SelfSubjectAccessReview once a minute per token and VM); metrics need a bearer token that may
+ * {@code get} the non-resource URL {@code /metrics} (ClusterRole {@code system:monitoring}), asked
+ * the same way, as a kubelet's are guarded. Vert.x serves the requests; the blocking
  * parts (token checks, files) run on virtual threads, and a follower's thread ends when its
  * client goes away.
  */
@@ -156,8 +157,19 @@ public final class AgentHttp implements AutoCloseable {
     if (path.equals("/healthz")) {
       text(req.response(), 200, "ok\n");
     } else if (path.equals("/metrics")) {
+      String auth = req.getHeader("Authorization");
+      if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        text(req.response(), 401, "a bearer token that may get /metrics is required\n");
+        return;
+      }
       Context ctx = vertx.getOrCreateContext();
       blocking.execute(() -> {
+        int denied = authorizeMetrics(auth.substring(7).trim());
+        if (denied != 0) {
+          ctx.runOnContext(v -> text(req.response(), denied, denied == 403 ? "this token may not get /metrics\n"
+              : "the API server could not check the token\n"));
+          return;
+        }
         beforeScrape.run();
         String body = metrics.scrape();
         ctx.runOnContext(v -> req.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(body));
@@ -256,6 +268,34 @@ public final class AgentHttp implements AutoCloseable {
         return 403;
       }
       log.warn("checking a log reader's token failed: {}", e.getMessage());
+      return 503;
+    }
+  }
+
+  /**
+   * 0 when the token may read metrics ({@code get} on the non-resource URL {@code /metrics}, which
+   * ClusterRole {@code system:monitoring} grants), else the HTTP status to answer. Asked of the API
+   * server as the caller, by a SelfSubjectAccessReview, remembered for a minute per token.
+   */
+  private int authorizeMetrics(String token) {
+    String cacheKey = token + " /metrics";
+    Boolean ok = allowed.getIfPresent(cacheKey);
+    if (ok != null) {
+      return ok ? 0 : 403;
+    }
+    Config asCaller = new ConfigBuilder(apiConfig).withOauthToken(token).withUsername(null).withPassword(null).build();
+    try (KubernetesClient caller = new KubernetesClientBuilder().withConfig(asCaller).build()) {
+      SelfSubjectAccessReview review = caller.authorization().v1().selfSubjectAccessReview().create(new SelfSubjectAccessReviewBuilder()
+          .withNewSpec().withNewNonResourceAttributes().withVerb("get").withPath("/metrics").endNonResourceAttributes().endSpec().build());
+      boolean may = review.getStatus() != null && Boolean.TRUE.equals(review.getStatus().getAllowed());
+      allowed.put(cacheKey, may);
+      return may ? 0 : 403;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 401 || e.getCode() == 403) {
+        allowed.put(cacheKey, false);
+        return 403;
+      }
+      log.warn("checking a metrics reader's token failed: {}", e.getMessage());
       return 503;
     }
   }

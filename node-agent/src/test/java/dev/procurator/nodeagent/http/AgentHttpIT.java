@@ -135,6 +135,44 @@ class AgentHttpIT {
     }
   }
 
+  /**
+   * {@code /metrics} answers a caller who may {@code get /metrics} (ClusterRole
+   * {@code system:monitoring}): without a token 401, with a token that may not 403.
+   */
+  @Test
+  void metricsNeedATokenThatMayGetMetrics() throws Exception {
+    String monitoring = dev.procurator.apiserver.testing.TestNames.unique("prometheus");
+    String other = dev.procurator.apiserver.testing.TestNames.unique("other");
+    try (TestApiServer api = TestApiServer.start(java.util.List.of(), c -> c
+        .withToken(monitoring + "-token", new dev.procurator.apiserver.auth.UserInfo(monitoring, java.util.List.of()))
+        .withToken(other + "-token", new dev.procurator.apiserver.auth.UserInfo(other, java.util.List.of())))) {
+      var client = api.client();
+      client.rbac().clusterRoleBindings().resource(new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder()
+          .withNewMetadata().withName(monitoring).endMetadata()
+          .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("system:monitoring").endRoleRef()
+          .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(monitoring).endSubject().build()).create();
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      registry.counter("procurator_vm_boots").increment();
+      AgentHttp http = new AgentHttp(new InetSocketAddress("127.0.0.1", 0), client, key -> tmp.resolve("vms").resolve(key),
+          d -> new ConsoleLog(d.resolve("serial.log"), d.resolve("serial.log.1")), registry, () -> { }).start();
+      try {
+        HttpResponse<String> anonymous = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(http.url() + "/metrics"))
+            .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.body()).doesNotContain("procurator_vm_boots");
+        HttpResponse<String> refused = get(http, "/metrics", other + "-token");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
+        assertThat(refused.body()).contains("may not get /metrics").doesNotContain("procurator_vm_boots");
+        assertThat(get(http, "/metrics", "no-such-token").statusCode()).isEqualTo(403);
+        HttpResponse<String> read = get(http, "/metrics", monitoring + "-token");
+        assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+        assertThat(read.body()).contains("procurator_vm_boots_total 1.0");
+      } finally {
+        http.close();
+      }
+    }
+  }
+
   private static HttpResponse<String> get(AgentHttp http, String path, String token) throws Exception {
     return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(http.url() + path)).header("Authorization", "Bearer " + token)
         .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
