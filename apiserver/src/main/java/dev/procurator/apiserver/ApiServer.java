@@ -151,7 +151,19 @@ public final class ApiServer implements AutoCloseable {
       }
     }
     if (metrics != null) {
-      api.withMetrics(metrics);
+      // what the objects say (Nodes ready, VMs' phases, rollouts rolled back, ...), read when a scrape asks
+      Map<String, java.nio.file.Path> certificates = new LinkedHashMap<>();
+      if (config.tlsCert() != null) {
+        certificates.put("apiserver", config.tlsCert());
+      }
+      if (config.access().clientCa() != null) {
+        certificates.put("ca", config.access().clientCa());
+      }
+      var state = new dev.procurator.apiserver.metrics.ObjectState(metrics, (group, resource) -> registry.find(group, "v1alpha1", resource)
+          .map(t -> service.list(t, null, new dev.procurator.apiserver.registry.ListOptions(dev.procurator.apiserver.registry.LabelSelector.EVERYTHING,
+              dev.procurator.apiserver.registry.FieldSelector.EVERYTHING, 0, null, null)).items())
+          .orElse(List.of()), certificates, clock);
+      api.withMetrics(metrics, state::refresh);
     }
     if (storage instanceof dev.procurator.apiserver.encryption.EncryptingStorage sealed) {
       // a rotation that a restart cut short is finished now

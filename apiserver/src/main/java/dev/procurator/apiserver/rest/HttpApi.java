@@ -78,8 +78,13 @@ public final class HttpApi {
    * nothing is measured and neither path is served.
    */
   public HttpApi withMetrics(io.micrometer.prometheusmetrics.PrometheusMeterRegistry r) {
+    return withMetrics(r, () -> {});
+  }
+
+  /** As {@link #withMetrics(io.micrometer.prometheusmetrics.PrometheusMeterRegistry)}, running {@code beforeScrape} before each scrape. */
+  public HttpApi withMetrics(io.micrometer.prometheusmetrics.PrometheusMeterRegistry r, Runnable beforeScrape) {
     this.metrics = new RequestMetrics(r, registry.all());
-    this.metricsEndpoints = new MetricsEndpoints(vertx, executor, r, service, registry, () -> authorization);
+    this.metricsEndpoints = new MetricsEndpoints(vertx, executor, r, beforeScrape, service, registry, () -> authorization);
     watches.withMetrics(metrics);
     return this;
   }

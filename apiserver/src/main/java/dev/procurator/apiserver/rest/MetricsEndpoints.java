@@ -42,15 +42,17 @@ final class MetricsEndpoints {
   private final Vertx vertx;
   private final ExecutorService executor;
   private final PrometheusMeterRegistry registry;
+  private final Runnable beforeScrape;
   private final ResourceService service;
   private final ResourceType nodes;
   private final Supplier<Authorization> authorization;
 
-  MetricsEndpoints(Vertx vertx, ExecutorService executor, PrometheusMeterRegistry registry, ResourceService service, ResourceRegistry types,
-      Supplier<Authorization> authorization) {
+  MetricsEndpoints(Vertx vertx, ExecutorService executor, PrometheusMeterRegistry registry, Runnable beforeScrape, ResourceService service,
+      ResourceRegistry types, Supplier<Authorization> authorization) {
     this.vertx = vertx;
     this.executor = executor;
     this.registry = registry;
+    this.beforeScrape = beforeScrape;
     this.service = service;
     this.nodes = types.find("procurator.dev", "v1alpha1", "nodes").orElseThrow();
     this.authorization = authorization;
@@ -58,7 +60,10 @@ final class MetricsEndpoints {
 
   /** Adds both routes to {@code router}, after authentication. */
   void addRoutes(Router router) {
-    router.get(METRICS).handler(ctx -> serve(ctx, () -> Buffer.buffer(registry.scrape(), "UTF-8"), TEXT_FORMAT));
+    router.get(METRICS).handler(ctx -> serve(ctx, () -> {
+      beforeScrape.run();
+      return Buffer.buffer(registry.scrape(), "UTF-8");
+    }, TEXT_FORMAT));
     router.get(DISCOVERY).handler(ctx -> serve(ctx, () -> Buffer.buffer(Json.bytes(targets(ctx))), "application/json"));
   }
 
