@@ -196,6 +196,11 @@ public final class NodeAgent implements AutoCloseable {
   private NodeRegistration registration;
   private MultiGauge cpuSeconds;
   private MultiGauge rss;
+  private MultiGauge netReceived;
+  private MultiGauge netSent;
+  /** What the VMs bound here ask for, as the last heartbeat counted it. */
+  private final java.util.concurrent.atomic.AtomicLong allocatedCpus = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong allocatedMemory = new java.util.concurrent.atomic.AtomicLong();
 
   public NodeAgent(KubernetesClient client, Config config, Clock clock) {
     this.client = client;
@@ -270,6 +275,14 @@ public final class NodeAgent implements AutoCloseable {
         .register(metrics);
     rss = MultiGauge.builder("procurator.vm.rss.bytes").description("resident memory of the VM's hypervisor process")
         .register(metrics);
+    netReceived = MultiGauge.builder("procurator.vm.network.receive.bytes").description("bytes the VM received on its tap device (tap VMs only)")
+        .register(metrics);
+    netSent = MultiGauge.builder("procurator.vm.network.transmit.bytes").description("bytes the VM sent on its tap device (tap VMs only)")
+        .register(metrics);
+    io.micrometer.core.instrument.Gauge.builder("procurator.node.allocated.cpus", allocatedCpus, java.util.concurrent.atomic.AtomicLong::get)
+        .description("CPUs the VMs bound to this node ask for").register(metrics);
+    io.micrometer.core.instrument.Gauge.builder("procurator.node.allocated.memory.bytes", allocatedMemory,
+        java.util.concurrent.atomic.AtomicLong::get).description("memory the VMs bound to this node ask for").register(metrics);
     startBuilder();
     http = new AgentHttp(config.listen(), client, key -> host.workDir(ObjectKey.parse(key)),
         dir -> new ConsoleLog(dir.resolve("serial.log"), dir.resolve("serial.log.1")), metrics, this::refreshGauges)
@@ -420,6 +433,8 @@ public final class NodeAgent implements AutoCloseable {
           mem += Quantities.bytes(vm.getSpec().memory());
         }
       }
+      allocatedCpus.set(cpu);
+      allocatedMemory.set(mem);
       host.sweepStoreImages();
       registration.register(http.url(), host.running().size(), new java.util.TreeMap<>(Map.of("cpu", Long.toString(cpu), "memory", (mem >> 20) + "Mi")));
     } catch (RuntimeException e) {
@@ -430,14 +445,23 @@ public final class NodeAgent implements AutoCloseable {
   private void refreshGauges() {
     List<MultiGauge.Row<?>> cpuRows = new ArrayList<>();
     List<MultiGauge.Row<?>> rssRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> receivedRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> sentRows = new ArrayList<>();
     host.running().forEach((key, pid) -> {
       Tags tags = Tags.of("namespace", key.namespace(), "vm", key.name());
       ProcStats s = ProcStats.of(pid);
       cpuRows.add(MultiGauge.Row.of(tags, s.cpuSeconds()));
       rssRows.add(MultiGauge.Row.of(tags, s.rssBytes()));
+      // a tap VM's device, seen where its QEMU runs; a user-mode VM has none
+      NetDev.of(pid, dev.procurator.nodeagent.vm.TapNetwork.deviceFor(key.toString())).ifPresent(n -> {
+        receivedRows.add(MultiGauge.Row.of(tags, n.vmReceivedBytes()));
+        sentRows.add(MultiGauge.Row.of(tags, n.vmSentBytes()));
+      });
     });
     cpuSeconds.register(cpuRows, true);
     rss.register(rssRows, true);
+    netReceived.register(receivedRows, true);
+    netSent.register(sentRows, true);
   }
 
   public String name() {

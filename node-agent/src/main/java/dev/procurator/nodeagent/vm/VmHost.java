@@ -61,6 +61,8 @@ public final class VmHost implements AutoCloseable {
   private final Consumer<ObjectKey> wake;
   private final ConsoleWatcher consoles;
   private final HealthMonitor health;
+  /** When each VM's current boot began, until its guest prints the ready line. */
+  private final Map<ObjectKey, Long> bootStarted = new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService slow = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("vm-op-", 0).factory());
   private final Map<ObjectKey, Followed> machines = new ConcurrentHashMap<>();
   private final Map<ObjectKey, Observation.Operation> inFlight = new ConcurrentHashMap<>();
@@ -232,6 +234,12 @@ public final class VmHost implements AutoCloseable {
     Optional<Observation.Machine> seen = machine.map(m -> new Observation.Machine(m.pid(),
         ProcessHandle.of(m.pid()).flatMap(p -> p.info().startInstant()).orElse(clock.instant()), launchedRunner.state(m)));
     boolean ready = machine.isPresent() && consoles.ready(key);
+    if (ready) {
+      Long since = bootStarted.remove(key);
+      if (since != null) {
+        bootDuration(key).record(System.nanoTime() - since, java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
+    }
     List<Observation.Probe> probes = machine.map(m -> health.results(key, m.pid())).orElse(List.of());
     Observation.Boot bootState = vm == null ? new Observation.Boot.Present() : boot.check(effectiveBoot(key, vm));
     if (bootState instanceof Observation.Boot.Present p && p.closure() != null && storeImages != null
@@ -412,6 +420,10 @@ public final class VmHost implements AutoCloseable {
       RunningMachine m = runner.start(plan);
       cgroups.ifPresent(c -> c.place(key.toString(), m.pid(), spec.cpu(), Quantities.bytes(spec.memory())));
       metrics.counter("procurator.vm.boots").increment();
+      bootStarted.put(key, System.nanoTime());
+      if (restart) {
+        metrics.counter("procurator.vm.restarts", "namespace", key.namespace(), "vm", key.name()).increment();
+      }
       follow(key, dir, runner, m);
       log.info("{}: {} {} pid {} ({})", key, restart ? "restarted" : "started", runner.name(), m.pid(), plan.accelerator());
       events.normal(vm, "Started", "started " + runner.name() + " (" + plan.accelerator() + "), pid " + m.pid()
@@ -479,6 +491,14 @@ public final class VmHost implements AutoCloseable {
     cgroups.ifPresent(c -> c.remove(key.toString()));
   }
 
+  /** How long {@code key}'s boots take, from starting its machine to its guest's ready line. */
+  private io.micrometer.core.instrument.Timer bootDuration(ObjectKey key) {
+    return io.micrometer.core.instrument.Timer.builder("procurator.vm.boot.duration")
+        .description("from starting the VM's machine to its guest's ready line").tags("namespace", key.namespace(), "vm", key.name())
+        .serviceLevelObjectives(java.util.stream.Stream.of(1, 2, 5, 10, 20, 30, 60, 120).map(java.time.Duration::ofSeconds).toArray(java.time.Duration[]::new))
+        .register(metrics);
+  }
+
   /** Forgets {@code key} and removes everything it had on this host; its machine is already gone. */
   private void release(ObjectKey key) {
     if (secretFiles != null) {
@@ -491,6 +511,11 @@ public final class VmHost implements AutoCloseable {
     health.forget(key);
     consoles.forget(key);
     unfollow(key);
+    bootStarted.remove(key);
+    // its own series go with it
+    io.micrometer.core.instrument.Tags tags = io.micrometer.core.instrument.Tags.of("namespace", key.namespace(), "vm", key.name());
+    metrics.find("procurator.vm.restarts").tags(tags).meters().forEach(metrics::remove);
+    metrics.find("procurator.vm.boot.duration").tags(tags).meters().forEach(metrics::remove);
     failures.remove(key);
     resolutions.remove(key);
     Path dir = workDir(key);
