@@ -59,7 +59,7 @@ ensure_maven() {
 ensure_built() {
   local jar="$PROCURATOR_ROOT/pctl/target/pctl.jar"
   [ -n "${PROCURATOR_PREBUILT:-}" ] && [ -f "$jar" ] && return 0
-  if [ ! -f "$jar" ] || [ -n "$(find "$PROCURATOR_ROOT" -name target -prune -o \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -newer "$jar" -print -quit)" ]; then
+  if [ ! -f "$jar" ] || [ -n "$(find "$PROCURATOR_ROOT" -name target -prune -o \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' -o -path '*/observability/*' \) -newer "$jar" -print -quit)" ]; then
     ensure_maven
     say "building Procurator (first use or sources changed)..."
     (cd "$PROCURATOR_ROOT" && mvn -B -q -DskipTests -DskipITs install) >&2
@@ -87,4 +87,11 @@ ensure_vm_tools() {
   command -v ip >/dev/null || apt_install iproute2
   command -v nix >/dev/null || apt_install nix-bin   # pulls closures from the cache; builds the example guest
   case "$(ldd /bin/busybox 2>&1 || true)" in *"not a dynamic"*) ;; *) apt_install busybox-static ;; esac
+}
+
+# What pctl up's metrics need: Prometheus (and promtool, which checks the alert rules) and
+# Alertmanager (for --alertmanager). Without them pctl up warns and runs without.
+ensure_monitoring_tools() {
+  command -v prometheus >/dev/null && command -v promtool >/dev/null || apt_install prometheus
+  command -v prometheus-alertmanager >/dev/null || apt_install prometheus-alertmanager
 }

@@ -27,6 +27,8 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import java.net.URI;
+import java.util.Optional;
 
 /** Runs Procurator on this host in the foreground until SIGTERM or Ctrl-C. */
 @Command(name = "up", mixinStandardHelpOptions = true,
@@ -105,6 +107,30 @@ final class UpCommand implements Callable<Integer> {
       description = "Measure nothing and serve no /metrics (by default the API server serves its and the controllers' metrics there).")
   boolean noMetrics;
 
+  @Option(names = "--no-prometheus", description = "Start no Prometheus (by default pctl up runs Debian's prometheus, if installed, scraping the cluster).")
+  boolean noPrometheus;
+
+  @Option(names = "--prometheus-listen", defaultValue = "127.0.0.1:9090", description = "host:port of Prometheus' web UI and API (default: ${DEFAULT-VALUE}).")
+  String prometheusListen;
+
+  @Option(names = "--metrics-retention", defaultValue = "15d", description = "How long Prometheus keeps what it scraped (default: ${DEFAULT-VALUE}).")
+  String metricsRetention;
+
+  @Option(names = "--metrics-interval", defaultValue = "15s",
+      description = "How often Prometheus scrapes, evaluates the alert rules and asks the API server for targets (default: ${DEFAULT-VALUE}).")
+  String metricsInterval;
+
+  @Option(names = "--alertmanager", paramLabel = "WEBHOOK_URL",
+      description = "Start Debian's prometheus-alertmanager, sending every alert to this webhook (Alertmanager's webhook format).")
+  String alertmanagerWebhook;
+
+  @Option(names = "--alertmanager-listen", defaultValue = "127.0.0.1:9093", description = "host:port of Alertmanager (default: ${DEFAULT-VALUE}).")
+  String alertmanagerListen;
+
+  @Option(names = "--alert-group-wait", defaultValue = "30s",
+      description = "How long Alertmanager waits for more alerts of a group before it sends the first (default: ${DEFAULT-VALUE}).")
+  String alertGroupWait;
+
   @Mixin NodeGracePeriodOption gracePeriod;
 
   @picocli.CommandLine.Mixin FlakeEvalOptions flakeEval = new FlakeEvalOptions();
@@ -122,9 +148,36 @@ final class UpCommand implements Callable<Integer> {
     String token = adminToken(dir);
     // the controllers run as their own user, bound to the system:procurator-controllers role
     String controllersToken = secretFile(dir, "controllers-token");
+    // Prometheus reads as its own user, bound to system:monitoring: /metrics and /sd/prometheus, nothing else
+    String prometheusToken = secretFile(dir, "prometheus-token");
+    boolean prometheus = !noMetrics && !noPrometheus;
+    if (prometheus) {
+      HostPort.parse("--prometheus-listen", prometheusListen);
+      for (String[] d : List.of(new String[] {"--metrics-retention", metricsRetention}, new String[] {"--metrics-interval", metricsInterval},
+          new String[] {"--alert-group-wait", alertGroupWait})) {
+        if (!Monitoring.DURATION.matcher(d[1]).matches()) {
+          throw new Errors.UserError(d[0] + " must be a duration such as 15d, 30s or 1h30m, not \"" + d[1] + "\"");
+        }
+      }
+      if (alertmanagerWebhook != null) {
+        HostPort.parse("--alertmanager-listen", alertmanagerListen);
+        URI hook;
+        try {
+          hook = new URI(alertmanagerWebhook);
+        } catch (java.net.URISyntaxException e) {
+          hook = null;
+        }
+        if (hook == null || hook.getHost() == null || !("http".equals(hook.getScheme()) || "https".equals(hook.getScheme()))) {
+          throw new Errors.UserError("--alertmanager must be an http:// or https:// URL, not \"" + alertmanagerWebhook + "\"");
+        }
+      }
+    } else if (alertmanagerWebhook != null) {
+      throw new Errors.UserError("--alertmanager needs Prometheus, which " + (noMetrics ? "--no-metrics" : "--no-prometheus") + " turns off");
+    }
     Pki pki = Pki.ensure(dir.resolve("pki"), List.of(host));
     ApiServerConfig config = ApiServerConfig.embedded(host, port, dir.resolve("store"), token)
         .withToken(controllersToken, new dev.procurator.apiserver.auth.UserInfo(CONTROLLERS, List.of(CONTROLLERS)))
+        .withToken(prometheusToken, new dev.procurator.apiserver.auth.UserInfo(PROMETHEUS, List.of()))
         .withAccess(new ApiServerConfig.Access(tokenAuthFile == null ? null : tokenAuthFile.toAbsolutePath(), pki.caCert(), true, dir.resolve("pki")))
         .withTls(pki.serverCert(), pki.serverKey())
         .withEncryptionKeyFile(encryptionKeyFile != null ? encryptionKeyFile.toAbsolutePath() : dir.resolve("encryption-key"))
@@ -191,6 +244,12 @@ final class UpCommand implements Callable<Integer> {
       if (cache != null) {
         registerCache(admin, OWN_CACHE, cache.url());
       }
+      if (prometheus) {
+        bindPrometheus(admin);
+      }
+    }
+    if (prometheus) {
+      startMonitoring(dir, url, pki.caCert(), cache, started);
     }
     if (!noControllers) {
       Path controllersKubeconfig = dir.resolve("controllers.kubeconfig");
@@ -272,6 +331,64 @@ final class UpCommand implements Callable<Integer> {
   }
 
   static final String CONTROLLERS = "system:procurator-controllers";
+  /** The user pctl up's Prometheus reads as. */
+  static final String PROMETHEUS = "system:procurator-prometheus";
+  static final String PROMETHEUS_BINDING = "procurator:prometheus";
+
+  /** At install, Prometheus' user gets {@code system:monitoring}; an existing binding is left as it is. */
+  static void bindPrometheus(KubernetesClient admin) {
+    var bindings = admin.rbac().clusterRoleBindings();
+    if (bindings.withName(PROMETHEUS_BINDING).get() != null) {
+      return;
+    }
+    bindings.resource(new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder()
+        .withNewMetadata().withName(PROMETHEUS_BINDING).endMetadata()
+        .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", dev.procurator.apiserver.authz.DefaultRoles.MONITORING)
+        .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(PROMETHEUS).endSubject()
+        .build()).create();
+  }
+
+  /**
+   * Starts Alertmanager (with --alertmanager) and Prometheus, their data under {@code dir/alertmanager}
+   * and {@code dir/prometheus}; a missing binary, or one that will not start, is warned about and
+   * pctl up goes on without it.
+   */
+  private void startMonitoring(Path dir, String url, Path caFile, CacheServer cache, Deque<AutoCloseable> started) throws IOException {
+    Optional<Path> binary = Monitoring.onPath("prometheus");
+    if (binary.isEmpty()) {
+      System.err.println("warning: Prometheus is not installed (no prometheus on the PATH), so nothing keeps the cluster's metrics and no alert"
+          + " fires; install Debian's prometheus package (bin/pctl does), or pass --no-prometheus");
+      return;
+    }
+    String alertmanager = null;
+    if (alertmanagerWebhook != null) {
+      Optional<Path> am = Monitoring.onPath("prometheus-alertmanager").or(() -> Monitoring.onPath("alertmanager"));
+      if (am.isEmpty()) {
+        System.err.println("warning: Alertmanager is not installed (no prometheus-alertmanager on the PATH), so alerts go nowhere;"
+            + " install Debian's prometheus-alertmanager package");
+      } else {
+        Path amDir = dir.toAbsolutePath().resolve("alertmanager");
+        PrivateFiles.privateDirectory(amDir);
+        Monitoring.write(amDir.resolve("alertmanager.yml"), Monitoring.alertmanagerYaml(alertmanagerWebhook, alertGroupWait));
+        Monitoring.Child a = Monitoring.Child.start("alertmanager", amDir, Monitoring.alertmanagerCommand(am.get(), amDir, alertmanagerListen));
+        started.push(a);
+        alertmanager = alertmanagerListen;
+        System.out.println("Alertmanager: http://" + alertmanagerListen + " (alerts to " + alertmanagerWebhook + "; PID " + a.pid() + ")");
+      }
+    }
+    Path promDir = dir.toAbsolutePath().resolve("prometheus");
+    PrivateFiles.privateDirectory(promDir);
+    Path rules = promDir.resolve("alerts.yml");
+    Files.write(rules, Monitoring.alertRules());
+    String cacheUrl = cache == null ? null : cache.url();
+    Monitoring.write(promDir.resolve("prometheus.yml"), Monitoring.prometheusYaml(new Monitoring.ScrapeConfig(url, caFile.toAbsolutePath(),
+        dir.toAbsolutePath().resolve("prometheus-token"), cacheUrl, new CacheFiles(dir).readTokenFile().toAbsolutePath(), metricsInterval,
+        alertmanager), rules));
+    Monitoring.Child p = Monitoring.Child.start("prometheus", promDir,
+        Monitoring.prometheusCommand(binary.get(), promDir, prometheusListen, metricsRetention));
+    started.push(p);
+    System.out.println("Prometheus: http://" + prometheusListen + " (data in " + promDir + ", kept " + metricsRetention + "; PID " + p.pid() + ")");
+  }
 
   /** Labels Node {@code name} {@code procurator.dev/builder=true}, creating it when it is not registered yet. */
   static void markBuilder(KubernetesClient admin, String name) {

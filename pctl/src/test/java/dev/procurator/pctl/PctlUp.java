@@ -159,6 +159,9 @@ final class PctlUp implements AutoCloseable {
     cmd.addAll(List.of("-jar", jar().toString(),
         "up", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--cache-listen", "127.0.0.1:" + cachePort));
     cmd.addAll(extraArgs);
+    if (!extraArgs.contains("--prometheus-listen")) {
+      cmd.add("--no-prometheus"); // Prometheus' default port is one for the whole machine: a test that wants it names a free one
+    }
     if (!extraArgs.contains("--node-name")) {
       cmd.addAll(List.of("--node-name", nodeName)); // not the host's name, which depends on the machine
     }
