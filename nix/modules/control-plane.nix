@@ -27,11 +27,21 @@ in
       enable = mkOption { type = types.bool; default = false; description = "Also run a node agent on this host."; };
       nodeName = mkOption { type = types.nullOr types.str; default = null; };
     };
+    prometheus.scrape = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Have this host's services.prometheus scrape the cluster as pctl up's own Prometheus does (which
+        the service never starts: NixOS runs Prometheus): the API server and every Ready node's agent,
+        found through /sd/prometheus, and this host's cache; as pctl up's Prometheus user (bound to
+        system:monitoring), with Procurator's alert rules.
+      '';
+    };
     openFirewall = mkOption { type = types.bool; default = false; description = "Open the API server's (and cache's) port."; };
     extraArgs = mkOption { type = types.listOf types.str; default = [ ]; };
   };
 
-  config = mkIf cfg.enable {
+  config = mkIf cfg.enable (lib.mkMerge [ {
     users.users.procurator = { isSystemUser = true; group = "procurator"; home = cfg.dataDir; };
     users.groups.procurator = { };
     systemd.services.procurator-control-plane = {
@@ -41,7 +51,7 @@ in
       wants = [ "network-online.target" ];
       serviceConfig = {
         ExecStart = escapeShellArgs ([ pctl "up" "--data-dir" cfg.dataDir "--listen" cfg.listen "--store" cfg.store
-          "--node-grace-period" (toString cfg.nodeGracePeriod) ]
+          "--node-grace-period" (toString cfg.nodeGracePeriod) "--no-prometheus" ]
           ++ (if cfg.cache.enable then [ "--cache-listen" cfg.cache.listen "--cache-max-size" cfg.cache.maxSize ] else [ "--cache-listen" "none" ])
           ++ optionals (!cfg.agent.enable) [ "--no-agent" ]
           ++ optionals (cfg.agent.enable && cfg.agent.nodeName != null) [ "--node-name" cfg.agent.nodeName ]
@@ -56,5 +66,43 @@ in
     networking.firewall.allowedTCPPorts = optionals cfg.openFirewall (
       [ (lib.toInt (lib.last (lib.splitString ":" cfg.listen))) ]
       ++ optional cfg.cache.enable (lib.toInt (lib.last (lib.splitString ":" cfg.cache.listen))));
-  };
+  } (mkIf cfg.prometheus.scrape (
+    let
+      # pctl up's files are its owner's only: systemd hands Prometheus copies
+      creds = "/run/credentials/prometheus.service";
+      hostPort = host: port: "${if host == "0.0.0.0" then "127.0.0.1" else host}:${port}";
+      apiParts = lib.splitString ":" cfg.listen;
+      api = "https://${hostPort (lib.head apiParts) (lib.last apiParts)}";
+      cacheParts = lib.splitString ":" cfg.cache.listen;
+      sd = {
+        http_sd_configs = [ {
+          url = "${api}/sd/prometheus";
+          authorization = { type = "Bearer"; credentials_file = "${creds}/procurator-token"; };
+          tls_config.ca_file = "${creds}/procurator-ca";
+        } ];
+        authorization = { type = "Bearer"; credentials_file = "${creds}/procurator-token"; };
+      };
+    in {
+      services.prometheus = {
+        enable = true;
+        ruleFiles = [ ../../observability/alerts.yml ];
+        scrapeConfigs = [
+          (sd // { job_name = "procurator-apiserver"; tls_config.ca_file = "${creds}/procurator-ca";
+                   relabel_configs = [ { source_labels = [ "job" ]; regex = "procurator-apiserver"; action = "keep"; } ]; })
+          # an agent's certificate names its node (system:node:NAME), not its address
+          (sd // { job_name = "procurator-agent"; tls_config = { ca_file = "${creds}/procurator-ca"; insecure_skip_verify = true; };
+                   relabel_configs = [ { source_labels = [ "job" ]; regex = "procurator-agent"; action = "keep"; } ]; })
+        ] ++ optional cfg.cache.enable {
+          job_name = "procurator-cache";
+          static_configs = [ { targets = [ (hostPort (lib.head cacheParts) (lib.last cacheParts)) ]; } ];
+          basic_auth = { username = "nix"; password_file = "${creds}/procurator-cache-token"; };
+        };
+      };
+      systemd.services.prometheus = {
+        after = [ "procurator-control-plane.service" ];
+        wants = [ "procurator-control-plane.service" ];
+        serviceConfig.LoadCredential = [ "procurator-token:${cfg.dataDir}/prometheus-token" "procurator-ca:${cfg.dataDir}/pki/ca.crt" ]
+          ++ optional cfg.cache.enable "procurator-cache-token:${cfg.dataDir}/cache-read-token";
+      };
+    })) ]);
 }

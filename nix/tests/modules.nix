@@ -41,4 +41,10 @@ in
     });
   };
   disabled = pick (eval { });
+  monitored = let c = eval {
+    services.procurator.controlPlane = { enable = true; package = pkg; listen = "0.0.0.0:7443"; prometheus.scrape = true; };
+  }; in pick c // {
+    prometheus = { inherit (c.services.prometheus) enable scrapeConfigs; rules = map toString c.services.prometheus.ruleFiles; };
+    prometheusUnit = { inherit (c.systemd.services.prometheus) after; credentials = c.systemd.services.prometheus.serviceConfig.LoadCredential; };
+  };
 }

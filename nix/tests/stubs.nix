@@ -8,5 +8,6 @@ let inherit (lib) mkOption types; in
     users.users = mkOption { type = types.attrsOf (types.attrsOf types.anything); default = { }; };
     users.groups = mkOption { type = types.attrsOf (types.attrsOf types.anything); default = { }; };
     networking.firewall.allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
+    services.prometheus = mkOption { type = types.attrsOf types.anything; default = { }; };
   };
 }

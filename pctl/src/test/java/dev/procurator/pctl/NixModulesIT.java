@@ -71,7 +71,7 @@ class NixModulesIT {
   void theDefaultsRunTheControlPlaneUnprivilegedAndAnAgentThatBuildsNothing() {
     JsonNode d = modules.path("defaults");
     assertThat(exec(d, "procurator-control-plane")).isEqualTo(PKG + " up --data-dir /var/lib/procurator --listen 127.0.0.1:7443"
-        + " --store embedded --node-grace-period 40 --cache-listen 127.0.0.1:7444 --cache-max-size 0 --no-agent");
+        + " --store embedded --node-grace-period 40 --no-prometheus --cache-listen 127.0.0.1:7444 --cache-max-size 0 --no-agent");
     assertThat(d.path("units").path("procurator-control-plane").path("serviceConfig").path("User").asText()).isEqualTo("procurator");
     assertThat(exec(d, "procurator-agent")).isEqualTo(PKG + " --kubeconfig /etc/procurator/kubeconfig agent --data-dir /var/lib/procurator-agent"
         + " --listen 127.0.0.1:10250 --lease-duration 40 --cpu-overcommit 4 --max-builds 0");
@@ -97,6 +97,23 @@ class NixModulesIT {
         .doesNotContain("procurator.dev/builder");
     assertThat(h.path("agent").path("ports").toString()).isEqualTo("[10250]");
     assertThat(exec(h.path("cache"), "procurator-cache")).contains("--max-size 50G", "--listen 0.0.0.0:7444");
+  }
+
+  /** NixOS runs Prometheus itself: the control plane's module points it at the cluster, with pctl up's Prometheus identity. */
+  @Test
+  void theControlPlaneHasTheHostsPrometheusScrapeTheClusterWithItsOwnIdentity() {
+    JsonNode m = modules.path("monitored");
+    assertThat(m.path("prometheus").path("enable").asBoolean()).isTrue();
+    JsonNode jobs = m.path("prometheus").path("scrapeConfigs");
+    assertThat(jobs.findValuesAsText("job_name")).containsExactly("procurator-apiserver", "procurator-agent", "procurator-cache");
+    assertThat(jobs.get(0).path("http_sd_configs").get(0).path("url").asText()).isEqualTo("https://127.0.0.1:7443/sd/prometheus");
+    assertThat(jobs.get(0).path("authorization").path("credentials_file").asText())
+        .isEqualTo("/run/credentials/prometheus.service/procurator-token");
+    assertThat(jobs.get(2).path("static_configs").get(0).path("targets").get(0).asText()).isEqualTo("127.0.0.1:7444");
+    assertThat(m.path("prometheusUnit").path("credentials").toString()).contains("procurator-token:/var/lib/procurator/prometheus-token",
+        "procurator-ca:/var/lib/procurator/pki/ca.crt", "procurator-cache-token:/var/lib/procurator/cache-read-token");
+    assertThat(m.path("prometheus").path("rules").get(0).asText()).endsWith("observability/alerts.yml");
+    assertThat(exec(m, "procurator-control-plane")).contains("--no-prometheus");
   }
 
   @Test
