@@ -99,7 +99,7 @@ class BootSourcePlacementIT {
 
       // And once host-b reports no files, a new VM booted from them goes to host-a, and one no host can boot waits
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-          assertThat(get(up, "/apis/procurator.dev/v1alpha1/nodes/host-b").path("status").path("images").toString()).doesNotContain("hello"));
+          assertThat(get(up, "/apis/procurator.dev/v1alpha1/nodes/host-b").path("status").path("images").toString()).doesNotContain("hello/vmlinux", "hello/initrd"));
       apply(up, "three", "", "hello/vmlinux");
       apply(up, "nowhere", "", "nope/vmlinux");
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
