@@ -5,6 +5,9 @@
 # (GET /healthz; with procurator.healthy-for=SECONDS on the command line, only that long), prints
 #   PROCURATOR-READY
 # on the serial console, and powers off when the host asks over ACPI (QMP system_powerdown).
+# Before that line it starts its guest agent (/bin/procurator-agent) on the virtio-serial port named
+# procurator.agent, which runs the node agent's exec health checks; procurator.agent=off on the
+# command line leaves it out (a guest without one, for tests).
 # When the command line names a store (procurator.store=/dev/vda procurator.storefs=erofs, or
 # procurator.store=9p:TAG) it mounts it read-only at /nix/store first, and when init=PATH names a
 # program that only that store holds, it hands over to it (stage 1 to stage 2, as NixOS does) with
@@ -16,7 +19,7 @@ set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 # bump when the guest changes, so images built by an older script are built again
-version=8
+version=9
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd.cpio.gz" ] && [ "$(cat "$out/VERSION" 2>/dev/null)" = "$version" ]; then
   exit 0
 fi
@@ -70,6 +73,93 @@ echo "PROCURATOR-POWEROFF" > /dev/ttyS0
 poweroff -f
 SH
 chmod +x "$root/etc/acpi/PWRF/00000080"
+# the guest agent: one request at a time, a line of JSON each way, on the port named procurator.agent
+#   -> {"id":N,"exec":["cmd","arg",...],"timeoutSeconds":T}
+#   <- {"id":N,"exit":C,"output":"<the last 512 bytes of its stdout and stderr>"}
+cat > "$root/etc/procurator-agent.awk" <<'AWK'
+# a request line to shell words for eval: id=N t=T; set -- 'arg' ... (each argument single-quoted)
+function hex(h,   i, n, d) {
+  n = 0
+  for (i = 1; i <= length(h); i++) { d = index("0123456789abcdef", tolower(substr(h, i, 1))) - 1; n = n * 16 + d }
+  return n
+}
+{
+  s = $0; id = 0; t = 10; q = ""
+  if (match(s, /"id"[ \t]*:[ \t]*[0-9]+/)) { id = substr(s, RSTART, RLENGTH); sub(/.*:[ \t]*/, "", id) }
+  if (match(s, /"timeoutSeconds"[ \t]*:[ \t]*[0-9]+/)) { t = substr(s, RSTART, RLENGTH); sub(/.*:[ \t]*/, "", t) }
+  if (match(s, /"exec"[ \t]*:[ \t]*\[/)) {
+    i = RSTART + RLENGTH; n = length(s)
+    while (i <= n) {
+      c = substr(s, i, 1)
+      if (c == "]") break
+      if (c == "\"") {
+        a = "'"; i++
+        while (i <= n) {
+          c = substr(s, i, 1)
+          if (c == "\"") break
+          if (c == "\\") {
+            i++; c = substr(s, i, 1)
+            if (c == "n") c = "\n"; else if (c == "t") c = "\t"; else if (c == "r") c = "\r"
+            else if (c == "b") c = "\b"; else if (c == "f") c = "\f"
+            else if (c == "u") { v = hex(substr(s, i + 1, 4)); i += 4; c = v < 128 ? sprintf("%c", v) : "?" }
+          }
+          a = a (c == "'" ? "'\\''" : c)
+          i++
+        }
+        q = q " " a "'"
+      }
+      i++
+    }
+  }
+  print "id=" id " t=" t "; set --" q
+}
+AWK
+cat > "$root/etc/procurator-agent-escape.awk" <<'AWK'
+# stdin as the inside of a JSON string: backslash and quote escaped, lines joined by \n, other control characters as spaces
+BEGIN { ORS = "" }
+{
+  if (NR > 1) printf "%s", "\\n"
+  n = length($0)
+  for (i = 1; i <= n; i++) {
+    c = substr($0, i, 1)
+    if (c == "\\") printf "%s", "\\\\"; else if (c == "\"") printf "%s", "\\\""; else if (c < " ") printf " "; else printf "%s", c
+  }
+}
+AWK
+cat > "$root/bin/procurator-agent" <<'SH'
+#!/bin/sh
+port=
+i=0
+while [ -z "$port" ] && [ $i -lt 100 ]; do
+  for p in /sys/class/virtio-ports/*; do
+    [ "$(cat "$p/name" 2>/dev/null)" = procurator.agent ] && [ -c "/dev/${p##*/}" ] && port=/dev/${p##*/}
+  done
+  [ -n "$port" ] || { sleep 0.05; i=$((i + 1)); }
+done
+if [ -z "$port" ]; then
+  echo "PROCURATOR-AGENT-NO-PORT" > /dev/ttyS0
+  exit 0
+fi
+# the port allows one open and reads end-of-file while the host side is not connected
+exec 3<>"$port"
+while true; do
+  if ! IFS= read -r line <&3; then
+    sleep 0.5
+    continue
+  fi
+  id=0; t=10; set --
+  eval "$(printf '%s\n' "$line" | awk -f /etc/procurator-agent.awk)"
+  if [ $# -eq 0 ]; then
+    code=127; echo "no command given" > /tmp/agent.out
+  else
+    timeout "$t" "$@" > /tmp/agent.out 2>&1 < /dev/null
+    code=$?
+  fi
+  out=$(tail -c 512 /tmp/agent.out | awk -f /etc/procurator-agent-escape.awk)
+  echo "{\"id\":$id,\"exit\":$code,\"output\":\"$out\"}" >&3
+done
+SH
+chmod +x "$root/bin/procurator-agent"
 cat > "$root/init" <<'SH'
 #!/bin/busybox sh
 export PATH=/bin
@@ -115,6 +205,7 @@ for arg in $(cat /proc/cmdline); do
     procurator.probe=*) probe=${arg#procurator.probe=} ;;
     procurator.healthy-for=*) healthy_for=${arg#procurator.healthy-for=} ;;
     procurator.mount=*) mounts="$mounts ${arg#procurator.mount=}" ;;
+    procurator.agent=*) agent=${arg#procurator.agent=} ;;
   esac
 done
 # procurator.mount=TAG:PATH: a host folder (the VM's Secrets) shared read-only over virtio-9p
@@ -140,6 +231,8 @@ httpd -p 8080 -h /www
 [ -z "$healthy_for" ] || (sleep "$healthy_for"; rm -f /www/healthz; echo "PROCURATOR-UNHEALTHY" > /dev/ttyS0) &
 # acpid must run before readiness is announced, or a power button press is lost
 acpid -c /etc/acpi -l /tmp/acpid.log -p /tmp/acpid.pid -a /etc/acpid.conf
+# the guest agent, for exec health checks (procurator.agent=off: none)
+[ "$agent" = off ] || /bin/procurator-agent &
 
 echo "PROCURATOR-READY $(uname -r)" > /dev/ttyS0
 while true; do sleep 3600; done

@@ -29,6 +29,15 @@ public interface Runner {
   java.util.Optional<String> state(RunningMachine machine);
 
   /**
+   * The unix socket in {@code workDir} that reaches the guest agent of a machine this runner
+   * started there (the guest's virtio-serial port {@code procurator.agent}), or empty when this
+   * runner gives guests no such channel: exec health checks cannot run then.
+   */
+  default Optional<Path> guestAgentSocket(Path workDir) {
+    return Optional.empty();
+  }
+
+  /**
    * Asks the guest to power off, waits up to {@code grace}, then ends the hypervisor forcefully.
    * Blocks until the machine is gone: call it off the reconcile workers.
    */

@@ -1,7 +1,11 @@
 package dev.procurator.nodeagent.vm;
 
 import dev.procurator.api.runtime.ObjectKey;
+import dev.procurator.api.v1alpha1.HealthCheckType;
+import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.VMSpec;
+import dev.procurator.nodeagent.guest.GuestAgentClient;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,18 +26,27 @@ import java.util.function.Consumer;
  * from nothing. Thread-safe.
  */
 public final class HealthMonitor implements AutoCloseable {
+  /**
+   * How the checks of one machine reach its guest: what was launched (forwarded ports, the
+   * guest's address on a bridge), the socket of its guest agent (null: its hypervisor gives
+   * none), and the network namespace its bridge lives in (null: the agent's).
+   */
+  public record Reach(Launch launch, Path agentSocket, String netns) {}
+
   /** The checks of one machine and what they found. */
   private static final class Watched {
     final long pid;
     final List<VMSpec.HealthCheck> checks;
-    final Launch launch;
+    final Reach reach;
+    final GuestAgentClient agent;
     final Observation.Probe[] results;
     final List<ScheduledFuture<?>> tasks = new ArrayList<>();
 
-    Watched(long pid, List<VMSpec.HealthCheck> checks, Launch launch) {
+    Watched(long pid, List<VMSpec.HealthCheck> checks, Reach reach) {
       this.pid = pid;
       this.checks = checks;
-      this.launch = launch;
+      this.reach = reach;
+      this.agent = reach.agentSocket() == null ? null : new GuestAgentClient(reach.agentSocket());
       this.results = new Observation.Probe[checks.size()];
       java.util.Arrays.fill(results, Observation.Probe.notRun());
     }
@@ -51,15 +64,15 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   /** Runs {@code checks} against machine {@code pid} of {@code key}; already running for that machine and checks, nothing changes. */
-  public void watch(ObjectKey key, long pid, List<VMSpec.HealthCheck> checks, Launch launch) {
+  public void watch(ObjectKey key, long pid, List<VMSpec.HealthCheck> checks, Reach reach) {
     Watched w = watched.compute(key, (k, old) -> {
-      if (old != null && old.pid == pid && old.checks.equals(checks) && Objects.equals(old.launch, launch)) {
+      if (old != null && old.pid == pid && old.checks.equals(checks) && Objects.equals(old.reach, reach)) {
         return old;
       }
       if (old != null) {
         old.tasks.forEach(t -> t.cancel(false));
       }
-      return new Watched(pid, List.copyOf(checks), launch);
+      return new Watched(pid, List.copyOf(checks), reach);
     });
     synchronized (w) {
       if (!w.tasks.isEmpty()) {
@@ -77,9 +90,7 @@ public final class HealthMonitor implements AutoCloseable {
 
   private void probe(ObjectKey key, Watched w, int i) {
     VMSpec.HealthCheck c = w.checks.get(i);
-    int hostPort = c.port() == null || w.launch == null ? -1 : w.launch.hostPort(c.port());
-    HealthProbe.Outcome out = hostPort < 0 ? new HealthProbe.Outcome(false, "port " + c.port() + " is not forwarded")
-        : prober.probe(c, hostPort);
+    HealthProbe.Outcome out = prober.probe(c, target(c, w.reach, w.agent));
     boolean changed;
     synchronized (w) {
       if (watched.get(key) != w) {
@@ -93,6 +104,22 @@ public final class HealthMonitor implements AutoCloseable {
     if (changed) {
       wake.accept(key);
     }
+  }
+
+  /** Where check {@code c} reaches the guest that {@code reach} describes. */
+  static HealthProbe.Target target(VMSpec.HealthCheck c, Reach reach, GuestAgentClient agent) {
+    if (c.type() == HealthCheckType.EXEC) {
+      return agent == null ? new HealthProbe.Target.Unreachable("exec checks run through the guest agent, and this VM's hypervisor"
+          + " gives the node agent no channel to one") : new HealthProbe.Target.Agent(agent);
+    }
+    Launch l = reach.launch();
+    if (l != null && l.network() != null && l.network().mode() == NetworkMode.TAP) {
+      return l.guestAddress() == null ? new HealthProbe.Target.Unreachable(c.type().wire() + " port " + c.port()
+          + ": the node agent does not know the guest's address on the bridge (give it as procurator.ip=ADDR/PREFIX on the kernel"
+          + " command line, or use an exec check)") : new HealthProbe.Target.Direct(l.guestAddress(), reach.netns());
+    }
+    int hostPort = c.port() == null || l == null ? -1 : l.hostPort(c.port());
+    return hostPort < 0 ? new HealthProbe.Target.Unreachable("port " + c.port() + " is not forwarded") : new HealthProbe.Target.Forwarded(hostPort);
   }
 
   /** What the checks of machine {@code pid} of {@code key} found so far; none run yet when it is not watched. */

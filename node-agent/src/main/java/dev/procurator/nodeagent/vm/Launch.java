@@ -15,12 +15,13 @@ import java.util.TreeSet;
 
 /**
  * What the agent launched in a VM's working directory ({@code launch.json}, beside the pidfile):
- * the parts of the spec that need a new boot when they change, and the host ports it chose. With
+ * the parts of the spec that need a new boot when they change, the host ports it chose, and the
+ * guest's address on its bridge when tap networking gives it one. With
  * the pidfile and the control socket it is all a restarted agent needs to adopt the machine.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Launch(Hypervisor hypervisor, Integer cpu, String memory, VMSpec.Boot boot, VMSpec.Network network,
-    List<Integer> checkPorts, List<VMSpec.PortForward> ports) {
+    List<Integer> checkPorts, List<VMSpec.PortForward> ports, String guestAddress) {
   private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   public static final String FILE = "launch.json";
 
@@ -29,8 +30,37 @@ public record Launch(Hypervisor hypervisor, Integer cpu, String memory, VMSpec.B
     ports = ports == null ? List.of() : List.copyOf(ports);
   }
 
+  public Launch(Hypervisor hypervisor, Integer cpu, String memory, VMSpec.Boot boot, VMSpec.Network network, List<Integer> checkPorts,
+      List<VMSpec.PortForward> ports) {
+    this(hypervisor, cpu, memory, boot, network, checkPorts, ports, null);
+  }
+
   public static Launch of(VMSpec spec, List<VMSpec.PortForward> ports) {
     return new Launch(hypervisorOf(spec), spec.cpu(), spec.memory(), spec.boot(), spec.network(), checkPorts(spec), ports);
+  }
+
+  /** This launch with the guest's address on its bridge (tap networking), as its kernel command line gives it; null: unknown. */
+  public Launch withGuestAddress(String address) {
+    return new Launch(hypervisor, cpu, memory, boot, network, checkPorts, ports, address);
+  }
+
+  /**
+   * The guest's own address from its kernel command line ({@code procurator.ip=ADDR/PREFIX}, as the
+   * example guest takes it), or null when it gives none.
+   */
+  public static String guestAddress(String cmdline) {
+    if (cmdline == null) {
+      return null;
+    }
+    String found = null;
+    for (String arg : cmdline.trim().split("\\s+")) {
+      if (arg.startsWith("procurator.ip=")) {
+        String v = arg.substring("procurator.ip=".length());
+        v = v.contains("/") ? v.substring(0, v.indexOf('/')) : v;
+        found = v.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]+") && !v.isEmpty() ? v : null; // the last one counts, as in the guest
+      }
+    }
+    return found;
   }
 
   public static Hypervisor hypervisorOf(VMSpec spec) {

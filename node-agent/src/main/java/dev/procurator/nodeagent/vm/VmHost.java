@@ -340,7 +340,9 @@ public final class VmHost implements AutoCloseable {
       case VmAction.WatchHealth w -> {
         Followed f = machines.get(key);
         if (f != null) {
-          health.watch(key, f.machine().pid(), w.checks(), Launch.read(workDir(key)));
+          Path dir = workDir(key);
+          health.watch(key, f.machine().pid(), w.checks(), new HealthMonitor.Reach(Launch.read(dir),
+              f.runner().guestAgentSocket(dir).orElse(null), taps.map(TapNetwork::netns).orElse(null)));
         }
       }
       case VmAction.CountFailure c -> metrics.counter("procurator.vm.failures", "reason", c.reason()).increment();
@@ -415,7 +417,7 @@ public final class VmHost implements AutoCloseable {
           Quantities.bytes(spec.memory()) >> 20, files.kernel(), files.initrd(), files.cmdline(),
           ports.stream().map(p -> new MachineSpec.PortForward(p.host(), p.guest())).toList(), dir, device,
           tap ? taps.get().netns() : null, shares).withStore(store == null ? null : store.store()));
-      Launch.of(spec.withBoot(source), ports).write(dir);
+      Launch.of(spec.withBoot(source), ports).withGuestAddress(tap ? Launch.guestAddress(files.cmdline()) : null).write(dir);
       consoles.reset(key);
       RunningMachine m = runner.start(plan);
       cgroups.ifPresent(c -> c.place(key.toString(), m.pid(), spec.cpu(), Quantities.bytes(spec.memory())));

@@ -5,7 +5,6 @@ import dev.procurator.api.runtime.Conditions;
 import dev.procurator.api.runtime.Decision;
 import dev.procurator.api.runtime.EventSpec;
 import dev.procurator.api.runtime.Finalizers;
-import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.RestartPolicy;
 import dev.procurator.api.v1alpha1.VM;
@@ -78,12 +77,13 @@ public final class VmLifecycle {
     return o.inFlight().isEmpty() && o.hasWorkDir() ? List.of(new VmAction.Release()) : List.of();
   }
 
-  /** The health checks this agent runs: http and tcp through forwarded ports (none for tap VMs, no exec). */
+  /**
+   * The health checks this agent runs: every one the VM declares. http and tcp reach the guest
+   * through forwarded ports, or on its address on the bridge for tap VMs; exec runs through the
+   * guest agent. One that cannot reach its guest fails, saying why.
+   */
   static List<VMSpec.HealthCheck> checks(VMSpec spec) {
-    if (spec.healthChecks() == null || isTap(spec)) {
-      return List.of();
-    }
-    return spec.healthChecks().stream().filter(c -> c.type() != HealthCheckType.EXEC).toList();
+    return spec.healthChecks() == null ? List.of() : List.copyOf(spec.healthChecks());
   }
 
   /**

@@ -36,6 +36,20 @@ class LaunchTest {
   }
 
   @Test
+  void theGuestAddressComesFromTheCommandLineAndIsKeptWithTheLaunch(@TempDir Path dir) throws Exception {
+    assertThat(Launch.guestAddress("console=ttyS0 procurator.ip=10.77.0.10/24 quiet")).isEqualTo("10.77.0.10");
+    assertThat(Launch.guestAddress("procurator.ip=10.77.0.10")).isEqualTo("10.77.0.10");
+    assertThat(Launch.guestAddress("procurator.ip=10.0.0.1/8 procurator.ip=10.0.0.2/8")).as("the last one counts").isEqualTo("10.0.0.2");
+    assertThat(Launch.guestAddress("console=ttyS0")).isNull();
+    assertThat(Launch.guestAddress("procurator.ip=not-an-address/24")).isNull();
+    assertThat(Launch.guestAddress(null)).isNull();
+    Launch launch = Launch.of(spec(1, null, null), List.of()).withGuestAddress("10.77.0.10");
+    launch.write(dir);
+    assertThat(Launch.read(dir).guestAddress()).isEqualTo("10.77.0.10");
+    assertThat(Launch.read(dir).matches(spec(1, null, null))).isTrue();
+  }
+
+  @Test
   void aMissingOrDamagedFileIsNoLaunch(@TempDir Path dir) throws Exception {
     assertThat(Launch.read(dir)).isNull();
     java.nio.file.Files.writeString(dir.resolve(Launch.FILE), "{not json");

@@ -36,6 +36,8 @@ class VmLifecycleTest {
   static final VmLoop.Settings SETTINGS = new VmLoop.Settings(Duration.ofSeconds(120), Duration.ofSeconds(20),
       Duration.ofSeconds(1), Duration.ofMinutes(5), 1 << 20, Duration.ofSeconds(30));
   static final VMSpec.HealthCheck HTTP = new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, "/healthz", null, 1, 1, 3);
+  static final VMSpec.HealthCheck EXEC = new VMSpec.HealthCheck(HealthCheckType.EXEC, null, null, List.of("test", "-f", "/www/healthz"),
+      1, 1, 3);
 
   // ---- building rows ----
 
@@ -195,6 +197,18 @@ class VmLifecycleTest {
     deadProbe.probes = List.of(new Observation.Probe(3, Optional.of("http GET /healthz answered 500"), false, true));
     Seen passing = new Seen().running(runningChecked, Duration.ofMinutes(5));
     passing.probes = List.of(new Observation.Probe(0, Optional.of("http GET /healthz answered 200"), true, true));
+    VM runningExec = vm(b -> b.checks(EXEC, HTTP).status(VMPhase.RUNNING, "True", "Ready"));
+    Seen execPassing = new Seen().running(runningExec, Duration.ofMinutes(5));
+    execPassing.probes = List.of(new Observation.Probe(0, Optional.of("exec test -f /www/healthz: exit 0"), true, true),
+        new Observation.Probe(0, Optional.of("http GET /healthz answered 200"), true, true));
+    Seen execFailing = new Seen().running(runningExec, Duration.ofMinutes(5));
+    execFailing.probes = List.of(new Observation.Probe(1, Optional.of("exec test -f /www/healthz: exit 1"), false, true),
+        new Observation.Probe(0, Optional.of("http GET /healthz answered 200"), true, true));
+    VM tapChecked = vm(b -> { b.network = NetworkMode.TAP; b.checks(HTTP, EXEC).status(VMPhase.RUNNING, "True", "Ready"); });
+    Seen tapPassing = new Seen().running(tapChecked, Duration.ofMinutes(5));
+    tapPassing.tap = true;
+    tapPassing.probes = List.of(new Observation.Probe(0, Optional.of("http GET /healthz answered 200"), true, true),
+        new Observation.Probe(0, Optional.of("exec test -f /www/healthz: exit 0"), true, true));
     Seen internalError = new Seen().running(running, Duration.ofMinutes(5));
     internalError.machine = Optional.of(new Observation.Machine(4242, NOW.minusSeconds(300), Optional.of("internal-error")));
     Seen exitedClean = new Seen().launched(running);
@@ -256,6 +270,12 @@ class VmLifecycleTest {
             List.of(new VmAction.CountFailure("Unhealthy"), new VmAction.Stop("Unhealthy")), "Unhealthy", "BackOff"),
         row("passing checks make it Healthy", runningChecked, passing, VMPhase.RUNNING, "Ready",
             List.of(new VmAction.WatchHealth(List.of(HTTP)))).healthy("True/ChecksPassing"),
+        row("exec checks run beside http ones, and passing make it Healthy", runningExec, execPassing, VMPhase.RUNNING, "Ready",
+            List.of(new VmAction.WatchHealth(List.of(EXEC, HTTP)))).healthy("True/ChecksPassing"),
+        row("a failing exec check is reported like any other", runningExec, execFailing, VMPhase.RUNNING, "Ready",
+            List.of(new VmAction.WatchHealth(List.of(EXEC, HTTP))), "Unhealthy").healthy("False/CheckFailing"),
+        row("a tap VM's checks run too", tapChecked, tapPassing, VMPhase.RUNNING, "Ready",
+            List.of(new VmAction.WatchHealth(List.of(HTTP, EXEC)))).healthy("True/ChecksPassing"),
         row("a guest the hypervisor reports dead is a crash", running, internalError, VMPhase.FAILED, "BackOff",
             List.of(new VmAction.CountFailure("Crashed"), new VmAction.Stop("Crashed")), "Crashed", "BackOff"),
         row("a machine that went away without powering off crashed (Always: restart)", running, new Seen().launched(running),
@@ -411,6 +431,24 @@ class VmLifecycleTest {
     Decision<VMStatus, VmAction> d = decide(vm, new Seen().launched(vm));
     assertThat(d.status().restartCount()).isEqualTo(3);
     assertThat(d.status().backoff()).isEqualTo(new VMStatus.RestartBackoff(2, NOW.minusSeconds(1).toString()));
+  }
+
+  @Test
+  void aGuestAgentThatDoesNotAnswerIsNamedInTheHealthyCondition() {
+    VM vm = vm(b -> b.checks(EXEC).status(VMPhase.RUNNING, "True", "Ready"));
+    Seen seen = new Seen().running(vm, Duration.ofMinutes(5));
+    String silent = "exec test -f /www/healthz: the guest agent did not answer within 4 s";
+    seen.probes = List.of(new Observation.Probe(1, Optional.of(silent), false, true));
+    Decision<VMStatus, VmAction> d = decide(vm, seen);
+    Condition healthy = Conditions.find(d.status().conditions(), "Healthy").orElseThrow();
+    assertThat(healthy.getStatus()).isEqualTo("False");
+    assertThat(healthy.getMessage()).isEqualTo(silent + " (1 of 3)");
+
+    seen.probes = List.of(new Observation.Probe(3, Optional.of(silent), false, true));
+    VM failed = vm(b -> b.checks(EXEC).policy(RestartPolicy.NEVER).status(VMPhase.RUNNING, "True", "Ready"));
+    Decision<VMStatus, VmAction> down = decide(failed, seen);
+    assertThat(down.status().message()).isEqualTo("health check failed 3 times in a row: " + silent);
+    assertThat(Conditions.find(down.status().conditions(), "Healthy").orElseThrow().getMessage()).isEqualTo(silent);
   }
 
   @Test

@@ -17,7 +17,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * QEMU's {@code microvm} machine: direct (PVH) kernel boot, modern virtio-mmio devices, user
- * networking with ports forwarded to 127.0.0.1, serial console to a file, daemonized with a
+ * networking with ports forwarded to 127.0.0.1, serial console to a file, a virtio-serial port for
+ * the guest agent ({@code guest-agent.sock}), daemonized with a
  * pidfile so that a restarted agent can find it again. Two QMP monitors on unix sockets: one for
  * commands ({@code qmp.sock}, held only for one exchange), one that the agent holds open to be
  * told at once when the guest stops, panics or powers off and when QEMU exits ({@code
@@ -29,6 +30,8 @@ public final class QemuMicrovmRunner implements Runner {
   static final String EVENTS_SOCKET = "qmp-events.sock";
   /** The 9p tag of a guest store shared as a folder (Secrets' shares are {@code sec0}, {@code sec1}, ...). */
   static final String STORE_TAG = "store";
+  /** The socket QEMU connects to the guest agent's virtio-serial port. */
+  static final String GUEST_AGENT_SOCKET = "guest-agent.sock";
 
   private final String binary;
   private final String accelerator;
@@ -140,6 +143,10 @@ public final class QemuMicrovmRunner implements Runner {
       cmd.addAll(List.of("-fsdev", "local,id=store,path=" + spec.store().folder() + ",security_model=none,readonly=on",
           "-device", "virtio-9p-device,fsdev=store,mount_tag=" + STORE_TAG));
     }
+    // the guest agent's channel (exec health checks): a virtio-serial port the guest finds by its name
+    cmd.addAll(List.of("-device", "virtio-serial-device",
+        "-chardev", "socket,id=agent,path=" + dir.resolve(GUEST_AGENT_SOCKET) + ",server=on,wait=off",
+        "-device", "virtserialport,chardev=agent,name=" + dev.procurator.nodeagent.guest.GuestAgentProtocol.PORT_NAME));
     cmd.addAll(List.of(
         "-qmp", "unix:" + qmp + ",server=on,wait=off",
         "-qmp", "unix:" + dir.resolve(EVENTS_SOCKET) + ",server=on,wait=off",
@@ -153,6 +160,11 @@ public final class QemuMicrovmRunner implements Runner {
   }
 
   @Override
+  public Optional<Path> guestAgentSocket(Path workDir) {
+    return Optional.of(workDir.resolve(GUEST_AGENT_SOCKET));
+  }
+
+  @Override
   public RunningMachine start(LaunchPlan plan) throws IOException {
     Files.createDirectories(plan.workDir());
     if (Files.exists(plan.serialLog())) {
@@ -161,6 +173,7 @@ public final class QemuMicrovmRunner implements Runner {
     }
     Files.deleteIfExists(plan.controlSocket());
     Files.deleteIfExists(plan.workDir().resolve(EVENTS_SOCKET));
+    Files.deleteIfExists(plan.workDir().resolve(GUEST_AGENT_SOCKET));
     Process launcher = new ProcessBuilder(plan.command()).redirectErrorStream(true)
         .redirectOutput(plan.workDir().resolve("qemu.out").toFile()).start();
     try {
