@@ -163,6 +163,9 @@ final class KindRules {
     return SecretSpec.keyProblems(key).stream().map(p -> FieldError.invalid(map + "[" + key + "]", key, p)).toList();
   }
 
+  /** The hypervisors whose runner gives node agents a channel to the guest agent, which exec checks need. */
+  static final java.util.Set<String> EXEC_HYPERVISORS = java.util.Set.of("qemu");
+
   private static List<FieldError> vm(JsonNode spec, String path) {
     List<FieldError> errors = new ArrayList<>();
     JsonNode boot = spec.path("boot");
@@ -191,6 +194,12 @@ final class KindRules {
       }
       if ("exec".equals(type) && (!c.path("command").isArray() || c.path("command").isEmpty())) {
         errors.add(FieldError.required(p + ".command"));
+      }
+      // no check is accepted that nothing would run: exec checks need the guest agent's channel, which only qemu's runner gives
+      String hypervisor = spec.path("hypervisor").asText("qemu");
+      if ("exec".equals(type) && !EXEC_HYPERVISORS.contains(hypervisor)) {
+        errors.add(FieldError.invalid(p + ".type", type, "exec checks run through the guest agent, which node agents reach only on"
+            + " hypervisor qemu (a virtio-serial port), not " + hypervisor + "; use an http or tcp check"));
       }
     }
     return errors;
