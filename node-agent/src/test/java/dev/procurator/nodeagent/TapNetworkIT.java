@@ -3,6 +3,8 @@ package dev.procurator.nodeagent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procurator.api.runtime.Conditions;
+import dev.procurator.api.v1alpha1.HealthCheckType;
 import dev.procurator.api.v1alpha1.NetworkMode;
 import dev.procurator.api.v1alpha1.VM;
 import dev.procurator.api.v1alpha1.VMPhase;
@@ -26,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A VM in {@code tap} network mode, inside a network namespace this test creates with a bridge:
  * the agent makes the VM's tap device on the bridge, runs QEMU in the namespace, the guest answers
- * HTTP on its own address on the bridge, and deleting the VM removes the device.
+ * HTTP on its own address on the bridge, its http, tcp and exec checks pass (the first two sent to
+ * that address from inside the namespace), and deleting the VM removes the device.
  */
 class TapNetworkIT {
   @TempDir Path data;
@@ -76,13 +79,22 @@ class TapNetworkIT {
       vm.setMetadata(new ObjectMetaBuilder().withName("bridged").withNamespace("default").build());
       vm.setSpec(new VMSpec(1, "128Mi", null,
           new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0 procurator.ip=10.77.0.10/24"), "node-a", null,
-          new VMSpec.Network(NetworkMode.TAP, null), null, null, null, null));
+          new VMSpec.Network(NetworkMode.TAP, null), null, List.of(
+              new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, "/healthz", null, 2, 2, 3),
+              new VMSpec.HealthCheck(HealthCheckType.TCP, 8080, null, null, 2, 2, 3),
+              new VMSpec.HealthCheck(HealthCheckType.EXEC, null, null, List.of("test", "-f", "/www/healthz"), 2, 2, 3)), null, null));
       var vms = c.resources(VM.class).inNamespace("default");
       vms.resource(vm).create();
       NodeAgent.Config config = NodeAgent.Config.of("node-a", data).withImagesDir(images).withTap("br0", netns);
       try (NodeAgent agent = new NodeAgent(c, config, Clock.systemUTC()).start()) {
         await().atMost(Duration.ofSeconds(120)).untilAsserted(() ->
             assertThat(vms.withName("bridged").get().getStatus().phase()).isEqualTo(VMPhase.RUNNING));
+        // its checks reach it: http and tcp on its address on the bridge, inside the namespace; exec through its guest agent
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+          var healthy = Conditions.find(vms.withName("bridged").get().getStatus().conditions(), "Healthy");
+          assertThat(healthy).as("Healthy").isPresent();
+          assertThat(healthy.get().getStatus() + " " + healthy.get().getMessage()).isEqualTo("True all 3 health checks pass");
+        });
         String device = TapNetwork.deviceFor("default/bridged");
         assertThat(run("ip", "-n", netns, "link", "show", device)).contains("master br0");
         // the guest, on its own address on the bridge, reached from inside the namespace
