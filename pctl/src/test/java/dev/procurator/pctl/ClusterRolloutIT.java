@@ -99,6 +99,13 @@ class ClusterRolloutIT {
         List.of(new VMSpec.HealthCheck(HealthCheckType.HTTP, 8080, healthPath, null, 1, 2, 2)), null, 60);
   }
 
+  /** The example guest watched by an exec check, which its guest agent runs. */
+  static VMSpec execGuest(String revisionMark, String file) {
+    return new VMSpec(1, "128Mi", null, new VMSpec.Boot(null, "hello/vmlinux", "hello/initrd.cpio.gz", "console=ttyS0 rev=" + revisionMark),
+        null, null, null, null, List.of(new VMSpec.HealthCheck(HealthCheckType.EXEC, null, null, List.of("test", "-f", file), 1, 2, 2)),
+        null, 60);
+  }
+
   static final VMSpec GOOD_1 = guest("1", "/healthz");
   static final VMSpec GOOD_2 = guest("2", "/healthz");
   static final VMSpec BAD = guest("bad", "/no-such-page");
@@ -258,6 +265,22 @@ class ClusterRolloutIT {
           assertThat(healthy(v)).isTrue();
         }));
     assertThat(pctl("rollout", "history", "cluster/shop", "-n", ns).out()).contains("Failed: VM");
+  }
+
+  @Test
+  void aRevisionWhoseExecCheckFailsRollsBack() throws Exception {
+    cluster("worker", 1, execGuest("1", "/www/healthz"), null);
+    String good = awaitComplete("worker");
+    update("worker", execGuest("bad", "/www/no-such-file"));
+    String bad = revisionOf("worker");
+    Run status = pctl("rollout", "status", "cluster/worker", "-n", ns, "--timeout", "240");
+    assertThat(status.code()).as(status.out() + status.err()).isEqualTo(1);
+    assertThat(status.err()).contains("RolledBack", bad, "rolled back to revision " + good);
+    assertThat(get("worker").getStatus().currentRevision()).isEqualTo(good);
+    await().atMost(Duration.ofMinutes(3)).untilAsserted(() -> assertThat(vms()).singleElement().satisfies(v -> {
+      assertThat(revision(v)).isEqualTo(good);
+      assertThat(healthy(v)).isTrue();
+    }));
   }
 
   @Test
