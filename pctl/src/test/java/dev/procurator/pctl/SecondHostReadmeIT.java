@@ -63,8 +63,13 @@ class SecondHostReadmeIT {
 
       ReadmeTourIT.run(up, outputs, steps.subList(steps.size() - 1, steps.size()), here, List.of(), List.of(), following);
     } finally {
-      ReadmeTourIT.stop(following, outputs);
+      // the second agent and its machines first, even when the test's timeout interrupted it
+      following.forEach(p -> {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+      });
       Guest.killMachines(hostB);
+      ReadmeTourIT.stop(following, outputs);
     }
   }
 }
