@@ -249,27 +249,9 @@ public final class AgentHttp implements AutoCloseable {
    * SelfSubjectAccessReview: reading the VM or Build itself is not enough.
    */
   private int authorize(String token, boolean build, String ns, String name) {
-    String cacheKey = token + (build ? " build " : " vm ") + ns + "/" + name;
-    Boolean ok = allowed.getIfPresent(cacheKey);
-    if (ok != null) {
-      return ok ? 0 : 403;
-    }
-    Config asCaller = new ConfigBuilder(apiConfig).withOauthToken(token).withUsername(null).withPassword(null).build();
-    try (KubernetesClient caller = new KubernetesClientBuilder().withConfig(asCaller).build()) {
-      SelfSubjectAccessReview review = caller.authorization().v1().selfSubjectAccessReview().create(new SelfSubjectAccessReviewBuilder()
-          .withNewSpec().withNewResourceAttributes().withVerb("get").withGroup("procurator.dev").withResource(build ? "builds" : "vms")
-          .withSubresource("log").withNamespace(ns).withName(name).endResourceAttributes().endSpec().build());
-      boolean may = review.getStatus() != null && Boolean.TRUE.equals(review.getStatus().getAllowed());
-      allowed.put(cacheKey, may);
-      return may ? 0 : 403;
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 401 || e.getCode() == 403) {
-        allowed.put(cacheKey, false);
-        return 403;
-      }
-      log.warn("checking a log reader's token failed: {}", e.getMessage());
-      return 503;
-    }
+    return review(token + (build ? " build " : " vm ") + ns + "/" + name, token, new SelfSubjectAccessReviewBuilder()
+        .withNewSpec().withNewResourceAttributes().withVerb("get").withGroup("procurator.dev").withResource(build ? "builds" : "vms")
+        .withSubresource("log").withNamespace(ns).withName(name).endResourceAttributes().endSpec().build(), "a log reader's");
   }
 
   /**
@@ -278,16 +260,21 @@ public final class AgentHttp implements AutoCloseable {
    * server as the caller, by a SelfSubjectAccessReview, remembered for a minute per token.
    */
   private int authorizeMetrics(String token) {
-    String cacheKey = token + " /metrics";
+    return review(token + " /metrics", token, new SelfSubjectAccessReviewBuilder()
+        .withNewSpec().withNewNonResourceAttributes().withVerb("get").withPath("/metrics").endNonResourceAttributes().endSpec().build(),
+        "a metrics reader's");
+  }
+
+  /** 0 when the API server says the token's holder may do what {@code review} asks, else the status to answer; remembered under {@code cacheKey}. */
+  private int review(String cacheKey, String token, SelfSubjectAccessReview review, String whose) {
     Boolean ok = allowed.getIfPresent(cacheKey);
     if (ok != null) {
       return ok ? 0 : 403;
     }
     Config asCaller = new ConfigBuilder(apiConfig).withOauthToken(token).withUsername(null).withPassword(null).build();
     try (KubernetesClient caller = new KubernetesClientBuilder().withConfig(asCaller).build()) {
-      SelfSubjectAccessReview review = caller.authorization().v1().selfSubjectAccessReview().create(new SelfSubjectAccessReviewBuilder()
-          .withNewSpec().withNewNonResourceAttributes().withVerb("get").withPath("/metrics").endNonResourceAttributes().endSpec().build());
-      boolean may = review.getStatus() != null && Boolean.TRUE.equals(review.getStatus().getAllowed());
+      SelfSubjectAccessReview answer = caller.authorization().v1().selfSubjectAccessReview().create(review);
+      boolean may = answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
       allowed.put(cacheKey, may);
       return may ? 0 : 403;
     } catch (KubernetesClientException e) {
@@ -295,7 +282,7 @@ public final class AgentHttp implements AutoCloseable {
         allowed.put(cacheKey, false);
         return 403;
       }
-      log.warn("checking a metrics reader's token failed: {}", e.getMessage());
+      log.warn("checking {} token failed: {}", whose, e.getMessage());
       return 503;
     }
   }
