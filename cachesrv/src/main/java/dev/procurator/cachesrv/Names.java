@@ -76,7 +76,7 @@ final class Names {
     Map<String, String> next = new TreeMap<>(names);
     next.put(name, storePath);
     // checked and made a root in one step, so eviction cannot take the path in between
-    if (!retention.namedRoots(roots(next), Retention.hashPart(storePath))) {
+    if (!retention.namedRoots(roots(next), storePath)) {
       throw new CacheUploads.NotFound(storePath + " is not in this cache: push it first (" + pushHint + ")");
     }
     save(next);

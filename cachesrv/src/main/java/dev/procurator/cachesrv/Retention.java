@@ -174,18 +174,39 @@ public final class Retention {
 
   /**
    * Makes {@code roots} (hash parts) the named closures' roots, which eviction keeps as it keeps
-   * pins. With {@code mustHold}, only if the cache holds that path (known here, or in the store when
-   * another server wrote it): false, changing nothing, when it does not. The check and the change
+   * pins. With {@code mustHold} (a store path), only if the cache holds that very path (its narinfo
+   * names it, here or written by another server to the same store): false, changing nothing, when
+   * it does not. The check and the change
    * are one step under this lock, so no eviction comes between them.
    */
   synchronized boolean namedRoots(Set<String> roots, String mustHold) throws IOException {
-    if (mustHold != null && !entries.containsKey(mustHold) && store.size(narinfoKey(mustHold)) < 0) {
+    if (mustHold != null && !holds(mustHold)) {
       return false;
     }
     Set<String> next = new HashSet<>(roots);
     next.remove(null);
     named = Set.copyOf(next);
     return true;
+  }
+
+  /**
+   * Whether the cache holds {@code path}: a store path, whose narinfo must name that very path
+   * (not only share its hash part), or a hash part.
+   */
+  private boolean holds(String path) throws IOException {
+    String hash = hashPart(path);
+    if (hash == null) {
+      return false;
+    }
+    if (!path.startsWith(NarInfo.STORE_DIR + "/")) {
+      return entries.containsKey(hash) || store.size(narinfoKey(hash)) >= 0;
+    }
+    byte[] text = store.read(narinfoKey(hash));
+    try {
+      return text != null && path.equals(NarInfo.parse(new String(text, StandardCharsets.UTF_8)).storePath());
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   public synchronized Set<String> pins() {

@@ -187,6 +187,10 @@ class NamesIT {
     assertThat(send(PUSH, "PUT", "/names/app", "").code()).isEqualTo(400);
     assertThat(send(PUSH, "DELETE", "/names/.hidden", null).code()).isEqualTo(400);
     assertThat(send(PUSH, "PUT", "/names/app", path(1) + " " + path(1)).code()).isEqualTo(400);
+    // the hash part of a path it holds, with another name, is another path: not one it holds
+    String otherName = "/nix/store/" + hashPart(1) + "-another-name";
+    assertThat(send(PUSH, "PUT", "/names/app", otherName)).isEqualTo(new Answer(404, otherName
+        + " is not in this cache: push it first (nix copy --to " + cache.url() + " " + otherName + ")\n"));
     Answer absent = send(PUSH, "PUT", "/names/app", path(2));
     assertThat(absent).isEqualTo(new Answer(404, path(2) + " is not in this cache: push it first (nix copy --to " + cache.url() + " "
         + path(2) + ")\n"));
