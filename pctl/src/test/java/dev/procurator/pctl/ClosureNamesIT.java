@@ -153,6 +153,9 @@ class ClosureNamesIT {
         assertThat(booted).containsExactly(v2 + " Running");
         assertThat(up.run(tmp, "get", "cluster", "hello", "-o", "jsonpath={.status.availableReplicas}")).isEqualTo("2");
       });
+      // and says, where the Cluster's history is read, what the name stood for at each revision
+      assertThat(get(up, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=hello").path("items").toString())
+          .contains("\"reason\":\"ClosureNameResolved\"", "boots closure name hello as " + v1, "boots closure name hello as " + v2);
     } finally {
       // first what must not outlive the test, even when its timeout interrupted it: the agent, then its machines
       if (agentB != null) {

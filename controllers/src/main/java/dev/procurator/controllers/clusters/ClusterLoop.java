@@ -229,6 +229,12 @@ public final class ClusterLoop implements Loop<Cluster, ClusterStatus, RolloutAc
       case RolloutAction.CreateRevision r -> {
         createRevision(cluster, r);
         ownWrites.revisionCreated(key, Revisions.revisionName(name, r.template(), r.hash()));
+        VMSpec.Boot boot = r.spec().boot();
+        if (boot != null && boot.closureName() != null && boot.closure() != null) {
+          // what a name stood for changes what runs without a write to the Cluster: say so where its history is read
+          events.normal(cluster, "ClosureNameResolved", "template " + r.template() + ": revision " + r.hash() + " boots closure name "
+              + boot.closureName() + " as " + boot.closure());
+        }
       }
       case RolloutAction.MarkRevision m -> {
         try {
