@@ -9,5 +9,15 @@ let inherit (lib) mkOption types; in
     users.groups = mkOption { type = types.attrsOf (types.attrsOf types.anything); default = { }; };
     networking.firewall.allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
     services.prometheus = mkOption { type = types.attrsOf types.anything; default = { }; };
+    # the guest module's
+    assertions = mkOption { type = types.listOf types.anything; default = [ ]; };
+    fileSystems = mkOption { type = types.attrsOf (types.attrsOf types.anything); default = { }; };
+    boot.loader.grub.enable = mkOption { type = types.bool; default = true; };
+    boot.kernelParams = mkOption { type = types.listOf types.str; default = [ ]; };
+    boot.initrd.availableKernelModules = mkOption { type = types.listOf types.str; default = [ ]; };
+    networking.usePredictableInterfaceNames = mkOption { type = types.bool; default = true; };
+    networking.useDHCP = mkOption { type = types.bool; default = true; };
+    system.stateVersion = mkOption { type = types.str; default = ""; };
+    services.udev.extraRules = mkOption { type = types.lines; default = ""; };
   };
 }
