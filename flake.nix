@@ -20,6 +20,8 @@
         control-plane = ./nix/modules/control-plane.nix;
         node-agent = ./nix/modules/node-agent.nix;
         cache = ./nix/modules/cache.nix;
+        # a NixOS system as a Procurator microVM (imported by the guest, not by the hosts)
+        guest = ./nix/modules/guest.nix;
         default = { imports = [ ./nix/modules/control-plane.nix ./nix/modules/node-agent.nix ./nix/modules/cache.nix ]; };
       };
 

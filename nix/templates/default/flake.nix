@@ -5,10 +5,11 @@
   inputs.nixpkgs.follows = "procurator/nixpkgs";
 
   outputs = { self, procurator, nixpkgs }: {
-    # The guest: a NixOS system whose toplevel (kernel, initrd, init) is the VM's closure.
+    # The guest: a NixOS system whose toplevel (kernel, initrd, init) is the VM's closure;
+    # procurator.nixosModules.guest makes it a microVM the node agent can boot and check.
     nixosConfigurations.web = nixpkgs.lib.nixosSystem {
       system = "x86_64-linux";
-      modules = [ ./web.nix ];
+      modules = [ procurator.nixosModules.guest ./web.nix ];
     };
 
     # What the cluster runs. `nix eval --json .#procurator.resources` prints its Cluster resources;

@@ -175,7 +175,7 @@ class NixModulesIT {
     PctlIT.Run r = nix("nix", "eval", "--json", "--no-write-lock-file", flake + "#nixosModules", "--apply", "builtins.attrNames",
         "--override-input", "nixpkgs", override);
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("\"cluster\"", "\"control-plane\"", "\"node-agent\"", "\"cache\"");
+    assertThat(r.out()).contains("\"cluster\"", "\"control-plane\"", "\"node-agent\"", "\"cache\"", "\"guest\"");
     PctlIT.Run t = nix("nix", "eval", "--raw", "--no-write-lock-file", flake + "#templates.default.path", "--override-input", "nixpkgs", override);
     assertThat(t.code()).as(t.err()).isZero();
     assertThat(Path.of(t.out().strip()).resolve("flake.nix")).exists();
