@@ -60,10 +60,10 @@ public final class ClosureNames {
       u = URI.create(url);
     } catch (IllegalArgumentException e) {
       // the URL may carry a token: never repeat it
-      throw new IllegalArgumentException("the binary cache URL " + url.replaceAll("//[^/@]*@", "//") + " is not a valid URL");
+      throw new IllegalArgumentException("the binary cache URL " + withoutCredentials(url) + " is not a valid URL");
     }
     if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) {
-      throw new IllegalArgumentException("closure names are asked of an http(s) binary cache, not " + url.replaceAll("//[^/@]*@", "//"));
+      throw new IllegalArgumentException("closure names are asked of an http(s) binary cache, not " + withoutCredentials(url));
     }
     String password = token;
     if (password == null && u.getRawUserInfo() != null) {
@@ -76,6 +76,11 @@ public final class ClosureNames {
     String auth = password == null ? null
         : "Basic " + Base64.getEncoder().encodeToString(("procurator:" + password).getBytes(StandardCharsets.UTF_8));
     return new ClosureNames(base, auth, timeout);
+  }
+
+  /** {@code url} without the user and token it may carry ({@code http://nix:TOKEN@host} → {@code http://host}). */
+  private static String withoutCredentials(String url) {
+    return url.replaceAll("//[^/@]*@", "//");
   }
 
   /** Whether {@code name} is a valid closure name. */

@@ -227,18 +227,9 @@ class VmLifecycleTest {
     VM named = vm(b -> b.closureName = "hello");
     Seen unresolved = new Seen();
     unresolved.boot = new Observation.Boot.Unresolved("hello");
-    Seen nameUnknown = new Seen();
-    nameUnknown.boot = new Observation.Boot.Unresolved("hello");
-    nameUnknown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.NAME_NOT_FOUND,
-        "no closure is named hello", NOW.minusSeconds(2)));
-    Seen cacheUnreachable = new Seen();
-    cacheUnreachable.boot = new Observation.Boot.Unresolved("hello");
-    cacheUnreachable.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.MISSING,
-        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
-    Seen cacheDown = new Seen();
-    cacheDown.boot = new Observation.Boot.Unresolved("hello");
-    cacheDown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.CACHE_UNAVAILABLE,
-        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
+    Seen nameUnknown = resolveFailed(BootResolver.NAME_NOT_FOUND, "no closure is named hello");
+    Seen cacheUnreachable = resolveFailed(BootResolver.MISSING, "closure name hello cannot be resolved: the agent has no binary cache");
+    Seen cacheDown = resolveFailed(BootResolver.CACHE_UNAVAILABLE, "closure name hello could not be resolved: connection refused");
     Seen nameResolvedHere = new Seen();
     nameResolvedHere.boot = new Observation.Boot.Present("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     Seen missing = new Seen();
@@ -337,6 +328,14 @@ class VmLifecycleTest {
         row("a start refused for an invalid plan fails for good", starting, startFailed, VMPhase.FAILED, "InvalidSpec", List.of(),
             "InvalidSpec"))
         .map(Arguments::of);
+  }
+
+  /** The closure name hello unresolved, its last resolve a moment ago failed for {@code reason}. */
+  static Seen resolveFailed(String reason, String message) {
+    Seen s = new Seen();
+    s.boot = new Observation.Boot.Unresolved("hello");
+    s.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, reason, message, NOW.minusSeconds(2)));
+    return s;
   }
 
   static Seen exitedClean(VM vm) {
@@ -502,18 +501,9 @@ class VmLifecycleTest {
     VM named = vm(b -> b.closureName = "hello");
     Seen unresolved = new Seen();
     unresolved.boot = new Observation.Boot.Unresolved("hello");
-    Seen nameUnknown = new Seen();
-    nameUnknown.boot = new Observation.Boot.Unresolved("hello");
-    nameUnknown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.NAME_NOT_FOUND,
-        "no closure is named hello", NOW.minusSeconds(2)));
-    Seen cacheUnreachable = new Seen();
-    cacheUnreachable.boot = new Observation.Boot.Unresolved("hello");
-    cacheUnreachable.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.MISSING,
-        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
-    Seen cacheDown = new Seen();
-    cacheDown.boot = new Observation.Boot.Unresolved("hello");
-    cacheDown.failure = Optional.of(new Observation.Failure(Observation.Failure.Kind.RESOLVE, BootResolver.CACHE_UNAVAILABLE,
-        "closure name hello could not be resolved: connection refused", NOW.minusSeconds(2)));
+    Seen nameUnknown = resolveFailed(BootResolver.NAME_NOT_FOUND, "no closure is named hello");
+    Seen cacheUnreachable = resolveFailed(BootResolver.MISSING, "closure name hello cannot be resolved: the agent has no binary cache");
+    Seen cacheDown = resolveFailed(BootResolver.CACHE_UNAVAILABLE, "closure name hello could not be resolved: connection refused");
     Seen nameResolvedHere = new Seen();
     nameResolvedHere.boot = new Observation.Boot.Present("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-guest");
     Seen missing = new Seen();
